@@ -1,0 +1,85 @@
+"""The PEP 517 and PEP 660 hooks: thin functions that hand the work to ``_memo``.
+
+Heavy imports happen inside the hooks.  This is the one boundary where wheelmemo's own
+configuration errors become a single ``wheelmemo: error: ...`` line and exit status 1
+with no traceback (as meson-python does); the inner backend's exceptions pass through.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from ._memo import Memo
+    from ._settings import ConfigSettings
+
+__all__ = [
+    "build_editable",
+    "build_sdist",
+    "build_wheel",
+    "get_requires_for_build_editable",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_wheel",
+    "prepare_metadata_for_build_editable",
+    "prepare_metadata_for_build_wheel",
+]
+
+T = TypeVar("T")
+
+
+def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:
+    from ._log import configure
+    from ._memo import Memo
+
+    configure()
+    try:
+        return action(Memo(config_settings))
+    except ConfigError as e:
+        print(f"wheelmemo: error: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+def get_requires_for_build_wheel(config_settings: ConfigSettings = None) -> list[str]:
+    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_wheel", default=[]))
+
+
+def get_requires_for_build_sdist(config_settings: ConfigSettings = None) -> list[str]:
+    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_sdist", default=[]))
+
+
+def get_requires_for_build_editable(config_settings: ConfigSettings = None) -> list[str]:
+    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_editable", default=[]))
+
+
+def prepare_metadata_for_build_wheel(
+    metadata_directory: str, config_settings: ConfigSettings = None
+) -> str:
+    return _run(config_settings, lambda m: m.prepare_metadata("wheel", metadata_directory))
+
+
+def prepare_metadata_for_build_editable(
+    metadata_directory: str, config_settings: ConfigSettings = None
+) -> str:
+    return _run(config_settings, lambda m: m.prepare_metadata("editable", metadata_directory))
+
+
+def build_wheel(
+    wheel_directory: str, config_settings: ConfigSettings = None,
+    metadata_directory: str | None = None,
+) -> str:
+    return _run(config_settings, lambda m: m.build("wheel", wheel_directory, metadata_directory))
+
+
+def build_editable(
+    wheel_directory: str, config_settings: ConfigSettings = None,
+    metadata_directory: str | None = None,
+) -> str:
+    return _run(config_settings, lambda m: m.build("editable", wheel_directory, metadata_directory))
+
+
+def build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
+    result: Any = _run(config_settings, lambda m: m.proxy("build_sdist", sdist_directory))
+    return str(result)

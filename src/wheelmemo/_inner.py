@@ -1,0 +1,86 @@
+"""The inner backend: imported in-process and called with the frontend's arguments.
+
+Every outer hook already runs in a fresh process (PEP 517 frontends spawn one per
+hook), so importing the inner backend here is as isolated as pyproject-hooks'
+subprocess would be, costs no extra interpreter start, and lets the inner backend's
+exceptions reach the frontend untouched.  What it may change of the process
+(``sys.argv``, the working directory: setuptools does both) is put back after a call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from ._errors import ConfigError
+
+__all__ = ["InnerBackend"]
+
+
+class InnerBackend:
+    """A lazily imported PEP 517 backend object."""
+
+    def __init__(self, ref: str, backend_path: tuple[str, ...], root: Path) -> None:
+        self.ref = ref
+        self.backend_path = tuple(str((root / p).resolve()) for p in backend_path)
+        self._obj: Any = None
+
+    @property
+    def name(self) -> str:
+        """The top-level module, which is how a log line names the backend."""
+        return self.ref.split(":")[0].split(".")[0]
+
+    def load(self) -> Any:
+        if self._obj is not None:
+            return self._obj
+        module_name, _, qualname = self.ref.partition(":")
+        for path in reversed(self.backend_path):
+            if path not in sys.path:
+                sys.path.insert(0, path)
+        try:
+            obj: Any = importlib.import_module(module_name)
+        except ImportError as e:
+            where = (
+                f"in backend-path {list(self.backend_path)}"
+                if self.backend_path
+                else "to build-system.requires"
+            )
+            raise ConfigError(
+                f"[tool.wheelmemo] backend = {self.ref!r} cannot be imported ({e}): "
+                f"add the package that provides it {where}"
+            ) from None
+        for attr in filter(None, qualname.split(".")):
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError:
+                raise ConfigError(
+                    f"[tool.wheelmemo] backend = {self.ref!r}: {module_name} has no attribute "
+                    f"{attr!r}; use the form 'package.module' or 'package.module:object'"
+                ) from None
+        if self.backend_path:
+            # PEP 517: an in-tree backend must be loaded from backend-path.
+            origin = os.path.realpath(getattr(sys.modules[module_name], "__file__", "") or "")
+            if not any(origin.startswith(os.path.realpath(p) + os.sep) for p in self.backend_path):
+                raise ConfigError(
+                    f"[tool.wheelmemo] backend = {self.ref!r} was imported from {origin}, "
+                    f"not from backend-path {list(self.backend_path)}: rename the module or fix the path"
+                )
+        self._obj = obj
+        return obj
+
+    def has(self, hook: str) -> bool:
+        return callable(getattr(self.load(), hook, None))
+
+    def call(self, hook: str, *args: Any) -> Any:
+        """Call a hook; its exceptions propagate untouched."""
+        function: Callable[..., Any] = getattr(self.load(), hook)
+        argv, cwd = sys.argv[:], os.getcwd()
+        try:
+            return function(*args)
+        finally:
+            sys.argv[:] = argv
+            if os.getcwd() != cwd:
+                os.chdir(cwd)

@@ -1,0 +1,238 @@
+"""Which files are inputs of a build, and their content fingerprints.
+
+The inputs are every file of the project that git would not ignore (``_walk``), minus
+build outputs the backends write into the tree, plus what a known backend reads from
+outside it (cargo path dependencies, workspace manifests, ``.cargo/config.toml``), with
+``[tool.wheelmemo] inputs`` / ``exclude`` globs on top.
+
+Fingerprints are SHA-256 of content.  A per-tree stat cache skips re-hashing files whose
+(size, mtime, ctime, inode) are unchanged; like git's index it never trusts a stat taken
+within two seconds of the file's modification ("racily clean" files are hashed again).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import json
+import os
+import re
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ._walk import list_tree
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["StatCache", "collect_inputs", "compile_glob"]
+
+#: Directories never walked, at any depth: VCS data and tool caches.
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".pytest_cache",
+                       ".mypy_cache", ".ruff_cache"})
+#: Build outputs the backends write into the tree: cargo's target dir, setuptools'
+#: build/ and egg-info, frontends' dist/, and compiled extension modules (an editable
+#: install puts them beside the sources; list a prebuilt binary under ``inputs``).
+DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib",
+                   "*.dll", "*.pyc")
+_RACY_NS = 2_000_000_000
+_CHUNK = 1 << 20
+
+
+@cache
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """A gitignore-flavoured glob over POSIX relative paths.
+
+    ``*`` and ``?`` stay within one path segment, ``**`` crosses them; a pattern with no
+    inner ``/`` matches a basename at any depth; a leading ``/`` anchors at the root; a
+    trailing ``/`` matches a directory and everything below it.
+    """
+    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    body = pattern.strip("/")
+    out = []
+    i = 0
+    while i < len(body):
+        if body.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif body.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif body[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif body[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(body[i]))
+            i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    return re.compile(f"{prefix}{''.join(out)}(?:/.*)?\\Z", re.DOTALL)
+
+
+def _excluded(relpath: str, patterns: Sequence[re.Pattern[str]]) -> bool:
+    return any(p.match(relpath) for p in patterns)
+
+
+class StatCache:
+    """Content digests of files, remembered by their stat between processes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._old: dict[str, list[Any]] = {}
+        self._new: dict[str, list[Any]] = {}
+        #: other memoized probes (the toolchain), saved with the file digests
+        self.memo: dict[str, Any] = {}
+        if path is not None:
+            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+                data = json.loads(path.read_bytes())
+                self._old = dict(data["files"])
+                self.memo = dict(data["memo"])
+        self._memo_before = json.dumps(self.memo, sort_keys=True)
+
+    def digest(self, label: str, path: str) -> str:
+        """``x:`` + digest for executables (the mode reaches the wheel), else the digest."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            # a dangling link or a file deleted mid-walk: key on what the link says
+            try:
+                return "link:" + os.readlink(path)
+            except OSError:
+                return "missing"
+        sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        old = self._old.get(label)
+        if old is not None and old[:4] == sig:
+            digest = str(old[4])
+        else:
+            h = hashlib.sha256()
+            with open(path, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+            digest = h.hexdigest()
+            if st.st_mode & stat.S_IXUSR:
+                digest = "x:" + digest
+        self._new[label] = [*sig, digest]
+        return digest
+
+    def save(self) -> None:
+        changed = self._new != self._old or json.dumps(self.memo, sort_keys=True) != self._memo_before
+        if self.path is None or not changed:
+            return
+        horizon = time.time_ns() - _RACY_NS
+        keep = {k: v for k, v in self._new.items() if v[1] < horizon and v[2] < horizon}
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "w") as f:
+                json.dump({"files": keep, "memo": self.memo}, f, separators=(",", ":"))
+            os.replace(tmp, self.path)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _dep_tables(manifest: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for name in ("dependencies", "build-dependencies", "dev-dependencies"):
+        table = manifest.get(name)
+        if isinstance(table, dict):
+            yield table
+    for target in (manifest.get("target") or {}).values():
+        if isinstance(target, dict):
+            yield from _dep_tables(target)
+    for table in (manifest.get("patch") or {}).values():
+        if isinstance(table, dict):
+            yield table
+    workspace = manifest.get("workspace")
+    if isinstance(workspace, dict) and isinstance(workspace.get("dependencies"), dict):
+        yield workspace["dependencies"]
+
+
+def cargo_inputs(root: Path, pyproject: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """What cargo reads outside the tree: (path-dependency dirs, single files).
+
+    Parsed from the manifests rather than asked of ``cargo metadata``, which costs a
+    process and may touch the network on every hook call.
+    """
+    maturin = ((pyproject.get("tool") or {}).get("maturin")) or {}
+    manifest_path = (root / maturin.get("manifest-path", "Cargo.toml")).resolve()
+    if not manifest_path.is_file():
+        return [], []
+    dirs: list[Path] = []
+    files: list[Path] = []
+    # cargo configuration and the workspace root live in ancestor directories
+    for parent in manifest_path.parents:
+        for name in (".cargo/config.toml", ".cargo/config"):
+            if (parent / name).is_file():
+                files.append(parent / name)
+        if parent != manifest_path.parent and (parent / "Cargo.toml").is_file():
+            workspace = _load_toml(parent / "Cargo.toml")
+            if "workspace" in workspace:
+                files += [p for p in (parent / "Cargo.toml", parent / "Cargo.lock") if p.is_file()]
+                _walk_path_deps(parent / "Cargo.toml", workspace, dirs)
+    cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+    files += [p for p in (cargo_home / "config.toml", cargo_home / "config") if p.is_file()]
+    _walk_path_deps(manifest_path, _load_toml(manifest_path), dirs)
+    return dirs, files
+
+
+def _walk_path_deps(manifest_path: Path, manifest: dict[str, Any], seen: list[Path]) -> None:
+    for table in _dep_tables(manifest):
+        for spec in table.values():
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                dep = (manifest_path.parent / spec["path"]).resolve()
+                if dep not in seen and (dep / "Cargo.toml").is_file():
+                    seen.append(dep)
+                    _walk_path_deps(dep / "Cargo.toml", _load_toml(dep / "Cargo.toml"), seen)
+
+
+def collect_inputs(
+    root: Path,
+    pyproject: dict[str, Any],
+    *,
+    backend: str,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    stat_cache: StatCache,
+    skip_dirs: frozenset[str] = frozenset(),
+) -> dict[str, str]:
+    """Map each input's label (a POSIX path relative to the project) to its digest."""
+    patterns = [compile_glob(p) for p in (*DEFAULT_EXCLUDE, *exclude)]
+    root_str = str(root)
+    found: dict[str, str] = {}
+    for rel in list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs):
+        if not _excluded(rel, patterns):
+            found[rel] = os.path.join(root_str, rel)
+    # explicit inputs win over every exclusion, and may point outside the tree
+    for pattern in include:
+        for path in glob.glob(os.path.join(root_str, pattern), recursive=True):
+            if os.path.isfile(path):
+                found[Path(os.path.relpath(path, root_str)).as_posix()] = path
+    if backend == "maturin":
+        dirs, files = cargo_inputs(root, pyproject)
+        resolved_root = root.resolve()
+        for directory in dirs:
+            if directory == resolved_root or resolved_root in directory.parents:
+                continue  # inside the tree: already walked
+            for rel in list_tree(directory, skip_dirs=SKIP_DIRS | {"target"}):
+                path = directory / rel
+                found[Path(os.path.relpath(path, resolved_root)).as_posix()] = str(path)
+        for path in files:
+            if resolved_root not in path.parents:
+                found[Path(os.path.relpath(path, resolved_root)).as_posix()] = str(path)
+    return {label: stat_cache.digest(label, found[label]) for label in sorted(found)}

@@ -1,0 +1,245 @@
+"""The key of a memoized hook: everything that can change what the inner backend builds.
+
+A key is the SHA-256 of its *parts*, a JSON document kept beside the entry so that a
+miss can say what changed.  Parts are content, never paths or times:
+
+- ``hook``: ``wheel``, ``editable``, ``metadata-wheel`` or ``metadata-editable``;
+- ``inputs``: label -> content digest of every input file (``_inputs``);
+- ``config_settings``: as the inner backend receives them, normalized (None == {});
+- ``env``: the environment variables the inner backend reads (a list per known
+  backend, ``SOURCE_DATE_EPOCH`` always, ``[tool.wheelmemo] env`` on top);
+- ``interpreter``: implementation, full version string, ABI and platform;
+- ``versions``: the inner backend's distribution and the resolved distributions that
+  ``build-system.requires`` names, with their dependencies, and nothing else installed;
+- ``toolchain``: ``rustc -vV`` for maturin (memoized by the stat of rustup's state);
+- ``vcs``: ``git describe`` when a VCS-versioning plugin is in ``build-system.requires``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._settings import ConfigSettings
+
+__all__ = ["FORMAT", "backend_family", "env_part", "interpreter_part", "key_digest",
+           "toolchain_part", "vcs_part", "versions_part"]
+
+#: Bump when the meaning of a key or the shape of an entry changes.
+FORMAT = 1
+
+_COMPILERS = ("CC", "CXX", "CPP", "LD", "AR", "ARFLAGS", "CFLAGS", "CXXFLAGS", "CPPFLAGS",
+              "LDFLAGS", "LDSHARED", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
+              "LIBRARY_PATH", "PKG_CONFIG_PATH", "MACOSX_DEPLOYMENT_TARGET", "ARCHFLAGS",
+              "_PYTHON_HOST_PLATFORM", "_PYTHON_SYSCONFIGDATA_NAME")
+#: Environment variables each known backend (by top-level module) reads.
+ENV_FAMILIES: dict[str, tuple[str, ...]] = {
+    "maturin": ("RUSTFLAGS", "RUSTDOCFLAGS", "CARGO_*", "MATURIN_*", "PYO3_*", "RUSTC",
+                "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTUP_TOOLCHAIN", "TARGET_*",
+                "HOST_*", *_COMPILERS),
+    "setuptools": ("SETUPTOOLS_*", "DISTUTILS_*", "DIST_EXTRA_CONFIG", *_COMPILERS),
+    "hatchling": ("HATCH_BUILD_*", "HATCH_VCS_*", "SETUPTOOLS_SCM_*"),
+    "flit_core": (),
+    "pdm": ("PDM_BUILD_*", "SETUPTOOLS_SCM_*", *_COMPILERS),
+    "scikit_build_core": ("SKBUILD_*", "CMAKE_*", "CMAKE", "NINJA", *_COMPILERS),
+    "mesonpy": ("MESON*", "NINJA", *_COMPILERS),
+}
+ALWAYS_ENV = ("SOURCE_DATE_EPOCH",)
+VCS_PLUGINS = frozenset({"setuptools-scm", "hatch-vcs", "versioningit", "dunamai",
+                         "poetry-dynamic-versioning", "pdm-backend-scm", "setuptools-git-versioning",
+                         "flit-scm", "uv-dynamic-versioning"})
+
+
+def backend_family(ref: str) -> str:
+    return ref.split(":", maxsplit=1)[0].split(".", maxsplit=1)[0]
+
+
+def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables that the backend reads; an unknown backend is keyed on all families."""
+    if family in ENV_FAMILIES:
+        patterns = set(ENV_FAMILIES[family])
+    else:
+        patterns = {p for family_patterns in ENV_FAMILIES.values() for p in family_patterns}
+    patterns.update(ALWAYS_ENV, extra)
+    plain = {p for p in patterns if not any(c in p for c in "*?[")}
+    globs = [p for p in patterns if p not in plain]
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if name in plain or any(fnmatch.fnmatchcase(name, g) for g in globs)
+    }
+
+
+def interpreter_part() -> dict[str, Any]:
+    return {
+        "implementation": sys.implementation.name,
+        "version": sys.version,
+        "cache_tag": sys.implementation.cache_tag,
+        "abiflags": getattr(sys, "abiflags", ""),
+        "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX"),
+        "soabi": sysconfig.get_config_var("SOABI"),
+        "gil_disabled": sysconfig.get_config_var("Py_GIL_DISABLED"),
+        "platform": sysconfig.get_platform(),
+        "maxsize": sys.maxsize,
+    }
+
+
+def versions_part(requires: Sequence[str], backend_module: str) -> dict[str, str]:
+    """Versions of the build requirements' closure, plus the backend's own distribution."""
+    from importlib import metadata
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    versions: dict[str, str] = {}
+    visited: set[tuple[str, frozenset[str]]] = set()
+    stack: list[tuple[str, frozenset[str]]] = []
+
+    def push(text: str, extras: frozenset[str]) -> None:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            versions[f"invalid:{text}"] = "?"
+            return
+        if req.marker is not None and not any(
+            req.marker.evaluate({"extra": e}) for e in (extras or {""})
+        ):
+            return
+        stack.append((canonicalize_name(req.name), frozenset(req.extras)))
+
+    for text in requires:
+        push(text, frozenset())
+    while stack:
+        item = stack.pop()
+        if item in visited:
+            continue
+        visited.add(item)
+        name, extras = item
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            versions.setdefault(name, "missing")
+            continue
+        versions[name] = dist.version
+        for text in dist.requires or []:
+            push(text, extras)
+
+    if canonicalize_name(backend_module) not in versions:
+        # the backend's module may come from a distribution of another name
+        try:
+            versions[f"backend:{backend_module}"] = metadata.version(backend_module)
+        except metadata.PackageNotFoundError:
+            names = getattr(metadata, "packages_distributions", dict)().get(backend_module, [])
+            for dist_name in names:
+                versions[f"backend:{dist_name}"] = metadata.version(dist_name)
+    return dict(sorted(versions.items()))
+
+
+def _stat_signature(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def toolchain_part(family: str, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
+    """``rustc -vV`` for cargo-based backends, re-run only when rustup's state changes.
+
+    ``memo`` is the persistent stat-cache dict; rustup picks the toolchain from its
+    settings file, its toolchains directory, ``RUSTUP_TOOLCHAIN`` and the tree's
+    ``rust-toolchain(.toml)`` (the latter is an input file anyway).
+    """
+    if family != "maturin":
+        return None
+    rustc = environ.get("RUSTC") or shutil.which("rustc", path=environ.get("PATH"))
+    if not rustc:
+        return "rustc: not found"
+    rustup_home = environ.get("RUSTUP_HOME") or os.path.join(os.path.expanduser("~"), ".rustup")
+    toolchains = os.path.join(rustup_home, "toolchains")
+    try:
+        installed = sorted(os.listdir(toolchains))
+    except OSError:
+        installed = []
+    probe = json.dumps([
+        rustc, _stat_signature(os.path.realpath(rustc)),
+        _stat_signature(os.path.join(rustup_home, "settings.toml")),
+        [[t, _stat_signature(os.path.join(toolchains, t))] for t in installed],
+        environ.get("RUSTUP_TOOLCHAIN"), os.getcwd(),
+    ])
+    cached = memo.get("toolchain")
+    if isinstance(cached, list) and len(cached) == 2 and cached[0] == probe:
+        return str(cached[1])
+    try:
+        out = subprocess.run([rustc, "-vV"], capture_output=True, text=True, check=True,
+                             env=dict(environ), stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        return f"rustc: {e}"
+    memo["toolchain"] = [probe, out]
+    return out
+
+
+def vcs_part(versions: Mapping[str, str], root: str) -> str | None:
+    """The git state, when a VCS-versioning plugin is among the build requirements."""
+    if not VCS_PLUGINS.intersection(versions):
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--tags", "--long", "--dirty", "--always", "--abbrev=40"],
+            cwd=root, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        )
+    except OSError:
+        return "git: not found"
+    state = out.stdout.strip() if out.returncode == 0 else "not a git checkout"
+    if state.endswith("-dirty"):
+        # setuptools-scm puts today's date in the version of a dirty tree
+        state += time.strftime(" %Y%m%d", time.gmtime())
+    return state
+
+
+def normalize_config_settings(config_settings: ConfigSettings) -> dict[str, Any]:
+    return {k: v for k, v in sorted((config_settings or {}).items())}
+
+
+def key_digest(parts: Mapping[str, Any]) -> str:
+    """The key: a digest of every part except ``project`` (a label, not an input)."""
+    body = {k: v for k, v in parts.items() if k != "project"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """What changed between two keys' parts, in words, inputs first."""
+    changes: list[str] = []
+    old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
+    changes += [f"{p} changed" for p in new_inputs if p in old_inputs and old_inputs[p] != new_inputs[p]]
+    changes += [f"{p} added" for p in new_inputs if p not in old_inputs]
+    changes += [f"{p} removed" for p in old_inputs if p not in new_inputs]
+    for part in ("config_settings", "env", "interpreter", "versions", "toolchain", "vcs",
+                 "backend", "hook", "format", "wheelmemo"):
+        before, after = old.get(part), new.get(part)
+        if before == after:
+            continue
+        if isinstance(before, dict) and isinstance(after, dict):
+            for name in sorted(set(before) | set(after)):
+                if before.get(name) != after.get(name):
+                    changes.append(f"{part} {name}: {before.get(name)} → {after.get(name)}")
+        else:
+            changes.append(f"{part} changed")
+    return changes
+
+
+def summarize(changes: Sequence[str], most: int = 2) -> str:
+    if not changes:
+        return "same inputs, entry gone"
+    if len(changes) <= most:
+        return ", ".join(changes)
+    return f"{', '.join(changes[:most])} and {len(changes) - most} more"

@@ -1,0 +1,314 @@
+"""Memoized hooks: answer from the cache when the key matches, else call the inner backend.
+
+One :class:`Memo` serves one hook call (every PEP 517 hook runs in a fresh process).  It
+computes the key's parts once, looks the key up, and on a miss builds under a per-key
+lock so that concurrent builds of the same state run the inner backend once.  Storage
+problems are warnings, never failures: the build then goes on uncached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import _key
+from ._errors import ConfigError, CorruptEntryError, StoreError
+from ._inner import InnerBackend
+from ._inputs import StatCache, collect_inputs
+from ._log import logger, warn_once
+from ._settings import ConfigSettings, load_project, load_settings
+from ._store import LocalStore, Store, default_cache_dir
+from ._version import __version__
+
+__all__ = ["Memo", "extract_dist_info"]
+
+#: Left beside a metadata directory whose wheel was built to get it (as pyproject-hooks
+#: does), so that the build hook of the same frontend run returns that wheel.
+BUILT_MARKER = ".wheelmemo-built-wheel.json"
+
+
+def _elapsed(start: float) -> str:
+    seconds = time.monotonic() - start
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def extract_dist_info(wheel: Path, dest: Path) -> str:
+    """Unpack the ``.dist-info`` directory of a wheel into ``dest``; return its name."""
+    with zipfile.ZipFile(wheel) as zf:
+        tops = {n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info")}
+        if len(tops) != 1:
+            raise ValueError(f"{wheel.name} has {len(tops)} .dist-info directories")
+        (top,) = tops
+        for name in zf.namelist():
+            if name.startswith(f"{top}/") and not name.endswith("/"):
+                zf.extract(name, dest)  # zipfile strips absolute paths and ".."
+    return top
+
+
+def _wheel_metadata(wheel: Path) -> bytes | None:
+    with zipfile.ZipFile(wheel) as zf:
+        for name in zf.namelist():
+            parts = name.split("/")
+            if len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] == "METADATA":
+                return zf.read(name)
+    return None
+
+
+class Memo:
+    """The project, settings, inner backend and store of one hook call."""
+
+    def __init__(
+        self, config_settings: ConfigSettings = None, root: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.start = time.monotonic()
+        self.environ = os.environ if environ is None else environ
+        self.project = load_project(root)
+        self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
+        self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
+        self.family = _key.backend_family(self.settings.backend)
+        self.project_id = self.project.name or str(self.project.root.resolve())
+        self._store: Store | None = None
+        self._base: dict[str, Any] | None = None
+        if not self.settings.disable:
+            self._store = LocalStore(self.settings.cache_dir or default_cache_dir())
+
+    # -- the store, which may be switched off by a failure ---------------------
+    @property
+    def store(self) -> Store | None:
+        return self._store
+
+    def _storage_failed(self, error: StoreError) -> None:
+        if isinstance(error, CorruptEntryError):
+            warn_once(f"{error}; building it again")
+            return
+        warn_once(f"{error}; building without the cache")
+        self._store = None
+
+    # -- keys -------------------------------------------------------------------
+    def _base_parts(self, store: Store) -> dict[str, Any]:
+        if self._base is None:
+            root = self.project.root
+            stat_path = None
+            if isinstance(store, LocalStore):
+                tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
+                stat_path = store.root / "stat" / f"{tree_id}.json"
+            stat_cache = StatCache(stat_path)
+            inputs = collect_inputs(
+                root, self.project.pyproject, backend=self.family,
+                include=self.settings.inputs, exclude=self.settings.exclude, stat_cache=stat_cache,
+            )
+            versions = _key.versions_part(self.project.requires, self.family)
+            self._base = {
+                "format": _key.FORMAT,
+                "wheelmemo": __version__,
+                "project": self.project_id,
+                "backend": self.settings.backend,
+                "env": _key.env_part(self.family, self.settings.env, self.environ),
+                "interpreter": _key.interpreter_part(),
+                "versions": versions,
+                "toolchain": _key.toolchain_part(self.family, stat_cache.memo, self.environ),
+                "vcs": _key.vcs_part(versions, str(root)),
+                "inputs": inputs,
+            }
+            stat_cache.save()
+        return self._base
+
+    def key(self, store: Store, hook: str) -> tuple[str, dict[str, Any]]:
+        parts = dict(self._base_parts(store), hook=hook,
+                     config_settings=_key.normalize_config_settings(self.inner_config))
+        key = _key.key_digest(parts)
+        if logger.isEnabledFor(10):
+            logger.debug("key %s of %s: %s", key, hook, json.dumps(parts, indent=1, sort_keys=True))
+        return key, parts
+
+    def _why(self, store: Store, hook: str, key: str, parts: dict[str, Any]) -> str:
+        last = store.last_key(self.project_id, hook)
+        if last is None:
+            return "nothing cached for this project yet"
+        if last == key:
+            return "entry missing"
+        old = store.parts(last)
+        return _key.summarize(_key.diff_parts(old, parts)) if old else "previous key unknown"
+
+    # -- pass-through hooks -----------------------------------------------------
+    def proxy(self, hook: str, *args: Any, default: Any = None) -> Any:
+        """Call an inner hook as it is; a missing optional hook gives ``default``."""
+        if default is not None and not self.inner.has(hook):
+            return default
+        result = self.inner.call(hook, *args, self.inner_config)
+        logger.info("%s → %s (%s)", hook, self.inner.name, _elapsed(self.start))
+        return result
+
+    # -- build_wheel / build_editable ---------------------------------------------
+    def build(self, kind: str, wheel_directory: str, metadata_directory: str | None) -> str:
+        hook = f"build_{kind}"
+        if not self.inner.has(hook):
+            raise ConfigError(
+                f"backend {self.settings.backend!r} has no {hook} hook (PEP 660): "
+                "build a regular wheel, or use a backend that supports editable installs"
+            )
+        dest = Path(wheel_directory)
+        store = self.store
+        key: str | None = None
+        parts: dict[str, Any] = {}
+        reason = "cache disabled"
+        with contextlib.ExitStack() as stack:
+            if store is not None:
+                try:
+                    key, parts = self.key(store, kind)
+                    name = self._hit(store, key, dest, metadata_directory)
+                    if name is None:
+                        stack.enter_context(store.lock(key))
+                        # another process may have built it while we waited
+                        name = self._hit(store, key, dest, metadata_directory)
+                    if name is not None:
+                        logger.info("%s hit %s (%s)", hook, key[:8], _elapsed(self.start))
+                        return name
+                    reason = self._why(store, kind, key, parts)
+                except StoreError as e:
+                    self._storage_failed(e)
+                    reason = "cache unavailable"
+            name = self._built_for_metadata(metadata_directory, dest, key)
+            if name is not None:
+                logger.info("%s hit (wheel built for metadata) (%s)", hook, _elapsed(self.start))
+                return name
+            began = time.monotonic()
+            name = self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory)
+            seconds = time.monotonic() - began
+            self._put(key, kind, [(name, dest / name)], seconds, parts)
+        logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
+        return str(name)
+
+    def _hit(
+        self, store: Store, key: str, dest: Path, metadata_directory: str | None,
+    ) -> str | None:
+        try:
+            entry = store.get(key)
+            if entry is None:
+                return None
+            store.materialize(entry, dest)
+        except CorruptEntryError as e:
+            self._storage_failed(e)
+            return None
+        name = entry.files[0].name
+        if metadata_directory is not None:
+            prepared = Path(metadata_directory) / "METADATA"
+            if prepared.is_file() and prepared.read_bytes() != _wheel_metadata(dest / name):
+                # PEP 517: the wheel must carry the prepared metadata; let the backend build
+                (dest / name).unlink()
+                logger.info("cached wheel's METADATA differs from %s", prepared)
+                return None
+        return name
+
+    def _put(
+        self, key: str | None, hook: str, files: list[tuple[str, Path]], seconds: float,
+        parts: dict[str, Any],
+    ) -> None:
+        store = self.store
+        if store is None or key is None:
+            return
+        try:
+            store.put(key, hook, files, seconds, parts)
+        except StoreError as e:
+            self._storage_failed(e)
+
+    def _built_for_metadata(
+        self, metadata_directory: str | None, dest: Path, key: str | None,
+    ) -> str | None:
+        if metadata_directory is None:
+            return None
+        marker = Path(metadata_directory).parent / BUILT_MARKER
+        try:
+            built = json.loads(marker.read_bytes())
+            source = marker.parent / built["wheel"]
+            if key is not None and built["key"] != key:
+                return None
+            dest.mkdir(parents=True, exist_ok=True)
+            if source.parent.resolve() != dest.resolve():
+                    shutil.copyfile(source, dest / source.name)
+            return source.name
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- prepare_metadata_for_build_wheel / _editable ----------------------------
+    def prepare_metadata(self, kind: str, metadata_directory: str) -> str:
+        hook = f"prepare_metadata_for_build_{kind}"
+        dest = Path(metadata_directory)
+        use_hook = self.settings.metadata == "hook" and self.inner.has(hook)
+        store = self.store
+        if store is not None:
+            try:
+                name = self._metadata_hit(store, kind, dest)
+                if name is not None:
+                    return name
+            except StoreError as e:
+                self._storage_failed(e)
+        if not use_hook:
+            return self._metadata_from_build(kind, dest)
+        mkey: str | None = None
+        mparts: dict[str, Any] = {}
+        reason = "cache disabled"
+        store = self.store
+        if store is not None:
+            try:
+                mkey, mparts = self.key(store, f"metadata-{kind}")
+                reason = self._why(store, f"metadata-{kind}", mkey, mparts)
+            except StoreError as e:
+                self._storage_failed(e)
+                reason = "cache unavailable"
+        began = time.monotonic()
+        name = str(self.inner.call(hook, metadata_directory, self.inner_config))
+        files = [
+            (f"{name}/{path.relative_to(dest / name).as_posix()}", path)
+            for path in sorted((dest / name).rglob("*")) if path.is_file()
+        ]
+        self._put(mkey, f"metadata-{kind}", files, time.monotonic() - began, mparts)
+        logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
+        return name
+
+    def _metadata_hit(self, store: Store, kind: str, dest: Path) -> str | None:
+        hook = f"prepare_metadata_for_build_{kind}"
+        mkey, _ = self.key(store, f"metadata-{kind}")
+        try:
+            entry = store.get(mkey)
+            if entry is not None:
+                store.materialize(entry, dest)
+                logger.info("%s hit %s (%s)", hook, mkey[:8], _elapsed(self.start))
+                return entry.files[0].name.split("/")[0]
+            # a wheel already built from this state carries the same metadata
+            wkey, _ = self.key(store, kind)
+            wheel = store.get(wkey)
+            if wheel is None:
+                return None
+            scratch = dest / ".wheelmemo-wheel"
+            store.materialize(wheel, scratch)
+        except CorruptEntryError as e:
+            self._storage_failed(e)
+            return None
+        try:
+            name = extract_dist_info(scratch / wheel.files[0].name, dest)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        logger.info("%s hit %s (from the cached wheel) (%s)", hook, wkey[:8], _elapsed(self.start))
+        return name
+
+    def _metadata_from_build(self, kind: str, dest: Path) -> str:
+        """Build the wheel to read its metadata, and keep it for the build hook (seed 004)."""
+        wheel = self.build(kind, str(dest), None)
+        name = extract_dist_info(dest / wheel, dest)
+        key = None
+        store = self.store
+        if store is not None:
+            with contextlib.suppress(StoreError):
+                key, _ = self.key(store, kind)
+        (dest / BUILT_MARKER).write_text(json.dumps({"wheel": wheel, "key": key}))
+        return name

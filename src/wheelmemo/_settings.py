@@ -1,0 +1,203 @@
+"""Settings: ``[tool.wheelmemo]`` < ``WHEELMEMO_*`` environment < ``config_settings``.
+
+All three sources are merged here and nowhere else.  ``config_settings`` keys that
+start with ``wheelmemo.`` are ours and are removed before the rest is handed to the
+inner backend untouched.  Unknown keys are rejected with a "did you mean".
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Union
+
+from ._errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on old Pythons only
+    import tomli as tomllib
+
+__all__ = ["ConfigSettings", "Project", "Settings", "load_project", "load_settings"]
+
+#: What a frontend passes as ``config_settings`` (PEP 517: ``None`` or a str -> str|list).
+ConfigSettings = Optional[Mapping[str, Union[str, list[str]]]]
+
+METADATA_MODES = ("hook", "wheel")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """wheelmemo's settings for one hook call."""
+
+    backend: str
+    """The inner backend as an object reference, ``"pkg.mod"`` or ``"pkg.mod:obj"``."""
+
+    backend_path: tuple[str, ...] = ()
+    """Directories (relative to the project) put first on ``sys.path`` for the inner backend."""
+
+    cache_dir: Path | None = None
+    """Where the cache lives; ``None`` means the platform's user cache directory."""
+
+    env: tuple[str, ...] = ()
+    """Extra environment variables (names or ``fnmatch`` globs) that are part of the key."""
+
+    inputs: tuple[str, ...] = ()
+    """Extra input globs, relative to the project (added to the gitignore-aware walk)."""
+
+    exclude: tuple[str, ...] = ()
+    """Globs of project files that are not inputs."""
+
+    metadata: str = "hook"
+    """``"hook"``: call the inner ``prepare_metadata_*``; ``"wheel"``: build the wheel
+    for metadata (for backends whose metadata hook does the whole build, seed 004)."""
+
+    disable: bool = False
+    """Turn the cache off: every hook goes straight to the inner backend."""
+
+
+# toml key -> (field name, kind, environment variable or None)
+_FIELDS: dict[str, tuple[str, str, str | None]] = {
+    "backend": ("backend", "str", None),
+    "backend-path": ("backend_path", "list", None),
+    "cache-dir": ("cache_dir", "path", "WHEELMEMO_CACHE_DIR"),
+    "env": ("env", "list", None),
+    "inputs": ("inputs", "list", None),
+    "exclude": ("exclude", "list", None),
+    "metadata": ("metadata", "str", "WHEELMEMO_METADATA"),
+    "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Project:
+    """The source tree a hook runs in (PEP 517: the current directory)."""
+
+    root: Path
+    pyproject: dict[str, Any] = field(repr=False)
+
+    @property
+    def requires(self) -> list[str]:
+        build_system = self.pyproject.get("build-system", {})
+        requires = build_system.get("requires", []) if isinstance(build_system, dict) else []
+        return [r for r in requires if isinstance(r, str)]
+
+    @property
+    def name(self) -> str | None:
+        project = self.pyproject.get("project", {})
+        name = project.get("name") if isinstance(project, dict) else None
+        return name if isinstance(name, str) else None
+
+    @property
+    def tool(self) -> dict[str, Any]:
+        tool = self.pyproject.get("tool", {})
+        return tool if isinstance(tool, dict) else {}
+
+
+def load_project(root: Path | None = None) -> Project:
+    root = Path.cwd() if root is None else root
+    path = root / "pyproject.toml"
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} not found: wheelmemo reads [tool.wheelmemo] from the project's pyproject.toml"
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path} is not valid TOML ({e}): fix the syntax") from None
+    return Project(root=root, pyproject=data)
+
+
+def _convert(key: str, kind: str, value: object, source: str) -> object:
+    where = f"{key} (in {source})"
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a non-empty string, got {value!r}")
+        return value
+    if kind == "path":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a path string, got {value!r}")
+        return Path(value).expanduser()
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    # list of strings; config_settings and the environment can only give one string
+    if isinstance(value, str) and not source.startswith("[tool"):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _unknown(key: str, source: str) -> ConfigError:
+    close = difflib.get_close_matches(key, list(_FIELDS), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(_FIELDS)}"
+    return ConfigError(f"unknown key {key!r} in {source}: {hint}")
+
+
+def load_settings(
+    project: Project,
+    config_settings: ConfigSettings = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, ConfigSettings]:
+    """Merge the three sources; return the settings and the inner backend's config_settings."""
+    environ = os.environ if environ is None else environ
+    table = project.tool.get("wheelmemo")
+    source = "[tool.wheelmemo] of pyproject.toml"
+    if table is None:
+        raise ConfigError(
+            "[tool.wheelmemo] backend is not set in pyproject.toml: add e.g. "
+            '[tool.wheelmemo] backend = "maturin" (the build backend wheelmemo wraps)'
+        )
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source} must be a table")
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in _FIELDS:
+            raise _unknown(key, source)
+        name, kind, _ = _FIELDS[key]
+        values[name] = _convert(key, kind, value, source)
+    for key, (name, kind, var) in _FIELDS.items():
+        if var and var in environ:
+            values[name] = _convert(key, kind, environ[var], f"environment variable {var}")
+
+    inner: ConfigSettings = config_settings
+    if config_settings is not None:
+        inner = {}
+        for ckey, value in config_settings.items():
+            if not ckey.startswith("wheelmemo."):
+                inner[ckey] = value
+                continue
+            key = ckey[len("wheelmemo."):]
+            if key not in _FIELDS:
+                raise _unknown(key, f"config_settings {ckey!r}")
+            name, kind, _ = _FIELDS[key]
+            values[name] = _convert(key, kind, value, f"config_settings {ckey!r}")
+
+    _validate(values)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    return settings, inner
+
+
+def _validate(values: dict[str, object]) -> None:
+    if "backend" not in values:
+        raise ConfigError(
+            "[tool.wheelmemo] backend is not set in pyproject.toml: add e.g. "
+            'backend = "maturin" or backend = "setuptools.build_meta"'
+        )
+    if values.get("metadata", "hook") not in METADATA_MODES:
+        raise ConfigError(
+            f"metadata = {values['metadata']!r} is not valid: use one of {', '.join(METADATA_MODES)}"
+        )
+    if values["backend"] == "wheelmemo":
+        raise ConfigError("[tool.wheelmemo] backend = 'wheelmemo' would wrap itself: name the real backend")

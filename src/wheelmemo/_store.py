@@ -1,0 +1,296 @@
+"""The cache storage: small key -> entry records and large content-addressed blobs.
+
+Layout of a local store (``<cache-dir>/v1``)::
+
+    entries/ab/<key>.json   record: which files an entry has, by blob digest (checksummed)
+    parts/ab/<key>.json     what the key was made of (read only to explain a miss)
+    blobs/cd/<sha256>       file contents, named by their SHA-256
+    projects/<id>.json      the newest key per hook kind of a project (to explain misses)
+    locks/<key>.lock        per-key build locks (flock: released when a process dies)
+    tmp/                    files being written; renamed into place when complete
+
+Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
+every read is verified (records by checksum, blobs by digest while copying), and what
+fails is discarded.  ``Store`` is the interface a remote store will implement too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ._errors import CorruptEntryError, StoreError
+
+__all__ = ["Entry", "LocalStore", "Store", "StoredFile", "default_cache_dir"]
+
+FORMAT = 1
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    name: str
+    """Path relative to the destination: a wheel's basename or a ``.dist-info/`` member."""
+    blob: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    kind: str
+    files: tuple[StoredFile, ...]
+    created: float
+    build_seconds: float
+
+
+class Store(Protocol):
+    """What the memoizer needs of a storage engine."""
+
+    def get(self, key: str) -> Entry | None: ...
+
+    def materialize(self, entry: Entry, dest: Path) -> None: ...
+
+    def put(
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], build_seconds: float,
+        parts: dict[str, Any],
+    ) -> Entry: ...
+
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]: ...
+
+    def parts(self, key: str) -> dict[str, Any] | None: ...
+
+    def last_key(self, project_id: str, kind: str) -> str | None: ...
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache directory for wheelmemo."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "wheelmemo" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "wheelmemo"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wheelmemo"
+
+
+def _checksum(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise StoreError(f"cannot create the lock {path} ({e})") from e
+    try:
+        if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock; so does the death of the process
+
+
+class LocalStore:
+    """A store in a local directory, safe for concurrent processes."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.root = cache_dir / f"v{FORMAT}"
+
+    # -- paths -------------------------------------------------------------
+    def _record_path(self, key: str) -> Path:
+        return self.root / "entries" / key[:2] / f"{key}.json"
+
+    def _parts_path(self, key: str) -> Path:
+        return self.root / "parts" / key[:2] / f"{key}.json"
+
+    def blob_path(self, digest: str) -> Path:
+        return self.root / "blobs" / digest[:2] / digest
+
+    def _project_path(self, project_id: str) -> Path:
+        return self.root / "projects" / f"{hashlib.sha256(project_id.encode()).hexdigest()[:32]}.json"
+
+    # -- writing -------------------------------------------------------------
+    def _write_atomic(self, path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _store_blob(self, source: Path) -> tuple[str, int]:
+        tmpdir = self.root / "tmp"
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        fd, tmp = tempfile.mkstemp(dir=tmpdir, prefix="blob-")
+        try:
+            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            target = self.blob_path(digest.hexdigest())
+            if target.is_file() and target.stat().st_size == size:
+                os.unlink(tmp)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return digest.hexdigest(), size
+
+    def put(
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], build_seconds: float,
+        parts: dict[str, Any],
+    ) -> Entry:
+        try:
+            stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
+            entry = Entry(key, kind, stored, time.time(), build_seconds)
+            body = {
+                "format": FORMAT, "key": key, "kind": kind, "created": entry.created,
+                "build_seconds": build_seconds,
+                "files": [[f.name, f.blob, f.size] for f in stored],
+            }
+            # parts first: a record never points at a key whose explanation is missing
+            self._write_atomic(self._parts_path(key), json.dumps(parts).encode())
+            record = dict(body, checksum=_checksum(body))
+            self._write_atomic(self._record_path(key), json.dumps(record).encode())
+            project_id = parts.get("project")
+            if isinstance(project_id, str):
+                self._remember(project_id, kind, key)
+        except OSError as e:
+            raise StoreError(f"cannot write to the cache at {self.root} ({e})") from e
+        return entry
+
+    def _remember(self, project_id: str, kind: str, key: str) -> None:
+        path = self._project_path(project_id)
+        try:
+            data = json.loads(path.read_bytes())
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data[kind] = key
+        self._write_atomic(path, json.dumps(data, sort_keys=True).encode())
+
+    # -- reading -------------------------------------------------------------
+    def discard(self, key: str) -> None:
+        for path in (self._record_path(key), self._parts_path(key)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def get(self, key: str) -> Entry | None:
+        path = self._record_path(key)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StoreError(f"cannot read the cache at {self.root} ({e})") from e
+        try:
+            record = json.loads(raw)
+            checksum = record.pop("checksum")
+            if checksum != _checksum(record) or record["key"] != key or record["format"] != FORMAT:
+                raise ValueError("checksum mismatch")
+            files = tuple(StoredFile(str(n), str(b), int(s)) for n, b, s in record["files"])
+            entry = Entry(key, str(record["kind"]), files, float(record["created"]),
+                          float(record["build_seconds"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            self.discard(key)
+            raise CorruptEntryError(f"cache entry {key[:8]} was corrupt ({e}); discarded") from None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # last use, for least-recently-used eviction
+        return entry
+
+    def materialize(self, entry: Entry, dest: Path) -> None:
+        """Copy an entry's files into ``dest``, verifying every byte on the way."""
+        written: list[Path] = []
+        try:
+            for stored in entry.files:
+                target = dest / stored.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                written.append(target)
+                self._copy_verified(stored, target)
+        except BaseException:
+            for path in written:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+
+    def _copy_verified(self, stored: StoredFile, target: Path) -> None:
+        blob = self.blob_path(stored.blob)
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            src = open(blob, "rb")  # noqa: SIM115 - closed by the with below
+        except FileNotFoundError:
+            raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} is missing") from None
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".wheelmemo-")
+        try:
+            with src, os.fdopen(fd, "wb") as out:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+            if digest.hexdigest() != stored.blob or size != stored.size:
+                with contextlib.suppress(OSError):
+                    blob.unlink()
+                raise CorruptEntryError(
+                    f"blob {stored.blob[:8]} of {stored.name} failed verification; discarded"
+                )
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def parts(self, key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self._parts_path(key).read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def last_key(self, project_id: str, kind: str) -> str | None:
+        try:
+            data = json.loads(self._project_path(project_id).read_bytes())
+        except (OSError, ValueError):
+            return None
+        key = data.get(kind) if isinstance(data, dict) else None
+        return key if isinstance(key, str) else None
+
+    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        path = self.root / "locks" / f"{key}.lock"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create a lock in {path.parent} ({e})") from e
+        return _flock(path)

@@ -1,0 +1,117 @@
+"""Fixtures: small projects copied to tmp, a counting fake backend, and a hook runner.
+
+Hooks run in-process here, each call as if in a fresh frontend process: the fake
+backend's module and wheelmemo's once-per-process state are dropped after every call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+PACKAGES = HERE / "packages"
+ROOT = HERE.parent
+
+
+class FakeSite:
+    """A site directory where ``countingbackend`` is installed as a distribution."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        shutil.copy(HERE / "fake_backend" / "countingbackend.py", path / "countingbackend.py")
+        self.install("countingbackend", "1.0")
+
+    def install(self, name: str, version: str, requires: tuple[str, ...] = ()) -> None:
+        for old in self.path.glob(f"{name}-*.dist-info"):
+            shutil.rmtree(old)
+        dist_info = self.path / f"{name}-{version}.dist-info"
+        dist_info.mkdir()
+        lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+        lines += [f"Requires-Dist: {r}" for r in requires]
+        (dist_info / "METADATA").write_text("\n".join(lines) + "\n")
+        (dist_info / "top_level.txt").write_text(name + "\n")
+        importlib.invalidate_caches()
+
+
+class Hooks:
+    """Calls wheelmemo's hooks the way a frontend does, counting the inner backend's calls."""
+
+    def __init__(self, project: Path, log: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.project = project
+        self.log = log
+        self.out = out
+        self.monkeypatch = monkeypatch
+
+    def calls(self) -> Counter[str]:
+        if not self.log.exists():
+            return Counter()
+        return Counter(json.loads(line)["hook"] for line in self.log.read_text().splitlines())
+
+    def records(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
+
+    def __call__(self, hook: str, *args: Any, **kwargs: Any) -> Any:
+        import wheelmemo
+        from wheelmemo import _log
+
+        self.monkeypatch.chdir(self.project)
+        saved_path = sys.path[:]
+        try:
+            return getattr(wheelmemo, hook)(*args, **kwargs)
+        finally:
+            sys.path[:] = saved_path
+            for name in [m for m in sys.modules if m.startswith("countingbackend")]:
+                del sys.modules[name]
+            _log._warned.clear()
+            importlib.invalidate_caches()
+
+    def build_wheel(self, config_settings: Any = None, metadata_directory: Any = None,
+                    subdir: str = "dist") -> Path:
+        dest = self.out / subdir
+        dest.mkdir(parents=True, exist_ok=True)
+        name = self("build_wheel", str(dest), config_settings, metadata_directory)
+        return dest / name
+
+
+@pytest.fixture
+def fake_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeSite:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    return FakeSite(site)
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cache"
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(path))
+    for var in ("WHEELMEMO_DISABLE", "WHEELMEMO_LOG", "WHEELMEMO_METADATA", "SOURCE_DATE_EPOCH",
+                "FAKE_BUILD_FLAG", "FAKE_BACKEND_SLEEP", "FAKE_BACKEND_FAIL"):
+        monkeypatch.delenv(var, raising=False)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    dest = tmp_path / "project"
+    shutil.copytree(PACKAGES / "fake_project", dest)
+    return dest
+
+
+@pytest.fixture
+def hooks(project: Path, fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
+    log = tmp_path / "backend.log"
+    monkeypatch.setenv("FAKE_BACKEND_LOG", str(log))
+    yield Hooks(project, log, tmp_path / "out", monkeypatch)

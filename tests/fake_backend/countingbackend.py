@@ -1,0 +1,129 @@
+"""A fake PEP 517/660 backend that counts its hook calls.
+
+Each call appends ``<hook> <pid>`` to the file named by ``FAKE_BACKEND_LOG``, so tests
+can assert hits and misses exactly.  The wheel it builds contains the project's
+``src/`` files, the config_settings it received and ``FAKE_BUILD_FLAG`` (a keyed
+variable in the project's ``[tool.wheelmemo] env``), deterministically zipped.
+``FAKE_BACKEND_SLEEP`` makes builds slow (for lock tests), ``FAKE_BACKEND_FAIL`` makes
+them raise.  ``minimal`` is a backend object with only the mandatory hooks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover
+    import tomli as tomllib
+
+_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+def _log(hook, **extra):
+    path = os.environ.get("FAKE_BACKEND_LOG")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"hook": hook, "pid": os.getpid(), **extra}) + "\n")
+
+
+def _project():
+    with open("pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    return project["name"].replace("-", "_"), project.get("version", "0.0.0")
+
+
+def _metadata(name, version):
+    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+
+
+def _write_dist_info(directory, name, version):
+    dist_info = Path(directory) / f"{name}-{version}.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_bytes(_metadata(name, version))
+    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: countingbackend\n"
+                                     "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    return dist_info.name
+
+
+def _build(hook, wheel_directory, config_settings, editable=False):
+    _log(hook, config_settings=config_settings)
+    if os.environ.get("FAKE_BACKEND_SLEEP"):
+        time.sleep(float(os.environ["FAKE_BACKEND_SLEEP"]))
+    if os.environ.get("FAKE_BACKEND_FAIL"):
+        raise RuntimeError("countingbackend: build failed on purpose")
+    name, version = _project()
+    filename = f"{name}-{version}-py3-none-any.whl"
+    members = {}
+    if editable:
+        members[f"{name}.pth"] = (os.path.abspath("src") + "\n").encode()
+    else:
+        for path in sorted(Path("src").rglob("*")):
+            if path.is_file():
+                members[path.relative_to("src").as_posix()] = path.read_bytes()
+    members[f"{name}/_build_info.json"] = json.dumps(
+        {"config_settings": config_settings, "flag": os.environ.get("FAKE_BUILD_FLAG")},
+        sort_keys=True,
+    ).encode()
+    dist_info = f"{name}-{version}.dist-info"
+    members[f"{dist_info}/METADATA"] = _metadata(name, version)
+    members[f"{dist_info}/WHEEL"] = b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record = "".join(f"{m},,\n" for m in members) + f"{dist_info}/RECORD,,\n"
+    members[f"{dist_info}/RECORD"] = record.encode()
+    with zipfile.ZipFile(Path(wheel_directory) / filename, "w") as zf:
+        for member, data in members.items():
+            zf.writestr(zipfile.ZipInfo(member, _DATE), data)
+    return filename
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    _log("get_requires_for_build_wheel", config_settings=config_settings)
+    return ["fake-requirement>=1"]
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    _log("get_requires_for_build_sdist", config_settings=config_settings)
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _log("prepare_metadata_for_build_wheel", config_settings=config_settings)
+    return _write_dist_info(metadata_directory, *_project())
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    _log("prepare_metadata_for_build_editable", config_settings=config_settings)
+    return _write_dist_info(metadata_directory, *_project())
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build("build_wheel", wheel_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _build("build_editable", wheel_directory, config_settings, editable=True)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    _log("build_sdist", config_settings=config_settings)
+    name, version = _project()
+    filename = f"{name}-{version}.tar.gz"
+    import tarfile
+
+    with tarfile.open(Path(sdist_directory) / filename, "w:gz") as tf:
+        tf.add("pyproject.toml", f"{name}-{version}/pyproject.toml")
+    return filename
+
+
+class _Minimal:
+    """A backend with the mandatory hooks only (no metadata, no editable hooks)."""
+
+    build_wheel = staticmethod(build_wheel)
+    build_sdist = staticmethod(build_sdist)
+
+
+minimal = _Minimal()

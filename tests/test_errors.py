@@ -1,0 +1,100 @@
+"""Bad configuration is one ``wheelmemo: error:`` line; the inner backend's errors pass through.
+
+These run the hooks the way frontends do, in a subprocess through pyproject-hooks.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, FakeSite, Hooks
+from pyproject_hooks import BuildBackendHookCaller
+
+
+def _caller(project: Path, fake_site: FakeSite, extra_env: dict[str, str]) -> BuildBackendHookCaller:
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)]), **extra_env}
+
+    def runner(cmd: list[str], cwd: str | None = None, extra_environ: dict[str, str] | None = None) -> None:
+        import subprocess
+
+        result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(extra_environ or {}), **env},
+                                capture_output=True, text=True, check=False)
+        runner.stderr = result.stderr  # type: ignore[attr-defined]
+        if result.returncode:
+            raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
+
+    return BuildBackendHookCaller(str(project), "wheelmemo", runner=runner, python_executable=sys.executable)
+
+
+def _set_table(project: Path, table: str) -> None:
+    text = (project / "pyproject.toml").read_text()
+    head = text.split("[tool.wheelmemo]")[0]
+    (project / "pyproject.toml").write_text(head + table)
+
+
+CASES = {
+    "missing backend": ("[tool.wheelmemo]\nenv = []\n", "backend is not set"),
+    "no table": ("", "backend is not set"),
+    "unknown key": ('[tool.wheelmemo]\nbackend = "countingbackend"\nbakend-path = []\n',
+                    "unknown key 'bakend-path' in [tool.wheelmemo] of pyproject.toml: did you mean 'backend-path'?"),
+    "wrong type": ('[tool.wheelmemo]\nbackend = ["countingbackend"]\n', "backend (in [tool.wheelmemo]"),
+    "wrong list type": ('[tool.wheelmemo]\nbackend = "countingbackend"\nenv = "X"\n', "env (in [tool.wheelmemo]"),
+    "unimportable backend": ('[tool.wheelmemo]\nbackend = "no_such_backend"\n',
+                             "backend = 'no_such_backend' cannot be imported"),
+    "missing object": ('[tool.wheelmemo]\nbackend = "countingbackend:nope"\n', "has no attribute 'nope'"),
+    "bad metadata mode": ('[tool.wheelmemo]\nbackend = "countingbackend"\nmetadata = "fast"\n',
+                          "metadata = 'fast' is not valid"),
+    "malformed toml": ('[tool.wheelmemo\nbackend = "countingbackend"\n', "is not valid TOML"),
+}
+
+
+@pytest.mark.parametrize(("table", "message"), list(CASES.values()), ids=list(CASES))
+def test_configuration_error_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                         table: str, message: str) -> None:
+    _set_table(hooks.project, table)
+    caller = _caller(hooks.project, fake_site, {})
+    with pytest.raises(Exception) as exc:
+        caller.build_wheel(str(tmp_path))
+    stderr = exc.value.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("wheelmemo: error: ")
+    assert message in lines[0]
+
+
+def test_unknown_config_settings_key(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    caller = _caller(hooks.project, fake_site, {})
+    with pytest.raises(Exception) as exc:
+        caller.build_wheel(str(tmp_path), config_settings={"wheelmemo.cache-dri": "/x"})
+    assert exc.value.stderr.strip() == (  # type: ignore[attr-defined]
+        "wheelmemo: error: unknown key 'cache-dri' in config_settings 'wheelmemo.cache-dri': "
+        "did you mean 'cache-dir'?"
+    )
+
+
+def test_inner_backend_exception_passes_through(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    caller = _caller(hooks.project, fake_site, {"FAKE_BACKEND_FAIL": "1"})
+    with pytest.raises(Exception) as exc:
+        caller.build_wheel(str(tmp_path))
+    stderr = exc.value.stderr  # type: ignore[attr-defined]
+    assert "Traceback" in stderr
+    assert "RuntimeError: countingbackend: build failed on purpose" in stderr
+    assert "wheelmemo: error" not in stderr
+
+
+def test_hooks_through_a_real_frontend_process(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    caller = _caller(hooks.project, fake_site, {})
+    assert caller.get_requires_for_build_wheel() == ["fake-requirement>=1"]
+    for sub in ("m", "w1", "w2"):
+        (tmp_path / sub).mkdir()
+    meta = caller.prepare_metadata_for_build_wheel(str(tmp_path / "m"))
+    first = caller.build_wheel(str(tmp_path / "w1"), metadata_directory=str(tmp_path / "m" / meta))
+    second = caller.build_wheel(str(tmp_path / "w2"))
+    assert first == second
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "prepare_metadata_for_build_wheel": 1,
+                             "build_wheel": 1}
+    assert (tmp_path / "w1" / first).read_bytes() == (tmp_path / "w2" / second).read_bytes()

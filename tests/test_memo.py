@@ -1,0 +1,107 @@
+"""Hits and misses of build_wheel and build_editable, asserted by counting inner calls."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import Hooks
+
+
+def test_second_build_is_a_hit_with_identical_bytes(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    first = hooks.build_wheel(subdir="a")
+    second = hooks.build_wheel(subdir="b")
+    assert hooks.calls()["build_wheel"] == 1
+    assert first.name == second.name == "fake_project-1.0.0-py3-none-any.whl"
+    assert first.read_bytes() == second.read_bytes()
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("wheelmemo: build_wheel miss (nothing cached for this project yet) → countingbackend (")
+    assert err[1].startswith("wheelmemo: build_wheel hit ")
+
+
+def test_hit_from_another_path_of_the_same_content(hooks: Hooks, tmp_path: Path) -> None:
+    hooks.build_wheel(subdir="a")
+    import shutil
+
+    moved = tmp_path / "elsewhere" / "copy"
+    shutil.copytree(hooks.project, moved)
+    hooks.project = moved
+    hooks.build_wheel(subdir="b")
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_touch_without_change_is_a_hit(hooks: Hooks) -> None:
+    hooks.build_wheel()
+    target = hooks.project / "src" / "fakepkg" / "__init__.py"
+    target.write_bytes(target.read_bytes())
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_ignored_and_output_files_are_not_inputs(hooks: Hooks) -> None:
+    hooks.build_wheel()
+    for rel in ("ignored_dir/x.txt", "debug.log", "target/release/libfake.so", "build/lib/x.py",
+                "src/fakepkg/_native.cpython-311-x86_64-linux-gnu.so", "src/fakepkg/__pycache__/a.pyc",
+                "fake_project.egg-info/PKG-INFO", ".git/HEAD", "dist/old.whl"):
+        path = hooks.project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("noise")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_editable_is_memoized_apart_from_the_wheel(hooks: Hooks) -> None:
+    dest = hooks.out / "ed"
+    dest.mkdir(parents=True)
+    hooks("build_editable", str(dest))
+    hooks("build_editable", str(dest))
+    hooks.build_wheel()
+    assert hooks.calls()["build_editable"] == 1
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_disable_turns_the_cache_off(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_DISABLE", "1")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    monkeypatch.delenv("WHEELMEMO_DISABLE")
+    hooks.build_wheel(config_settings={"wheelmemo.disable": "true"})
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_failed_builds_are_not_cached(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_BACKEND_FAIL", "1")
+    with pytest.raises(RuntimeError, match="failed on purpose"):
+        hooks.build_wheel()
+    monkeypatch.delenv("FAKE_BACKEND_FAIL")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_wheelmemo_config_settings_are_not_passed_on(hooks: Hooks) -> None:
+    wheel = hooks.build_wheel(config_settings={"wheelmemo.metadata": "hook", "build-args": ["--x", "--y"]})
+    assert hooks.records()[-1]["config_settings"] == {"build-args": ["--x", "--y"]}
+    with zipfile.ZipFile(wheel) as zf:
+        info = json.loads(zf.read("fake_project/_build_info.json"))
+    assert info["config_settings"] == {"build-args": ["--x", "--y"]}
+
+
+def test_config_settings_none_reaches_the_backend_as_none(hooks: Hooks) -> None:
+    hooks.build_wheel(config_settings=None)
+    assert hooks.records()[-1]["config_settings"] is None
+    # None and {} build the same wheel, so they share an entry
+    hooks.build_wheel(config_settings={})
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_debug_log_shows_the_whole_key(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WHEELMEMO_LOG", "debug")
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert '"src/fakepkg/__init__.py":' in err
+    assert '"interpreter":' in err

@@ -1,0 +1,208 @@
+"""The "never stale" matrix: every input that can change a build changes the key.
+
+Each case builds once, changes one thing, builds again and asserts that the inner
+backend ran a second time; the control case (nothing changed) asserts it did not.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from conftest import FakeSite, Hooks
+
+Change = Callable[[Hooks, pytest.MonkeyPatch], None]
+
+
+def _edit(rel: str, text: str) -> Change:
+    def change(hooks: Hooks, _: pytest.MonkeyPatch) -> None:
+        path = hooks.project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(text)
+    return change
+
+
+def _delete(rel: str) -> Change:
+    return lambda hooks, _: (hooks.project / rel).unlink()
+
+
+def _rename(old: str, new: str) -> Change:
+    return lambda hooks, _: (hooks.project / old).rename(hooks.project / new)
+
+
+def _env(name: str, value: str) -> Change:
+    return lambda _, monkeypatch: monkeypatch.setenv(name, value)
+
+
+def _chmod_x(rel: str) -> Change:
+    return lambda hooks, _: os.chmod(hooks.project / rel, 0o755)
+
+
+CHANGES: dict[str, Change] = {
+    "file content": _edit("src/fakepkg/__init__.py", "# changed\n"),
+    "file added": _edit("src/fakepkg/new.py", "X = 1\n"),
+    "file deleted": _delete("src/fakepkg/data.py"),
+    "file renamed": _rename("src/fakepkg/data.py", "src/fakepkg/data2.py"),
+    "file made executable": _chmod_x("src/fakepkg/data.py"),
+    "pyproject.toml": _edit("pyproject.toml", "\n# changed\n"),
+    "Cargo.toml": _edit("Cargo.toml", "\n# changed\n"),
+    "Cargo.lock": _edit("Cargo.lock", "# changed\n"),
+    "setup.py": _edit("setup.py", "# changed\n"),
+    "MANIFEST.in": _edit("MANIFEST.in", "include README\n"),
+    ".gitignore": _edit(".gitignore", "other/\n"),
+    "file outside src (README)": _edit("README.md", "more\n"),
+    "project-listed env var": _env("FAKE_BUILD_FLAG", "on"),
+    "SOURCE_DATE_EPOCH": _env("SOURCE_DATE_EPOCH", "1700000000"),
+    # the fake backend is unknown to wheelmemo, so every family's variables are keyed
+    "RUSTFLAGS": _env("RUSTFLAGS", "-C opt-level=1"),
+    "CARGO_TARGET_DIR": _env("CARGO_TARGET_DIR", "/tmp/elsewhere"),
+    "MATURIN_PEP517_ARGS": _env("MATURIN_PEP517_ARGS", "--features x"),
+    "PYO3_CROSS_LIB_DIR": _env("PYO3_CROSS_LIB_DIR", "/x"),
+    "RUSTC_WRAPPER": _env("RUSTC_WRAPPER", "sccache"),
+    "CC": _env("CC", "clang"),
+    "CFLAGS": _env("CFLAGS", "-O0"),
+    "LDFLAGS": _env("LDFLAGS", "-s"),
+    "CPPFLAGS": _env("CPPFLAGS", "-DX"),
+    "SETUPTOOLS_SCM_PRETEND_VERSION": _env("SETUPTOOLS_SCM_PRETEND_VERSION", "9.9"),
+    "_PYTHON_HOST_PLATFORM": _env("_PYTHON_HOST_PLATFORM", "linux-aarch64"),
+    "ARCHFLAGS": _env("ARCHFLAGS", "-arch arm64"),
+    "MACOSX_DEPLOYMENT_TARGET": _env("MACOSX_DEPLOYMENT_TARGET", "11.0"),
+    "interpreter version": lambda _, mp: mp.setattr(sys, "version", sys.version + " (patched)"),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES.values()), ids=list(CHANGES))
+def test_change_causes_rebuild(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, change: Change) -> None:
+    hooks.build_wheel()
+    change(hooks, monkeypatch)
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    hooks.build_wheel()  # and the new state is cached in turn
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_unkeyed_env_var_is_a_hit(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooks.build_wheel()
+    monkeypatch.setenv("SOME_UNRELATED_VARIABLE", "1")
+    monkeypatch.setenv("PATH", "/nonexistent:" + os.environ["PATH"])
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_reverting_a_change_hits_the_first_entry(hooks: Hooks) -> None:
+    path = hooks.project / "src" / "fakepkg" / "__init__.py"
+    original = path.read_bytes()
+    hooks.build_wheel()
+    path.write_bytes(original + b"# v2\n")
+    hooks.build_wheel()
+    path.write_bytes(original)
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_config_settings_change(hooks: Hooks) -> None:
+    hooks.build_wheel(config_settings={"build-args": "--release"})
+    hooks.build_wheel(config_settings={"build-args": "--profile=dev"})
+    hooks.build_wheel(config_settings={"build-args": ["--profile=dev"]})
+    hooks.build_wheel(config_settings={"build-args": "--profile=dev"})
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_same_size_same_mtime_edit_is_seen(hooks: Hooks) -> None:
+    """The stat cache also compares ctime and inode, so restoring mtime cannot hide an edit."""
+    path = hooks.project / "src" / "fakepkg" / "data.py"
+    before = path.stat()
+    hooks.build_wheel()
+    path.write_text("VALUE = 2\n")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_inner_backend_version_change(hooks: Hooks, fake_site: FakeSite) -> None:
+    hooks.build_wheel()
+    fake_site.install("countingbackend", "1.1")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_build_requirement_dependency_version_change(hooks: Hooks, fake_site: FakeSite) -> None:
+    fake_site.install("countingbackend", "1.0", requires=("helperdep>=1", "winonly; sys_platform == 'win32'"))
+    fake_site.install("helperdep", "1.0")
+    hooks.build_wheel()
+    fake_site.install("helperdep", "2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    # a distribution outside build-system.requires' closure is not part of the key
+    fake_site.install("unrelated", "1.0")
+    fake_site.install("winonly", "5.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+def test_git_commit_and_tag_for_vcs_versioned_project(hooks: Hooks) -> None:
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'requires = ["wheelmemo", "countingbackend"]',
+        'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]'))
+    _git(hooks.project, "init", "-q")
+    _git(hooks.project, "add", "-A")
+    _git(hooks.project, "commit", "-qm", "one")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    _git(hooks.project, "commit", "-q", "--allow-empty", "-m", "two")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    _git(hooks.project, "tag", "v1.2.3")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_git_commit_is_ignored_without_a_vcs_plugin(hooks: Hooks) -> None:
+    _git(hooks.project, "init", "-q")
+    _git(hooks.project, "add", "-A")
+    _git(hooks.project, "commit", "-qm", "one")
+    hooks.build_wheel()
+    _git(hooks.project, "commit", "-q", "--allow-empty", "-m", "two")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_extra_inputs_and_excludes(hooks: Hooks, tmp_path: Path) -> None:
+    shared = tmp_path / "shared.h"
+    shared.write_text("#define X 1\n")
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'inputs = ["../shared.h", "ignored_dir/*.cfg"]\n'
+                         'exclude = ["docs/"]\n')
+    (hooks.project / "ignored_dir").mkdir()
+    (hooks.project / "ignored_dir" / "gen.cfg").write_text("a")
+    (hooks.project / "docs").mkdir()
+    hooks.build_wheel()
+    (hooks.project / "docs" / "index.md").write_text("doc")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    shared.write_text("#define X 2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    (hooks.project / "ignored_dir" / "gen.cfg").write_text("b")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_miss_line_names_the_changed_file(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    (hooks.project / "src" / "fakepkg" / "data.py").write_text("VALUE = 3\n")
+    capsys.readouterr()
+    hooks.build_wheel()
+    assert "build_wheel miss (src/fakepkg/data.py changed) → countingbackend" in capsys.readouterr().err
