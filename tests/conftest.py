@@ -115,3 +115,22 @@ def hooks(project: Path, fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
     log = tmp_path / "backend.log"
     monkeypatch.setenv("FAKE_BACKEND_LOG", str(log))
     yield Hooks(project, log, tmp_path / "out", monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("uv-cache")
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, uv_cache: Path) -> Path:
+    from realtools import build_wheelhouse
+
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse"), uv_cache)
+
+
+@pytest.fixture
+def frontends(wheelhouse: Path, uv_cache: Path, tmp_path: Path) -> Any:
+    from realtools import Frontends
+
+    return Frontends(wheelhouse=wheelhouse, uv_cache=uv_cache, work=tmp_path)

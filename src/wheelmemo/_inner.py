@@ -17,14 +17,25 @@ from typing import Any, Callable
 
 from ._errors import ConfigError
 
-__all__ = ["InnerBackend"]
+__all__ = ["ALIASES", "InnerBackend"]
+
+#: Distribution-style names users write for well-known backends.
+ALIASES = {
+    "setuptools": "setuptools.build_meta",
+    "hatchling": "hatchling.build",
+    "flit_core": "flit_core.buildapi",
+    "pdm-backend": "pdm.backend",
+    "poetry-core": "poetry.core.masonry.api",
+    "scikit-build-core": "scikit_build_core.build",
+    "meson-python": "mesonpy",
+}
 
 
 class InnerBackend:
     """A lazily imported PEP 517 backend object."""
 
     def __init__(self, ref: str, backend_path: tuple[str, ...], root: Path) -> None:
-        self.ref = ref
+        self.ref = ALIASES.get(ref, ref)
         self.backend_path = tuple(str((root / p).resolve()) for p in backend_path)
         self._obj: Any = None
 
@@ -68,6 +79,11 @@ class InnerBackend:
                     f"[tool.wheelmemo] backend = {self.ref!r} was imported from {origin}, "
                     f"not from backend-path {list(self.backend_path)}: rename the module or fix the path"
                 )
+        if not callable(getattr(obj, "build_wheel", None)):
+            raise ConfigError(
+                f"[tool.wheelmemo] backend = {self.ref!r} has no build_wheel hook: name a PEP 517 "
+                "backend object, e.g. 'setuptools.build_meta' or 'hatchling.build'"
+            )
         self._obj = obj
         return obj
 

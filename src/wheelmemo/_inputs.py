@@ -230,9 +230,9 @@ def collect_inputs(
             if directory == resolved_root or resolved_root in directory.parents:
                 continue  # inside the tree: already walked
             for rel in list_tree(directory, skip_dirs=SKIP_DIRS | {"target"}):
-                path = directory / rel
-                found[Path(os.path.relpath(path, resolved_root)).as_posix()] = str(path)
-        for path in files:
-            if resolved_root not in path.parents:
-                found[Path(os.path.relpath(path, resolved_root)).as_posix()] = str(path)
+                dep_file = directory / rel
+                found[Path(os.path.relpath(dep_file, resolved_root)).as_posix()] = str(dep_file)
+        for outside in files:
+            if resolved_root not in outside.parents:
+                found[Path(os.path.relpath(outside, resolved_root)).as_posix()] = str(outside)
     return {label: stat_cache.digest(label, found[label]) for label in sorted(found)}

@@ -138,7 +138,8 @@ def versions_part(requires: Sequence[str], backend_module: str) -> dict[str, str
         try:
             versions[f"backend:{backend_module}"] = metadata.version(backend_module)
         except metadata.PackageNotFoundError:
-            names = getattr(metadata, "packages_distributions", dict)().get(backend_module, [])
+            lookup = getattr(metadata, "packages_distributions", None)  # Python >= 3.10
+            names: list[str] = lookup().get(backend_module, []) if lookup else []
             for dist_name in names:
                 versions[f"backend:{dist_name}"] = metadata.version(dist_name)
     return dict(sorted(versions.items()))

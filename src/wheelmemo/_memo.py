@@ -74,7 +74,7 @@ class Memo:
         self.project = load_project(root)
         self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
         self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
-        self.family = _key.backend_family(self.settings.backend)
+        self.family = _key.backend_family(self.inner.ref)
         self.project_id = self.project.name or str(self.project.root.resolve())
         self._store: Store | None = None
         self._base: dict[str, Any] | None = None
@@ -234,8 +234,8 @@ class Memo:
                 return None
             dest.mkdir(parents=True, exist_ok=True)
             if source.parent.resolve() != dest.resolve():
-                    shutil.copyfile(source, dest / source.name)
-            return source.name
+                shutil.copyfile(source, dest / source.name)
+            return str(source.name)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

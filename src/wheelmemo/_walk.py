@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+from typing import Callable
 
 __all__ = ["list_tree"]
 
@@ -234,7 +235,12 @@ def _translate(pattern: str) -> str:
 
 
 class _Table:
-    """The patterns of one ignore file that apply to one kind of entry."""
+    """The patterns of one ignore file that apply to one kind of entry.
+
+    Literal basenames, ``*suffix`` patterns and literal paths (the bulk of
+    real ignore files) are looked up in dicts; only the rest goes through
+    one regex per kind, which tries the patterns last-first.
+    """
 
     __slots__ = (
         "always",
@@ -246,15 +252,14 @@ class _Table:
         "path_literals",
         "path_parts",
         "path_re",
-        "suffix_map",
         "suffixes",
     )
 
     def __init__(self) -> None:
         self.always = -1  # last pattern matching every basename ("*")
         self.literals: dict[str, int] = {}  # basename -> pattern index
-        self.suffix_map: dict[int, dict[str, int]] = {}  # "*.ext" patterns
-        self.suffixes: list[tuple[int, dict[str, int]]] = []
+        # "*suffix" patterns by the suffix's last character, last-first
+        self.suffixes: dict[str, list[tuple[int, str]]] = {}
         self.base_parts: list[tuple[int, str]] = []
         self.base_re: re.Pattern[str] | None = None
         self.base_groups: list[int] = []
@@ -265,28 +270,46 @@ class _Table:
 
     def finish(self) -> None:
         """Compile what was collected; called once per ignore file."""
-        self.suffixes = sorted(self.suffix_map.items())
+        for bucket in self.suffixes.values():
+            bucket.sort(reverse=True)
         self.base_re, self.base_groups = _alternation(self.base_parts)
         self.path_re, self.path_groups = _alternation(self.path_parts)
 
-    def last_match(self, name: str, rel: str) -> int:
-        """Index of the last pattern matching this entry, or -1."""
-        best = self.always
-        if self.literals:
-            best = max(best, self.literals.get(name, -1))
-        for length, table in self.suffixes:
-            best = max(best, table.get(name[-length:], -1))
-        if self.base_re is not None:
-            m = self.base_re.fullmatch(name)
-            if m is not None:
-                best = max(best, self.base_groups[m.lastindex or 0])
-        if self.path_literals:
-            best = max(best, self.path_literals.get(rel, -1))
-        if self.path_re is not None:
-            m = self.path_re.fullmatch(rel)
-            if m is not None:
-                best = max(best, self.path_groups[m.lastindex or 0])
-        return best
+    def matcher(self) -> Callable[[str, str], int]:
+        """A function (basename, root-relative path) -> index of the last
+        pattern matching that entry, or -1.  Everything it needs is bound
+        in its closure: it runs for every entry of the tree.
+        """
+        always = self.always
+        literal = self.literals.get
+        path_literal = self.path_literals.get
+        suffixes = self.suffixes.get
+        base_re = None if self.base_re is None else self.base_re.fullmatch
+        base_groups = self.base_groups
+        path_re = None if self.path_re is None else self.path_re.fullmatch
+        path_groups = self.path_groups
+
+        def last_match(name: str, rel: str) -> int:
+            best = max(always, literal(name, -1), path_literal(rel, -1))
+            bucket = suffixes(name[-1])
+            if bucket is not None:
+                for k, suffix in bucket:  # last-first: the first hit is the one
+                    if k <= best:
+                        break
+                    if name.endswith(suffix):
+                        best = k
+                        break
+            if base_re is not None:
+                m = base_re(name)
+                if m is not None:
+                    best = max(best, base_groups[m.lastindex or 0])
+            if path_re is not None:
+                m = path_re(rel)
+                if m is not None:
+                    best = max(best, path_groups[m.lastindex or 0])
+            return best
+
+        return last_match
 
 
 def _alternation(parts: list[tuple[int, str]]) -> tuple[re.Pattern[str] | None, list[int]]:
@@ -301,7 +324,7 @@ def _alternation(parts: list[tuple[int, str]]) -> tuple[re.Pattern[str] | None, 
 class _Level:
     """The compiled patterns of one ignore file."""
 
-    __slots__ = ("dirs", "files", "negated")
+    __slots__ = ("dirs", "files", "match_dir", "match_file", "negated")
 
     def __init__(self, data: bytes, base: str) -> None:
         """Compile the ignore file contents; base is "" or "dir/sub/"."""
@@ -317,6 +340,8 @@ class _Level:
                 self._add(raw.removesuffix("\r"), base)
         self.files.finish()
         self.dirs.finish()
+        self.match_file = self.files.matcher()
+        self.match_dir = self.dirs.matcher()
 
     def _add(self, line: str, base: str) -> None:
         """Add one pattern line (port of dir.c parse_path_pattern)."""
@@ -350,7 +375,7 @@ def _add_basename_pattern(tables: tuple[_Table, ...], index: int, line: str) -> 
         suffix = line[1:]  # git's "ends with" fast path, "*" included
         for table in tables:
             if suffix:
-                table.suffix_map.setdefault(len(suffix), {})[suffix] = index
+                table.suffixes.setdefault(suffix[-1], []).append((index, suffix))
             else:
                 table.always = index
     else:
@@ -389,14 +414,18 @@ def _byte_form(text: str) -> str:
     return os.fsencode(text).decode("latin-1")
 
 
-def _is_ignored(levels: tuple[_Level, ...], name: str, rel: str, is_dir: bool) -> bool:
+_Matchers = list[tuple[Callable[[str, str], int], list[bool]]]
+
+
+def _is_ignored(matchers: _Matchers, name: str, rel: str) -> bool:
+    """Apply the ignore files, deepest first: the first one with a say decides."""
     if not rel.isascii():
         name = _byte_form(name)
         rel = _byte_form(rel)
-    for level in levels:  # deepest first
-        k = (level.dirs if is_dir else level.files).last_match(name, rel)
+    for last_match, negated in matchers:
+        k = last_match(name, rel)
         if k >= 0:
-            return not level.negated[k]
+            return not negated[k]
     return False
 
 
@@ -436,11 +465,15 @@ class _Walk:
             with os.scandir(path) as it:
                 entries = list(it)
         except OSError:
-            return  # unreadable or vanished directory: nothing to list
+            if not prefix:
+                raise  # the root itself: the caller must hear of it
+            return  # unreadable or vanished directory: git skips it too
         here = _levels_here(entries, prefix, levels)
         if here is None:
             return
         skip_dirs, pending, out = self.skip_dirs, self.pending, self.out
+        for_files: _Matchers = [(level.match_file, level.negated) for level in here]
+        for_dirs: _Matchers = [(level.match_dir, level.negated) for level in here]
         for entry in entries:
             name = entry.name
             if name == ".git":
@@ -455,7 +488,7 @@ class _Walk:
             except OSError:
                 continue
             rel = prefix + name
-            if here and _is_ignored(here, name, rel, is_dir):
+            if here and _is_ignored(for_dirs if is_dir else for_files, name, rel):
                 continue
             if is_dir:
                 pending.append((entry.path, rel + "/", here))

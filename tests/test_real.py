@@ -1,0 +1,108 @@
+"""Real projects through real frontends, with real compiles counted.
+
+The second build of an unchanged project compiles nothing under any frontend; after an
+edit exactly one more compile happens and the installed wheel shows the edit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from realtools import Frontends, copy_project, wheel_members
+
+pytestmark = pytest.mark.real
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _wheel_entries(frontends: Frontends) -> int:
+    records = (frontends.cache_dir / "v1" / "entries").rglob("*.json")
+    return sum(json.loads(p.read_text())["kind"] == "wheel" for p in records)
+
+
+def test_maturin_pyo3_mixed_project(frontends: Frontends, tmp_path: Path) -> None:
+    project = copy_project("maturin_mixed", tmp_path)
+    crate = "--crate-name mixed_demo "
+    cold = frontends.uv_build_wheel(project)
+    assert frontends.compiles(crate) == 1
+    assert frontends.run_in_venv(cold, "__import__('mixed_demo').greeting()") == "hello v1"
+
+    again = [frontends.uv_build_wheel(project), frontends.pip_wheel(project),
+             frontends.python_m_build_wheel(project)]
+    assert frontends.compiles(crate) == 1, "a hit must compile nothing, under every frontend"
+    for wheel in again:
+        assert wheel.name == cold.name
+        assert wheel.read_bytes() == cold.read_bytes()
+
+    _edit(project / "src" / "lib.rs", '"hello v1"', '"hello v2"')
+    edited = frontends.pip_wheel(project)
+    assert frontends.compiles(crate) == 2
+    assert frontends.run_in_venv(edited, "__import__('mixed_demo').greeting()") == "hello v2"
+    frontends.uv_build_wheel(project)
+    frontends.python_m_build_wheel(project)
+    assert frontends.compiles(crate) == 2
+
+    _edit(project / "python" / "mixed_demo" / "__init__.py", '"pure v1"', '"pure v2"')
+    pure_edit = frontends.uv_build_wheel(project)
+    assert frontends.run_in_venv(pure_edit, "__import__('mixed_demo').pure()") == "pure v2"
+
+
+def test_setuptools_c_extension(frontends: Frontends, tmp_path: Path) -> None:
+    project = copy_project("setuptools_cext", tmp_path)
+    source = "_speed.c"
+    cold = frontends.pip_wheel(project)
+    assert frontends.compiles(source) == 1
+    assert frontends.run_in_venv(cold, "__import__('cext_demo._speed').greeting()") == "hello v1"
+
+    again = [frontends.pip_wheel(project), frontends.uv_build_wheel(project),
+             frontends.python_m_build_wheel(project)]
+    assert frontends.compiles(source) == 1
+    for wheel in again:
+        assert wheel.read_bytes() == cold.read_bytes()
+
+    _edit(project / "src" / "cext_demo" / "_speed.c", '"hello v1"', '"hello v2"')
+    edited = frontends.uv_build_wheel(project)
+    assert frontends.compiles(source) == 2
+    assert frontends.run_in_venv(edited, "__import__('cext_demo._speed').greeting()") == "hello v2"
+
+    assert _wheel_entries(frontends) == 2
+    frontends.extra_env["CFLAGS"] = "-O1"
+    frontends.uv_build_wheel(project)
+    # a keyed variable changed: wheelmemo calls setuptools again (which may itself reuse
+    # its build/ directory: setuptools does not track CFLAGS, with or without wheelmemo)
+    assert _wheel_entries(frontends) == 3
+
+
+def test_hatchling_pure_project(frontends: Frontends, tmp_path: Path) -> None:
+    project = copy_project("hatch_pure", tmp_path)
+    first = frontends.uv_build_wheel(project)
+    second = frontends.pip_wheel(project)
+    third = frontends.python_m_build_wheel(project)
+    assert first.read_bytes() == second.read_bytes() == third.read_bytes()
+    entries = list((frontends.cache_dir / "v1" / "entries").rglob("*.json"))
+    # one wheel built; pip asked for metadata, answered from that wheel
+    assert [json.loads(p.read_text())["kind"] for p in entries] == ["wheel"]
+    _edit(project / "src" / "pure_demo" / "__init__.py", '"pure v1"', '"pure v2"')
+    edited = frontends.uv_build_wheel(project)
+    assert frontends.run_in_venv(edited, "__import__('pure_demo').pure()") == "pure v2"
+    assert wheel_members(edited) != wheel_members(first)
+
+
+def test_wheelmemo_packages_itself(frontends: Frontends, tmp_path: Path) -> None:
+    from realtools import ROOT, tool
+
+    out = tmp_path / "self"
+    frontends.run(tool("uv"), "build", "--out-dir", str(out), str(ROOT), cwd=tmp_path)
+    sdist = next(out.glob("wheelmemo-*.tar.gz"))
+    wheel = next(out.glob("wheelmemo-*.whl"))
+    assert frontends.run_in_venv(wheel, "__import__('wheelmemo').__version__") == "0.1.0"
+    members = wheel_members(wheel)
+    assert "wheelmemo/py.typed" in members
+    assert "wheelmemo/_memo.py" in members
+    assert sdist.name == "wheelmemo-0.1.0.tar.gz"
