@@ -1,0 +1,9 @@
+"""setuptools C-extension demo package used by wheelmemo's tests."""
+
+from ._speed import add, greeting
+
+__all__ = ["add", "greeting", "pure"]
+
+
+def pure():
+    return "pure v1"
