@@ -71,3 +71,13 @@ def test_in_tree_backend_via_backend_path(hooks: Hooks) -> None:
         f.write("# changed\n")
     hooks.build_wheel()
     assert hooks.calls() == {"build_wheel": 2}
+
+
+def test_get_requires_is_memoized_per_state(hooks: Hooks) -> None:
+    """setuptools answers get_requires by running setup.py; a hit must not pay for that."""
+    assert hooks("get_requires_for_build_wheel", {}) == ["fake-requirement>=1"]
+    assert hooks("get_requires_for_build_wheel", None) == ["fake-requirement>=1"]
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1}
+    (hooks.project / "setup.py").write_text("# changed\n")
+    assert hooks("get_requires_for_build_wheel", {}) == ["fake-requirement>=1"]
+    assert hooks.calls() == {"get_requires_for_build_wheel": 2}

@@ -8,7 +8,7 @@ with no traceback (as meson-python does); the inner backend's exceptions pass th
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ._errors import ConfigError
 
@@ -43,15 +43,15 @@ def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:
 
 
 def get_requires_for_build_wheel(config_settings: ConfigSettings = None) -> list[str]:
-    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_wheel", default=[]))
+    return _run(config_settings, lambda m: m.requires("wheel"))
 
 
 def get_requires_for_build_sdist(config_settings: ConfigSettings = None) -> list[str]:
-    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_sdist", default=[]))
+    return _run(config_settings, lambda m: m.requires("sdist"))
 
 
 def get_requires_for_build_editable(config_settings: ConfigSettings = None) -> list[str]:
-    return _run(config_settings, lambda m: m.proxy("get_requires_for_build_editable", default=[]))
+    return _run(config_settings, lambda m: m.requires("editable"))
 
 
 def prepare_metadata_for_build_wheel(
@@ -81,5 +81,4 @@ def build_editable(
 
 
 def build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
-    result: Any = _run(config_settings, lambda m: m.proxy("build_sdist", sdist_directory))
-    return str(result)
+    return _run(config_settings, lambda m: m.build_sdist(sdist_directory))

@@ -16,8 +16,9 @@ import shutil
 import time
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 from . import _key
 from ._errors import ConfigError, CorruptEntryError, StoreError
@@ -25,10 +26,12 @@ from ._inner import InnerBackend
 from ._inputs import StatCache, collect_inputs
 from ._log import logger, warn_once
 from ._settings import ConfigSettings, load_project, load_settings
-from ._store import LocalStore, Store, default_cache_dir
+from ._store import Entry, LocalStore, Store, default_cache_dir
 from ._version import __version__
 
 __all__ = ["Memo", "extract_dist_info"]
+
+T = TypeVar("T")
 
 #: Left beside a metadata directory whose wheel was built to get it (as pyproject-hooks
 #: does), so that the build hook of the same frontend run returns that wheel.
@@ -139,24 +142,12 @@ class Memo:
         old = store.parts(last)
         return _key.summarize(_key.diff_parts(old, parts)) if old else "previous key unknown"
 
-    # -- pass-through hooks -----------------------------------------------------
-    def proxy(self, hook: str, *args: Any, default: Any = None) -> Any:
-        """Call an inner hook as it is; a missing optional hook gives ``default``."""
-        if default is not None and not self.inner.has(hook):
-            return default
-        result = self.inner.call(hook, *args, self.inner_config)
-        logger.info("%s → %s (%s)", hook, self.inner.name, _elapsed(self.start))
-        return result
-
-    # -- build_wheel / build_editable ---------------------------------------------
-    def build(self, kind: str, wheel_directory: str, metadata_directory: str | None) -> str:
-        hook = f"build_{kind}"
-        if not self.inner.has(hook):
-            raise ConfigError(
-                f"backend {self.settings.backend!r} has no {hook} hook (PEP 660): "
-                "build a regular wheel, or use a backend that supports editable installs"
-            )
-        dest = Path(wheel_directory)
+    # -- the one memoization pattern every cached hook uses -----------------------
+    def _memoized(
+        self, kind: str, hook: str, fetch: Callable[[Store, Entry], T | None],
+        compute: Callable[[], Outcome[T]],
+    ) -> T:
+        """``fetch`` a hit; else ``compute`` under the key's lock and store the outcome."""
         store = self.store
         key: str | None = None
         parts: dict[str, Any] = {}
@@ -165,150 +156,161 @@ class Memo:
             if store is not None:
                 try:
                     key, parts = self.key(store, kind)
-                    name = self._hit(store, key, dest, metadata_directory)
-                    if name is None:
+                    result = self._fetch(store, key, fetch)
+                    if result is None:
                         stack.enter_context(store.lock(key))
                         # another process may have built it while we waited
-                        name = self._hit(store, key, dest, metadata_directory)
-                    if name is not None:
+                        result = self._fetch(store, key, fetch)
+                    if result is not None:
                         logger.info("%s hit %s (%s)", hook, key[:8], _elapsed(self.start))
-                        return name
+                        return result
                     reason = self._why(store, kind, key, parts)
                 except StoreError as e:
                     self._storage_failed(e)
                     reason = "cache unavailable"
-            name = self._built_for_metadata(metadata_directory, dest, key)
-            if name is not None:
-                logger.info("%s hit (wheel built for metadata) (%s)", hook, _elapsed(self.start))
-                return name
             began = time.monotonic()
-            name = self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory)
-            seconds = time.monotonic() - began
-            self._put(key, kind, [(name, dest / name)], seconds, parts)
-        logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
-        return str(name)
+            outcome = compute()
+            if key is not None and self.store is not None:
+                try:
+                    self.store.put(key, kind, outcome.files, build_seconds=time.monotonic() - began,
+                                   parts=parts, value=outcome.value)
+                except StoreError as e:
+                    self._storage_failed(e)
+        if outcome.via:
+            logger.info("%s hit %s (%s)", hook, outcome.via, _elapsed(self.start))
+        else:
+            logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
+        return outcome.result
 
-    def _hit(
-        self, store: Store, key: str, dest: Path, metadata_directory: str | None,
-    ) -> str | None:
+    def _fetch(self, store: Store, key: str, fetch: Callable[[Store, Entry], T | None]) -> T | None:
         try:
             entry = store.get(key)
-            if entry is None:
-                return None
-            store.materialize(entry, dest)
+            return None if entry is None else fetch(store, entry)
         except CorruptEntryError as e:
             self._storage_failed(e)
             return None
-        name = entry.files[0].name
-        if metadata_directory is not None:
-            prepared = Path(metadata_directory) / "METADATA"
-            if prepared.is_file() and prepared.read_bytes() != _wheel_metadata(dest / name):
-                # PEP 517: the wheel must carry the prepared metadata; let the backend build
-                (dest / name).unlink()
-                logger.info("cached wheel's METADATA differs from %s", prepared)
-                return None
+
+    # -- get_requires_for_build_* -------------------------------------------------
+    def requires(self, kind: str) -> list[str]:
+        """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s)."""
+        hook = f"get_requires_for_build_{kind}"
+
+        def compute() -> Outcome[list[str]]:
+            result = list(self.inner.call(hook, self.inner_config)) if self.inner.has(hook) else []
+            return Outcome(result, value=result)
+
+        return self._memoized(f"requires-{kind}", hook, lambda _, e: list(e.value), compute)
+
+    def build_sdist(self, sdist_directory: str) -> str:
+        name = str(self.inner.call("build_sdist", sdist_directory, self.inner_config))
+        logger.info("build_sdist → %s (%s)", self.inner.name, _elapsed(self.start))
         return name
 
-    def _put(
-        self, key: str | None, hook: str, files: list[tuple[str, Path]], seconds: float,
-        parts: dict[str, Any],
-    ) -> None:
-        store = self.store
-        if store is None or key is None:
-            return
-        try:
-            store.put(key, hook, files, seconds, parts)
-        except StoreError as e:
-            self._storage_failed(e)
+    # -- build_wheel / build_editable ---------------------------------------------
+    def build(self, kind: str, wheel_directory: str, metadata_directory: str | None) -> str:
+        hook = f"build_{kind}"
+        dest = Path(wheel_directory)
+        reused = _built_for_metadata(metadata_directory, dest)
+        if reused is not None:
+            logger.info("%s hit (the wheel built for metadata) (%s)", hook, _elapsed(self.start))
+            return reused
 
-    def _built_for_metadata(
-        self, metadata_directory: str | None, dest: Path, key: str | None,
-    ) -> str | None:
-        if metadata_directory is None:
-            return None
-        marker = Path(metadata_directory).parent / BUILT_MARKER
-        try:
-            built = json.loads(marker.read_bytes())
-            source = marker.parent / built["wheel"]
-            if key is not None and built["key"] != key:
-                return None
-            dest.mkdir(parents=True, exist_ok=True)
-            if source.parent.resolve() != dest.resolve():
-                shutil.copyfile(source, dest / source.name)
-            return str(source.name)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+        def fetch(store: Store, entry: Entry) -> str | None:
+            store.materialize(entry, dest)
+            name = entry.files[0].name
+            if metadata_directory is not None:
+                prepared = Path(metadata_directory) / "METADATA"
+                if prepared.is_file() and prepared.read_bytes() != _wheel_metadata(dest / name):
+                    # PEP 517: the wheel must carry the prepared metadata; let the backend build
+                    (dest / name).unlink()
+                    logger.info("the cached wheel's METADATA differs from %s", prepared)
+                    return None
+            return name
+
+        def compute() -> Outcome[str]:
+            if not self.inner.has(hook):
+                raise ConfigError(
+                    f"backend {self.settings.backend!r} has no {hook} hook (PEP 660): "
+                    "build a regular wheel, or use a backend that supports editable installs"
+                )
+            name = str(self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory))
+            return Outcome(name, files=[(name, dest / name)])
+
+        return self._memoized(kind, hook, fetch, compute)
 
     # -- prepare_metadata_for_build_wheel / _editable ----------------------------
     def prepare_metadata(self, kind: str, metadata_directory: str) -> str:
         hook = f"prepare_metadata_for_build_{kind}"
         dest = Path(metadata_directory)
-        use_hook = self.settings.metadata == "hook" and self.inner.has(hook)
-        store = self.store
-        if store is not None:
-            try:
-                name = self._metadata_hit(store, kind, dest)
-                if name is not None:
-                    return name
-            except StoreError as e:
-                self._storage_failed(e)
-        if not use_hook:
-            return self._metadata_from_build(kind, dest)
-        mkey: str | None = None
-        mparts: dict[str, Any] = {}
-        reason = "cache disabled"
-        store = self.store
-        if store is not None:
-            try:
-                mkey, mparts = self.key(store, f"metadata-{kind}")
-                reason = self._why(store, f"metadata-{kind}", mkey, mparts)
-            except StoreError as e:
-                self._storage_failed(e)
-                reason = "cache unavailable"
-        began = time.monotonic()
-        name = str(self.inner.call(hook, metadata_directory, self.inner_config))
-        files = [
-            (f"{name}/{path.relative_to(dest / name).as_posix()}", path)
-            for path in sorted((dest / name).rglob("*")) if path.is_file()
-        ]
-        self._put(mkey, f"metadata-{kind}", files, time.monotonic() - began, mparts)
-        logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
-        return name
 
-    def _metadata_hit(self, store: Store, kind: str, dest: Path) -> str | None:
-        hook = f"prepare_metadata_for_build_{kind}"
-        mkey, _ = self.key(store, f"metadata-{kind}")
+        def fetch(store: Store, entry: Entry) -> str:
+            store.materialize(entry, dest)
+            return entry.files[0].name.split("/")[0]
+
+        def compute() -> Outcome[str]:
+            via: str | None = None
+            from_wheel = self._metadata_from_cached_wheel(kind, dest)
+            if from_wheel is not None:
+                name, via = from_wheel
+            elif self.settings.metadata == "hook" and self.inner.has(hook):
+                name = str(self.inner.call(hook, metadata_directory, self.inner_config))
+            else:
+                name = self._metadata_from_build(kind, dest)
+                via = "(the wheel was built for it)"
+            files = [(f"{name}/{path.relative_to(dest / name).as_posix()}", path)
+                     for path in sorted((dest / name).rglob("*")) if path.is_file()]
+            return Outcome(name, files=files, via=via)
+
+        return self._memoized(f"metadata-{kind}", hook, fetch, compute)
+
+    def _metadata_from_cached_wheel(self, kind: str, dest: Path) -> tuple[str, str] | None:
+        """A wheel already cached for this state carries the metadata: unpack it."""
+        store = self.store
+        if store is None:
+            return None
+        scratch = dest / ".wheelmemo-wheel"
         try:
-            entry = store.get(mkey)
-            if entry is not None:
-                store.materialize(entry, dest)
-                logger.info("%s hit %s (%s)", hook, mkey[:8], _elapsed(self.start))
-                return entry.files[0].name.split("/")[0]
-            # a wheel already built from this state carries the same metadata
-            wkey, _ = self.key(store, kind)
-            wheel = store.get(wkey)
-            if wheel is None:
+            key, _ = self.key(store, kind)
+            entry = store.get(key)
+            if entry is None:
                 return None
-            scratch = dest / ".wheelmemo-wheel"
-            store.materialize(wheel, scratch)
-        except CorruptEntryError as e:
+            store.materialize(entry, scratch)
+            return extract_dist_info(scratch / entry.files[0].name, dest), f"{key[:8]} (from the cached wheel)"
+        except StoreError as e:
             self._storage_failed(e)
             return None
-        try:
-            name = extract_dist_info(scratch / wheel.files[0].name, dest)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        logger.info("%s hit %s (from the cached wheel) (%s)", hook, wkey[:8], _elapsed(self.start))
-        return name
 
     def _metadata_from_build(self, kind: str, dest: Path) -> str:
         """Build the wheel to read its metadata, and keep it for the build hook (seed 004)."""
         wheel = self.build(kind, str(dest), None)
         name = extract_dist_info(dest / wheel, dest)
-        key = None
-        store = self.store
-        if store is not None:
-            with contextlib.suppress(StoreError):
-                key, _ = self.key(store, kind)
-        (dest / BUILT_MARKER).write_text(json.dumps({"wheel": wheel, "key": key}))
+        (dest / BUILT_MARKER).write_text(json.dumps({"wheel": wheel}))
         return name
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What computing a memoized hook gave: its result, and what to store for it."""
+
+    result: T
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    value: Any = None
+    via: str | None = None
+    """Set when the result came from another cache entry rather than the inner backend."""
+
+
+def _built_for_metadata(metadata_directory: str | None, dest: Path) -> str | None:
+    """The wheel our prepare hook built beside ``metadata_directory`` in this frontend run."""
+    if metadata_directory is None:
+        return None
+    marker = Path(metadata_directory).parent / BUILT_MARKER
+    try:
+        source = marker.parent / str(json.loads(marker.read_bytes())["wheel"])
+        dest.mkdir(parents=True, exist_ok=True)
+        if source.parent.resolve() != dest.resolve():
+            shutil.copyfile(source, dest / source.name)
+        return source.name
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

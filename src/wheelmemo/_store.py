@@ -51,6 +51,8 @@ class Entry:
     files: tuple[StoredFile, ...]
     created: float
     build_seconds: float
+    value: Any = None
+    """A small JSON value kept in the record itself (``get_requires_*`` answers)."""
 
 
 class Store(Protocol):
@@ -61,8 +63,8 @@ class Store(Protocol):
     def materialize(self, entry: Entry, dest: Path) -> None: ...
 
     def put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], build_seconds: float,
-        parts: dict[str, Any],
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
+        parts: dict[str, Any], value: Any = None,
     ) -> Entry: ...
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[None]: ...
@@ -168,15 +170,15 @@ class LocalStore:
         return digest.hexdigest(), size
 
     def put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], build_seconds: float,
-        parts: dict[str, Any],
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
+        parts: dict[str, Any], value: Any = None,
     ) -> Entry:
         try:
             stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
-            entry = Entry(key, kind, stored, time.time(), build_seconds)
+            entry = Entry(key, kind, stored, time.time(), build_seconds, value)
             body = {
                 "format": FORMAT, "key": key, "kind": kind, "created": entry.created,
-                "build_seconds": build_seconds,
+                "build_seconds": build_seconds, "value": value,
                 "files": [[f.name, f.blob, f.size] for f in stored],
             }
             # parts first: a record never points at a key whose explanation is missing
@@ -222,7 +224,7 @@ class LocalStore:
                 raise ValueError("checksum mismatch")
             files = tuple(StoredFile(str(n), str(b), int(s)) for n, b, s in record["files"])
             entry = Entry(key, str(record["kind"]), files, float(record["created"]),
-                          float(record["build_seconds"]))
+                          float(record["build_seconds"]), record.get("value"))
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             self.discard(key)
             raise CorruptEntryError(f"cache entry {key[:8]} was corrupt ({e}); discarded") from None

@@ -1,0 +1,84 @@
+"""Shared by demo.py and bench.py: run `uv build --wheel` on an example, timed, compiles counted."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHIMS = ROOT / "tests" / "shims"
+EXAMPLES = {"maturin-pyo3": "--crate-name maturin_pyo3_example ", "setuptools-cext": ".c "}
+
+
+def tool(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.exists() else shutil.which(name)
+    if found is None:
+        sys.exit(f"{name} is not installed: run this through nox (see README.md)")
+    return found
+
+
+@dataclass
+class Run:
+    seconds: float
+    compiles: int
+    stderr: str
+
+
+class Workspace:
+    """A private wheelmemo cache, cargo target dir and compile log for one demo or bench."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
+        self.log = self.dir / "compiles.log"
+
+    def env(self, cache: bool = True) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELMEMO_")}
+        env.pop("VIRTUAL_ENV", None)
+        env.update(
+            WHEELMEMO_CACHE_DIR=str(self.dir / "cache"),
+            CARGO_TARGET_DIR=str(self.dir / "target"),
+            RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
+            WHEELMEMO_TEST_COMPILE_LOG=str(self.log),
+        )
+        if not cache:
+            env["WHEELMEMO_DISABLE"] = "1"
+        return env
+
+    def compiles(self, needle: str) -> int:
+        if not self.log.exists():
+            return 0
+        return sum(needle in line for line in self.log.read_text().splitlines())
+
+    def uv_build_wheel(self, project: Path, needle: str = "\0", cache: bool = True) -> Run:
+        out = Path(tempfile.mkdtemp(dir=self.dir, prefix="out-"))
+        before = self.compiles(needle)
+        start = time.perf_counter()
+        result = subprocess.run(
+            [tool("uv"), "build", "--wheel", "--out-dir", str(out), str(project)],
+            env=self.env(cache), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
+        )
+        seconds = time.perf_counter() - start
+        if result.returncode:
+            sys.exit(f"uv build failed for {project}:\n{result.stderr[-5000:]}")
+        lines = [line for line in result.stderr.splitlines() if line.startswith("wheelmemo:")]
+        return Run(seconds, self.compiles(needle) - before, "\n".join(lines))
+
+    def clean(self, project: Path) -> None:
+        """Remove in-tree build outputs so that a cold build is really cold."""
+        shutil.rmtree(project / "build", ignore_errors=True)
+        shutil.rmtree(project / "target", ignore_errors=True)
+        shutil.rmtree(self.dir / "target", ignore_errors=True)
+        shutil.rmtree(self.dir / "cache", ignore_errors=True)
+        for egg in project.rglob("*.egg-info"):
+            shutil.rmtree(egg, ignore_errors=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
