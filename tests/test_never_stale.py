@@ -140,9 +140,12 @@ def test_build_requirement_dependency_version_change(hooks: Hooks, fake_site: Fa
     assert hooks.calls()["build_wheel"] == 2
     # a distribution outside build-system.requires' closure is not part of the key
     fake_site.install("unrelated", "1.0")
-    fake_site.install("winonly", "5.0")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
+    # a dependency that a marker excludes counts once it is installed: when in doubt, miss
+    fake_site.install("winonly", "5.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -206,3 +209,16 @@ def test_miss_line_names_the_changed_file(hooks: Hooks, capsys: pytest.CaptureFi
     capsys.readouterr()
     hooks.build_wheel()
     assert "build_wheel miss (src/fakepkg/data.py changed) → countingbackend" in capsys.readouterr().err
+
+
+def test_content_behind_a_directory_symlink_is_an_input(hooks: Hooks, tmp_path: Path) -> None:
+    shared = tmp_path / "shared-data"
+    shared.mkdir()
+    (shared / "table.txt").write_text("1\n")
+    (hooks.project / "src" / "fakepkg" / "data_link").symlink_to(shared)
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    (shared / "table.txt").write_text("2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2

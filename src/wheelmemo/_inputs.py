@@ -13,20 +13,19 @@ within two seconds of the file's modification ("racily clean" files are hashed a
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import json
 import os
 import re
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._store import temp_file
 from ._walk import list_tree
 
 if sys.version_info >= (3, 11):
@@ -49,8 +48,13 @@ _CHUNK = 1 << 20
 
 
 @cache
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """A gitignore-flavoured glob over POSIX relative paths.
+def compile_glob(*patterns: str) -> re.Pattern[str]:
+    """One regex matching POSIX relative paths that match any of the globs."""
+    return re.compile("|".join(f"(?:{_glob_source(p)})" for p in patterns), re.DOTALL)
+
+
+def _glob_source(pattern: str) -> str:
+    """A gitignore-flavoured glob over POSIX relative paths, as regex source.
 
     ``*`` and ``?`` stay within one path segment, ``**`` crosses them; a pattern with no
     inner ``/`` matches a basename at any depth; a leading ``/`` anchors at the root; a
@@ -77,11 +81,7 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
             out.append(re.escape(body[i]))
             i += 1
     prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(f"{prefix}{''.join(out)}(?:/.*)?\\Z", re.DOTALL)
-
-
-def _excluded(relpath: str, patterns: Sequence[re.Pattern[str]]) -> bool:
-    return any(p.match(relpath) for p in patterns)
+    return f"{prefix}{''.join(out)}(?:/.*)?\\Z"
 
 
 class StatCache:
@@ -110,16 +110,15 @@ class StatCache:
                 return "link:" + os.readlink(path)
             except OSError:
                 return "missing"
+        if stat.S_ISDIR(st.st_mode):
+            # a symlink to a directory (git lists the link itself): the build reads through it
+            return "dir:" + _tree_digest(path)
         sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         old = self._old.get(label)
         if old is not None and old[:4] == sig:
             digest = str(old[4])
         else:
-            h = hashlib.sha256()
-            with open(path, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    h.update(chunk)
-            digest = h.hexdigest()
+            digest = _file_digest(path)
             if st.st_mode & stat.S_IXUSR:
                 digest = "x:" + digest
         self._new[label] = [*sig, digest]
@@ -133,10 +132,26 @@ class StatCache:
         keep = {k: v for k, v in self._new.items() if v[1] < horizon and v[2] < horizon}
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            fd, tmp = temp_file(self.path.parent)
             with os.fdopen(fd, "w") as f:
                 json.dump({"files": keep, "memo": self.memo}, f, separators=(",", ":"))
             os.replace(tmp, self.path)
+
+
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _tree_digest(directory: str) -> str:
+    h = hashlib.sha256()
+    for rel in list_tree(Path(directory), skip_dirs=SKIP_DIRS):
+        path = os.path.join(directory, rel)
+        h.update(f"{rel}\0{_file_digest(path) if os.path.isfile(path) else '-'}\n".encode())
+    return h.hexdigest()
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
@@ -201,6 +216,23 @@ def _walk_path_deps(manifest_path: Path, manifest: dict[str, Any], seen: list[Pa
                     _walk_path_deps(dep / "Cargo.toml", _load_toml(dep / "Cargo.toml"), seen)
 
 
+def _cargo_files(root: Path, pyproject: dict[str, Any]) -> dict[str, str]:
+    """Label -> path of what cargo reads outside the tree, labelled relative to it."""
+    dirs, files = cargo_inputs(root, pyproject)
+    resolved_root = root.resolve()
+    found: dict[str, str] = {}
+    for directory in dirs:
+        if directory == resolved_root or resolved_root in directory.parents:
+            continue  # inside the tree: already walked
+        for rel in list_tree(directory, skip_dirs=SKIP_DIRS | {"target"}):
+            dep_file = directory / rel
+            found[Path(os.path.relpath(dep_file, resolved_root)).as_posix()] = str(dep_file)
+    for outside in files:
+        if resolved_root not in outside.parents:
+            found[Path(os.path.relpath(outside, resolved_root)).as_posix()] = str(outside)
+    return found
+
+
 def collect_inputs(
     root: Path,
     pyproject: dict[str, Any],
@@ -212,27 +244,19 @@ def collect_inputs(
     skip_dirs: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Map each input's label (a POSIX path relative to the project) to its digest."""
-    patterns = [compile_glob(p) for p in (*DEFAULT_EXCLUDE, *exclude)]
+    excluded = compile_glob(*DEFAULT_EXCLUDE, *exclude).match
     root_str = str(root)
     found: dict[str, str] = {}
     for rel in list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs):
-        if not _excluded(rel, patterns):
+        if not excluded(rel):
             found[rel] = os.path.join(root_str, rel)
     # explicit inputs win over every exclusion, and may point outside the tree
+    if include:
+        import glob
     for pattern in include:
         for path in glob.glob(os.path.join(root_str, pattern), recursive=True):
             if os.path.isfile(path):
                 found[Path(os.path.relpath(path, root_str)).as_posix()] = path
     if backend == "maturin":
-        dirs, files = cargo_inputs(root, pyproject)
-        resolved_root = root.resolve()
-        for directory in dirs:
-            if directory == resolved_root or resolved_root in directory.parents:
-                continue  # inside the tree: already walked
-            for rel in list_tree(directory, skip_dirs=SKIP_DIRS | {"target"}):
-                dep_file = directory / rel
-                found[Path(os.path.relpath(dep_file, resolved_root)).as_posix()] = str(dep_file)
-        for outside in files:
-            if resolved_root not in outside.parents:
-                found[Path(os.path.relpath(outside, resolved_root)).as_posix()] = str(outside)
+        found.update(_cargo_files(root, pyproject))
     return {label: stat_cache.digest(label, found[label]) for label in sorted(found)}

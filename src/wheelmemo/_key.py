@@ -21,8 +21,7 @@ import fnmatch
 import hashlib
 import json
 import os
-import shutil
-import subprocess
+import re
 import sys
 import sysconfig
 import time
@@ -93,55 +92,79 @@ def interpreter_part() -> dict[str, Any]:
     }
 
 
-def versions_part(requires: Sequence[str], backend_module: str) -> dict[str, str]:
-    """Versions of the build requirements' closure, plus the backend's own distribution."""
-    from importlib import metadata
+_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
 
+def canonical_name(name: str) -> str:
+    """PEP 503 normalization."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed(paths: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """canonical name -> (version, .dist-info path) of what ``paths`` hold; first wins."""
+    found: dict[str, tuple[str, str]] = {}
+    for entry in paths:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                stem = name.rsplit(".", 1)[0]
+                dist, _, version = stem.partition("-")
+                found.setdefault(canonical_name(dist), (version.split("-")[0], os.path.join(entry, name)))
+    return found
+
+
+def _requires_dist(dist_info: str) -> list[str]:
+    """The names in a distribution's Requires-Dist, whatever their markers."""
+    try:
+        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8", errors="replace") as f:
+            lines = f.read().split("\n\n", 1)[0].splitlines()
+    except OSError:
+        return []
+    names = []
+    for line in lines:
+        if line.startswith("Requires-Dist:"):
+            match = _NAME.match(line[len("Requires-Dist:"):])
+            if match:
+                names.append(match.group(1))
+    return names
+
+
+def versions_part(requires: Sequence[str], backend_module: str,
+                  paths: Sequence[str] | None = None) -> dict[str, str]:
+    """Versions of the build requirements' closure, plus the backend's own distribution.
+
+    The closure follows every Requires-Dist whatever its marker or extra: a dependency
+    that a marker excludes is normally not installed and so adds nothing, and one that
+    is installed anyway is kept (when in doubt, miss).  Distributions outside the
+    closure are left out, so that the wheel and editable build environments of a
+    project, which differ by what ``get_requires_for_build_*`` adds, agree.  Reading
+    directory names and a few METADATA files keeps this off ``importlib.metadata``
+    and ``packaging``: a hit must stay cheap.
+    """
+    installed = _installed(sys.path if paths is None else paths)
     versions: dict[str, str] = {}
-    visited: set[tuple[str, frozenset[str]]] = set()
-    stack: list[tuple[str, frozenset[str]]] = []
-
-    def push(text: str, extras: frozenset[str]) -> None:
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            versions[f"invalid:{text}"] = "?"
-            return
-        if req.marker is not None and not any(
-            req.marker.evaluate({"extra": e}) for e in (extras or {""})
-        ):
-            return
-        stack.append((canonicalize_name(req.name), frozenset(req.extras)))
-
+    stack = []
     for text in requires:
-        push(text, frozenset())
+        match = _NAME.match(text)
+        if match:
+            name = canonical_name(match.group(1))
+            stack.append(name)
+            versions[name] = "missing"
+    seen: set[str] = set()
     while stack:
-        item = stack.pop()
-        if item in visited:
+        name = stack.pop()
+        if name in seen or name not in installed:
             continue
-        visited.add(item)
-        name, extras = item
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            versions.setdefault(name, "missing")
-            continue
-        versions[name] = dist.version
-        for text in dist.requires or []:
-            push(text, extras)
-
-    if canonicalize_name(backend_module) not in versions:
-        # the backend's module may come from a distribution of another name
-        try:
-            versions[f"backend:{backend_module}"] = metadata.version(backend_module)
-        except metadata.PackageNotFoundError:
-            lookup = getattr(metadata, "packages_distributions", None)  # Python >= 3.10
-            names: list[str] = lookup().get(backend_module, []) if lookup else []
-            for dist_name in names:
-                versions[f"backend:{dist_name}"] = metadata.version(dist_name)
+        seen.add(name)
+        version, dist_info = installed[name]
+        versions[name] = version
+        stack.extend(canonical_name(n) for n in _requires_dist(dist_info))
+    backend = canonical_name(backend_module)
+    if backend not in versions and backend in installed:
+        versions[f"backend:{backend}"] = installed[backend][0]
     return dict(sorted(versions.items()))
 
 
@@ -162,6 +185,8 @@ def toolchain_part(family: str, memo: dict[str, Any], environ: Mapping[str, str]
     """
     if family != "maturin":
         return None
+    import shutil
+
     rustc = environ.get("RUSTC") or shutil.which("rustc", path=environ.get("PATH"))
     if not rustc:
         return "rustc: not found"
@@ -180,6 +205,8 @@ def toolchain_part(family: str, memo: dict[str, Any], environ: Mapping[str, str]
     cached = memo.get("toolchain")
     if isinstance(cached, list) and len(cached) == 2 and cached[0] == probe:
         return str(cached[1])
+    import subprocess
+
     try:
         out = subprocess.run([rustc, "-vV"], capture_output=True, text=True, check=True,
                              env=dict(environ), stdin=subprocess.DEVNULL).stdout
@@ -193,6 +220,8 @@ def vcs_part(versions: Mapping[str, str], root: str) -> str | None:
     """The git state, when a VCS-versioning plugin is among the build requirements."""
     if not VCS_PLUGINS.intersection(versions):
         return None
+    import subprocess
+
     try:
         out = subprocess.run(
             ["git", "describe", "--tags", "--long", "--dirty", "--always", "--abbrev=40"],

@@ -12,11 +12,8 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import time
-import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
@@ -24,7 +21,7 @@ from . import _key
 from ._errors import ConfigError, CorruptEntryError, StoreError
 from ._inner import InnerBackend
 from ._inputs import StatCache, collect_inputs
-from ._log import logger, warn_once
+from ._log import DEBUG, logger, warn_once
 from ._settings import ConfigSettings, load_project, load_settings
 from ._store import Entry, LocalStore, Store, default_cache_dir
 from ._version import __version__
@@ -45,6 +42,8 @@ def _elapsed(start: float) -> str:
 
 def extract_dist_info(wheel: Path, dest: Path) -> str:
     """Unpack the ``.dist-info`` directory of a wheel into ``dest``; return its name."""
+    import zipfile
+
     with zipfile.ZipFile(wheel) as zf:
         tops = {n.split("/")[0] for n in zf.namelist() if n.split("/")[0].endswith(".dist-info")}
         if len(tops) != 1:
@@ -57,6 +56,8 @@ def extract_dist_info(wheel: Path, dest: Path) -> str:
 
 
 def _wheel_metadata(wheel: Path) -> bytes | None:
+    import zipfile
+
     with zipfile.ZipFile(wheel) as zf:
         for name in zf.namelist():
             parts = name.split("/")
@@ -129,7 +130,7 @@ class Memo:
         parts = dict(self._base_parts(store), hook=hook,
                      config_settings=_key.normalize_config_settings(self.inner_config))
         key = _key.key_digest(parts)
-        if logger.isEnabledFor(10):
+        if logger.enabled(DEBUG):
             logger.debug("key %s of %s: %s", key, hook, json.dumps(parts, indent=1, sort_keys=True))
         return key, parts
 
@@ -280,6 +281,8 @@ class Memo:
             self._storage_failed(e)
             return None
         finally:
+            import shutil
+
             shutil.rmtree(scratch, ignore_errors=True)
 
     def _metadata_from_build(self, kind: str, dest: Path) -> str:
@@ -290,15 +293,18 @@ class Memo:
         return name
 
 
-@dataclass
 class Outcome(Generic[T]):
-    """What computing a memoized hook gave: its result, and what to store for it."""
+    """What computing a memoized hook gave: its result, and what to store for it.
 
-    result: T
-    files: list[tuple[str, Path]] = field(default_factory=list)
-    value: Any = None
-    via: str | None = None
-    """Set when the result came from another cache entry rather than the inner backend."""
+    ``via`` is set when the result came from another cache entry, not the inner backend.
+    """
+
+    def __init__(self, result: T, files: list[tuple[str, Path]] | None = None, value: Any = None,
+                 via: str | None = None) -> None:
+        self.result = result
+        self.files = files or []
+        self.value = value
+        self.via = via
 
 
 def _built_for_metadata(metadata_directory: str | None, dest: Path) -> str | None:
@@ -310,6 +316,8 @@ def _built_for_metadata(metadata_directory: str | None, dest: Path) -> str | Non
         source = marker.parent / str(json.loads(marker.read_bytes())["wheel"])
         dest.mkdir(parents=True, exist_ok=True)
         if source.parent.resolve() != dest.resolve():
+            import shutil
+
             shutil.copyfile(source, dest / source.name)
         return source.name
     except (OSError, ValueError, KeyError, TypeError):

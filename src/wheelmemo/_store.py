@@ -21,12 +21,10 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ._errors import CorruptEntryError, StoreError
 
@@ -36,16 +34,14 @@ FORMAT = 1
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class StoredFile:
+class StoredFile(NamedTuple):
     name: str
     """Path relative to the destination: a wheel's basename or a ``.dist-info/`` member."""
     blob: str
     size: int
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     key: str
     kind: str
     files: tuple[StoredFile, ...]
@@ -82,6 +78,16 @@ def default_cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "wheelmemo"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wheelmemo"
+
+
+def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
+    """``tempfile.mkstemp`` without importing tempfile (and random) on the hit path."""
+    while True:
+        path = os.path.join(directory, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), path
+        except FileExistsError:
+            continue
 
 
 def _checksum(body: dict[str, Any]) -> str:
@@ -135,7 +141,7 @@ class LocalStore:
     # -- writing -------------------------------------------------------------
     def _write_atomic(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = temp_file(path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -150,7 +156,7 @@ class LocalStore:
         tmpdir.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp = tempfile.mkstemp(dir=tmpdir, prefix="blob-")
+        fd, tmp = temp_file(tmpdir, "blob-")
         try:
             with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
                 while chunk := src.read(_CHUNK):
@@ -255,7 +261,7 @@ class LocalStore:
             src = open(blob, "rb")  # noqa: SIM115 - closed by the with below
         except FileNotFoundError:
             raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} is missing") from None
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".wheelmemo-")
+        fd, tmp = temp_file(target.parent, ".wheelmemo-")
         try:
             with src, os.fdopen(fd, "wb") as out:
                 while chunk := src.read(_CHUNK):

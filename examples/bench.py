@@ -1,0 +1,135 @@
+"""Benchmarks of the cache-hit path (``nox -s bench``); figures, no assertions.
+
+1. Under ``uv build --wheel``, for each example: a cold build, a hit, and the floor --
+   a trivial pure-Python project with plain hatchling under the same frontend -- as
+   medians of several runs, with the hit/floor ratio (goal: at most 1.2).
+2. The hook alone: a fresh ``python`` process that imports wheelmemo and answers
+   ``build_wheel`` from the cache, for generated projects of 1,000 and 20,000 files
+   (goal: under 50 ms for 1,000), with a warm and a cold stat cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _harness import EXAMPLES, HERE, ROOT, Workspace
+
+FLOOR_PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "floor"
+version = "1.0.0"
+"""
+
+HOOK_TIMER = """\
+import sys, time, json
+start = time.perf_counter()
+import wheelmemo
+name = wheelmemo.build_wheel(sys.argv[1])
+print(json.dumps({"hook_ms": (time.perf_counter() - start) * 1000}))
+"""
+
+
+def median_of(runs: int, measure: object) -> float:
+    return statistics.median(measure() for _ in range(runs))  # type: ignore[operator]
+
+
+def frontend_table(runs: int) -> list[str]:
+    work = Workspace()
+    rows = []
+    try:
+        floor = work.dir / "floor"
+        (floor / "floor").mkdir(parents=True)
+        (floor / "floor" / "__init__.py").write_text("")
+        (floor / "pyproject.toml").write_text(FLOOR_PYPROJECT)
+        work.uv_build_wheel(floor)  # warm uv's cache of hatchling
+        floor_s = median_of(runs, lambda: work.uv_build_wheel(floor).seconds)
+        for name, needle in EXAMPLES.items():
+            project = HERE / name
+            work.clean(project)
+            cold = work.uv_build_wheel(project, needle)
+            hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
+            assert all(h.compiles == 0 for h in hits), "a hit compiled something"
+            hit_s = statistics.median(h.seconds for h in hits)
+            rows.append(f"| {name} | {cold.seconds:.2f} s ({cold.compiles} compiles) | {hit_s:.3f} s "
+                        f"| {floor_s:.3f} s | {hit_s / floor_s:.2f}x | {cold.seconds / hit_s:.0f}x |")
+            work.clean(project)
+    finally:
+        work.close()
+    head = ["| example | cold | hit (median) | floor (median) | hit/floor | cold/hit |",
+            "|---|---|---|---|---|---|"]
+    return head + rows
+
+
+def hook_table(runs: int, sizes: list[int]) -> list[str]:
+    rows = []
+    base = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-"))
+    try:
+        env = {"PYTHONPATH": str(ROOT / "src"), "WHEELMEMO_CACHE_DIR": str(base / "cache"),
+               "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+        bare = median_of(runs, lambda: _timed([sys.executable, "-c", "pass"], base, env)[0])
+        for size in sizes:
+            project = base / f"p{size}"
+            package = project / "src" / "gen"
+            package.mkdir(parents=True)
+            for i in range(size):
+                (package / f"mod_{i:05d}.py").write_text(f"VALUE = {i}\n")
+            (project / "pyproject.toml").write_text(
+                '[build-system]\nrequires = ["wheelmemo", "hatchling"]\nbuild-backend = "wheelmemo"\n'
+                '[project]\nname = "gen"\nversion = "1.0"\n'
+                '[tool.hatch.build.targets.wheel]\npackages = ["src/gen"]\n'
+                '[tool.wheelmemo]\nbackend = "hatchling.build"\n')
+            out = base / "out"
+            out.mkdir(exist_ok=True)
+            cmd = [sys.executable, "-c", HOOK_TIMER, str(out)]
+            _timed(cmd, project, env)  # the miss that fills the cache
+            warm = [_timed(cmd, project, env) for _ in range(runs)]
+            cold = []
+            for _ in range(max(3, runs // 3)):
+                shutil.rmtree(base / "cache" / "v1" / "stat", ignore_errors=True)
+                cold.append(_timed(cmd, project, env))
+            rows.append(f"| {size:,} files | {statistics.median(w[1] for w in warm):.1f} ms "
+                        f"| {statistics.median(w[0] for w in warm) * 1000:.1f} ms "
+                        f"| {statistics.median(c[1] for c in cold):.1f} ms | {bare * 1000:.1f} ms |")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    head = ["| project | hook, warm stat cache | whole process, warm | hook, cold stat cache | `python -c pass` |",
+            "|---|---|---|---|---|"]
+    return head + rows
+
+
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - start
+    hook_ms = json.loads(result.stdout.splitlines()[-1])["hook_ms"] if result.stdout.strip() else 0.0
+    return seconds, hook_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000])
+    parser.add_argument("--skip-frontend", action="store_true", help="only the hook benchmark")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {args.runs} runs per median\n")
+    if not args.skip_frontend:
+        print("uv build --wheel of each example:\n")
+        print("\n".join(frontend_table(args.runs)), "\n", flush=True)
+    print("build_wheel answered from the cache (hatchling inner backend, generated files):\n")
+    print("\n".join(hook_table(args.runs * 2, args.sizes)))
+
+
+if __name__ == "__main__":
+    main()
