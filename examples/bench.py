@@ -116,8 +116,8 @@ def hook_table(runs: int, sizes: list[int]) -> list[str]:
                 f"| {statistics.median(c[1] for c in cold):.1f} ms | {bare * 1000:.1f} ms |")
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    head = ["| project | hook, warm stat cache | import + hook, warm | whole process, warm "
-            "| import + hook, cold stat cache | `python -c pass` |",
+    head = [("| project | hook, warm stat cache | import + hook, warm | whole process, warm "
+             "| import + hook, cold stat cache | `python -c pass` |"),
             "|---|---|---|---|---|---|"]
     return head + rows
 
