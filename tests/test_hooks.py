@@ -24,9 +24,16 @@ def test_get_requires_returns_the_inner_answer(hooks: Hooks) -> None:
     assert hooks("get_requires_for_build_wheel", {"a": "b"}) == ["fake-requirement>=1"]
     assert hooks.records()[-1]["config_settings"] == {"a": "b"}
     assert hooks("get_requires_for_build_sdist") == []
+    # editables are derived from the regular wheel: they need what it needs
+    assert hooks("get_requires_for_build_editable", {"a": "b"}) == ["fake-requirement>=1"]
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "get_requires_for_build_sdist": 1}
+
+
+def test_get_requires_for_native_editable(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     # the fake backend has no get_requires_for_build_editable: PEP 660 says []
     assert hooks("get_requires_for_build_editable") == []
-    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "get_requires_for_build_sdist": 1}
+    assert hooks.calls() == {}
 
 
 def test_build_sdist_is_passed_through(hooks: Hooks) -> None:
@@ -40,9 +47,10 @@ def test_build_sdist_is_passed_through(hooks: Hooks) -> None:
                                    "config_settings": {"x": ["1", "2"]}}
 
 
-def test_build_editable_without_inner_hook_is_one_error_line(
-    hooks: Hooks, capsys: pytest.CaptureFixture[str]
+def test_native_editable_without_inner_hook_is_one_error_line(
+    hooks: Hooks, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     pyproject = hooks.project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"countingbackend"\nenv', '"countingbackend:minimal"\nenv'))
     dest = hooks.out / "ed"

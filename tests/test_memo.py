@@ -52,7 +52,9 @@ def test_ignored_and_output_files_are_not_inputs(hooks: Hooks) -> None:
     assert hooks.calls()["build_wheel"] == 1
 
 
-def test_editable_is_memoized_apart_from_the_wheel(hooks: Hooks) -> None:
+def test_native_editable_is_memoized_apart_from_the_wheel(hooks: Hooks,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     dest = hooks.out / "ed"
     dest.mkdir(parents=True)
     hooks("build_editable", str(dest))

@@ -86,7 +86,16 @@ def test_wheel_built_for_metadata_is_reused_without_the_cache(hooks: Hooks,
     assert hooks.calls() == {"build_wheel": 1}
 
 
-def test_editable_metadata(hooks: Hooks) -> None:
+def test_native_editable_metadata(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     _prepare(hooks, kind="editable", where="e1")
     _prepare(hooks, kind="editable", where="e2")
     assert hooks.calls() == {"prepare_metadata_for_build_editable": 1}
+
+
+def test_derived_editable_metadata_is_the_wheels(hooks: Hooks) -> None:
+    """PEP 660: the editable's metadata is the regular wheel's; one answer serves both."""
+    wheel_meta = _prepare(hooks, kind="wheel", where="w")
+    editable_meta = _prepare(hooks, kind="editable", where="e")
+    assert (wheel_meta / "METADATA").read_bytes() == (editable_meta / "METADATA").read_bytes()
+    assert hooks.calls() == {"prepare_metadata_for_build_wheel": 1}

@@ -98,7 +98,7 @@ class Memo:
         self._store = None
 
     # -- keys -------------------------------------------------------------------
-    def _base_parts(self, store: Store) -> dict[str, Any]:
+    def _base_parts(self, store: Store | None) -> dict[str, Any]:
         if self._base is None:
             root = self.project.root
             stat_path = None
@@ -194,6 +194,8 @@ class Memo:
     # -- get_requires_for_build_* -------------------------------------------------
     def requires(self, kind: str) -> list[str]:
         """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s)."""
+        if kind == "editable" and self.derives_editables:
+            return self.requires("wheel")  # the editable is made from the regular wheel
         hook = f"get_requires_for_build_{kind}"
 
         def compute() -> Outcome[list[str]]:
@@ -208,7 +210,13 @@ class Memo:
         return name
 
     # -- build_wheel / build_editable ---------------------------------------------
+    @property
+    def derives_editables(self) -> bool:
+        return self.settings.editable != "native"
+
     def build(self, kind: str, wheel_directory: str, metadata_directory: str | None) -> str:
+        if kind == "editable" and self.derives_editables:
+            return self._derived_editable(Path(wheel_directory))
         hook = f"build_{kind}"
         dest = Path(wheel_directory)
         reused = _built_for_metadata(metadata_directory, dest)
@@ -241,6 +249,8 @@ class Memo:
 
     # -- prepare_metadata_for_build_wheel / _editable ----------------------------
     def prepare_metadata(self, kind: str, metadata_directory: str) -> str:
+        if kind == "editable" and self.derives_editables:
+            return self.prepare_metadata("wheel", metadata_directory)  # PEP 660: the same
         hook = f"prepare_metadata_for_build_{kind}"
         dest = Path(metadata_directory)
 
@@ -263,6 +273,26 @@ class Memo:
             return Outcome(name, files=files, via=via)
 
         return self._memoized(f"metadata-{kind}", hook, fetch, compute)
+
+    def _derived_editable(self, dest: Path) -> str:
+        """PEP 660 from the regular wheel of this state: one compile for both (seed 000)."""
+        from ._editable import derive_editable
+
+        scratch = dest / f".wheelmemo-regular-{os.getpid()}"
+        scratch.mkdir(parents=True, exist_ok=True)
+        try:
+            wheel = self.build("wheel", str(scratch), None)
+            name = derive_editable(
+                scratch / wheel, dest, self.project.root.resolve(), self._base_parts(self.store)["inputs"],
+                project=self.project.name or wheel.split("-")[0], mode=self.settings.editable,
+            )
+        finally:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
+        logger.info("build_editable derived from the wheel (%s) (%s)", self.settings.editable,
+                    _elapsed(self.start))
+        return name
 
     def _metadata_from_cached_wheel(self, kind: str, dest: Path) -> tuple[str, str] | None:
         """A wheel already cached for this state carries the metadata: unpack it."""

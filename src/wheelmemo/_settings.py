@@ -26,6 +26,7 @@ __all__ = ["ConfigSettings", "Project", "Settings", "load_project", "load_settin
 ConfigSettings = Optional[Mapping[str, Union[str, list[str]]]]
 
 METADATA_MODES = ("hook", "wheel")
+EDITABLE_MODES = ("redirect", "inplace", "native")
 
 
 class Settings(NamedTuple):
@@ -57,6 +58,12 @@ class Settings(NamedTuple):
     """``"hook"``: call the inner ``prepare_metadata_*``; ``"wheel"``: build the wheel
     for metadata (for backends whose metadata hook does the whole build, seed 004)."""
 
+    editable: str = "redirect"
+    """How ``build_editable`` works: ``"redirect"`` derives it from the regular wheel and
+    serves the project's sources from the tree through an import hook; ``"inplace"``
+    copies compiled files into the tree beside a plain ``.pth``; ``"native"`` memoizes
+    the inner backend's own ``build_editable`` with the files it writes into the tree."""
+
     disable: bool = False
     """Turn the cache off: every hook goes straight to the inner backend."""
 
@@ -70,6 +77,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "inputs": ("inputs", "list", None),
     "exclude": ("exclude", "list", None),
     "metadata": ("metadata", "str", "WHEELMEMO_METADATA"),
+    "editable": ("editable", "str", "WHEELMEMO_EDITABLE"),
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
 }
 _TRUE = {"1", "true", "yes", "on"}
@@ -200,6 +208,10 @@ def _validate(values: dict[str, object]) -> None:
     if values.get("metadata", "hook") not in METADATA_MODES:
         raise ConfigError(
             f"metadata = {values['metadata']!r} is not valid: use one of {', '.join(METADATA_MODES)}"
+        )
+    if values.get("editable", "redirect") not in EDITABLE_MODES:
+        raise ConfigError(
+            f"editable = {values['editable']!r} is not valid: use one of {', '.join(EDITABLE_MODES)}"
         )
     if values["backend"] == "wheelmemo":
         raise ConfigError("[tool.wheelmemo] backend = 'wheelmemo' would wrap itself: name the real backend")

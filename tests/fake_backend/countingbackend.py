@@ -65,6 +65,9 @@ def _build(hook, wheel_directory, config_settings, editable=False):
         for path in sorted(Path("src").rglob("*")):
             if path.is_file():
                 members[path.relative_to("src").as_posix()] = path.read_bytes()
+        for top in sorted(p.name for p in Path("src").iterdir() if p.is_dir()):
+            # a build product: a module that is not in the tree
+            members[f"{top}/_generated.py"] = f"FLAG = {os.environ.get('FAKE_BUILD_FLAG')!r}\n".encode()
     members[f"{name}/_build_info.json"] = json.dumps(
         {"config_settings": config_settings, "flag": os.environ.get("FAKE_BUILD_FLAG")},
         sort_keys=True,

@@ -1,0 +1,159 @@
+"""The import hook of an editable install made by wheelmemo (stdlib only).
+
+This file is not imported from wheelmemo: its source is copied into every editable
+wheel wheelmemo derives, as ``_wheelmemo_editable_<project>.py``, and a ``.pth`` file
+calls :func:`install` with the project's table when the interpreter starts.  It must
+therefore run on any Python the project supports, with nothing but the stdlib.
+
+Modes (``[tool.wheelmemo] editable``):
+
+- ``redirect``: the project's own Python sources are imported from the source tree, so
+  edits are live; everything else of the regular wheel (compiled extensions, generated
+  modules) ships inside the editable wheel and is found by :class:`RedirectFinder`, the
+  way scikit-build-core's redirect mode works.  Deleting build outputs from the tree
+  cannot break the install.
+- ``inplace``: source roots go on ``sys.path`` like a plain ``.pth``; compiled
+  extensions are copied next to their packages in the tree (for static analysers) and
+  put back from the copy shipped in the wheel when they go missing.  What has no place
+  in the tree (a generated package) is still redirected.
+
+Either way, on the first import of one of the project's packages, the inputs the
+compiled parts were built from are compared with the tree (stat first, hash only what
+changed) and one warning names the files that changed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import shutil
+import sys
+from typing import Any
+
+__all__ = ["RedirectFinder", "install"]
+
+
+class RedirectFinder(importlib.abc.MetaPathFinder):
+    """Finds the project's packages in the tree and its built modules in site-packages."""
+
+    def __init__(self, config: dict[str, Any], shipped_root: str) -> None:
+        self.name = str(config["project"])
+        self.tree = str(config["tree"])
+        #: the project's top-level names: their first import checks for stale builds
+        self.tops = frozenset(config["tops"])
+        #: top-level package or module -> its path in the tree (a dir or a .py file)
+        self.sources: dict[str, str] = dict(config["sources"])
+        #: module name -> path of the built file, relative to shipped_root
+        self.modules: dict[str, str] = dict(config["modules"])
+        #: top-level package -> its directory of built files, relative to shipped_root
+        self.packages: dict[str, str] = dict(config["packages"])
+        self.shipped_root = shipped_root
+        self.inputs: dict[str, list[Any]] = dict(config["inputs"])
+        self.rebuild_hint = str(config["hint"])
+        self._checked = False
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        top = fullname.partition(".")[0]
+        if top not in self.tops:
+            return None
+        self.check_stale()
+        if fullname in self.modules:
+            location = os.path.join(self.shipped_root, self.modules[fullname])
+            if os.path.basename(location) == "__init__.py":  # a generated package
+                search = [os.path.dirname(location)]
+                if os.path.isdir(self.sources.get(fullname, "")):
+                    search.insert(0, self.sources[fullname])
+                return importlib.util.spec_from_file_location(
+                    fullname, location, submodule_search_locations=search
+                )
+            return importlib.util.spec_from_file_location(fullname, location)
+        if fullname != top or top not in self.sources:
+            return None  # the path finder looks in the package's __path__
+        source = self.sources[top]
+        if not os.path.isdir(source):
+            return importlib.util.spec_from_file_location(fullname, source)
+        # the tree's package first (live sources), then its built files
+        search = [source]
+        if top in self.packages:
+            search.append(os.path.join(self.shipped_root, self.packages[top]))
+        init = os.path.join(source, "__init__.py")
+        if not os.path.exists(init):  # a namespace package in the tree
+            spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+            spec.submodule_search_locations = search
+            return spec
+        return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=search)
+
+    def check_stale(self) -> None:
+        """Warn once when the inputs of the built parts changed since the build."""
+        if self._checked:
+            return
+        self._checked = True
+        changed = stale_inputs(self.tree, self.inputs)
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            sys.stderr.write(
+                f"wheelmemo: warning: {self.name}: {shown} changed since the installed build "
+                f"of its compiled parts; {self.rebuild_hint}\n"
+            )
+
+
+def stale_inputs(tree: str, inputs: dict[str, list[Any]]) -> list[str]:
+    """Labels of ``inputs`` ({label: [size, mtime_ns, digest]}) that differ in the tree."""
+    changed = []
+    for label, (size, mtime_ns, digest) in inputs.items():
+        path = label if os.path.isabs(label) else os.path.join(tree, label)
+        try:
+            st = os.stat(path)
+        except OSError:
+            changed.append(f"{label} (removed)")
+            continue
+        if st.st_size == size and st.st_mtime_ns == mtime_ns:
+            continue
+        h = hashlib.sha256()
+        try:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            changed.append(label)
+            continue
+        if h.hexdigest() != digest.rpartition(":")[2]:
+            changed.append(label)
+    return changed
+
+
+def restore_inplace(tree: str, shipped_root: str, copies: dict[str, str]) -> None:
+    """Put back compiled files deleted from the tree (``git clean``) from the wheel's copy."""
+    for relpath, shipped in copies.items():
+        target = os.path.join(tree, relpath)
+        source = os.path.join(shipped_root, shipped)
+        try:
+            if os.path.exists(target) and os.path.getsize(target) == os.path.getsize(source):
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copy2(source, target)
+        except OSError as e:
+            sys.stderr.write(f"wheelmemo: warning: cannot restore {target} ({e})\n")
+
+
+def install(config: dict[str, Any], shipped_root: str) -> None:
+    """Put the project on the import system (called once, at interpreter start)."""
+    if config["mode"] == "inplace":
+        restore_inplace(str(config["tree"]), shipped_root, dict(config["copies"]))
+        for root in config["roots"]:
+            if root not in sys.path:
+                sys.path.append(root)
+    sys.meta_path.insert(0, RedirectFinder(config, shipped_root))
+
+
+def bootstrap() -> None:
+    """The ``.pth`` line's entry point: this module's ``CONFIG`` and its shipped files."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    install(CONFIG, os.path.join(here, __name__))
+
+
+#: The project's table, appended below by wheelmemo when it writes the editable wheel.
+CONFIG: dict[str, Any] = {}

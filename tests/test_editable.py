@@ -1,0 +1,153 @@
+"""Editable wheels derived from the regular wheel: one build, sources live from the tree.
+
+An editable wheel is "installed" by unpacking it into a site directory that a fresh
+interpreter adds with ``site.addsitedir`` (which runs its ``.pth`` file), as an
+installer's target environment would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import Hooks
+
+
+def _install(wheel: Path, site_dir: Path) -> Path:
+    site_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(site_dir)
+    return site_dir
+
+
+def _python(site_dir: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    prelude = f"import site; site.addsitedir({str(site_dir)!r})\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=True)
+
+
+def _editable(hooks: Hooks, subdir: str = "ed") -> Path:
+    dest = hooks.out / subdir
+    dest.mkdir(parents=True, exist_ok=True)
+    return dest / hooks("build_editable", str(dest))
+
+
+def test_editable_is_derived_from_the_cached_wheel(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    wheel = hooks.build_wheel()
+    editable = _editable(hooks)
+    assert hooks.calls() == {"build_wheel": 1}
+    assert editable.name == wheel.name
+    assert "build_editable derived from the wheel (redirect)" in capsys.readouterr().err
+    with zipfile.ZipFile(editable) as ed, zipfile.ZipFile(wheel) as wh:
+        names = set(ed.namelist())
+        # PEP 660: the regular wheel's metadata
+        assert ed.read("fake_project-1.0.0.dist-info/METADATA") == wh.read("fake_project-1.0.0.dist-info/METADATA")
+        record = ed.read("fake_project-1.0.0.dist-info/RECORD").decode()
+    # sources come from the tree, build products ship inside
+    assert "fakepkg/__init__.py" not in names
+    assert "_wheelmemo_editable_fake_project/fakepkg/_generated.py" in names
+    assert "_wheelmemo_editable_fake_project.pth" in names
+    assert all(name in record for name in names)
+
+
+def test_editable_first_then_wheel_builds_once(hooks: Hooks) -> None:
+    _editable(hooks)
+    hooks.build_wheel()
+    _editable(hooks, "again")
+    assert hooks.calls() == {"build_wheel": 1}
+
+
+def test_sources_are_live_from_the_tree(hooks: Hooks, tmp_path: Path) -> None:
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    pkg = hooks.project / "src" / "fakepkg"
+    out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); "
+                  "print(fakepkg.hello()); print(g.__file__)", tmp_path)
+    file, hello, generated = out.stdout.split("\n")[:3]
+    assert file == str(pkg / "__init__.py")
+    assert hello == "hello v1"
+    assert generated.startswith(str(site_dir))
+    # an edit is live without reinstall; a new module is importable; a deleted one is gone
+    with open(pkg / "__init__.py", "a") as f:
+        f.write("\ndef added():\n    return 'added'\n")
+    (pkg / "fresh.py").write_text("X = 'fresh'\n")
+    (pkg / "data.py").unlink()
+    out = _python(site_dir, "import fakepkg, fakepkg.fresh; print(fakepkg.added(), fakepkg.fresh.X)\n"
+                  "try:\n    import fakepkg.data\nexcept ImportError:\n    print('gone')", tmp_path)
+    assert out.stdout.split() == ["added", "fresh", "gone"]
+
+
+def test_deleting_build_outputs_from_the_tree_breaks_nothing(hooks: Hooks, tmp_path: Path) -> None:
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    for junk in hooks.project.rglob("_generated.py"):
+        junk.unlink()
+    out = _python(site_dir, "import fakepkg._generated as g; print(g.FLAG)", tmp_path)
+    assert out.stdout.strip() == "None"
+
+
+def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) -> None:
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    quiet = _python(site_dir, "import fakepkg, fakepkg._generated", tmp_path)
+    assert quiet.stderr == ""
+    # a live source edit is not stale; a native input is
+    with open(hooks.project / "src" / "fakepkg" / "__init__.py", "a") as f:
+        f.write("# edited\n")
+    assert _python(site_dir, "import fakepkg", tmp_path).stderr == ""
+    with open(hooks.project / "Cargo.toml", "a") as f:
+        f.write("# edited\n")
+    err = _python(site_dir, "import fakepkg, fakepkg._generated, fakepkg.data", tmp_path).stderr
+    assert err.count("wheelmemo: warning:") == 1
+    assert "fake-project: Cargo.toml changed since the installed build" in err
+
+
+def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "inplace")
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    with zipfile.ZipFile(next((hooks.out / "ed").glob("*.whl"))) as zf:
+        pth = zf.read("_wheelmemo_editable_fake_project.pth").decode()
+    assert "bootstrap" in pth
+    out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); print(g.FLAG)",
+                  tmp_path)
+    assert out.stdout.split("\n")[:2] == [str(hooks.project / "src" / "fakepkg" / "__init__.py"), "None"]
+
+
+def test_inplace_extension_modules_are_restored_after_git_clean(tmp_path: Path) -> None:
+    """Build the editable of a wheel holding an extension file; delete it from the tree."""
+    from wheelmemo._editable import derive_editable
+
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "__init__.py").write_text("from . import _ext\n")
+    import hashlib
+
+    init = (tree / "pkg" / "__init__.py").read_bytes()
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    ext = b"# pretend-compiled\nVALUE = 42\n"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("pkg/__init__.py", init)
+        zf.writestr("pkg/_ext.so", ext)
+        zf.writestr("pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+        zf.writestr("pkg-1.0.dist-info/RECORD", "")
+    inputs = {"pkg/__init__.py": hashlib.sha256(init).hexdigest()}
+    out = tmp_path / "out"
+    out.mkdir()
+    name = derive_editable(wheel, out, tree, inputs, project="pkg", mode="inplace")
+    assert (tree / "pkg" / "_ext.so").read_bytes() == ext
+    (tree / "pkg" / "_ext.so").unlink()  # git clean -fdx
+    site_dir = _install(out / name, tmp_path / "site")
+    _python(site_dir, "pass", tmp_path)  # interpreter start runs the .pth
+    assert (tree / "pkg" / "_ext.so").read_bytes() == ext
+
+
+def test_native_mode_uses_the_inner_build_editable(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
+    editable = _editable(hooks)
+    with zipfile.ZipFile(editable) as zf:
+        assert "fake_project.pth" in zf.namelist()
+    assert hooks.calls() == {"build_editable": 1}
