@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, FakeSite, Hooks
 from pyproject_hooks import BuildBackendHookCaller
+
+from conftest import ROOT, FakeSite, Hooks
 
 
 def _caller(project: Path, fake_site: FakeSite, extra_env: dict[str, str]) -> BuildBackendHookCaller:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import tarfile
 
 import pytest
-from conftest import Hooks
 
 import wheelmemo
+
+from conftest import Hooks
 
 HOOKS = ["build_wheel", "build_sdist", "build_editable", "get_requires_for_build_wheel",
          "get_requires_for_build_sdist", "get_requires_for_build_editable",

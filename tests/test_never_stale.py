@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+
 from conftest import FakeSite, Hooks
 
 Change = Callable[[Hooks, pytest.MonkeyPatch], None]

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from realtools import Frontends, copy_project, wheel_members
 
 pytestmark = pytest.mark.real
