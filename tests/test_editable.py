@@ -151,3 +151,28 @@ def test_native_mode_uses_the_inner_build_editable(hooks: Hooks, monkeypatch: py
     with zipfile.ZipFile(editable) as zf:
         assert "fake_project.pth" in zf.namelist()
     assert hooks.calls() == {"build_editable": 1}
+
+
+@pytest.mark.parametrize("damage", ["deleted", "modified"])
+def test_native_mode_restores_in_tree_artifacts(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str], damage: str) -> None:
+    """Seed 003: after `git clean`, a cached native editable must not come back broken."""
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
+    _editable(hooks)
+    artifact = hooks.project / "src" / "fakepkg" / "_native.so"
+    built = artifact.read_bytes()
+    if damage == "deleted":
+        import shutil
+
+        shutil.rmtree(artifact.parent)  # git clean -fdx takes untracked dirs too
+        (hooks.project / "src" / "fakepkg").mkdir()
+        for name in ("__init__.py", "data.py"):
+            (hooks.project / "src" / "fakepkg" / name).write_text(
+                {"__init__.py": 'def hello():\n    return "hello v1"\n', "data.py": "VALUE = 1\n"}[name])
+    else:
+        artifact.write_bytes(b"something else")
+    capsys.readouterr()
+    _editable(hooks, "again")
+    assert hooks.calls() == {"build_editable": 1}
+    assert artifact.read_bytes() == built
+    assert "restored src/fakepkg/_native.so from the cache" in capsys.readouterr().err

@@ -43,7 +43,7 @@ def test_build_sdist_is_passed_through(hooks: Hooks) -> None:
     name = hooks("build_sdist", str(dest), {"x": ["1", "2"]})
     assert name == "fake_project-1.0.0.tar.gz"
     with tarfile.open(dest / name) as tf:
-        assert tf.getnames() == ["fake_project-1.0.0/pyproject.toml"]
+        assert "fake_project-1.0.0/pyproject.toml" in tf.getnames()
     assert hooks.records()[-1] == {"hook": "build_sdist", "pid": hooks.records()[-1]["pid"],
                                    "config_settings": {"x": ["1", "2"]}}
 

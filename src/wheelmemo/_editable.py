@@ -21,9 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ._inputs import EXTENSION_SUFFIXES
+
 __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 
-EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Inputs whose change can make the built parts stale (docs and the like cannot).
 NATIVE_INPUT_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm",
                          ".pyx", ".pxd", ".pxi", ".f", ".f90", ".cu", ".go", ".zig", ".toml",

@@ -43,6 +43,8 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".p
 #: install puts them beside the sources; list a prebuilt binary under ``inputs``).
 DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib",
                    "*.dll", "*.pyc")
+EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+_OUTPUT_DIRS = frozenset({"target", "build", "dist", ".venv", "venv", "node_modules"})
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
 
@@ -154,6 +156,19 @@ def _tree_digest(directory: str) -> str:
     return h.hexdigest()
 
 
+def find_extension_files(root: Path) -> list[str]:
+    """Compiled extension modules in the tree (what a native editable build writes there)."""
+    found = []
+    for directory, dirs, files in os.walk(root):
+        rel_dir = os.path.relpath(directory, root)
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not (rel_dir == "." and d in _OUTPUT_DIRS)
+                   and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))]
+        for name in files:
+            if name.endswith(EXTENSION_SUFFIXES):
+                found.append(Path(rel_dir, name).as_posix() if rel_dir != "." else name)
+    return sorted(found)
+
+
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
@@ -229,7 +244,8 @@ def _cargo_files(root: Path, pyproject: dict[str, Any]) -> dict[str, str]:
             found[Path(os.path.relpath(dep_file, resolved_root)).as_posix()] = str(dep_file)
     for outside in files:
         if resolved_root not in outside.parents:
-            found[Path(os.path.relpath(outside, resolved_root)).as_posix()] = str(outside)
+            # by absolute path: the same file whatever the tree's depth (an unpacked sdist)
+            found[outside.as_posix()] = str(outside)
     return found
 
 

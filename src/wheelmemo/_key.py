@@ -240,9 +240,20 @@ def normalize_config_settings(config_settings: ConfigSettings) -> dict[str, Any]
     return {k: v for k, v in sorted((config_settings or {}).items())}
 
 
+def inputs_digest(inputs: Mapping[str, str]) -> str:
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def sdist_alias_key(unpacked_inputs_digest: str) -> str:
+    """Where the tree state an sdist was made from is recorded, by the sdist's content."""
+    return hashlib.sha256(f"sdist-alias\0{unpacked_inputs_digest}".encode()).hexdigest()
+
+
 def key_digest(parts: Mapping[str, Any]) -> str:
-    """The key: a digest of every part except ``project`` (a label, not an input)."""
-    body = {k: v for k, v in parts.items() if k != "project"}
+    """The key: a digest of every part but ``project`` (a label) and ``inputs``, which
+    counts through ``inputs_digest`` (for an unpacked sdist, the digest of the tree it
+    was made from)."""
+    body = {k: v for k, v in parts.items() if k not in ("project", "inputs", "sdist_of")}
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 

@@ -20,10 +20,10 @@ from typing import Any, Callable, Generic, TypeVar
 from . import _key
 from ._errors import ConfigError, CorruptEntryError, StoreError
 from ._inner import InnerBackend
-from ._inputs import StatCache, collect_inputs
+from ._inputs import StatCache, collect_inputs, find_extension_files
 from ._log import DEBUG, logger, warn_once
 from ._settings import ConfigSettings, load_project, load_settings
-from ._store import Entry, LocalStore, Store, default_cache_dir
+from ._store import Entry, LocalStore, Store, StoredFile, default_cache_dir
 from ._version import __version__
 
 __all__ = ["Memo", "extract_dist_info"]
@@ -33,6 +33,16 @@ T = TypeVar("T")
 #: Left beside a metadata directory whose wheel was built to get it (as pyproject-hooks
 #: does), so that the build hook of the same frontend run returns that wheel.
 BUILT_MARKER = ".wheelmemo-built-wheel.json"
+#: Names of stored files that a native editable build wrote into the source tree.
+TREE_PREFIX = "tree:"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _elapsed(start: float) -> str:
@@ -122,9 +132,51 @@ class Memo:
                 "toolchain": _key.toolchain_part(self.family, stat_cache.memo, self.environ),
                 "vcs": _key.vcs_part(versions, str(root)),
                 "inputs": inputs,
+                "inputs_digest": _key.inputs_digest(inputs),
             }
-            stat_cache.save()
+            if store is not None and (root / "PKG-INFO").is_file():
+                self._apply_sdist_alias(store, self._base)
+            else:
+                stat_cache.save()  # an unpacked sdist is built once: no stat cache to keep
         return self._base
+
+    def _apply_sdist_alias(self, store: Store, parts: dict[str, Any]) -> None:
+        """An unpacked sdist that a tree made meets that tree's entries (uv build, build)."""
+        try:
+            alias = store.get(_key.sdist_alias_key(parts["inputs_digest"]))
+        except StoreError as e:
+            self._storage_failed(e)
+            return
+        if alias is not None and isinstance(alias.value, str):
+            parts["inputs_digest"] = alias.value
+            parts["sdist_of"] = alias.value[:8]
+            logger.debug("this unpacked sdist was made from the tree state %s", alias.value[:8])
+
+    def _remember_sdist(self, sdist: Path) -> None:
+        """Record which tree state ``sdist`` was made from, by what it unpacks to."""
+        store = self.store
+        if store is None or not sdist.name.endswith(".tar.gz"):
+            return
+        import tarfile
+        import tempfile
+
+        tree_digest = self._base_parts(store)["inputs_digest"]
+        with tempfile.TemporaryDirectory(prefix="wheelmemo-sdist-") as tmp:
+            with tarfile.open(sdist) as tf:
+                if hasattr(tarfile, "data_filter"):
+                    tf.extractall(tmp, filter="data")
+                else:  # pragma: no cover - Python < 3.11.4
+                    if any(m.name.startswith("/") or ".." in m.name.split("/") for m in tf):
+                        return
+                    tf.extractall(tmp)
+            (top,) = Path(tmp).iterdir()
+            unpacked = load_project(top)
+            settings, _ = load_settings(unpacked, None, self.environ)
+            inputs = collect_inputs(top, unpacked.pyproject, backend=self.family, include=settings.inputs,
+                                    exclude=settings.exclude, stat_cache=StatCache(None))
+        key = _key.sdist_alias_key(_key.inputs_digest(inputs))
+        store.put(key, "sdist-alias", [], build_seconds=0.0,
+                  parts={"project": self.project_id, "hook": "sdist-alias"}, value=tree_digest)
 
     def key(self, store: Store, hook: str) -> tuple[str, dict[str, Any]]:
         parts = dict(self._base_parts(store), hook=hook,
@@ -206,6 +258,10 @@ class Memo:
 
     def build_sdist(self, sdist_directory: str) -> str:
         name = str(self.inner.call("build_sdist", sdist_directory, self.inner_config))
+        try:
+            self._remember_sdist(Path(sdist_directory) / name)
+        except (StoreError, ConfigError, OSError, ValueError) as e:
+            warn_once(f"cannot record what {name} was made from ({e}); its wheel will be built anew")
         logger.info("build_sdist → %s (%s)", self.inner.name, _elapsed(self.start))
         return name
 
@@ -225,8 +281,10 @@ class Memo:
             return reused
 
         def fetch(store: Store, entry: Entry) -> str | None:
-            store.materialize(entry, dest)
-            name = entry.files[0].name
+            wheel, *in_tree = entry.files
+            store.materialize_file(wheel, dest / wheel.name)
+            self._restore_tree_files(store, in_tree)
+            name = wheel.name
             if metadata_directory is not None:
                 prepared = Path(metadata_directory) / "METADATA"
                 if prepared.is_file() and prepared.read_bytes() != _wheel_metadata(dest / name):
@@ -243,7 +301,12 @@ class Memo:
                     "build a regular wheel, or use a backend that supports editable installs"
                 )
             name = str(self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory))
-            return Outcome(name, files=[(name, dest / name)])
+            files = [(name, dest / name)]
+            if kind == "editable":
+                # a native editable may rely on files it wrote into the tree (seed 003)
+                root = self.project.root
+                files += [(f"{TREE_PREFIX}{rel}", root / rel) for rel in find_extension_files(root)]
+            return Outcome(name, files=files)
 
         return self._memoized(kind, hook, fetch, compute)
 
@@ -273,6 +336,20 @@ class Memo:
             return Outcome(name, files=files, via=via)
 
         return self._memoized(f"metadata-{kind}", hook, fetch, compute)
+
+    def _restore_tree_files(self, store: Store, in_tree: list[StoredFile]) -> None:
+        """Put back in-tree files of a native editable that are missing or changed."""
+        for stored in in_tree:
+            rel = stored.name[len(TREE_PREFIX):]
+            target = self.project.root / rel
+            try:
+                if target.is_file() and _sha256(target) == stored.blob:
+                    continue
+            except OSError:
+                pass
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.materialize_file(stored, target)
+            logger.info("restored %s from the cache", rel)
 
     def _derived_editable(self, dest: Path) -> str:
         """PEP 660 from the regular wheel of this state: one compile for both (seed 000)."""

@@ -58,6 +58,8 @@ class Store(Protocol):
 
     def materialize(self, entry: Entry, dest: Path) -> None: ...
 
+    def materialize_file(self, stored: StoredFile, target: Path) -> None: ...
+
     def put(
         self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
         parts: dict[str, Any], value: Any = None,
@@ -246,14 +248,15 @@ class LocalStore:
                 target = dest / stored.name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 written.append(target)
-                self._copy_verified(stored, target)
+                self.materialize_file(stored, target)
         except BaseException:
             for path in written:
                 with contextlib.suppress(OSError):
                     path.unlink()
             raise
 
-    def _copy_verified(self, stored: StoredFile, target: Path) -> None:
+    def materialize_file(self, stored: StoredFile, target: Path) -> None:
+        """Copy one stored file to ``target``, verifying its digest on the way."""
         blob = self.blob_path(stored.blob)
         digest = hashlib.sha256()
         size = 0

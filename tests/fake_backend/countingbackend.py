@@ -60,7 +60,10 @@ def _build(hook, wheel_directory, config_settings, editable=False):
     filename = f"{name}-{version}-py3-none-any.whl"
     members = {}
     if editable:
+        # like maturin: the compiled module goes into the tree, the wheel holds a .pth
         members[f"{name}.pth"] = (os.path.abspath("src") + "\n").encode()
+        for top in sorted(p for p in Path("src").iterdir() if p.is_dir()):
+            (top / "_native.so").write_bytes(b"compiled " + str(os.environ.get("FAKE_BUILD_FLAG")).encode())
     else:
         for path in sorted(Path("src").rglob("*")):
             if path.is_file():
@@ -117,8 +120,14 @@ def build_sdist(sdist_directory, config_settings=None):
     filename = f"{name}-{version}.tar.gz"
     import tarfile
 
+    pkg_info = Path(sdist_directory) / "PKG-INFO"
+    pkg_info.write_bytes(_metadata(name, version))
     with tarfile.open(Path(sdist_directory) / filename, "w:gz") as tf:
-        tf.add("pyproject.toml", f"{name}-{version}/pyproject.toml")
+        tf.add(pkg_info, f"{name}-{version}/PKG-INFO")
+        for path in sorted(Path(".").rglob("*")):
+            if path.is_file() and not str(path).startswith(("src/fakepkg/_native", ".")):
+                tf.add(path, f"{name}-{version}/{path.as_posix()}")
+    pkg_info.unlink()
     return filename
 
 
