@@ -119,6 +119,12 @@ class Frontends:
         self.run(sys.executable, "-m", "build", "--wheel", "--outdir", str(out), ".", cwd=project)
         return self._one_wheel(out)
 
+    def python_m_build(self, project: Path) -> Path:
+        """sdist, then the wheel from the unpacked sdist (python -m build without flags)."""
+        out = self._out("buildsdist")
+        self.run(sys.executable, "-m", "build", "--outdir", str(out), ".", cwd=project)
+        return self._one_wheel(out)
+
     def run_in_venv(self, wheel: Path, code: str) -> str:
         """Install ``wheel`` into a fresh venv and print what ``code`` evaluates to."""
         venv = self._out("venv")

@@ -1,0 +1,89 @@
+"""One compile for uv sync and uv build (seeds 000 and 003), with real frontends.
+
+Each project is copied into a fresh git checkout.  The sequence of the issue runs on
+it and the real compiles of the project's own code are counted after each step: the
+first `uv sync` compiles once, and nothing after it compiles again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from realtools import Frontends, copy_project, tool
+
+pytestmark = pytest.mark.real
+
+PROJECTS = {
+    # project: (compile log needle, package, module with greeting(), package dir in the tree)
+    "maturin_mixed": ("--crate-name mixed_demo ", "mixed_demo", "mixed_demo", "python/mixed_demo"),
+    "setuptools_cext": ("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo"),
+}
+
+
+def _greeting(module: str) -> str:
+    return f"__import__('importlib').import_module({module!r}).greeting()"
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
+                   check=True, capture_output=True)
+
+
+def _check_import(frontends: Frontends, python: Path, project: Path, module: str, expr: str,
+                  package_dir: str) -> None:
+    code = f"import {module}; print({module}.__file__); print({_greeting(expr)})"
+    out = frontends.run(str(python), "-c", code, cwd=project.parent).stdout.split("\n")
+    assert out[0] == str(project / package_dir / "__init__.py"), "sources must be served from the tree"
+    assert out[1] == "hello v1"
+
+
+@pytest.mark.parametrize("name", list(PROJECTS))
+def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Path, name: str) -> None:
+    needle, module, expr, package_dir = PROJECTS[name]
+    project = copy_project(name, tmp_path)
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "init")
+    frontends.extra_env["UV_PYTHON"] = sys.executable
+    venv_python = project / ".venv" / "bin" / "python"
+
+    frontends.run(tool("uv"), "sync", cwd=project)
+    assert frontends.compiles(needle) == 1
+    _check_import(frontends, venv_python, project, module, expr, package_dir)
+
+    wheel = frontends.uv_build(project)  # sdist, then the wheel from the unpacked sdist
+    assert frontends.compiles(needle) == 1, "uv build must reuse the compile of uv sync"
+    assert frontends.run_in_venv(wheel, _greeting(expr)) == "hello v1"
+    frontends.uv_build_wheel(project)
+    frontends.python_m_build(project)
+    assert frontends.compiles(needle) == 1
+
+    # seed 003: the built module deleted from the tree, the venv gone, uv restores from its cache
+    subprocess.run(["rm", "-rf", str(project / ".venv")], check=True)
+    _git(project, "clean", "-fdxq")
+    frontends.run(tool("uv"), "sync", cwd=project)
+    _check_import(frontends, venv_python, project, module, expr, package_dir)
+    assert frontends.compiles(needle) == 1
+
+    # pip install -e . and uv pip install -e . into fresh venvs
+    for installer in ("pip", "uv pip"):
+        venv = tmp_path / f"venv-{installer.replace(' ', '-')}"
+        frontends.run(tool("uv"), "venv", "--quiet", "--seed", "--python", sys.executable, str(venv), cwd=tmp_path)
+        python = venv / "bin" / "python"
+        if installer == "pip":
+            frontends.run(str(python), "-m", "pip", "install", "--quiet", "-e", ".", cwd=project)
+        else:
+            frontends.run(tool("uv"), "pip", "install", "--quiet", "--python", str(python), "-e", ".", cwd=project)
+        _check_import(frontends, python, project, module, expr, package_dir)
+    assert frontends.compiles(needle) == 1
+
+    # an edit to a .py file of the package is live at once, without reinstalling
+    with open(project / package_dir / "__init__.py", "a") as f:
+        f.write("\n\ndef appended():\n    return 'appended'\n")
+    out = frontends.run(str(venv_python), "-c", f"import {module}; print({module}.appended())", cwd=tmp_path)
+    assert out.stdout.strip() == "appended"
+    assert frontends.compiles(needle) == 1
