@@ -35,6 +35,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+def compare(session: nox.Session) -> None:
+    """uv sync, uv build, build and git clean + uv sync, with and without wheelmemo."""
+    session.install("uv", "build")
+    session.run("python", "examples/compare.py", *session.posargs)
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Cold build, hit and the frontend's floor (a trivial pure project) for each example."""
     session.install("-e", ".", "uv", "build")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -17,10 +18,19 @@ from realtools import Frontends, copy_project, tool
 
 pytestmark = pytest.mark.real
 
+class Case(NamedTuple):
+    needle: str  # what a real compile of the project's own code logs
+    package: str
+    module: str  # the module with the compiled greeting()
+    package_dir: str  # where the package's sources are in the tree
+    native_source: str  # a source file of the compiled part
+
+
 PROJECTS = {
-    # project: (compile log needle, package, module with greeting(), package dir in the tree)
-    "maturin_mixed": ("--crate-name mixed_demo ", "mixed_demo", "mixed_demo", "python/mixed_demo"),
-    "setuptools_cext": ("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo"),
+    "maturin_mixed": Case("--crate-name mixed_demo ", "mixed_demo", "mixed_demo", "python/mixed_demo",
+                          "src/lib.rs"),
+    "setuptools_cext": Case("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo",
+                            "src/cext_demo/_speed.c"),
 }
 
 
@@ -33,17 +43,17 @@ def _git(project: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
-def _check_import(frontends: Frontends, python: Path, project: Path, module: str, expr: str,
-                  package_dir: str) -> None:
-    code = f"import {module}; print({module}.__file__); print({_greeting(expr)})"
+def _check_import(frontends: Frontends, python: Path, project: Path, case: Case) -> None:
+    code = f"import {case.package}; print({case.package}.__file__); print({_greeting(case.module)})"
     out = frontends.run(str(python), "-c", code, cwd=project.parent).stdout.split("\n")
-    assert out[0] == str(project / package_dir / "__init__.py"), "sources must be served from the tree"
+    assert out[0] == str(project / case.package_dir / "__init__.py"), "sources must be served from the tree"
     assert out[1] == "hello v1"
 
 
 @pytest.mark.parametrize("name", list(PROJECTS))
 def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Path, name: str) -> None:
-    needle, module, expr, package_dir = PROJECTS[name]
+    case = PROJECTS[name]
+    needle, module, package_dir = case.needle, case.package, case.package_dir
     project = copy_project(name, tmp_path)
     _git(project, "init", "-q")
     _git(project, "add", "-A")
@@ -53,11 +63,11 @@ def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Pa
 
     frontends.run(tool("uv"), "sync", cwd=project)
     assert frontends.compiles(needle) == 1
-    _check_import(frontends, venv_python, project, module, expr, package_dir)
+    _check_import(frontends, venv_python, project, case)
 
     wheel = frontends.uv_build(project)  # sdist, then the wheel from the unpacked sdist
     assert frontends.compiles(needle) == 1, "uv build must reuse the compile of uv sync"
-    assert frontends.run_in_venv(wheel, _greeting(expr)) == "hello v1"
+    assert frontends.run_in_venv(wheel, _greeting(case.module)) == "hello v1"
     frontends.uv_build_wheel(project)
     frontends.python_m_build(project)
     assert frontends.compiles(needle) == 1
@@ -66,7 +76,7 @@ def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Pa
     subprocess.run(["rm", "-rf", str(project / ".venv")], check=True)
     _git(project, "clean", "-fdxq")
     frontends.run(tool("uv"), "sync", cwd=project)
-    _check_import(frontends, venv_python, project, module, expr, package_dir)
+    _check_import(frontends, venv_python, project, case)
     assert frontends.compiles(needle) == 1
 
     # pip install -e . and uv pip install -e . into fresh venvs
@@ -78,7 +88,7 @@ def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Pa
             frontends.run(str(python), "-m", "pip", "install", "--quiet", "-e", ".", cwd=project)
         else:
             frontends.run(tool("uv"), "pip", "install", "--quiet", "--python", str(python), "-e", ".", cwd=project)
-        _check_import(frontends, python, project, module, expr, package_dir)
+        _check_import(frontends, python, project, case)
     assert frontends.compiles(needle) == 1
 
     # an edit to a .py file of the package is live at once, without reinstalling
@@ -87,3 +97,10 @@ def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Pa
     out = frontends.run(str(venv_python), "-c", f"import {module}; print({module}.appended())", cwd=tmp_path)
     assert out.stdout.strip() == "appended"
     assert frontends.compiles(needle) == 1
+
+    # an edit to the compiled part's sources: the installed build is stale, import says so once
+    with open(project / case.native_source, "a") as f:
+        f.write("\n// edited\n")
+    out = frontends.run(str(venv_python), "-c", f"import {module}; import {case.module}", cwd=tmp_path)
+    assert out.stderr.count("wheelmemo: warning:") == 1
+    assert f"{case.native_source} changed since the installed build" in out.stderr

@@ -155,28 +155,15 @@ class Memo:
     def _remember_sdist(self, sdist: Path) -> None:
         """Record which tree state ``sdist`` was made from, by what it unpacks to."""
         store = self.store
-        if store is None or not sdist.name.endswith(".tar.gz"):
+        if store is None:
             return
-        import tarfile
-        import tempfile
+        from ._sdist import unpacked_inputs_digest
 
-        tree_digest = self._base_parts(store)["inputs_digest"]
-        with tempfile.TemporaryDirectory(prefix="wheelmemo-sdist-") as tmp:
-            with tarfile.open(sdist) as tf:
-                if hasattr(tarfile, "data_filter"):
-                    tf.extractall(tmp, filter="data")
-                else:  # pragma: no cover - Python < 3.11.4
-                    if any(m.name.startswith("/") or ".." in m.name.split("/") for m in tf):
-                        return
-                    tf.extractall(tmp)
-            (top,) = Path(tmp).iterdir()
-            unpacked = load_project(top)
-            settings, _ = load_settings(unpacked, None, self.environ)
-            inputs = collect_inputs(top, unpacked.pyproject, backend=self.family, include=settings.inputs,
-                                    exclude=settings.exclude, stat_cache=StatCache(None))
-        key = _key.sdist_alias_key(_key.inputs_digest(inputs))
-        store.put(key, "sdist-alias", [], build_seconds=0.0,
-                  parts={"project": self.project_id, "hook": "sdist-alias"}, value=tree_digest)
+        unpacked = unpacked_inputs_digest(sdist, self.family, self.environ)
+        if unpacked is not None:
+            store.put(_key.sdist_alias_key(unpacked), "sdist-alias", [], build_seconds=0.0,
+                      parts={"project": self.project_id, "hook": "sdist-alias"},
+                      value=self._base_parts(store)["inputs_digest"])
 
     def key(self, store: Store, hook: str) -> tuple[str, dict[str, Any]]:
         parts = dict(self._base_parts(store), hook=hook,
