@@ -196,12 +196,14 @@ class Memo:
             if store is not None:
                 try:
                     key, parts = self.key(store, kind)
-                    result = self._fetch(store, key, fetch)
-                    if result is None:
+                    hit = self._fetch(store, key, fetch)
+                    if hit is None:
                         stack.enter_context(store.lock(key))
                         # another process may have built it while we waited
-                        result = self._fetch(store, key, fetch)
-                    if result is not None:
+                        hit = self._fetch(store, key, fetch, locked=True)
+                    if hit is not None:
+                        result, saved = hit
+                        store.record_event(self.project_id, kind, "hit", saved)
                         logger.info("%s hit %s (%s)", hook, key[:8], _elapsed(self.start))
                         return result
                     reason = self._why(store, kind, key, parts)
@@ -210,10 +212,13 @@ class Memo:
                     reason = "cache unavailable"
             began = time.monotonic()
             outcome = compute()
+            seconds = time.monotonic() - began
             if key is not None and self.store is not None:
                 try:
-                    self.store.put(key, kind, outcome.files, build_seconds=time.monotonic() - began,
-                                   parts=parts, value=outcome.value)
+                    self.store.put(key, kind, outcome.files, build_seconds=seconds, parts=parts,
+                                   value=outcome.value)
+                    self.store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
+                    self.store.enforce_limit(self.settings.max_size)
                 except StoreError as e:
                     self._storage_failed(e)
         if outcome.via:
@@ -222,13 +227,22 @@ class Memo:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
         return outcome.result
 
-    def _fetch(self, store: Store, key: str, fetch: Callable[[Store, Entry], T | None]) -> T | None:
+    def _fetch(
+        self, store: Store, key: str, fetch: Callable[[Store, Entry], T | None], locked: bool = False,
+    ) -> tuple[T, float] | None:
+        """The fetched result and the build time it saves, or None on a miss.
+
+        A reader holds the key's lock shared; under the builder's exclusive lock
+        (``locked``) it must not ask again: flock would wait for itself.
+        """
         try:
-            entry = store.get(key)
-            return None if entry is None else fetch(store, entry)
+            with contextlib.nullcontext() if locked else store.reading(key):
+                entry = store.get(key)
+                result = None if entry is None else fetch(store, entry)
         except CorruptEntryError as e:
             self._storage_failed(e)
             return None
+        return None if result is None or entry is None else (result, entry.build_seconds)
 
     # -- get_requires_for_build_* -------------------------------------------------
     def requires(self, kind: str) -> list[str]:

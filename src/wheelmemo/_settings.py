@@ -64,6 +64,10 @@ class Settings(NamedTuple):
     copies compiled files into the tree beside a plain ``.pth``; ``"native"`` memoizes
     the inner backend's own ``build_editable`` with the files it writes into the tree."""
 
+    max_size: int = 10 * 1000**3
+    """The cache's size limit in bytes (``"10G"``, ``"500M"``); least recently used
+    entries are evicted after a store that goes over it (sccache's default: 10 GB)."""
+
     disable: bool = False
     """Turn the cache off: every hook goes straight to the inner backend."""
 
@@ -78,6 +82,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "exclude": ("exclude", "list", None),
     "metadata": ("metadata", "str", "WHEELMEMO_METADATA"),
     "editable": ("editable", "str", "WHEELMEMO_EDITABLE"),
+    "max-size": ("max_size", "size", "WHEELMEMO_MAX_SIZE"),
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
 }
 _TRUE = {"1", "true", "yes", "on"}
@@ -133,6 +138,11 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a path string, got {value!r}")
         return Path(value).expanduser()
+    if kind == "size":
+        size = parse_size(value)
+        if size is None:
+            raise ConfigError(f"{where} must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}")
+        return size
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -145,6 +155,29 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
+          "GB": 1000**3, "T": 1000**4, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3,
+          "TIB": 1024**4}
+
+
+def parse_size(value: object) -> int | None:
+    """``"10G"`` -> 10_000_000_000 (sccache's units); ``None`` when it is not a size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip().upper()
+    number = text.rstrip("KMGTIB")
+    try:
+        amount = float(number)
+    except ValueError:
+        return None
+    unit = _UNITS.get(text[len(number):].strip())
+    return None if unit is None or amount < 0 else int(amount * unit)
 
 
 def _unknown(key: str, source: str) -> ConfigError:

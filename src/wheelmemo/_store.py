@@ -6,8 +6,10 @@ Layout of a local store (``<cache-dir>/v1``)::
     parts/ab/<key>.json     what the key was made of (read only to explain a miss)
     blobs/cd/<sha256>       file contents, named by their SHA-256
     projects/<id>.json      the newest key per hook kind of a project (to explain misses)
-    locks/<key>.lock        per-key build locks (flock: released when a process dies)
+    locks/<key>.lock        per-key locks (flock: released when a process dies); builders
+                            hold them exclusively, readers shared, pruning never waits
     tmp/                    files being written; renamed into place when complete
+    stats.jsonl             one line per memoized hook call: hit or miss, time saved
 
 Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
 every read is verified (records by checksum, blobs by digest while copying), and what
@@ -65,7 +67,13 @@ class Store(Protocol):
         parts: dict[str, Any], value: Any = None,
     ) -> Entry: ...
 
-    def lock(self, key: str) -> contextlib.AbstractContextManager[None]: ...
+    def lock(self, key: str) -> contextlib.AbstractContextManager[bool]: ...
+
+    def reading(self, key: str) -> contextlib.AbstractContextManager[bool]: ...
+
+    def record_event(self, project: str, kind: str, event: str, seconds: float) -> None: ...
+
+    def enforce_limit(self, max_size: int) -> None: ...
 
     def parts(self, key: str) -> dict[str, Any] | None: ...
 
@@ -97,10 +105,15 @@ def _checksum(body: dict[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def _flock(path: Path) -> Iterator[None]:
+def _flock(path: Path, *, shared: bool = False, wait: bool = True, required: bool = True) -> Iterator[bool]:
+    """Hold a lock on ``path``; yields False when ``wait`` is off and it is taken, or
+    when the lock file cannot be created and the lock is not ``required``."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as e:
+        if not required:
+            yield False
+            return
         raise StoreError(f"cannot create the lock {path} ({e})") from e
     try:
         if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
@@ -115,8 +128,13 @@ def _flock(path: Path) -> Iterator[None]:
         else:
             import fcntl
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+                            | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+        yield True
     finally:
         os.close(fd)  # closing releases the lock; so does the death of the process
 
@@ -182,22 +200,31 @@ class LocalStore:
         parts: dict[str, Any], value: Any = None,
     ) -> Entry:
         try:
-            stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
-            entry = Entry(key, kind, stored, time.time(), build_seconds, value)
-            body = {
-                "format": FORMAT, "key": key, "kind": kind, "created": entry.created,
-                "build_seconds": build_seconds, "value": value,
-                "files": [[f.name, f.blob, f.size] for f in stored],
-            }
-            # parts first: a record never points at a key whose explanation is missing
-            self._write_atomic(self._parts_path(key), json.dumps(parts).encode())
-            record = dict(body, checksum=_checksum(body))
-            self._write_atomic(self._record_path(key), json.dumps(record).encode())
-            project_id = parts.get("project")
-            if isinstance(project_id, str):
-                self._remember(project_id, kind, key)
+            self.root.mkdir(parents=True, exist_ok=True)
+            with _flock(self.root / "gc.lock", shared=True):  # blobs are not garbage yet
+                return self._put(key, kind, files, build_seconds=build_seconds, parts=parts, value=value)
         except OSError as e:
             raise StoreError(f"cannot write to the cache at {self.root} ({e})") from e
+
+    def _put(
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
+        parts: dict[str, Any], value: Any,
+    ) -> Entry:
+        stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
+        entry = Entry(key, kind, stored, time.time(), build_seconds, value)
+        body = {
+            "format": FORMAT, "key": key, "kind": kind, "created": entry.created,
+            "build_seconds": build_seconds, "value": value,
+            "project": parts.get("project"), "size": sum(f.size for f in stored),
+            "files": [[f.name, f.blob, f.size] for f in stored],
+        }
+        # parts first: a record never points at a key whose explanation is missing
+        self._write_atomic(self._parts_path(key), json.dumps(parts).encode())
+        record = dict(body, checksum=_checksum(body))
+        self._write_atomic(self._record_path(key), json.dumps(record).encode())
+        project_id = parts.get("project")
+        if isinstance(project_id, str):
+            self._remember(project_id, kind, key)
         return entry
 
     def _remember(self, project_id: str, kind: str, key: str) -> None:
@@ -298,10 +325,120 @@ class LocalStore:
         key = data.get(kind) if isinstance(data, dict) else None
         return key if isinstance(key, str) else None
 
-    def lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+    def _lock_path(self, key: str) -> Path:
         path = self.root / "locks" / f"{key}.lock"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create a lock in {path.parent} ({e})") from e
-        return _flock(path)
+        return path
+
+    def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
+        """Exclusive: held while the entry is built and stored."""
+        return _flock(self._lock_path(key))
+
+    def reading(self, key: str) -> contextlib.AbstractContextManager[bool]:
+        """Shared: held while an entry is read, so that pruning leaves it alone.
+
+        A read-only cache (shared with untrusted jobs) cannot hold locks; reads from it
+        go on without one, verified as every read is.
+        """
+        try:
+            return _flock(self._lock_path(key), shared=True, required=False)
+        except StoreError:
+            return contextlib.nullcontext(False)
+
+    # -- statistics and maintenance ----------------------------------------------
+    def record_event(self, project: str, kind: str, event: str, seconds: float) -> None:
+        """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
+        line = json.dumps({"t": round(time.time(), 3), "project": project, "kind": kind,
+                           "event": event, "seconds": round(seconds, 3)}) + "\n"
+        with contextlib.suppress(OSError):
+            fd = os.open(self.root / "stats.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line.encode())
+            finally:
+                os.close(fd)
+
+    def events(self) -> list[dict[str, Any]]:
+        try:
+            lines = (self.root / "stats.jsonl").read_text().splitlines()
+        except OSError:
+            return []
+        events = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.append(event)
+        return events
+
+    def zero_stats(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "stats.jsonl").unlink()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every entry's record, with ``last_use`` (the record's mtime, touched on hits)."""
+        found = []
+        for path in sorted((self.root / "entries").glob("*/*.json")):
+            try:
+                record = json.loads(path.read_bytes())
+                record["last_use"] = path.stat().st_mtime
+            except (OSError, ValueError):
+                continue
+            if isinstance(record, dict) and "key" in record:
+                found.append(record)
+        return found
+
+    def size(self) -> int:
+        """Bytes of blobs, the bulk of the store."""
+        total = 0
+        for path in (self.root / "blobs").glob("*/*"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total
+
+    def remove(self, key: str) -> bool:
+        """Drop an entry unless a process is reading or writing it right now."""
+        with _flock(self._lock_path(key), wait=False) as locked:
+            if not locked:
+                return False
+            self.discard(key)
+        return True
+
+    def collect_garbage(self) -> int:
+        """Remove blobs no record points at; puts under way hold the gc lock shared."""
+        freed = 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        with _flock(self.root / "gc.lock"):
+            wanted = {f[1] for r in self.records() for f in r.get("files", [])}
+            for path in (self.root / "blobs").glob("*/*"):
+                with contextlib.suppress(OSError):
+                    if path.name not in wanted:
+                        size = path.stat().st_size
+                        path.unlink()
+                        freed += size
+        return freed
+
+    def prune(self, max_size: int | None = None, older_than: float | None = None) -> tuple[int, int]:
+        """Evict least recently used entries first; returns (entries removed, bytes freed)."""
+        before = self.size()
+        records = sorted(self.records(), key=lambda r: float(r["last_use"]))
+        removed = 0
+        now = time.time()
+        size = before
+        for record in records:
+            too_old = older_than is not None and now - float(record["last_use"]) > older_than
+            too_big = max_size is not None and size > max_size
+            if not (too_old or too_big):
+                continue
+            if self.remove(str(record["key"])):
+                removed += 1
+                size -= int(record.get("size") or 0)
+        self.collect_garbage()
+        return removed, before - self.size()
+
+    def enforce_limit(self, max_size: int) -> None:
+        """After a store: bring the cache under ``max_size`` (a scan of blob sizes)."""
+        if self.size() > max_size:
+            self.prune(max_size=max_size)
