@@ -107,6 +107,7 @@ def _read_wheel(wheel: Path) -> _Wheel:
 
 def derive_editable(
     wheel: Path, dest: Path, tree: Path, inputs: Mapping[str, str], *, project: str, mode: str,
+    rebuild: bool = False,
 ) -> str:
     """Write the editable wheel for ``wheel`` into ``dest``; return its file name."""
     norm = re.sub(r"[-_.]+", "_", project).lower()
@@ -146,7 +147,7 @@ def derive_editable(
         "tops": sorted({_top_name(m.path) for m in regular.members}),
         "sources": sources if mode == "redirect" else {},
         "modules": modules, "packages": packages if mode == "redirect" else {},
-        "copies": copies, "roots": sorted(roots), "hint": REBUILD_HINT,
+        "copies": copies, "roots": sorted(roots), "hint": REBUILD_HINT, "rebuild": rebuild,
         "inputs": _fingerprints(tree, inputs, live) if shipped else {},
     }
     built = {m.path: regular.contents[m.info.filename] for m in shipped}

@@ -19,7 +19,11 @@ Modes (``[tool.wheelmemo] editable``):
 
 Either way, on the first import of one of the project's packages, the inputs the
 compiled parts were built from are compared with the tree (stat first, hash only what
-changed) and one warning names the files that changed since.
+changed) and one warning names the files that changed since.  With
+``WHEELMEMO_EDITABLE_REBUILD=1`` (or ``editable-rebuild = true`` when it was built) the
+project is reinstalled instead -- through wheelmemo's cache, under a lock so that two
+processes do not rebuild at once -- and the fresh build is what the import loads, as
+meson-python's and maturin-import-hook's rebuilding loaders do.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import importlib.machinery
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from typing import Any
 
@@ -53,6 +58,8 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         self.shipped_root = shipped_root
         self.inputs: dict[str, list[Any]] = dict(config["inputs"])
         self.rebuild_hint = str(config["hint"])
+        self.rebuild = bool(config.get("rebuild")) or os.environ.get("WHEELMEMO_EDITABLE_REBUILD", "") in (
+            "1", "true", "yes", "on")
         self._checked = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
@@ -92,12 +99,61 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
             return
         self._checked = True
         changed = stale_inputs(self.tree, self.inputs)
+        if changed and self.rebuild and self.rebuild_now(changed):
+            return
         if changed:
             shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
             sys.stderr.write(
                 f"wheelmemo: warning: {self.name}: {shown} changed since the installed build "
                 f"of its compiled parts; {self.rebuild_hint}\n"
             )
+
+
+    def rebuild_now(self, changed: list[str]) -> bool:
+        """Reinstall the project from the tree and take the fresh build's table."""
+        lock_path = os.path.join(self.shipped_root, ".rebuild.lock")
+        try:
+            lock = open(lock_path, "a")  # noqa: SIM115 - held until the rebuild is done
+        except OSError:
+            return False
+        with lock:
+            if sys.platform != "win32":
+                import fcntl
+
+                fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be rebuilding
+            self.reload()
+            if not stale_inputs(self.tree, self.inputs):
+                return True  # it did
+            sys.stderr.write(f"wheelmemo: {self.name}: {', '.join(changed[:3])} changed; rebuilding\n")
+            uv = shutil.which("uv") or os.environ.get("UV")
+            if uv:
+                command = [uv, "pip", "install", "--no-deps", "--python", sys.executable,
+                           "--reinstall-package", self.name, "--refresh-package", self.name, "-e", self.tree]
+            else:
+                command = [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall",
+                           "-e", self.tree]
+            result = subprocess.run(command, cwd=self.tree, stdout=sys.stderr, stderr=sys.stderr,
+                                    stdin=subprocess.DEVNULL, check=False)
+            if result.returncode:
+                sys.stderr.write(f"wheelmemo: warning: {self.name}: the rebuild failed; using the old build\n")
+                return False
+            self.reload()
+            return True
+
+    def reload(self) -> None:
+        """Read the table of the editable install as it is on disk now."""
+        module = os.path.join(os.path.dirname(self.shipped_root), os.path.basename(self.shipped_root) + ".py")
+        namespace: dict[str, Any] = {"__name__": "_wheelmemo_reload", "__file__": module}
+        try:
+            with open(module, encoding="utf-8") as f:
+                exec(compile(f.read(), module, "exec"), namespace)  # noqa: S102 - our own file
+        except OSError:
+            return
+        config = namespace.get("CONFIG") or {}
+        self.sources = dict(config.get("sources", self.sources))
+        self.modules = dict(config.get("modules", self.modules))
+        self.packages = dict(config.get("packages", self.packages))
+        self.inputs = dict(config.get("inputs", self.inputs))
 
 
 def stale_inputs(tree: str, inputs: dict[str, list[Any]]) -> list[str]:

@@ -100,6 +100,12 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def requirement_name(text: str) -> str | None:
+    """The canonical distribution name a PEP 508 requirement names."""
+    match = _NAME.match(text)
+    return canonical_name(match.group(1)) if match else None
+
+
 def _installed(paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     """canonical name -> (version, .dist-info path) of what ``paths`` hold; first wins."""
     found: dict[str, tuple[str, str]] = {}

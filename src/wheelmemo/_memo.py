@@ -173,6 +173,23 @@ class Memo:
             logger.debug("key %s of %s: %s", key, hook, json.dumps(parts, indent=1, sort_keys=True))
         return key, parts
 
+    def adopt_build_environment(self, store: Store, kind: str = "wheel") -> bool:
+        """Take the parts that describe the build environment from the newest entry.
+
+        The command line runs outside the frontends' isolated build environments: its
+        interpreter and installed packages are not theirs.  ``explain`` and ``export``
+        ask "would a build from the tree as it is now hit?", assuming the build
+        environment that made the newest entry of this project.
+        """
+        last = store.last_key(self.project_id, kind)
+        old = store.parts(last) if last else None
+        if not old:
+            return False
+        base = self._base_parts(store)
+        for part in ("interpreter", "versions", "wheelmemo"):
+            base[part] = old.get(part)
+        return True
+
     def _why(self, store: Store, hook: str, key: str, parts: dict[str, Any]) -> str:
         last = store.last_key(self.project_id, hook)
         if last is None:
@@ -363,6 +380,7 @@ class Memo:
             name = derive_editable(
                 scratch / wheel, dest, self.project.root.resolve(), self._base_parts(self.store)["inputs"],
                 project=self.project.name or wheel.split("-")[0], mode=self.settings.editable,
+                rebuild=self.settings.editable_rebuild,
             )
         finally:
             import shutil

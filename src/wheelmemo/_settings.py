@@ -64,6 +64,10 @@ class Settings(NamedTuple):
     copies compiled files into the tree beside a plain ``.pth``; ``"native"`` memoizes
     the inner backend's own ``build_editable`` with the files it writes into the tree."""
 
+    editable_rebuild: bool = False
+    """When an editable install's compiled parts are stale at import, rebuild them
+    (through the cache) instead of warning."""
+
     max_size: int = 10 * 1000**3
     """The cache's size limit in bytes (``"10G"``, ``"500M"``); least recently used
     entries are evicted after a store that goes over it (sccache's default: 10 GB)."""
@@ -82,6 +86,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "exclude": ("exclude", "list", None),
     "metadata": ("metadata", "str", "WHEELMEMO_METADATA"),
     "editable": ("editable", "str", "WHEELMEMO_EDITABLE"),
+    "editable-rebuild": ("editable_rebuild", "bool", "WHEELMEMO_EDITABLE_REBUILD"),
     "max-size": ("max_size", "size", "WHEELMEMO_MAX_SIZE"),
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
 }

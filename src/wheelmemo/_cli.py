@@ -1,0 +1,281 @@
+"""The ``wheelmemo`` command: adopt wheelmemo in a project and use the cache as a tool.
+
+Exit status: 0 success; 1 the answer is "no" (``export`` found no wheel for the current
+state, ``init --check`` found the configuration out of date); 2 a usage or configuration
+error.  Output is plain text (no colour), readable in a terminal and in CI logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError, StoreError
+from ._settings import parse_size
+from ._store import LocalStore, default_cache_dir
+
+__all__ = ["main"]
+
+EPILOG = """\
+exit status: 0 success; 1 "no" (export: nothing cached for the current state;
+init --check: the configuration needs `wheelmemo init`); 2 usage or configuration error.
+The cache is WHEELMEMO_CACHE_DIR, else [tool.wheelmemo] cache-dir, else the user cache dir.
+"""
+
+
+def _store(args: argparse.Namespace) -> LocalStore:
+    cache_dir = args.cache_dir or os.environ.get("WHEELMEMO_CACHE_DIR")
+    return LocalStore(Path(cache_dir).expanduser() if cache_dir else default_cache_dir())
+
+
+def _human_size(size: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"  # pragma: no cover
+
+
+def _human_age(seconds: float) -> str:
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{seconds / length:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+    number = text.rstrip("smhdwin")
+    unit = text[len(number):] or "s"
+    if unit not in units:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a number with s, m, h, d or w, e.g. 30d")
+    return float(number) * units[unit]
+
+
+def _size(text: str) -> int:
+    size = parse_size(text)
+    if size is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a size such as 5G, 500M or a number of bytes")
+    return size
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+# -- stats ---------------------------------------------------------------------------
+def cmd_stats(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.zero:
+        store.zero_stats()
+        print("wheelmemo: statistics reset")
+        return 0
+    projects: dict[str, dict[str, Any]] = {}
+    for event in store.events():
+        project = projects.setdefault(str(event.get("project")), {"hits": 0, "misses": 0, "saved": 0.0,
+                                                                  "kinds": {}})
+        hit = event.get("event") == "hit"
+        project["hits" if hit else "misses"] += 1
+        project["saved"] += float(event.get("seconds") or 0) if hit else 0.0
+        kind = project["kinds"].setdefault(str(event.get("kind")), {"hits": 0, "misses": 0})
+        kind["hits" if hit else "misses"] += 1
+    records = store.records()
+    total = {"hits": sum(p["hits"] for p in projects.values()),
+             "misses": sum(p["misses"] for p in projects.values()),
+             "saved": sum(p["saved"] for p in projects.values()),
+             "entries": len(records), "bytes": store.size()}
+    if args.json:
+        print(json.dumps({"projects": projects, "total": total}, indent=2, sort_keys=True))
+        return 0
+    rows = [["project", "hits", "misses", "hit rate", "time saved"]]
+    for name, p in sorted(projects.items()):
+        rows.append(_stats_row(name, p))
+    rows.append(_stats_row("total", total))
+    print(_table(rows))
+    print(f"\n{total['entries']} entries, {_human_size(total['bytes'])} in {store.root}")
+    return 0
+
+
+def _stats_row(name: str, p: dict[str, Any]) -> list[str]:
+    calls = p["hits"] + p["misses"]
+    rate = f"{100 * p['hits'] / calls:.0f}%" if calls else "-"
+    return [name, str(p["hits"]), str(p["misses"]), rate, f"{p['saved']:.1f} s"]
+
+
+# -- list, prune, clean ----------------------------------------------------------------
+def cmd_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    now = time.time()
+    rows = [["project", "version", "kind", "tags", "size", "age", "last use"]]
+    for record in sorted(store.records(), key=lambda r: (str(r.get("project")), -float(r["last_use"]))):
+        files = record.get("files") or []
+        name = str(files[0][0]) if files else ""
+        version, tags = "-", "-"
+        if name.endswith(".whl"):
+            fields = name[:-4].split("-")
+            version, tags = fields[1], "-".join(fields[-3:])
+        elif name.endswith(".dist-info") or ".dist-info/" in name:
+            version = name.split(".dist-info")[0].rsplit("-", 1)[-1]
+        rows.append([str(record.get("project")), version, str(record["kind"]), tags,
+                     _human_size(float(record.get("size") or 0)),
+                     _human_age(now - float(record["created"])), _human_age(now - float(record["last_use"]))])
+    print(_table(rows) if len(rows) > 1 else "wheelmemo: the cache is empty")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    if args.max_size is None and args.older_than is None:
+        args.max_size = parse_size(os.environ.get("WHEELMEMO_MAX_SIZE") or "10G")
+    removed, freed = _store(args).prune(max_size=args.max_size, older_than=args.older_than)
+    print(f"wheelmemo: removed {removed} entries, freed {_human_size(freed)}")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    removed, freed = _store(args).prune(max_size=0)
+    print(f"wheelmemo: removed {removed} entries, freed {_human_size(freed)}")
+    return 0
+
+
+# -- explain, export ---------------------------------------------------------------------
+def _memo(path: str) -> Any:
+    from ._log import configure
+    from ._memo import Memo
+
+    configure("warning")
+    return Memo(None, root=Path(path).resolve())
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from ._key import diff_parts
+
+    memo = _memo(args.path)
+    store = memo.store
+    if store is None:
+        print("wheelmemo: the cache is disabled for this project")
+        return 0
+    adopted = memo.adopt_build_environment(store)
+    print(f"{memo.project_id} ({memo.project.root})")
+    for kind in ("wheel", "editable"):
+        label = f"build_{kind}"
+        if kind == "editable" and memo.derives_editables:
+            print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
+            continue
+        key, parts = memo.key(store, kind)
+        if store.get(key) is not None:
+            print(f"  {label}: would hit {key[:8]}")
+            continue
+        last = store.last_key(memo.project_id, kind)
+        old = store.parts(last) if last else None
+        if old is None:
+            print(f"  {label}: would miss: nothing cached for this project yet")
+            continue
+        print(f"  {label}: would miss; since the newest entry {last[:8] if last else ''}:")
+        for change in diff_parts(old, parts) or ["nothing differs: the entry was evicted"]:
+            print(f"    {change}")
+    if not adopted:
+        print("  (no entry yet: the interpreter and build requirements are this command's own)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    memo = _memo(args.path)
+    store = memo.store
+    out = Path(args.out_dir)
+    if store is None or not memo.adopt_build_environment(store):
+        print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
+              file=sys.stderr)
+        return 1
+    key, _ = memo.key(store, "wheel")
+    entry = store.get(key)
+    if entry is None:
+        print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
+              "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    wheel = entry.files[0]
+    if args.editable:
+        import tempfile
+
+        from ._editable import derive_editable
+
+        with tempfile.TemporaryDirectory() as tmp:
+            store.materialize_file(wheel, Path(tmp) / wheel.name)
+            derive_editable(Path(tmp) / wheel.name, out, memo.project.root, memo._base_parts(store)["inputs"],
+                            project=memo.project_id, mode=memo.settings.editable)
+    else:
+        store.materialize_file(wheel, out / wheel.name)
+    print(out / wheel.name)
+    return 0
+
+
+# -- init -------------------------------------------------------------------------------
+def cmd_init(args: argparse.Namespace) -> int:
+    from ._init import init_project
+
+    return init_project(Path(args.path), check=args.check, dry_run=args.dry_run)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wheelmemo", description="A build backend that never builds the same wheel twice.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--cache-dir", help="the cache to use (default: WHEELMEMO_CACHE_DIR or the user cache)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, description=help, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    init = command("init", "adopt wheelmemo in a project: build-backend, requires and [tool.uv] cache-keys")
+    init.add_argument("path", nargs="?", default=".", help="the project (default: .)")
+    init.add_argument("--check", action="store_true", help="change nothing; exit 1 if `init` would change something")
+    init.add_argument("--dry-run", action="store_true", help="print the change as a diff; write nothing")
+    init.set_defaults(func=cmd_init)
+
+    explain = command("explain", "would the next build hit? if not, what differs from the newest entry")
+    explain.add_argument("path", nargs="?", default=".", help="the project (default: .)")
+    explain.set_defaults(func=cmd_explain)
+
+    stats = command("stats", "hits, misses, hit rate and build time saved, per project and in total")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.add_argument("--zero", action="store_true", help="reset the counters")
+    stats.set_defaults(func=cmd_stats)
+
+    listing = command("list", "the entries: project, version, kind, tags, size, age, last use")
+    listing.set_defaults(func=cmd_list)
+
+    prune = command("prune", "evict least recently used entries (default: down to WHEELMEMO_MAX_SIZE or 10G)")
+    prune.add_argument("--max-size", type=_size, help="bring the cache under this size, e.g. 5G")
+    prune.add_argument("--older-than", type=_duration, help="remove entries unused for this long, e.g. 30d")
+    prune.set_defaults(func=cmd_prune)
+
+    clean = command("clean", "remove every entry not in use right now")
+    clean.set_defaults(func=cmd_clean)
+
+    export = command("export", "copy the cached wheel for the project's current state, without building")
+    export.add_argument("path", nargs="?", default=".", help="the project (default: .)")
+    export.add_argument("-o", "--out-dir", default="dist", help="where to write it (default: dist)")
+    export.add_argument("--editable", action="store_true", help="the editable wheel derived from it")
+    export.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        print(f"wheelmemo: error: {e}", file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(f"wheelmemo: error: {e}", file=sys.stderr)
+        return 2

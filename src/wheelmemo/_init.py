@@ -1,0 +1,129 @@
+"""``wheelmemo init``: adopt wheelmemo in a project's ``pyproject.toml``.
+
+It moves the current ``build-backend`` (and ``backend-path``) under ``[tool.wheelmemo]``,
+makes ``wheelmemo`` the build backend and a build requirement, and writes
+``[tool.uv] cache-keys`` that cover what the compiled parts are built from, so that
+``uv sync`` calls the backend when one of them changes (seed 002).  Python sources need
+no key: an editable install serves them from the tree.  Formatting and comments are
+kept (tomlkit); an existing ``cache-keys`` is merged; running it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._errors import ConfigError
+from ._inner import ALIASES
+from ._inputs import StatCache, collect_inputs
+from ._key import VCS_PLUGINS, backend_family, requirement_name
+
+__all__ = ["init_project", "required_cache_keys"]
+
+#: PEP 517: a project without build-backend is built with setuptools' legacy backend.
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+#: Sources of compiled parts, as cache-keys globs when the project has such files.
+NATIVE_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".pyx", ".pxd", ".pxi",
+                   ".f", ".f90", ".cu", ".zig", ".go", ".m", ".mm")
+BUILD_FILES = ("pyproject.toml", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py", "setup.cfg",
+               "MANIFEST.in", "CMakeLists.txt", "meson.build", "rust-toolchain", "rust-toolchain.toml",
+               ".cargo/config.toml")
+
+
+def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> list[dict[str, Any]]:
+    """The uv cache-keys that change whenever an input of the compiled parts changes."""
+    family = backend_family(ALIASES.get(backend, backend))
+    inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
+    keys: list[dict[str, Any]] = [{"file": name} for name in BUILD_FILES if name in inputs]
+    in_tree = [label for label in inputs if not label.startswith(("../", "/"))]
+    for suffix in NATIVE_SUFFIXES:
+        if any(label.endswith(suffix) for label in in_tree):
+            keys.append({"file": f"**/*{suffix}"})
+    outside = sorted({"/".join(label.split("/")[: label.count("../") + 1]) for label in inputs
+                      if label.startswith("../")})
+    keys += [{"file": f"{directory}/**/*"} for directory in outside]
+    requires = pyproject.get("build-system", {}).get("requires", [])
+    if {requirement_name(str(r)) for r in requires} & VCS_PLUGINS:
+        keys.append({"git": {"commit": True, "tags": True}})
+    return keys
+
+
+def _plain(value: Any) -> Any:
+    """tomlkit items as plain Python values, for comparing cache-keys."""
+    unwrap = getattr(value, "unwrap", None)
+    return unwrap() if callable(unwrap) else value
+
+
+def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
+    """Edit the document in place; return the build-backend it had and the keys added."""
+    import tomlkit
+
+    build_system = doc.setdefault("build-system", tomlkit.table())
+    backend = str(build_system.get("build-backend", DEFAULT_BACKEND))
+    tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+    wheelmemo = tool.setdefault("wheelmemo", tomlkit.table())
+    if backend != "wheelmemo":
+        wheelmemo["backend"] = backend
+        if "backend-path" in build_system:
+            wheelmemo["backend-path"] = build_system["backend-path"]
+            del build_system["backend-path"]
+        build_system["build-backend"] = "wheelmemo"
+        if "requires" not in build_system:
+            build_system["requires"] = ["setuptools>=40.8.0"]
+    inner = str(wheelmemo.get("backend", DEFAULT_BACKEND))
+    requires = build_system["requires"]
+    if not any(requirement_name(str(r)) == "wheelmemo" for r in requires):
+        requires.insert(0, "wheelmemo")
+
+    uv = tool.setdefault("uv", tomlkit.table())
+    existing = [_plain(key) for key in uv.get("cache-keys", [])]
+    missing = [key for key in required_cache_keys(path, doc.unwrap(), inner) if key not in existing]
+    if missing:
+        keys = uv.setdefault("cache-keys", tomlkit.array())
+        keys.multiline(True)
+        for key in missing:
+            table = tomlkit.inline_table()
+            table.update(key)
+            keys.append(table)
+
+    return backend, missing
+
+
+def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> int:
+    try:
+        import tomlkit
+    except ImportError:
+        raise ConfigError("wheelmemo init needs tomlkit: pip install 'wheelmemo[cli]'") from None
+    pyproject = path / "pyproject.toml"
+    try:
+        before = pyproject.read_text(encoding="utf-8")
+        doc = tomlkit.parse(before)
+    except FileNotFoundError:
+        raise ConfigError(f"{pyproject} not found: run wheelmemo init in a project directory") from None
+    except tomlkit.exceptions.ParseError as e:
+        raise ConfigError(f"{pyproject} is not valid TOML ({e}): fix the syntax") from None
+
+    backend, missing = _adopt(doc, path)
+    after = tomlkit.dumps(doc)
+    if check:
+        if after == before:
+            print(f"wheelmemo: {pyproject} is up to date")
+            return 0
+        print(f"wheelmemo: {pyproject} needs `wheelmemo init`:", file=sys.stderr)
+        for key in missing:
+            print(f"  cache-keys lacks {key}", file=sys.stderr)
+        if backend != "wheelmemo":
+            print(f"  build-backend is {backend!r}, not 'wheelmemo'", file=sys.stderr)
+        return 1
+    if dry_run or after == before:
+        sys.stdout.writelines(difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True),
+            fromfile=str(pyproject), tofile=str(pyproject)))
+        if after == before:
+            print(f"wheelmemo: {pyproject} is up to date")
+        return 0
+    pyproject.write_text(after, encoding="utf-8")
+    print(f"wheelmemo: {pyproject} now builds through wheelmemo with {doc['tool']['wheelmemo']['backend']!r}")
+    return 0

@@ -1,0 +1,187 @@
+"""The `wheelmemo` command: stats, list, prune, clean, export, explain, init."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wheelmemo._cli import main
+from wheelmemo._store import LocalStore
+
+from conftest import PACKAGES, ROOT, Hooks
+
+
+def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _wheels(cache_dir: Path) -> list[dict[str, object]]:
+    return [r for r in LocalStore(cache_dir).records() if r["kind"] == "wheel"]
+
+
+def test_help_for_every_command() -> None:
+    for command in ("init", "explain", "stats", "list", "prune", "clean", "export"):
+        result = subprocess.run([sys.executable, "-m", "wheelmemo", command, "--help"], check=False,
+                                capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        assert result.returncode == 0
+        assert "exit status:" in result.stdout
+
+
+def test_stats_count_hits_and_misses_exactly(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()  # miss
+    hooks.build_wheel()  # hit
+    hooks.build_wheel()  # hit
+    meta = hooks.out / "meta"
+    meta.mkdir()
+    hooks("prepare_metadata_for_build_wheel", str(meta))  # hit: from the cached wheel
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# edit\n")
+    hooks.build_wheel()  # miss
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "stats", "--json")
+    assert code == 0
+    stats = json.loads(out)["projects"]["fake-project"]
+    assert (stats["hits"], stats["misses"]) == (3, 2)
+    assert stats["kinds"]["wheel"] == {"hits": 2, "misses": 2}
+    assert stats["kinds"]["metadata-wheel"] == {"hits": 1, "misses": 0}
+    _, table, _ = _cli(capsys, "stats")
+    assert "fake-project  3     2       60%" in table
+    _cli(capsys, "stats", "--zero")
+    assert json.loads(_cli(capsys, "stats", "--json")[1])["total"]["hits"] == 0
+
+
+def test_list_shows_entries(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "list")
+    assert code == 0
+    line = next(row for row in out.splitlines() if " wheel " in row)
+    assert line.split()[:4] == ["fake-project", "1.0.0", "wheel", "py3-none-any"]
+
+
+def _fill(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    for i in range(count):
+        monkeypatch.setenv("FAKE_BUILD_FLAG", str(i))
+        hooks.build_wheel(subdir=f"w{i}")
+
+
+def test_prune_evicts_least_recently_used_first(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    _fill(hooks, monkeypatch, 4)
+    store = LocalStore(cache_dir)
+    sizes = sorted(int(r["size"]) for r in _wheels(cache_dir))
+    monkeypatch.setenv("FAKE_BUILD_FLAG", "0")
+    hooks.build_wheel(subdir="again")  # entry 0 is now the most recently used
+    limit = sizes[0] + sizes[1] + 1
+    code, out, _ = _cli(capsys, "prune", "--max-size", str(limit))
+    assert code == 0
+    assert out.startswith("wheelmemo: removed ")
+    assert store.size() <= limit
+    assert len(_wheels(cache_dir)) < 4  # the least recently used went first
+    hooks.build_wheel(subdir="after")  # flag 0: still cached
+    assert hooks.calls()["build_wheel"] == 4
+
+
+def test_prune_leaves_an_entry_in_use(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    (record,) = _wheels(cache_dir)
+    lock = cache_dir / "v1" / "locks" / f"{record['key']}.lock"
+    with open(lock, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)  # as a reader copying it out would
+        _cli(capsys, "clean")
+        assert len(_wheels(cache_dir)) == 1
+    _cli(capsys, "clean")
+    assert _wheels(cache_dir) == []
+    assert not list((cache_dir / "v1" / "blobs").glob("*/*"))
+
+
+def test_size_limit_is_enforced_after_stores(hooks: Hooks, cache_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    hooks.build_wheel(subdir="probe")
+    one = LocalStore(cache_dir).size()
+    monkeypatch.setenv("WHEELMEMO_MAX_SIZE", str(int(one * 2.5)))
+    _fill(hooks, monkeypatch, 5)
+    assert LocalStore(cache_dir).size() <= one * 2.5
+    assert len(_wheels(cache_dir)) <= 2
+
+
+def test_export_writes_the_cached_wheel(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    built = hooks.build_wheel()
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "exported"))
+    assert code == 0
+    assert Path(out.strip()).read_bytes() == built.read_bytes()
+    code, out, _ = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "ed"), "--editable")
+    assert code == 0
+    assert "_wheelmemo_editable_fake_project.pth" in __import__("zipfile").ZipFile(out.strip()).namelist()
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# edit\n")
+    code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "stale"))
+    assert code == 1
+    assert "no cached wheel for the current state of fake-project" in err
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_export_with_nothing_cached(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "x"))
+    assert code == 1
+    assert "nothing cached for fake-project" in err
+
+
+def test_explain_names_what_changed(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    capsys.readouterr()
+    assert "build_wheel: would hit" in _cli(capsys, "explain", str(hooks.project))[1]
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# edit\n")
+    (hooks.project / "src" / "fakepkg" / "new.py").write_text("")
+    out = _cli(capsys, "explain", str(hooks.project))[1]
+    assert "build_wheel: would miss" in out
+    assert "src/fakepkg/data.py changed" in out
+    assert "src/fakepkg/new.py added" in out
+
+
+def _plain_project(tmp_path: Path) -> Path:
+    project = tmp_path / "plain"
+    shutil.copytree(PACKAGES / "setuptools_cext", project)
+    text = (project / "pyproject.toml").read_text()
+    text = text.replace('requires = ["wheelmemo", "setuptools>=64"]\nbuild-backend = "wheelmemo"',
+                        'requires = ["setuptools>=64"]  # kept comment\nbuild-backend = "setuptools.build_meta"')
+    text = text.split("[tool.wheelmemo]")[0] + '[tool.uv]\ncache-keys = [{ file = "extra.txt" }]\n'
+    (project / "pyproject.toml").write_text(text)
+    return project
+
+
+def test_init_adopts_and_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = _plain_project(tmp_path)
+    assert _cli(capsys, "init", str(project), "--check")[0] == 1
+    before = (project / "pyproject.toml").read_text()
+    code, out, _ = _cli(capsys, "init", str(project), "--dry-run")
+    assert code == 0
+    assert '+build-backend = "wheelmemo"' in out
+    assert (project / "pyproject.toml").read_text() == before
+    assert _cli(capsys, "init", str(project))[0] == 0
+    text = (project / "pyproject.toml").read_text()
+    assert 'build-backend = "wheelmemo"' in text
+    assert "# kept comment" in text
+    assert '[tool.wheelmemo]\nbackend = "setuptools.build_meta"' in text
+    for key in ('{ file = "extra.txt" }', '{file = "setup.py"}', '{file = "**/*.c"}', '{file = "pyproject.toml"}'):
+        assert key in text
+    assert _cli(capsys, "init", str(project))[0] == 0
+    assert (project / "pyproject.toml").read_text() == text
+    assert _cli(capsys, "init", str(project), "--check")[0] == 0
+
+
+def test_init_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(capsys, "init", str(tmp_path))
+    assert code == 2
+    assert err.startswith("wheelmemo: error: ") and err.count("\n") == 1
