@@ -23,7 +23,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typing(session: nox.Session) -> None:
-    session.install("mypy>=1.10", "nox", "packaging", "tomli", "pytest")
+    session.install("mypy>=1.10", "nox", "tomli", "tomlkit", "pytest")
     session.run("mypy", "--strict")
 
 
