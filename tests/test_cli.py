@@ -174,7 +174,7 @@ def test_init_adopts_and_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFix
     assert 'build-backend = "wheelmemo"' in text
     assert "# kept comment" in text
     assert '[tool.wheelmemo]\nbackend = "setuptools.build_meta"' in text
-    for key in ('{ file = "extra.txt" }', '{file = "setup.py"}', '{file = "**/*.c"}', '{file = "pyproject.toml"}'):
+    for key in ('{ file = "extra.txt" }', '{file = "setup.py"}', '{file = "src/**/*.c"}', '{file = "pyproject.toml"}'):
         assert key in text
     assert _cli(capsys, "init", str(project))[0] == 0
     assert (project / "pyproject.toml").read_text() == text

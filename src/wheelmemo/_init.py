@@ -39,8 +39,11 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     keys: list[dict[str, Any]] = [{"file": name} for name in BUILD_FILES if name in inputs]
     in_tree = [label for label in inputs if not label.startswith(("../", "/"))]
     for suffix in NATIVE_SUFFIXES:
-        if any(label.endswith(suffix) for label in in_tree):
-            keys.append({"file": f"**/*{suffix}"})
+        # per top-level directory, not "**/*.rs": that would take in target/'s generated files
+        found = [label for label in in_tree if label.endswith(suffix)]
+        for top in sorted({label.split("/", 1)[0] for label in found if "/" in label}):
+            keys.append({"file": f"{top}/**/*{suffix}"})
+        keys += [{"file": label} for label in found if "/" not in label and {"file": label} not in keys]
     outside = sorted({"/".join(label.split("/")[: label.count("../") + 1]) for label in inputs
                       if label.startswith("../")})
     keys += [{"file": f"{directory}/**/*"} for directory in outside]
