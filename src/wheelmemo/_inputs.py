@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import re
 import stat
@@ -87,7 +88,12 @@ def _glob_source(pattern: str) -> str:
 
 
 class StatCache:
-    """Content digests of files, remembered by their stat between processes."""
+    """Content digests of files, remembered by their stat between processes.
+
+    Kept with ``marshal``: it loads 20,000 entries in a few milliseconds where JSON
+    takes ~20 ms, and the file is private to this interpreter (its name carries the
+    marshal version).
+    """
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
@@ -96,8 +102,8 @@ class StatCache:
         #: other memoized probes (the toolchain), saved with the file digests
         self.memo: dict[str, Any] = {}
         if path is not None:
-            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
-                data = json.loads(path.read_bytes())
+            with contextlib.suppress(OSError, ValueError, TypeError, EOFError, KeyError, AttributeError):
+                data = marshal.loads(path.read_bytes())
                 self._old = dict(data["files"])
                 self.memo = dict(data["memo"])
         self._memo_before = json.dumps(self.memo, sort_keys=True)
@@ -135,8 +141,8 @@ class StatCache:
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = temp_file(self.path.parent)
-            with os.fdopen(fd, "w") as f:
-                json.dump({"files": keep, "memo": self.memo}, f, separators=(",", ":"))
+            with os.fdopen(fd, "wb") as f:
+                f.write(marshal.dumps({"files": keep, "memo": self.memo}))
             os.replace(tmp, self.path)
 
 
@@ -262,10 +268,11 @@ def collect_inputs(
     """Map each input's label (a POSIX path relative to the project) to its digest."""
     excluded = compile_glob(*DEFAULT_EXCLUDE, *exclude).match
     root_str = str(root)
+    prefix = root_str + os.sep
     found: dict[str, str] = {}
     for rel in list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs):
         if not excluded(rel):
-            found[rel] = os.path.join(root_str, rel)
+            found[rel] = prefix + (rel if os.sep == "/" else rel.replace("/", os.sep))
     # explicit inputs win over every exclusion, and may point outside the tree
     if include:
         import glob

@@ -247,7 +247,9 @@ def normalize_config_settings(config_settings: ConfigSettings) -> dict[str, Any]
 
 
 def inputs_digest(inputs: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    """One digest of every (label, content digest) pair; labels hold no NUL or newline."""
+    text = "".join(f"{label}\0{inputs[label]}\n" for label in sorted(inputs))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def sdist_alias_key(unpacked_inputs_digest: str) -> str:

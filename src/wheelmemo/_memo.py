@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import time
 from collections.abc import Mapping
@@ -114,7 +115,7 @@ class Memo:
             stat_path = None
             if isinstance(store, LocalStore):
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
-                stat_path = store.root / "stat" / f"{tree_id}.json"
+                stat_path = store.root / "stat" / f"{tree_id}.m{marshal.version}"
             stat_cache = StatCache(stat_path)
             inputs = collect_inputs(
                 root, self.project.pyproject, backend=self.family,
