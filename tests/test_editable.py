@@ -176,3 +176,36 @@ def test_native_mode_restores_in_tree_artifacts(hooks: Hooks, monkeypatch: pytes
     assert hooks.calls() == {"build_editable": 1}
     assert artifact.read_bytes() == built
     assert "restored src/fakepkg/_native.so from the cache" in capsys.readouterr().err
+
+
+def test_wheel_member_outside_the_root_is_refused(tmp_path: Path) -> None:
+    from wheelmemo._editable import derive_editable
+
+    wheel = tmp_path / "evil-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("../../escape.so", b"x")
+        zf.writestr("evil-1.0.dist-info/METADATA", "Name: evil\n")
+    (tmp_path / "out").mkdir()
+    with pytest.raises(ValueError, match="outside the installation root"):
+        derive_editable(wheel, tmp_path / "out", tmp_path, {}, project="evil", mode="inplace")
+    assert not (tmp_path.parent / "escape.so").exists()
+
+
+def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from wheelmemo._store import _checksum
+
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
+    _editable(hooks)
+    (path,) = [p for p in (cache_dir / "v1" / "entries").rglob("*.json")
+               if json.loads(p.read_text())["kind"] == "editable"]
+    record = json.loads(path.read_text())
+    record.pop("checksum")
+    _, blob, size = record["files"][1]
+    record["files"].append(["tree:../escape.so", blob, size])
+    path.write_text(json.dumps(dict(record, checksum=_checksum(record))))
+    _editable(hooks, "again")
+    assert not (hooks.project.parent / "escape.so").exists()
+    assert hooks.calls() == {"build_editable": 2}  # the forged entry was discarded and rebuilt

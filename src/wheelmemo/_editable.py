@@ -101,6 +101,8 @@ def _read_wheel(wheel: Path) -> _Wheel:
             if name.startswith(f"{data_dir}/"):  # scripts, headers, data
                 kept[name] = (info, contents[name])
                 continue
+        if name.startswith("/") or ".." in name.split("/"):
+            raise ValueError(f"{wheel.name} has a member outside the installation root: {name!r}")
         members.append(_Member(name, info, hashlib.sha256(contents[info.filename]).hexdigest()))
     return _Wheel(dist_info, members, kept, contents)
 

@@ -358,9 +358,12 @@ class Memo:
 
     def _restore_tree_files(self, store: Store, in_tree: list[StoredFile]) -> None:
         """Put back in-tree files of a native editable that are missing or changed."""
+        root = self.project.root.resolve()
         for stored in in_tree:
             rel = stored.name[len(TREE_PREFIX):]
-            target = self.project.root / rel
+            target = root / rel
+            if rel.startswith("/") or ".." in rel.split("/"):
+                raise CorruptEntryError(f"entry names a file outside the tree: {rel!r}")
             try:
                 if target.is_file() and _sha256(target) == stored.blob:
                     continue
