@@ -185,3 +185,18 @@ def test_init_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, _, err = _cli(capsys, "init", str(tmp_path))
     assert code == 2
     assert err.startswith("wheelmemo: error: ") and err.count("\n") == 1
+
+
+def test_clean_forgets_stat_caches(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    (hooks.project / "src" / "fakepkg" / "old.py").write_text("")
+    os.utime(hooks.project / "src" / "fakepkg" / "old.py", (time.time() - 10, time.time() - 10))
+    for path in (hooks.project / "src" / "fakepkg").iterdir():
+        os.utime(path, (time.time() - 10, time.time() - 10))
+    hooks.build_wheel()
+    assert list((cache_dir / "v1" / "stat").iterdir())
+    _cli(capsys, "prune", "--older-than", "30d")
+    assert list((cache_dir / "v1" / "stat").iterdir()), "a recently used tree keeps its stat cache"
+    _cli(capsys, "clean")
+    assert not list((cache_dir / "v1" / "stat").iterdir())

@@ -436,7 +436,16 @@ class LocalStore:
                 removed += 1
                 size -= int(record.get("size") or 0)
         self.collect_garbage()
+        self._forget_trees(0.0 if max_size == 0 else (older_than or 30 * 86400))
         return removed, before - self.size()
+
+    def _forget_trees(self, older_than: float) -> None:
+        """Stat caches of trees not built for a while (temporary copies, deleted checkouts)."""
+        horizon = time.time() - older_than
+        for path in (self.root / "stat").glob("*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime <= horizon:
+                    path.unlink()
 
     def enforce_limit(self, max_size: int) -> None:
         """After a store: bring the cache under ``max_size`` (a scan of blob sizes)."""
