@@ -108,3 +108,26 @@ def test_debug_log_shows_the_whole_key(hooks: Hooks, monkeypatch: pytest.MonkeyP
     err = capsys.readouterr().err
     assert '"src/fakepkg/__init__.py":' in err
     assert '"interpreter":' in err
+
+
+def test_cache_dir_from_pyproject_and_default(hooks: Hooks, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    hooks.build_wheel()
+    assert list((tmp_path / "xdg" / "wheelmemo" / "v1" / "entries").rglob("*.json"))
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + f'cache-dir = "{tmp_path / "from-pyproject"}"\n')
+    hooks.build_wheel()
+    assert list((tmp_path / "from-pyproject" / "v1" / "entries").rglob("*.json"))
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "from-env"))  # the environment wins
+    hooks.build_wheel()
+    assert list((tmp_path / "from-env" / "v1" / "entries").rglob("*.json"))
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_quiet_log(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("WHEELMEMO_LOG", "quiet")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert capsys.readouterr().err == ""
