@@ -91,12 +91,16 @@ def test_deleting_build_outputs_from_the_tree_breaks_nothing(hooks: Hooks, tmp_p
 
 
 def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) -> None:
+    (hooks.project / "tests").mkdir()
+    (hooks.project / "tests" / "test_it.py").write_text("")
+    (hooks.project / "notes.txt").write_text("")
     site_dir = _install(_editable(hooks), tmp_path / "site-packages")
     quiet = _python(site_dir, "import fakepkg, fakepkg._generated", tmp_path)
     assert quiet.stderr == ""
-    # a live source edit is not stale; a native input is
-    with open(hooks.project / "src" / "fakepkg" / "__init__.py", "a") as f:
-        f.write("# edited\n")
+    # a live source edit is not stale, nor a test or a note; a native input is
+    for other in ("src/fakepkg/__init__.py", "tests/test_it.py", "notes.txt"):
+        with open(hooks.project / other, "a") as f:
+            f.write("# edited\n")
     assert _python(site_dir, "import fakepkg", tmp_path).stderr == ""
     with open(hooks.project / "Cargo.toml", "a") as f:
         f.write("# edited\n")

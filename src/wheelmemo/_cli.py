@@ -204,12 +204,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.editable:
         import tempfile
 
-        from ._editable import derive_editable
-
         with tempfile.TemporaryDirectory() as tmp:
             store.materialize_file(wheel, Path(tmp) / wheel.name)
-            derive_editable(Path(tmp) / wheel.name, out, memo.project.root, memo._base_parts(store)["inputs"],
-                            project=memo.project_id, mode=memo.settings.editable)
+            memo.derive_editable(Path(tmp) / wheel.name, out)
     else:
         store.materialize_file(wheel, out / wheel.name)
     print(out / wheel.name)

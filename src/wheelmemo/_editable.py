@@ -21,14 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ._inputs import EXTENSION_SUFFIXES
+from ._inputs import EXTENSION_SUFFIXES, builds_compiled_parts
 
 __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 
-#: Inputs whose change can make the built parts stale (docs and the like cannot).
-NATIVE_INPUT_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm",
-                         ".pyx", ".pxd", ".pxi", ".f", ".f90", ".cu", ".go", ".zig", ".toml",
-                         ".lock", ".cfg", ".in", ".py", ".cmake", ".txt", ".json")
 _DATE = (1980, 1, 1, 0, 0, 0)
 REBUILD_HINT = "run `uv sync` or `pip install -e .` again to rebuild them"
 
@@ -172,7 +168,7 @@ def _fingerprints(tree: Path, inputs: Mapping[str, str], live: set[str]) -> dict
     """[size, mtime_ns, digest] of the inputs the built parts came from (not the live ones)."""
     table: dict[str, list[Any]] = {}
     for label, digest in inputs.items():
-        if label in live or not label.endswith(NATIVE_INPUT_SUFFIXES):
+        if label in live or not builds_compiled_parts(label):
             continue
         try:
             st = os.stat(label if os.path.isabs(label) else tree / label)

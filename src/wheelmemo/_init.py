@@ -17,19 +17,13 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._inner import ALIASES
-from ._inputs import StatCache, collect_inputs
+from ._inputs import BUILD_FILES, NATIVE_SOURCE_SUFFIXES, StatCache, collect_inputs
 from ._key import VCS_PLUGINS, backend_family, requirement_name
 
 __all__ = ["init_project", "required_cache_keys"]
 
 #: PEP 517: a project without build-backend is built with setuptools' legacy backend.
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
-#: Sources of compiled parts, as cache-keys globs when the project has such files.
-NATIVE_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".pyx", ".pxd", ".pxi",
-                   ".f", ".f90", ".cu", ".zig", ".go", ".m", ".mm")
-BUILD_FILES = ("pyproject.toml", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py", "setup.cfg",
-               "MANIFEST.in", "CMakeLists.txt", "meson.build", "rust-toolchain", "rust-toolchain.toml",
-               ".cargo/config.toml")
 
 
 def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> list[dict[str, Any]]:
@@ -38,7 +32,7 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
     keys: list[dict[str, Any]] = [{"file": name} for name in BUILD_FILES if name in inputs]
     in_tree = [label for label in inputs if not label.startswith(("../", "/"))]
-    for suffix in NATIVE_SUFFIXES:
+    for suffix in NATIVE_SOURCE_SUFFIXES:
         # per top-level directory, not "**/*.rs": that would take in target/'s generated files
         found = [label for label in in_tree if label.endswith(suffix)]
         for top in sorted({label.split("/", 1)[0] for label in found if "/" in label}):

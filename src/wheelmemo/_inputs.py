@@ -34,7 +34,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["StatCache", "collect_inputs", "compile_glob"]
+__all__ = ["StatCache", "builds_compiled_parts", "collect_inputs", "compile_glob", "file_digest"]
 
 #: Directories never walked, at any depth: VCS data and tool caches.
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".pytest_cache",
@@ -45,6 +45,19 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".p
 DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib",
                    "*.dll", "*.pyc")
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+#: Sources of compiled parts, and the files that say how they are built: what an
+#: editable install's staleness check watches and what ``wheelmemo init`` keys uv on.
+NATIVE_SOURCE_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm",
+                          ".pyx", ".pxd", ".pxi", ".f", ".f90", ".cu", ".zig", ".go")
+BUILD_FILES = ("pyproject.toml", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py", "setup.cfg",
+               "MANIFEST.in", "CMakeLists.txt", "meson.build", "rust-toolchain", "rust-toolchain.toml",
+               ".cargo/config.toml")
+_BUILD_FILE_NAMES = frozenset(name.rsplit("/", 1)[-1] for name in BUILD_FILES)
+
+
+def builds_compiled_parts(label: str) -> bool:
+    """Whether an input (a label) is a source or build file of the compiled parts."""
+    return label.endswith(NATIVE_SOURCE_SUFFIXES) or label.rsplit("/", 1)[-1] in _BUILD_FILE_NAMES
 _OUTPUT_DIRS = frozenset({"target", "build", "dist", ".venv", "venv", "node_modules"})
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
@@ -126,7 +139,7 @@ class StatCache:
         if old is not None and old[:4] == sig:
             digest = str(old[4])
         else:
-            digest = _file_digest(path)
+            digest = file_digest(path)
             if st.st_mode & stat.S_IXUSR:
                 digest = "x:" + digest
         self._new[label] = [*sig, digest]
@@ -146,7 +159,7 @@ class StatCache:
             os.replace(tmp, self.path)
 
 
-def _file_digest(path: str) -> str:
+def file_digest(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -158,7 +171,7 @@ def _tree_digest(directory: str) -> str:
     h = hashlib.sha256()
     for rel in list_tree(Path(directory), skip_dirs=SKIP_DIRS):
         path = os.path.join(directory, rel)
-        h.update(f"{rel}\0{_file_digest(path) if os.path.isfile(path) else '-'}\n".encode())
+        h.update(f"{rel}\0{file_digest(path) if os.path.isfile(path) else '-'}\n".encode())
     return h.hexdigest()
 
 

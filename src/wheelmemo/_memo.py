@@ -21,7 +21,7 @@ from typing import Any, Callable, Generic, TypeVar
 from . import _key
 from ._errors import ConfigError, CorruptEntryError, StoreError
 from ._inner import InnerBackend
-from ._inputs import StatCache, collect_inputs, find_extension_files
+from ._inputs import StatCache, collect_inputs, file_digest, find_extension_files
 from ._log import DEBUG, logger, warn_once
 from ._settings import ConfigSettings, load_project, load_settings
 from ._store import Entry, LocalStore, Store, StoredFile, default_cache_dir
@@ -36,14 +36,6 @@ T = TypeVar("T")
 BUILT_MARKER = ".wheelmemo-built-wheel.json"
 #: Names of stored files that a native editable build wrote into the source tree.
 TREE_PREFIX = "tree:"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _elapsed(start: float) -> str:
@@ -236,7 +228,8 @@ class Memo:
                     self.store.put(key, kind, outcome.files, build_seconds=seconds, parts=parts,
                                    value=outcome.value)
                     self.store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
-                    self.store.enforce_limit(self.settings.max_size)
+                    if outcome.files:  # a value-only entry (get_requires) adds no blob
+                        self.store.enforce_limit(self.settings.max_size)
                 except StoreError as e:
                     self._storage_failed(e)
         if outcome.via:
@@ -365,7 +358,7 @@ class Memo:
             if rel.startswith("/") or ".." in rel.split("/"):
                 raise CorruptEntryError(f"entry names a file outside the tree: {rel!r}")
             try:
-                if target.is_file() and _sha256(target) == stored.blob:
+                if target.is_file() and file_digest(target) == stored.blob:
                     continue
             except OSError:
                 pass
@@ -373,19 +366,22 @@ class Memo:
             store.materialize_file(stored, target)
             logger.info("restored %s from the cache", rel)
 
-    def _derived_editable(self, dest: Path) -> str:
-        """PEP 660 from the regular wheel of this state: one compile for both (seed 000)."""
+    def derive_editable(self, wheel: Path, dest: Path) -> str:
+        """Write the editable wheel of this project for ``wheel`` into ``dest``."""
         from ._editable import derive_editable
 
+        return derive_editable(
+            wheel, dest, self.project.root.resolve(), self._base_parts(self.store)["inputs"],
+            project=self.project.name or wheel.name.split("-")[0], mode=self.settings.editable,
+            rebuild=self.settings.editable_rebuild,
+        )
+
+    def _derived_editable(self, dest: Path) -> str:
+        """PEP 660 from the regular wheel of this state: one compile for both (seed 000)."""
         scratch = dest / f".wheelmemo-regular-{os.getpid()}"
         scratch.mkdir(parents=True, exist_ok=True)
         try:
-            wheel = self.build("wheel", str(scratch), None)
-            name = derive_editable(
-                scratch / wheel, dest, self.project.root.resolve(), self._base_parts(self.store)["inputs"],
-                project=self.project.name or wheel.split("-")[0], mode=self.settings.editable,
-                rebuild=self.settings.editable_rebuild,
-            )
+            name = self.derive_editable(scratch / self.build("wheel", str(scratch), None), dest)
         finally:
             import shutil
 
