@@ -99,3 +99,18 @@ def test_hooks_through_a_real_frontend_process(hooks: Hooks, fake_site: FakeSite
     assert hooks.calls() == {"get_requires_for_build_wheel": 1, "prepare_metadata_for_build_wheel": 1,
                              "build_wheel": 1}
     assert (tmp_path / "w1" / first).read_bytes() == (tmp_path / "w2" / second).read_bytes()
+
+
+def test_backend_path_outside_the_project_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    """PEP 517: backend-path must not point outside the source tree (its code would not be hashed)."""
+    (tmp_path / "elsewhere").mkdir()
+    _set_table(hooks.project, '[tool.wheelmemo]\nbackend = "countingbackend"\nbackend-path = ["../elsewhere"]\n')
+    caller = _caller(hooks.project, fake_site, {})
+    with pytest.raises(Exception) as exc:
+        caller.build_wheel(str(tmp_path))
+    assert exc.value.stderr.strip() == (  # type: ignore[attr-defined]
+        "wheelmemo: error: [tool.wheelmemo] backend-path entry '../elsewhere' points outside the project "
+        f"({(tmp_path / 'elsewhere').resolve()}): PEP 517 requires in-tree backends to live in the "
+        "source tree; move the backend into the project"
+    )
+    assert hooks.calls()["build_wheel"] == 0

@@ -36,7 +36,7 @@ class InnerBackend:
 
     def __init__(self, ref: str, backend_path: tuple[str, ...], root: Path) -> None:
         self.ref = ALIASES.get(ref, ref)
-        self.backend_path = tuple(str((root / p).resolve()) for p in backend_path)
+        self.backend_path = tuple(_in_tree(root, entry) for entry in backend_path)
         self._obj: Any = None
 
     @property
@@ -72,9 +72,13 @@ class InnerBackend:
                     f"{attr!r}; use the form 'package.module' or 'package.module:object'"
                 ) from None
         if self.backend_path:
-            # PEP 517: an in-tree backend must be loaded from backend-path.
-            origin = os.path.realpath(getattr(sys.modules[module_name], "__file__", "") or "")
-            if not any(origin.startswith(os.path.realpath(p) + os.sep) for p in self.backend_path):
+            # PEP 517: an in-tree backend must be loaded from backend-path.  A module of
+            # that name imported earlier from elsewhere (a .pth, sitecustomize) is what
+            # import_module hands back, and a meta path finder can win over sys.path:
+            # both fail this check rather than build with code the key does not hash.
+            file = getattr(sys.modules[module_name], "__file__", None)
+            origin = os.path.realpath(file) if file else "(no __file__)"
+            if not any(origin.startswith(p + os.sep) for p in self.backend_path):
                 raise ConfigError(
                     f"[tool.wheelmemo] backend = {self.ref!r} was imported from {origin}, "
                     f"not from backend-path {list(self.backend_path)}: rename the module or fix the path"
@@ -100,3 +104,28 @@ class InnerBackend:
             sys.argv[:] = argv
             if os.getcwd() != cwd:
                 os.chdir(cwd)
+
+
+def _in_tree(root: Path, entry: str) -> str:
+    """The real path of a backend-path entry, which must be inside the project.
+
+    PEP 517: "Project build backends that use backend-path MUST NOT point outside the
+    source tree".  Code outside it is not among the inputs, so a change to it would be
+    a stale hit.  Symlinks are resolved first: one inside the tree that points out is
+    outside.  This is the one place backend-path is resolved, so it is checked here.
+    """
+    real_root = root.resolve()
+    try:
+        path = (real_root / entry).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop: RuntimeError before Python 3.13
+        raise ConfigError(
+            f"[tool.wheelmemo] backend-path entry {entry!r} cannot be resolved ({e}): "
+            "fix the path or the symlink"
+        ) from None
+    if path != real_root and real_root not in path.parents:
+        raise ConfigError(
+            f"[tool.wheelmemo] backend-path entry {entry!r} points outside the project ({path}): "
+            "PEP 517 requires in-tree backends to live in the source tree; "
+            "move the backend into the project"
+        )
+    return str(path)

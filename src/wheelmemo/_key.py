@@ -10,9 +10,11 @@ miss can say what changed.  Parts are content, never paths or times:
   backend, ``SOURCE_DATE_EPOCH`` always, ``[tool.wheelmemo] env`` on top);
 - ``interpreter``: implementation, full version string, ABI and platform;
 - ``versions``: the inner backend's distribution and the resolved distributions that
-  ``build-system.requires`` names, with their dependencies, and nothing else installed;
+  ``build-system.requires`` (and any extra requirements given) names, with their
+  dependencies, and nothing else installed; a distribution installed from a path or
+  URL (PEP 610) also by the digest of its RECORD (``versions_part``);
 - ``toolchain``: ``rustc -vV`` for maturin (memoized by the stat of rustup's state);
-- ``vcs``: ``git describe`` when a VCS-versioning plugin is in ``build-system.requires``.
+- ``vcs``: ``git describe`` when a VCS-versioning plugin is in the ``versions`` closure.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ def interpreter_part() -> dict[str, Any]:
     }
 
 
-_NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# A PEP 508 name: it cannot end in ".", "-" or "_", so backtracking leaves those to
+# whatever follows ("foo-bar>=1", "foo[x]", "foo @ url", "foo; marker", "foo (>=1)").
+_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 def canonical_name(name: str) -> str:
@@ -101,7 +105,8 @@ def canonical_name(name: str) -> str:
 
 
 def requirement_name(text: str) -> str | None:
-    """The canonical distribution name a PEP 508 requirement names."""
+    """The canonical distribution name a PEP 508 requirement names (markers, extras,
+    version specifiers and URLs are not read)."""
     match = _NAME.match(text)
     return canonical_name(match.group(1)) if match else None
 
@@ -122,43 +127,116 @@ def _installed(paths: Sequence[str]) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _requires_dist(dist_info: str) -> list[str]:
-    """The names in a distribution's Requires-Dist, whatever their markers."""
+def _header_lines(path: str) -> list[str]:
+    """The header lines of an email-style metadata file (METADATA, PKG-INFO).
+
+    Only the part before the blank line that starts the body (the long description,
+    often most of the file) is decoded and split.
+    """
     try:
-        with open(os.path.join(dist_info, "METADATA"), encoding="utf-8", errors="replace") as f:
-            lines = f.read().split("\n\n", 1)[0].splitlines()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return []
+    return data.split(b"\n\n", 1)[0].decode("utf-8", "replace").splitlines()
+
+
+def _requires_dist(dist_info: str) -> list[str]:
+    """The names in a distribution's Requires-Dist (requires.txt for an .egg-info),
+    whatever their markers or extras."""
     names = []
-    for line in lines:
+    if dist_info.endswith(".egg-info"):
+        try:
+            with open(os.path.join(dist_info, "requires.txt"), encoding="utf-8", errors="replace") as f:
+                lines = [line for line in f if not line.startswith("[")]  # [extra] / [:marker]
+        except OSError:
+            return []
+        for line in lines:
+            match = _NAME.match(line)
+            if match:
+                names.append(match.group(1))
+        return names
+    for line in _header_lines(os.path.join(dist_info, "METADATA")):
         if line.startswith("Requires-Dist:"):
-            match = _NAME.match(line[len("Requires-Dist:"):])
+            match = _NAME.match(line, len("Requires-Dist:"))
             if match:
                 names.append(match.group(1))
     return names
 
 
+def _sha256_16(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _installed_state(version: str, info: str) -> str:
+    """What the key records of one installed distribution.
+
+    From an index, a version names one set of files, so the version is enough; this
+    common case costs one ``os.path.exists``.  A distribution installed from a path or a
+    URL (PEP 610: its .dist-info holds ``direct_url.json``) can be rebuilt without a
+    version bump, so it is also keyed by its RECORD, which lists every installed file
+    with its hash: another build of the same version has another RECORD.  Without a
+    RECORD, the digest of direct_url.json stands in (it changes with a VCS commit, not
+    with a local edit: the best there is short of hashing the files).
+
+    Two cases stay keyed by version alone, marked so that the key's parts show it:
+    a PEP 660 editable install, whose RECORD lists only its ``.pth``/finder while its
+    code lives in its own source tree, and an ``.egg-info`` (``setup.py develop``, legacy
+    ``setup.py install``), which has no RECORD.  Hashing their source trees on every
+    hook call would cost more than a hit; after editing such a build requirement,
+    build with ``wheelmemo.disable=true`` or clear the cache.
+    """
+    if info.endswith(".egg-info"):
+        if not version:  # a develop install's foo.egg-info names no version
+            version = next((line[len("Version:"):].strip() for line in _header_lines(
+                os.path.join(info, "PKG-INFO")) if line.startswith("Version:")), "")
+        return f"{version} (egg-info)"
+    direct_url_path = os.path.join(info, "direct_url.json")
+    if not os.path.exists(direct_url_path):  # a stat is cheaper than a failed open
+        return version
+    try:
+        with open(direct_url_path, "rb") as f:
+            direct_url = f.read()
+    except OSError:
+        direct_url = b"unreadable"
+    try:
+        editable = json.loads(direct_url).get("dir_info", {}).get("editable") is True
+    except (ValueError, AttributeError):
+        editable = False
+    kind = "direct editable" if editable else "direct"
+    try:
+        with open(os.path.join(info, "RECORD"), "rb") as f:
+            record = f.read()
+    except OSError:
+        digest = _sha256_16(b"\0".join([direct_url, version.encode(), b"no RECORD"]))
+        return f"{version} ({kind}, no RECORD, direct_url {digest})"
+    return f"{version} ({kind}, RECORD {_sha256_16(record)})"
+
+
 def versions_part(requires: Sequence[str], backend_module: str,
-                  paths: Sequence[str] | None = None) -> dict[str, str]:
+                  paths: Sequence[str] | None = None, *, extra: Sequence[str] = ()) -> dict[str, str]:
     """Versions of the build requirements' closure, plus the backend's own distribution.
 
-    The closure follows every Requires-Dist whatever its marker or extra: a dependency
-    that a marker excludes is normally not installed and so adds nothing, and one that
-    is installed anyway is kept (when in doubt, miss).  Distributions outside the
-    closure are left out, so that the wheel and editable build environments of a
-    project, which differ by what ``get_requires_for_build_*`` adds, agree.  Reading
-    directory names and a few METADATA files keeps this off ``importlib.metadata``
-    and ``packaging``: a hit must stay cheap.
+    ``requires`` and ``extra`` are PEP 508 strings, e.g. ``build-system.requires`` and
+    what the inner ``get_requires_for_build_*`` returned; only their names are read,
+    and a requirement that is not installed is recorded as ``"missing"``.  The closure
+    follows every Requires-Dist whatever its marker or extra: a dependency that a
+    marker excludes is normally not installed and so adds nothing, and one that is
+    installed anyway is kept (when in doubt, miss).  Distributions outside the closure
+    are left out, so that build environments that differ only by unrelated packages
+    agree.  A member installed from a path or URL is keyed by its RECORD too
+    (``_installed_state``).  Reading directory names and a few METADATA headers keeps
+    this off ``importlib.metadata`` and ``packaging``: a hit must stay cheap.
     """
     installed = _installed(sys.path if paths is None else paths)
     versions: dict[str, str] = {}
     stack = []
-    for text in requires:
+    for text in (*requires, *extra):
         match = _NAME.match(text)
         if match:
             name = canonical_name(match.group(1))
             stack.append(name)
-            versions[name] = "missing"
+            versions.setdefault(name, "missing")
     seen: set[str] = set()
     while stack:
         name = stack.pop()
@@ -166,11 +244,11 @@ def versions_part(requires: Sequence[str], backend_module: str,
             continue
         seen.add(name)
         version, dist_info = installed[name]
-        versions[name] = version
+        versions[name] = _installed_state(version, dist_info)
         stack.extend(canonical_name(n) for n in _requires_dist(dist_info))
     backend = canonical_name(backend_module)
     if backend not in versions and backend in installed:
-        versions[f"backend:{backend}"] = installed[backend][0]
+        versions[f"backend:{backend}"] = _installed_state(*installed[backend])
     return dict(sorted(versions.items()))
 
 
@@ -223,7 +301,8 @@ def toolchain_part(family: str, memo: dict[str, Any], environ: Mapping[str, str]
 
 
 def vcs_part(versions: Mapping[str, str], root: str) -> str | None:
-    """The git state, when a VCS-versioning plugin is among the build requirements."""
+    """The git state, when a VCS-versioning plugin is among ``versions``: the closure of
+    the build requirements, so a plugin that another requirement depends on counts."""
     if not VCS_PLUGINS.intersection(versions):
         return None
     import subprocess

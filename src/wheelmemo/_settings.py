@@ -40,7 +40,9 @@ class Settings(NamedTuple):
     """The inner backend as an object reference, ``"pkg.mod"`` or ``"pkg.mod:obj"``."""
 
     backend_path: tuple[str, ...] = ()
-    """Directories (relative to the project) put first on ``sys.path`` for the inner backend."""
+    """Directories (relative to the project) put first on ``sys.path`` for the inner backend;
+    each must resolve inside the project (PEP 517), which ``InnerBackend`` checks where
+    it resolves them."""
 
     cache_dir: Path | None = None
     """Where the cache lives; ``None`` means the platform's user cache directory."""
