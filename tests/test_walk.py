@@ -2,22 +2,29 @@
 
 Every case builds a tree in tmp_path, checks what the case is about (paths that
 must be listed, paths that must not), then checks that list_tree and git agree
-to the path.  A few rules are wheelmemo's own (virtualenvs, skip_dirs): those
-are checked against the expectation only, git would list the files.
+to the path.  A few rules are wheelmemo's own (virtualenvs, skip_dirs, tracked
+files missing from disk): those are checked against the expectation only.
+
+The last part is about git's index: tracked files are listed even when ignored,
+and the index parser is checked on indexes real git wrote (versions 2, 3 and 4,
+SHA-1 and SHA-256) and on hand-made ones (long names, truncation).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from wheelmemo._walk import list_tree
+from wheelmemo import _walk
+from wheelmemo._walk import INDEX_MEMO_KEY, list_tree, parse_index, tracked_paths
 
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="git is the oracle and is not installed")
@@ -576,3 +583,274 @@ def test_random_trees_match_git(tmp_path: Path, seed: int) -> None:
         tmp_path, dict(sorted(files.items(), key=lambda kv: kv[0].endswith("/"), reverse=True))
     )
     assert list_tree(tmp_path) == git_files(tmp_path)
+
+
+# -- git's index: tracked files are listed even when ignored ------------------
+
+
+def git(root: Path, *args: str) -> str:
+    assert GIT is not None
+    cmd = [GIT, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "core.excludesFile=" + os.devnull]
+    out = subprocess.run([*cmd, *args], cwd=root, capture_output=True, check=True, env=_GIT_ENV)
+    return out.stdout.decode()
+
+
+def index_version(root: Path) -> int:
+    return int.from_bytes((root / ".git" / "index").read_bytes()[4:8], "big")
+
+
+LONG_DIR = "d" * 200  # in a v4 index, the next name drops 200+ bytes: a two-byte varint
+
+TRACKED_TREE = {
+    ".gitignore": "*.log\nbuild/\nignored_dir/\n",
+    "keep.py": "",
+    "a.log": "",
+    "build/out.txt": "",
+    "build/deep/x.txt": "",
+    "build/untracked.txt": "",
+    "ignored_dir/sub/gen.cfg": "",
+    f"{LONG_DIR}/long.log": "",
+    "e/é.log": "",
+}
+FORCE_ADDED = ["a.log", "build/out.txt", "build/deep/x.txt", f"{LONG_DIR}/long.log", "e/é.log"]
+
+
+@needs_git
+@pytest.mark.parametrize("version", [2, 3, 4])
+def test_tracked_ignored_files_are_listed(tmp_path: Path, version: int) -> None:
+    make_repo(tmp_path, TRACKED_TREE)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", *FORCE_ADDED)
+    if version == 3:  # git writes v3 only for an entry with extended flags
+        write_tree(tmp_path, {"intent.log": ""})
+        git(tmp_path, "add", "-f", "-N", "intent.log")
+    else:
+        git(tmp_path, "update-index", "--index-version", str(version))
+    assert index_version(tmp_path) == version
+    result = list_tree(tmp_path)
+    assert set(FORCE_ADDED) <= set(result)
+    assert "build/untracked.txt" not in result  # below an ignored directory, untracked
+    assert "ignored_dir/sub/gen.cfg" not in result
+    assert result == git_files(tmp_path)
+
+
+@needs_git
+def test_index_of_a_sha256_repository(tmp_path: Path) -> None:
+    try:
+        subprocess.run([GIT or "git", "init", "-q", "--object-format=sha256", str(tmp_path)],
+                       check=True, capture_output=True, env=_GIT_ENV)
+    except subprocess.CalledProcessError:
+        pytest.skip("this git cannot make SHA-256 repositories")
+    write_tree(tmp_path, TRACKED_TREE)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", *FORCE_ADDED)
+    for version in (2, 4):
+        git(tmp_path, "update-index", "--index-version", str(version))
+        result = list_tree(tmp_path)
+        assert set(FORCE_ADDED) <= set(result)
+        assert result == git_files(tmp_path)
+
+
+@needs_git
+def test_conflicted_tracked_file_is_listed_once(tmp_path: Path) -> None:
+    make_repo(tmp_path, {".gitignore": "*.log\n", "c.log": "1\n"})
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", "c.log")
+    git(tmp_path, "commit", "-qm", "one")
+    base = git(tmp_path, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    git(tmp_path, "checkout", "-qb", "other")
+    (tmp_path / "c.log").write_text("2\n")
+    git(tmp_path, "commit", "-qam", "two")
+    git(tmp_path, "checkout", "-q", base)
+    (tmp_path / "c.log").write_text("3\n")
+    git(tmp_path, "commit", "-qam", "three")
+    with pytest.raises(subprocess.CalledProcessError):
+        git(tmp_path, "merge", "other")
+    assert git(tmp_path, "ls-files", "--stage").count("\tc.log") == 3  # stages 1, 2, 3
+    result = list_tree(tmp_path)
+    assert result == [".gitignore", "c.log"]
+    assert result == sorted(set(git_files(tmp_path)))  # git prints it once per stage
+
+
+@needs_git
+def test_tracked_files_missing_from_disk_are_not_listed(tmp_path: Path) -> None:
+    # git lists them (from the index): there is nothing to fingerprint here
+    make_repo(tmp_path, {".gitignore": "*.log\n", "gone.log": "", "sparse.log": "", "f": ""})
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", "gone.log", "sparse.log")
+    git(tmp_path, "update-index", "--skip-worktree", "sparse.log")
+    (tmp_path / "gone.log").unlink()
+    (tmp_path / "sparse.log").unlink()
+    assert list_tree(tmp_path) == [".gitignore", "f"]
+
+
+@needs_git
+def test_tracked_files_in_skipped_places_are_not_listed(tmp_path: Path) -> None:
+    # skip_dirs, virtualenvs and paths through a directory symlink are wheelmemo's
+    # own rules; the index does not override them
+    make_repo(
+        tmp_path,
+        {
+            ".gitignore": "*\n",
+            "node_modules/a.js": "",
+            "venv/pyvenv.cfg": "",
+            "venv/lib/site.py": "",
+            "ld/f": "",
+            "d/f": "",
+            "top.txt": "",
+        },
+    )
+    git(tmp_path, "add", "-f", "node_modules/a.js", "venv/lib/site.py", "ld/f", "d/f", "top.txt")
+    shutil.rmtree(tmp_path / "ld")
+    (tmp_path / "ld").symlink_to("d", target_is_directory=True)
+    result = list_tree(tmp_path, skip_dirs=frozenset({"node_modules"}))
+    assert result == ["d/f", "top.txt"]
+    assert "node_modules/a.js" in list_tree(tmp_path)
+
+
+@needs_git
+def test_tracked_files_of_a_linked_worktree(tmp_path: Path) -> None:
+    main = tmp_path / "main"
+    make_repo(main, {".gitignore": "*.log\n", "f": ""})
+    git(main, "add", "-A")
+    git(main, "commit", "-qm", "one")
+    wt = tmp_path / "wt"
+    git(main, "worktree", "add", "-q", str(wt))
+    assert (wt / ".git").is_file()
+    write_tree(wt, {"tracked.log": "", "other.log": ""})
+    git(wt, "add", "-f", "tracked.log")
+    expected = [".gitignore", "f", "tracked.log"]
+    assert list_tree(wt) == expected
+    assert git_files(wt) == expected
+    # submodules write the pointer relative to the work tree
+    gitdir = (wt / ".git").read_text().split(":", 1)[1].strip()
+    (wt / ".git").write_text(f"gitdir: {os.path.relpath(gitdir, wt)}\n")
+    _walk._parsed.clear()
+    assert list_tree(wt) == expected
+    assert git_files(wt) == expected
+
+
+@needs_git
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "version-99", "directory"])
+def test_unreadable_index_falls_back_to_the_ignore_rules(tmp_path: Path, damage: str) -> None:
+    make_repo(tmp_path, {".gitignore": "*.log\n", "a.log": "", "f": ""})
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", "a.log")
+    index = tmp_path / ".git" / "index"
+    data = index.read_bytes()
+    index.unlink()
+    if damage == "garbage":
+        index.write_bytes(b"not an index at all" * 10)
+    elif damage == "truncated":
+        index.write_bytes(data[: len(data) // 2])
+    elif damage == "empty":
+        index.write_bytes(b"")
+    elif damage == "version-99":
+        index.write_bytes(data[:4] + (99).to_bytes(4, "big") + data[8:])
+    else:
+        index.mkdir()
+    assert list_tree(tmp_path) == [".gitignore", "f"]
+
+
+@needs_git
+def test_parsed_index_is_remembered_by_its_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_repo(tmp_path, {".gitignore": "*.log\n", "a.log": "", "b.log": "", "f": ""})
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "add", "-f", "a.log")
+    root = str(tmp_path)
+    memo: dict[str, Any] = {}
+    # the index was just written: racily clean, so it is parsed but not remembered
+    assert tracked_paths(root, memo) == {".gitignore", "a.log", "f"}
+    assert memo == {}
+    monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))
+    assert tracked_paths(root, memo) == {".gitignore", "a.log", "f"}
+    saved = memo[INDEX_MEMO_KEY]
+    assert isinstance(saved[2], str)  # JSON-able
+    # a later process finds it in the memo without parsing the index again
+    _walk._parsed.clear()
+    memo[INDEX_MEMO_KEY] = [saved[0], saved[1], saved[2] + "\0planted"]
+    assert "planted" in tracked_paths(root, memo)
+    assert "planted" in tracked_paths(root, memo)  # ... and in this process's own cache
+    # a changed index has another signature: parsed again, whatever was remembered
+    git(tmp_path, "add", "-f", "b.log")
+    assert tracked_paths(root, memo) == {".gitignore", "a.log", "b.log", "f"}
+    assert "b.log" in memo[INDEX_MEMO_KEY][2]
+
+
+def test_no_index_no_tracked_paths(tmp_path: Path) -> None:
+    write_tree(tmp_path, {".git/HEAD": "", "f": ""})
+    assert tracked_paths(str(tmp_path)) == frozenset()
+    assert tracked_paths(str(tmp_path / "nowhere")) == frozenset()
+    write_tree(tmp_path, {"wt/.git": "not a pointer\n", "wt/x": ""})
+    assert tracked_paths(str(tmp_path / "wt")) == frozenset()
+
+
+# Hand-made indexes: what real git rarely writes, and damage.
+
+
+def _varint(n: int) -> bytes:
+    """git's offset encoding (varint.c encode_varint)."""
+    out = [n & 0x7F]
+    n >>= 7
+    while n:
+        n -= 1
+        out.insert(0, 0x80 | (n & 0x7F))
+        n >>= 7
+    return bytes(out)
+
+
+def make_index(
+    names: list[str], version: int = 2, oid_size: int = 20, extensions: bytes = b""
+) -> bytes:
+    out = bytearray(b"DIRC" + version.to_bytes(4, "big") + len(names).to_bytes(4, "big"))
+    prev = b""
+    for name in names:
+        raw = name.encode()
+        entry = bytearray(40 + oid_size)
+        entry[24:28] = (0o100644).to_bytes(4, "big")
+        entry += min(len(raw), 0xFFF).to_bytes(2, "big")
+        if version == 4:
+            common = 0  # the shared leading bytes
+            while common < min(len(prev), len(raw)) and prev[common] == raw[common]:
+                common += 1
+            entry += _varint(len(prev) - common) + raw[common:] + b"\0"
+        else:
+            entry += raw + b"\0"
+            entry += b"\0" * (-len(entry) % 8)
+        out += entry
+        prev = raw
+    out += extensions
+    out += (hashlib.sha1 if oid_size == 20 else hashlib.sha256)(out).digest()
+    return bytes(out)
+
+
+HAND_MADE = ["a", "b/" + "x" * 5000, "b/y", "c" * 300 + "/z", "é"]
+
+
+@pytest.mark.parametrize("version", [2, 4])
+@pytest.mark.parametrize("oid_size", [20, 32])
+def test_hand_made_index(version: int, oid_size: int) -> None:
+    data = make_index(HAND_MADE, version, oid_size, extensions=b"TREE" + (3).to_bytes(4, "big") + b"abc")
+    assert parse_index(data) == HAND_MADE
+
+
+@pytest.mark.parametrize("version", [2, 4])
+def test_damaged_hand_made_index_is_refused(version: int) -> None:
+    data = make_index(HAND_MADE, version)
+    for cut in range(len(data)):
+        assert parse_index(data[:cut]) is None, cut
+    assert parse_index(data + b"\0") is None
+    assert parse_index(make_index(["a"], version=5)) is None
+
+
+def test_split_index_is_refused() -> None:
+    # the entries of a split index live in a shared file this parser does not read
+    link = b"link" + (20).to_bytes(4, "big") + b"\0" * 20
+    assert parse_index(make_index(["a"], extensions=link)) is None
+
+
+def test_sparse_directory_entries_are_no_files() -> None:
+    sdir = b"sdir" + (0).to_bytes(4, "big")
+    assert parse_index(make_index(["a", "dir/", "z"], extensions=sdir)) == ["a", "z"]

@@ -1,9 +1,14 @@
 """Which files are inputs of a build, and their content fingerprints.
 
-The inputs are every file of the project that git would not ignore (``_walk``), minus
-build outputs the backends write into the tree, plus what a known backend reads from
+The inputs are every file of the project that git would not ignore or tracks (``_walk``),
+minus build outputs the backends write into the tree, plus what a known backend reads from
 outside it (cargo path dependencies, workspace manifests, ``.cargo/config.toml``), with
-``[tool.wheelmemo] inputs`` / ``exclude`` globs on top.
+``[tool.wheelmemo] inputs`` / ``exclude`` globs on top.  Files the project's metadata
+names (readme, license files) are inputs whatever ``exclude`` says: they reach METADATA.
+
+A symbolic link to a directory is fingerprinted by the files behind it, following the
+links to directories found there too; a link back to a directory already being
+fingerprinted is marked, not followed.
 
 Fingerprints are SHA-256 of content.  A per-tree stat cache skips re-hashing files whose
 (size, mtime, ctime, inode) are unchanged; like git's index it never trusts a stat taken
@@ -27,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._store import temp_file
-from ._walk import list_tree
+from ._walk import INDEX_MEMO_KEY, list_tree
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -119,10 +124,20 @@ class StatCache:
                 data = marshal.loads(path.read_bytes())
                 self._old = dict(data["files"])
                 self.memo = dict(data["memo"])
-        self._memo_before = json.dumps(self.memo, sort_keys=True)
+        self._memo_before = self._memo_state()
+
+    def _memo_state(self) -> tuple[str, Any]:
+        # The parsed git index (tens of thousands of paths in one string) is compared
+        # as is: JSON-encoding it twice per process would cost more than it saves.
+        rest = {k: v for k, v in self.memo.items() if k != INDEX_MEMO_KEY}
+        return json.dumps(rest, sort_keys=True), self.memo.get(INDEX_MEMO_KEY)
 
     def digest(self, label: str, path: str) -> str:
         """``x:`` + digest for executables (the mode reaches the wheel), else the digest."""
+        return self._digest(label, path, ())
+
+    def _digest(self, label: str, path: str, chain: tuple[str, ...]) -> str:
+        """digest(), below the directories in chain (real paths, outermost first)."""
         try:
             st = os.stat(path)
         except OSError:
@@ -133,7 +148,12 @@ class StatCache:
                 return "missing"
         if stat.S_ISDIR(st.st_mode):
             # a symlink to a directory (git lists the link itself): the build reads through it
-            return "dir:" + _tree_digest(path)
+            real = os.path.realpath(path)
+            if real in chain:
+                # a link back to a directory being fingerprinted: following it would
+                # not end; which one it is keys the tree's shape
+                return f"cycle:{chain.index(real)}"
+            return "dir:" + self._tree_digest(label, path, (*chain, real))
         sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         old = self._old.get(label)
         if old is not None and old[:4] == sig:
@@ -145,8 +165,20 @@ class StatCache:
         self._new[label] = [*sig, digest]
         return digest
 
+    def _tree_digest(self, label: str, directory: str, chain: tuple[str, ...]) -> str:
+        """The files behind a directory link, through the stat cache (labels below label)."""
+        h = hashlib.sha256()
+        try:
+            listing = list_tree(Path(directory), skip_dirs=SKIP_DIRS)
+        except OSError:
+            return "unreadable"  # never fail a build over it: the key just says so
+        for rel in listing:
+            path = os.path.join(directory, rel)
+            h.update(f"{rel}\0{self._digest(label + '/' + rel, path, chain)}\n".encode())
+        return h.hexdigest()
+
     def save(self) -> None:
-        changed = self._new != self._old or json.dumps(self.memo, sort_keys=True) != self._memo_before
+        changed = self._new != self._old or self._memo_state() != self._memo_before
         if self.path is None or not changed:
             return
         horizon = time.time_ns() - _RACY_NS
@@ -164,14 +196,6 @@ def file_digest(path: str | Path) -> str:
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
             h.update(chunk)
-    return h.hexdigest()
-
-
-def _tree_digest(directory: str) -> str:
-    h = hashlib.sha256()
-    for rel in list_tree(Path(directory), skip_dirs=SKIP_DIRS):
-        path = os.path.join(directory, rel)
-        h.update(f"{rel}\0{file_digest(path) if os.path.isfile(path) else '-'}\n".encode())
     return h.hexdigest()
 
 
@@ -268,6 +292,91 @@ def _cargo_files(root: Path, pyproject: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+def _named_by_metadata(pyproject: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The (paths, globs) the project's metadata names, relative to the project.
+
+    ``[project] readme`` (a path, or a table's ``file``), ``license = {file = ...}``
+    and ``license-files`` globs (PEP 639), and setuptools' own spellings of the same
+    (``[tool.setuptools] license-files``, ``dynamic`` fields read from files).
+    """
+    project = pyproject.get("project")
+    project = project if isinstance(project, dict) else {}
+    tool = pyproject.get("tool")
+    setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+    setuptools = setuptools if isinstance(setuptools, dict) else {}
+    paths: list[str] = []
+    readme = project.get("readme")
+    if isinstance(readme, str):
+        paths.append(readme)
+    dynamic = setuptools.get("dynamic")
+    tables = [readme, project.get("license")]
+    tables += list(dynamic.values()) if isinstance(dynamic, dict) else []
+    for table in tables:
+        files = table.get("file") if isinstance(table, dict) else None
+        files = [files] if isinstance(files, str) else files
+        if isinstance(files, list):
+            paths += [f for f in files if isinstance(f, str)]
+    globs: list[str] = []
+    for value in (project.get("license-files"), setuptools.get("license-files")):
+        if isinstance(value, list):
+            globs += [g for g in value if isinstance(g, str)]
+    return paths, globs
+
+
+def _metadata_files(root: str, pyproject: dict[str, Any], listing: list[str]) -> dict[str, str]:
+    """Label -> path of the files the project's metadata names that exist."""
+    paths, globs = _named_by_metadata(pyproject)
+    found: dict[str, str] = {}
+    for rel in paths:
+        path = os.path.join(root, rel)
+        if os.path.isfile(path):
+            found[Path(os.path.relpath(path, root)).as_posix()] = path
+    if not globs:
+        return found
+    # matched against the listing, which is cheap at any depth; a glob without "**"
+    # is also looked up on disk, which finds the files git ignores as well
+    matches = re.compile("|".join(f"(?:{_license_glob_source(g)})" for g in globs)).match
+    for rel in listing:
+        if matches(rel):
+            found[rel] = os.path.join(root, *rel.split("/"))
+    shallow = [g for g in globs if "**" not in g]
+    if shallow:
+        import glob
+
+        for pattern in shallow:
+            for path in glob.glob(os.path.join(glob.escape(root), pattern)):
+                if os.path.isfile(path):
+                    found[Path(os.path.relpath(path, root)).as_posix()] = path
+    return found
+
+
+def _license_glob_source(pattern: str) -> str:
+    """A PEP 639 glob (relative to the project root) as regex source over labels."""
+    out = []
+    i, n = 0, len(pattern)
+    while i < n:
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
+            close = pattern.index("]", i + 2)
+            out.append("[" + re.escape(pattern[i + 1 : close]) + "]")
+            i = close + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out) + r"\Z"
+
+
 def collect_inputs(
     root: Path,
     pyproject: dict[str, Any],
@@ -283,9 +392,12 @@ def collect_inputs(
     root_str = str(root)
     prefix = root_str + os.sep
     found: dict[str, str] = {}
-    for rel in list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs):
+    listing = list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs, memo=stat_cache.memo)
+    for rel in listing:
         if not excluded(rel):
             found[rel] = prefix + (rel if os.sep == "/" else rel.replace("/", os.sep))
+    # what the metadata names reaches METADATA or the wheel: no exclusion applies
+    found.update(_metadata_files(root_str, pyproject, listing))
     # explicit inputs win over every exclusion, and may point outside the tree
     if include:
         import glob

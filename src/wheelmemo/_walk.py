@@ -1,11 +1,12 @@
 """List the files of a project tree that git would not ignore, without git.
 
 This module owns one question: which files under a project root would
-``git ls-files --others --cached --exclude-standard`` report in a
-repository where nothing is committed yet?  It answers it without running
-git, so it works the same inside a repository, outside one and in an
-unpacked sdist, and its answer never depends on the machine: the user's
-global excludes file is not read, matching is case-sensitive everywhere.
+``git ls-files --others --cached --exclude-standard`` report (files that
+exist, each once)?  It answers it without running git: a walk applies the
+ignore rules and git's index file is read for the tracked files, so it
+works the same inside a repository, outside one and in an unpacked sdist,
+and its answer never depends on the machine: the user's global excludes
+file is not read, matching is case-sensitive everywhere.
 
 What is honoured:
 
@@ -34,16 +35,32 @@ entries that are neither regular files, symbolic links nor directories
 Symbolic links are never followed: each one is listed like a file, whatever
 it points to (a file, a directory, nothing), exactly as git lists it; the
 caller decides what to do with it.
+
+Files tracked in git's index are listed even when an ignore rule matches
+them (git never ignores a tracked file), also below ignored directories.
+The index (``<root>/.git/index``, or the one a ``.git`` file's ``gitdir:``
+names: a linked worktree or a submodule) is parsed here, not asked of git:
+versions 2 to 4, SHA-1 or SHA-256 object names.  A tracked path counts only
+while it exists below the root as a file or symbolic link, outside skipped
+and virtualenv directories and below real directories only (not through a
+symbolic link).  An index that cannot be read or parsed (a split index, an
+unknown version, a truncated file) adds nothing: the listing is then what
+the ignore rules alone give.  Parsed indexes are remembered by the index
+file's stat, in this process and, when the caller passes a ``memo`` dict,
+between processes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import re
-from typing import Callable
+import stat
+import time
+from typing import Any, Callable
 
-__all__ = ["list_tree"]
+__all__ = ["list_tree", "parse_index", "tracked_paths"]
 
 # Characters that make git treat a pattern as non-literal (dir.c simple_length).
 _WILDCARDS = frozenset("*?[\\")
@@ -496,13 +513,281 @@ class _Walk:
                 out.append(rel)
 
 
-def list_tree(root: pathlib.Path, *, skip_dirs: frozenset[str] = frozenset()) -> list[str]:
-    """Sorted POSIX relative paths of the files under root that git would not ignore."""
+# -- git's index: the tracked files -------------------------------------------
+
+#: The key of the parsed index in a caller's persistent memo (JSON-able values only).
+INDEX_MEMO_KEY = "git-index"
+# Like git's own racy-clean rule: a stat taken within this of the file's last
+# change may miss a same-size rewrite in the same timestamp tick, so it is
+# not remembered.
+_RACY_NS = 2_000_000_000
+#: index path -> (its stat signature, the tracked paths), for this process
+_parsed: dict[str, tuple[tuple[int, ...], frozenset[str]]] = {}
+_MAX_POINTER_FILE = 4096
+
+
+def _index_path(root: str) -> str | None:
+    """The index file of the repository whose work tree is root, if any."""
+    dot_git = os.path.join(root, ".git")
+    try:
+        st = os.stat(dot_git)
+    except OSError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return os.path.join(dot_git, "index")
+    if not stat.S_ISREG(st.st_mode) or st.st_size > _MAX_POINTER_FILE:
+        return None
+    # a linked worktree or a submodule: ".git" is a file saying where the git dir is
+    try:
+        with open(dot_git, "rb") as f:
+            text = os.fsdecode(f.read().strip())
+    except OSError:
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    gitdir = text[len("gitdir:") :].strip()
+    return os.path.join(root, gitdir, "index") if gitdir else None
+
+
+def parse_index(data: bytes) -> list[str] | None:
+    """The paths in a git index file (format versions 2, 3 and 4), each once.
+
+    None when the data is not an index this parser fully understands: the
+    caller then must not trust the result either way.
+    """
+    if len(data) < 12 or data[:4] != b"DIRC":
+        return None
+    version = int.from_bytes(data[4:8], "big")
+    count = int.from_bytes(data[8:12], "big")
+    if version not in (2, 3, 4):
+        return None
+    # Nothing in the index says which hash the repository uses: try SHA-1,
+    # then SHA-256.  The wrong size fails the name-length check at the first
+    # entry or the extension walk at the end.
+    for oid_size in (20, 32):
+        try:
+            names = _parse_entries(data, version, count, oid_size)
+        except _SplitIndex:
+            return None
+        if names is not None:
+            if not names:
+                return []
+            return os.fsdecode(b"\0".join(names)).split("\0")
+    return None
+
+
+class _SplitIndex(Exception):
+    """A split index: most entries live in a shared file this parser does not read."""
+
+
+def _parse_entries(data: bytes, version: int, count: int, oid_size: int) -> list[bytes] | None:
+    """The entries' names, or None if data does not parse with this hash size.
+
+    An entry is ten 32-bit stat fields, the object name, 16-bit flags (the
+    name's length in the low 12 bits), in v3 and later 16-bit extended flags
+    when flagged (skip-worktree, intent-to-add), then the name.
+    """
+    names: list[bytes] = []
+    try:
+        if version < 4:
+            pos = _names_v2(data, version, count, oid_size, names)
+        else:
+            pos = _names_v4(data, count, oid_size, names)
+    except IndexError:
+        return None  # truncated
+    if pos < 0:
+        return None
+    # extensions (4-byte signature, 32-bit size) must end at the checksum
+    end = len(data) - oid_size
+    sparse = False
+    while pos + 8 <= end:
+        signature = data[pos : pos + 4]
+        if signature == b"link":
+            raise _SplitIndex
+        sparse = sparse or signature == b"sdir"
+        pos += 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
+    if pos != end:
+        return None
+    if sparse:  # a sparse index: entries ending in "/" stand for whole directories
+        names = [name for name in names if not name.endswith(b"/")]
+    return names
+
+
+# The two loops below run once per tracked file on every index change: lean on purpose.
+
+
+def _names_v2(data: bytes, version: int, count: int, oid_size: int, names: list[bytes]) -> int:
+    """Versions 2 and 3: NUL-terminated names padded to 8 bytes.  Returns the end, or -1."""
+    flags_at = 40 + oid_size
+    end = len(data) - oid_size  # the trailing checksum
+    append = names.append
+    prev = b""
+    pos = 12
+    for _ in range(count):
+        at = pos + flags_at
+        flags = (data[at] << 8) | data[at + 1]
+        start = at + 2
+        if flags & 0x4000:  # extended flags follow
+            if version < 3:
+                return -1
+            start += 2
+        length = flags & 0xFFF
+        if not length:
+            return -1  # git has no empty names
+        nul = start + length
+        if length == 0xFFF:  # longer names: find the NUL
+            nul = data.find(b"\0", nul, end)
+            if nul < 0:
+                return -1
+        elif data[nul]:
+            return -1  # no name of the flagged length: the wrong hash size
+        name = data[start:nul]
+        pos += (nul - pos + 8) & ~7  # 1 to 8 NULs pad to a multiple of 8
+        if name != prev:  # conflict stages repeat a name next to each other
+            append(name)
+        prev = name
+    return pos
+
+
+def _names_v4(data: bytes, count: int, oid_size: int, names: list[bytes]) -> int:
+    """Version 4: each name drops bytes from the previous one and appends the rest."""
+    flags_at = 40 + oid_size
+    end = len(data) - oid_size
+    append = names.append
+    prev = b""
+    pos = 12
+    for _ in range(count):
+        at = pos + flags_at
+        flags = (data[at] << 8) | data[at + 1]
+        start = at + 4 if flags & 0x4000 else at + 2
+        # how many bytes to drop, in the varint of OFS_DELTA pack entries
+        c = data[start]
+        start += 1
+        strip = c & 0x7F
+        while c & 0x80:
+            c = data[start]
+            start += 1
+            strip = ((strip + 1) << 7) | (c & 0x7F)
+        nul = data.find(b"\0", start, end)
+        if nul < 0 or strip > len(prev):
+            return -1
+        name = prev[: len(prev) - strip] + data[start:nul]
+        length = flags & 0xFFF
+        if not name or (len(name) != length and not (length == 0xFFF and len(name) >= length)):
+            return -1
+        pos = nul + 1  # no padding in v4
+        if name != prev:
+            append(name)
+        prev = name
+    return pos
+
+
+def _signature(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def tracked_paths(root: str, memo: dict[str, Any] | None = None) -> frozenset[str]:
+    """The paths git's index tracks in the work tree at root; empty without one.
+
+    Remembered by the index file's stat signature in this process and, when
+    given, in memo (a JSON-able dict the caller persists), so that an
+    unchanged index is not parsed again.
+    """
+    index = _index_path(root)
+    if index is None:
+        return frozenset()
+    try:
+        sig = _signature(os.stat(index))
+    except OSError:
+        return frozenset()
+    known = _parsed.get(index)
+    if known is not None and known[0] == sig:
+        return known[1]
+    saved = None if memo is None else memo.get(INDEX_MEMO_KEY)
+    if (isinstance(saved, list) and len(saved) == 3 and saved[0] == index
+            and saved[1] == list(sig) and isinstance(saved[2], str)):
+        paths = frozenset(saved[2].split("\0")) if saved[2] else frozenset()
+        _parsed[index] = (sig, paths)
+        return paths
+    try:
+        with open(index, "rb") as f:
+            sig = _signature(os.fstat(f.fileno()))  # of what is read, should git replace it now
+            data = f.read()
+    except OSError:
+        return frozenset()
+    names = parse_index(data)
+    paths = frozenset(names or ())  # unparsable: nothing added, as if there were no index
+    if time.time_ns() - max(sig[1], sig[2]) > _RACY_NS:
+        _parsed[index] = (sig, paths)
+        if memo is not None:
+            memo[INDEX_MEMO_KEY] = [index, list(sig), "\0".join(sorted(paths))]
+    return paths
+
+
+def _add_tracked(
+    root: str, tracked: frozenset[str], skip_dirs: frozenset[str], out: list[str]
+) -> None:
+    """Append to out the tracked files the ignore rules left out."""
+    missing = tracked.difference(out)
+    if not missing:
+        return
+    dir_ok: dict[str, bool] = {}
+    for rel in missing:
+        parts = rel.split("/")
+        if any(p in ("", ".", "..", ".git") for p in parts):
+            continue
+        if any(p in skip_dirs for p in parts[:-1]):
+            continue
+        if not all(_dir_ok(root, "/".join(parts[:i]), dir_ok) for i in range(1, len(parts))):
+            continue
+        try:
+            mode = os.lstat(os.path.join(root, *parts)).st_mode
+        except OSError:
+            continue  # deleted, or outside a sparse checkout
+        if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+            out.append(rel)
+
+
+def _dir_ok(root: str, rel: str, known: dict[str, bool]) -> bool:
+    """Whether a directory below root is one the walk would enter but for ignore rules.
+
+    A real directory (not a symbolic link to one: the link is what is listed)
+    that is no virtualenv.
+    """
+    ok = known.get(rel)
+    if ok is None:
+        path = os.path.join(root, *rel.split("/"))
+        try:
+            ok = stat.S_ISDIR(os.lstat(path).st_mode)
+        except OSError:
+            ok = False
+        if ok:
+            # a pyvenv.cfg that is no directory marks a virtualenv, as in the walk
+            with contextlib.suppress(OSError):
+                ok = stat.S_ISDIR(os.lstat(os.path.join(path, "pyvenv.cfg")).st_mode)
+        known[rel] = ok
+    return ok
+
+
+def list_tree(
+    root: pathlib.Path,
+    *,
+    skip_dirs: frozenset[str] = frozenset(),
+    memo: dict[str, Any] | None = None,
+) -> list[str]:
+    """Sorted POSIX relative paths of the files under root that git would not ignore.
+
+    memo, a JSON-able dict the caller keeps between processes, spares
+    parsing an unchanged git index again.
+    """
     top = pathlib.Path(root)
     exclude = _read_level(top / ".git" / "info" / "exclude", "")
     walk = _Walk(skip_dirs)
     walk.pending.append((os.fspath(top), "", () if exclude is None else (exclude,)))
     while walk.pending:
         walk.scan(*walk.pending.pop())
+    tracked = tracked_paths(os.fspath(top), memo)
+    if tracked:
+        _add_tracked(os.fspath(top), tracked, skip_dirs, walk.out)
     walk.out.sort()
     return walk.out
