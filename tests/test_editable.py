@@ -7,15 +7,19 @@ installer's target environment would.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conftest import Hooks
+from conftest import HERE, PACKAGES, FakeSite, Hooks
 
 
 def _install(wheel: Path, site_dir: Path) -> Path:
@@ -213,3 +217,168 @@ def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_d
     _editable(hooks, "again")
     assert not (hooks.project.parent / "escape.so").exists()
     assert hooks.calls() == {"build_editable": 2}  # the forged entry was discarded and rebuilt
+
+
+# -- a package whose tree directory has another name (lib/ -> pkg) ---------------------
+
+
+@pytest.fixture
+def renamed(fake_site: FakeSite, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Hooks:
+    """``renamed_package``: ``pkg`` built from ``lib/`` by ``countingbackend_layout``."""
+    shutil.copy(HERE / "fake_backend" / "countingbackend_layout.py", fake_site.path)
+    importlib.invalidate_caches()
+    project = tmp_path / "renamed"
+    shutil.copytree(PACKAGES / "renamed_package", project)
+    log = tmp_path / "backend.log"
+    monkeypatch.setenv("FAKE_BACKEND_LOG", str(log))
+    return Hooks(project, log, tmp_path / "out", monkeypatch)
+
+
+def test_renamed_package_dir_is_live_from_the_tree(renamed: Hooks, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    editable = _editable(renamed)
+    assert "warning" not in capsys.readouterr().err
+    with zipfile.ZipFile(editable) as zf:
+        shipped = {n for n in zf.namelist() if n.startswith("_wheelmemo_editable_renamed_package/")}
+    # the sources are served from lib/, only the build product ships
+    assert shipped == {"_wheelmemo_editable_renamed_package/pkg/_generated.py"}
+    site_dir = _install(editable, tmp_path / "site-packages")
+    lib = renamed.project / "lib"
+    show = ("import pkg, pkg.core, pkg.sub.m, pkg._generated as g\n"
+            "print(pkg.__name__, pkg.__file__, pkg.core.__file__, pkg.sub.m.__file__, g.__file__, sep='\\n')\n"
+            "print(pkg.hello(), pkg.sub.m.VALUE, g.GENERATED)\n"
+            "try:\n    import lib\nexcept ImportError:\n    print('no lib')\n")
+    out = _python(site_dir, show, tmp_path)
+    name, init, core, sub, generated, values, no_lib = out.stdout.splitlines()
+    assert (name, init, core, sub) == ("pkg", str(lib / "__init__.py"), str(lib / "core.py"),
+                                       str(lib / "sub" / "m.py"))
+    assert generated.startswith(str(site_dir))
+    assert values == "hello v1 1 True"
+    assert no_lib == "no lib"  # the package is importable by its name only
+    assert out.stderr == ""
+    # an edit of lib/core.py is live; a module new in lib/ is importable as pkg.fresh
+    (lib / "core.py").write_text("def hello():\n    return 'edited in lib/'\n")
+    (lib / "fresh.py").write_text("X = 'fresh'\n")
+    out = _python(site_dir, "import pkg, pkg.fresh; print(pkg.hello(), pkg.fresh.X, pkg.fresh.__file__)",
+                  tmp_path)
+    assert out.stdout.split() == ["edited", "in", "lib/", "fresh", str(lib / "fresh.py")]
+    assert out.stderr == ""
+
+
+def test_renamed_package_stale_check_watches_its_native_sources(renamed: Hooks, tmp_path: Path) -> None:
+    site_dir = _install(_editable(renamed), tmp_path / "site-packages")
+    lib = renamed.project / "lib"
+    with open(lib / "core.py", "a") as f:
+        f.write("# a live edit\n")
+    assert _python(site_dir, "import pkg", tmp_path).stderr == ""
+    # lib/answer.c is in the wheel too (pkg/answer.c), but editing it changes the compiled parts
+    with open(lib / "answer.c", "a") as f:
+        f.write("/* edited */\n")
+    err = _python(site_dir, "import pkg, pkg.sub", tmp_path).stderr
+    assert err.count("wheelmemo: warning:") == 1
+    assert "renamed-package: lib/answer.c changed since the installed build" in err
+
+
+def test_renamed_package_in_inplace_mode_is_served_by_the_finder(renamed: Hooks, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "inplace")
+    site_dir = _install(_editable(renamed), tmp_path / "site-packages")
+    lib = renamed.project / "lib"
+    (lib / "core.py").write_text("def hello():\n    return 'edited in lib/'\n")
+    out = _python(site_dir, "import pkg, pkg._generated as g; print(pkg.__file__); print(pkg.hello()); "
+                  "print(g.GENERATED)", tmp_path)
+    assert out.stdout.splitlines() == [str(lib / "__init__.py"), "edited in lib/", "True"]
+    # no sys.path entry for lib/'s parent: that would make `import lib` work, not `import pkg`
+    assert _python(site_dir, "import sys; print(sys.path)", tmp_path).stdout.count(str(renamed.project)) == 0
+
+
+def test_renamed_package_inplace_extension_goes_beside_its_sources(tmp_path: Path) -> None:
+    """Compiled files are copied into lib/ (the real directory), and restored there."""
+    from wheelmemo._editable import derive_editable
+
+    tree = tmp_path / "tree"
+    (tree / "lib").mkdir(parents=True)
+    init = b"from . import _ext\n"
+    (tree / "lib" / "__init__.py").write_bytes(init)
+    ext = b"# pretend-compiled\n"
+    wheel = tmp_path / "pkg-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        zf.writestr("pkg/__init__.py", init)
+        zf.writestr("pkg/_ext.so", ext)
+        zf.writestr("pkg-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n")
+        zf.writestr("pkg-1.0.dist-info/RECORD", "")
+    out = tmp_path / "out"
+    out.mkdir()
+    name = derive_editable(wheel, out, tree, {"lib/__init__.py": hashlib.sha256(init).hexdigest()},
+                           project="pkg", mode="inplace")
+    assert (tree / "lib" / "_ext.so").read_bytes() == ext
+    assert not (tree / "pkg").exists()
+    (tree / "lib" / "_ext.so").unlink()  # git clean -fdx
+    site_dir = _install(out / name, tmp_path / "site")
+    _python(site_dir, "pass", tmp_path)  # interpreter start runs the .pth
+    assert (tree / "lib" / "_ext.so").read_bytes() == ext
+
+
+def test_package_with_sources_in_no_tree_layout_ships_and_warns_once(renamed: Hooks, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A file renamed into the package (hatch force-include): no tree directory to serve."""
+    pyproject = renamed.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'include = {"lib" = "pkg"}', 'include = {"lib/core.py" = "pkg/__init__.py"}'))
+    editable = _editable(renamed)
+    err = capsys.readouterr().err
+    assert err.count("wheelmemo: warning:") == 1
+    assert ("package 'pkg' is served as a copy, not from the tree: the wheel's pkg/__init__.py is "
+            "lib/core.py of the tree") in err
+    assert "edits to its sources need a reinstall" in err
+    with zipfile.ZipFile(editable) as zf:
+        assert "_wheelmemo_editable_renamed_package/pkg/__init__.py" in zf.namelist()
+    site_dir = _install(editable, tmp_path / "site-packages")
+    (renamed.project / "lib" / "core.py").write_text("def hello():\n    return 'edited in lib/'\n")
+    out = _python(site_dir, "import pkg, pkg._generated; print(pkg.hello())", tmp_path)
+    assert out.stdout.split() == ["hello", "v1"]  # the copy, as the warning said
+
+
+def _digests(files: dict[str, bytes]) -> dict[str, list[str]]:
+    by_digest: dict[str, list[str]] = {}
+    for label, data in files.items():
+        by_digest.setdefault(hashlib.sha256(data).hexdigest(), []).append(label)
+    return by_digest
+
+
+def _members(files: dict[str, bytes]) -> list[Any]:
+    from wheelmemo._editable import _Member
+
+    return [_Member(path, zipfile.ZipInfo(path), hashlib.sha256(data).hexdigest()) for path, data in files.items()]
+
+
+def test_tree_dirs_votes_prefer_exact_and_ignore_stray_files(capsys: pytest.CaptureFixture[str]) -> None:
+    from wheelmemo._editable import _tree_dirs, _warn_unmapped
+
+    core, util = b"def f(): pass\n", b"X = 1\n"
+    tree = {
+        # a copy of the package under another name does not beat src/pkg on a tie
+        "src/pkg/core.py": core, "src/pkg/util.py": util, "old/core.py": core, "old/util.py": util,
+        # lib/ holds three of other's files, tests/other/ two: most votes win over the exact name
+        "lib/__init__.py": b"", "lib/a.py": b"A = 1\n", "lib/b.py": b"B = 1\n", "tests/other/__init__.py": b"",
+        "tests/other/a.py": b"A = 1\n",
+        # an empty __init__.py, a LICENSE: no reason to serve a generated package from there
+        "tests/__init__.py": b"", "LICENSE": b"MIT\n",
+        # one file in two directories: a guess, not mapped
+        "x/m.py": b"M = 1\n", "y/m.py": b"M = 1\n",
+        "src/mod.py": b"MOD = 1\n", "lib/renamed_mod.py": b"RMOD = 1\n",
+    }
+    wheel = {
+        "pkg/core.py": core, "pkg/util.py": util,
+        "other/__init__.py": b"", "other/a.py": b"A = 1\n", "other/b.py": b"B = 1\n",
+        "gen/__init__.py": b"", "gen/LICENSE": b"MIT\n",
+        "amb/m.py": b"M = 1\n",
+        "mod.py": b"MOD = 1\n", "rmod.py": b"RMOD = 1\n",
+    }
+    dirs = _tree_dirs(_members(wheel), _digests(tree))
+    assert dirs == {"pkg": "src/pkg", "other": "lib", "mod.py": "src/mod.py"}
+    # the guess is reported; a generated package and a renamed module are not
+    _warn_unmapped(_members(wheel), dirs, _digests(tree))
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert "package 'amb' is served as a copy, not from the tree: the wheel's amb/m.py is x/m.py" in lines[0]

@@ -1,10 +1,11 @@
 """Editable wheels derived from the regular wheel (PEP 660), so both share one compile.
 
 The regular wheel is the unit of work.  Each of its files is either the project's own
-source -- the same bytes as an input file in the tree, at a path ending with the
-member's path -- and is then served from the tree, or it is a build product (a
-compiled extension, a generated module, data) and ships inside the editable wheel,
-under ``_wheelmemo_editable_<project>/``.  A ``.pth`` file starts the import hook of
+source -- the same bytes as an input file in the tree, in the directory its top-level
+package comes from, which may have another name (see :func:`_tree_dirs`) -- and is
+then served from the tree, or it is a build product (a compiled extension, a generated
+module, data) and ships inside the editable wheel, under
+``_wheelmemo_editable_<project>/``.  A ``.pth`` file starts the import hook of
 ``_editable_finder`` (copied into the wheel: the target environment need not have
 wheelmemo).  The metadata, entry points and ``.data`` files are the regular wheel's.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._inputs import EXTENSION_SUFFIXES, builds_compiled_parts
+from ._log import warn_once
 
 __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 
@@ -52,20 +54,83 @@ def _top_name(path: str) -> str:
     return first if "/" in path else (module_name(first) or first)
 
 
+def _digest(fingerprint: str) -> str:
+    """The SHA-256 of an input's fingerprint (which may carry a ``kind:`` prefix)."""
+    return fingerprint.rpartition(":")[2]
+
+
 def _record_hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     return f"sha256={digest}"
 
 
-def _tree_prefixes(members: list[_Member], by_digest: Mapping[str, list[str]]) -> dict[str, str]:
-    """For each top-level name, the tree directory its sources live under ('' = root)."""
+#: An empty file says nothing about where it comes from (``__init__.py``, ``py.typed``):
+#: it cannot make a tree directory of another name than its package a candidate.
+_EMPTY = hashlib.sha256(b"").hexdigest()
+_PURE_SUFFIXES = (".py", ".pyi")
+
+
+def _tree_dirs(members: list[_Member], by_digest: Mapping[str, list[str]]) -> dict[str, str]:
+    """For each first path segment of the wheel, the tree path it is served from.
+
+    A member ``top/rest`` votes for each tree directory ``D`` holding a file ``D/rest``
+    with its bytes: the backend copied ``D`` to ``top``.  ``D`` usually ends with
+    ``top`` (``src/pkg``: an exact match) but need not -- setuptools' ``package-dir =
+    {"pkg" = "lib"}``, hatch's ``sources``, maturin's ``python-source`` with another
+    module name.  The directory with the most votes wins, an exact one on a tie.  A
+    directory of another name must have the vote of a non-empty pure-Python file: a
+    LICENSE, a ``py.typed`` or an empty ``__init__.py`` found somewhere else in the tree
+    must not turn a generated package into a view of an unrelated directory (they count,
+    for a directory that is a candidate anyway).  Two such directories on a tie are a
+    guess: the package is not mapped.  A top-level module is only matched by its own
+    file name (a renamed single-file module is no real layout).  Values are tree labels:
+    ``""`` is the tree root, an absolute path an outside input.
+    """
     votes: dict[str, Counter[str]] = {}
+    credible: set[tuple[str, str]] = set()  # (top, directory of another name) a module voted for
     for member in members:
+        top, sep, rest = member.path.partition("/")
+        pure = member.path.endswith(_PURE_SUFFIXES) and member.digest != _EMPTY
         for label in by_digest.get(member.digest, ()):
-            if label == member.path or label.endswith("/" + member.path):
-                top = member.path.split("/")[0]
-                votes.setdefault(top, Counter())[label[: len(label) - len(member.path)]] += 1
-    return {top: counter.most_common(1)[0][0] for top, counter in votes.items()}
+            if not sep:  # a top-level module
+                if label == top or label.endswith("/" + top):
+                    votes.setdefault(top, Counter())[label] += 1
+                continue
+            if label == rest:
+                base = ""
+            elif label.endswith("/" + rest):
+                base = label[: -len(rest) - 1]
+            else:
+                continue
+            votes.setdefault(top, Counter())[base] += 1
+            if pure:
+                credible.add((top, base))
+    dirs: dict[str, str] = {}
+    for top, counter in votes.items():
+        # most votes first, then exact ones; sorted() is stable, so among exact
+        # directories with as many votes the first seen wins, as it always did
+        ranked = sorted(((base, count) for base, count in counter.items()
+                         if _is_exact(base, top) or (top, base) in credible),
+                        key=lambda kv: (-kv[1], not _is_exact(kv[0], top)))
+        if not ranked:
+            continue
+        best, count = ranked[0]
+        if _is_exact(best, top) or len(ranked) == 1 or ranked[1][1] < count:
+            dirs[top] = best
+    return dirs
+
+
+def _is_exact(base: str, top: str) -> bool:
+    """Whether the tree path ``base`` has the name of the wheel's ``top``."""
+    return base == top or base.endswith("/" + top)
+
+
+def _tree_label(base: str, path: str) -> str:
+    """The tree label of member ``path`` when its first segment is served from ``base``."""
+    rest = path.partition("/")[2]
+    if not rest:
+        return base
+    return f"{base}/{rest}" if base else rest
 
 
 class _Wheel(NamedTuple):
@@ -112,41 +177,48 @@ def derive_editable(
     private = f"_wheelmemo_editable_{norm}"
     by_digest: dict[str, list[str]] = {}
     for label, digest in inputs.items():
-        by_digest.setdefault(digest.rpartition(":")[2], []).append(label)
+        by_digest.setdefault(_digest(digest), []).append(label)
     regular = _read_wheel(wheel)
-    prefixes = _tree_prefixes(regular.members, by_digest)
+    dirs = _tree_dirs(regular.members, by_digest)
 
-    live: set[str] = set()
     sources: dict[str, str] = {}
     modules: dict[str, str] = {}
     packages: dict[str, str] = {}
     copies: dict[str, str] = {}
     roots: set[str] = set()
+    #: packages in a directory of another name: no sys.path entry can import them, so
+    #: the finder serves them in inplace mode too
+    renamed: set[str] = set()
     shipped: list[_Member] = []
     for member in regular.members:
         top = member.path.split("/", 1)[0]
-        prefix = prefixes.get(top)
-        if prefix is not None and inputs.get(prefix + member.path, "").rpartition(":")[2] == member.digest:
-            live.add(prefix + member.path)
-            sources[_top_name(member.path)] = str(tree / (prefix + top))
-            roots.add(str(tree / prefix))
+        base = dirs.get(top)
+        here = None if base is None else _tree_label(base, member.path)
+        if base is not None and here is not None and _digest(inputs.get(here, "")) == member.digest:
+            sources[_top_name(member.path)] = str(tree / base)
+            if _is_exact(base, top):
+                roots.add(os.path.dirname(str(tree / base)))
+            else:
+                renamed.add(top)
             continue
         shipped.append(member)
         name = module_name(member.path)
-        if mode == "inplace" and prefix is not None and member.path.endswith(EXTENSION_SUFFIXES):
-            copies[prefix + member.path] = member.path
+        if mode == "inplace" and here is not None and member.path.endswith(EXTENSION_SUFFIXES):
+            copies[here] = member.path  # beside the package's sources: lib/, not pkg/
         elif name is not None:
             modules[name] = member.path
         if "/" in member.path:
             packages.setdefault(top, top)
+    _warn_unmapped(regular.members, dirs, by_digest)
 
     config: dict[str, Any] = {
         "project": project, "mode": mode, "tree": str(tree),
         "tops": sorted({_top_name(m.path) for m in regular.members}),
-        "sources": sources if mode == "redirect" else {},
-        "modules": modules, "packages": packages if mode == "redirect" else {},
+        "sources": sources if mode == "redirect" else {t: sources[t] for t in sorted(renamed)},
+        "modules": modules,
+        "packages": packages if mode == "redirect" else {t: packages[t] for t in sorted(renamed & set(packages))},
         "copies": copies, "roots": sorted(roots), "hint": REBUILD_HINT, "rebuild": rebuild,
-        "inputs": _fingerprints(tree, inputs, live) if shipped else {},
+        "inputs": _fingerprints(tree, inputs) if shipped else {},
     }
     built = {m.path: regular.contents[m.info.filename] for m in shipped}
     if mode == "inplace":
@@ -164,11 +236,40 @@ def derive_editable(
     return wheel.name
 
 
-def _fingerprints(tree: Path, inputs: Mapping[str, str], live: set[str]) -> dict[str, list[Any]]:
-    """[size, mtime_ns, digest] of the inputs the built parts came from (not the live ones)."""
+def _warn_unmapped(members: list[_Member], dirs: Mapping[str, str], by_digest: Mapping[str, list[str]]) -> None:
+    """Say which packages ship as copies although their sources are in the tree.
+
+    A backend that puts files into a package under other names (hatch's
+    ``force-include``) leaves no tree directory to serve the package from, and one file
+    found in two directories leaves a guess: the package ships frozen, as it always
+    did, but an edit of its sources would otherwise silently do nothing until the next
+    install.  Only a package shipped as a whole is reported: one served from the tree
+    may still ship a file the backend moved (a ``package-dir`` of its own for a
+    subpackage), as it always did.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    for member in members:
+        top, sep, _ = member.path.partition("/")
+        if not sep or top in dirs or top in found:
+            continue  # a top-level module of another name is no real layout
+        if member.path.endswith(_PURE_SUFFIXES) and member.digest != _EMPTY and member.digest in by_digest:
+            found[top] = (member.path, min(by_digest[member.digest]))
+    for top, (path, label) in found.items():
+        warn_once(f"editable: package {top!r} is served as a copy, not from the tree: the wheel's {path} "
+                  f"is {label} of the tree, but no one tree directory holds its files at the wheel's paths; "
+                  f"edits to its sources need a reinstall")
+
+
+def _fingerprints(tree: Path, inputs: Mapping[str, str]) -> dict[str, list[Any]]:
+    """[size, mtime_ns, digest] of the inputs the built parts came from.
+
+    That includes a native source the wheel also carries (a ``.pyx`` or ``.c`` next to
+    the package's modules, served from the tree like them): editing it changes the
+    compiled parts all the same.
+    """
     table: dict[str, list[Any]] = {}
     for label, digest in inputs.items():
-        if label in live or not builds_compiled_parts(label):
+        if not builds_compiled_parts(label):
             continue
         try:
             st = os.stat(label if os.path.isabs(label) else tree / label)

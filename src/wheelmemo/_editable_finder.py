@@ -15,7 +15,13 @@ Modes (``[tool.wheelmemo] editable``):
 - ``inplace``: source roots go on ``sys.path`` like a plain ``.pth``; compiled
   extensions are copied next to their packages in the tree (for static analysers) and
   put back from the copy shipped in the wheel when they go missing.  What has no place
-  in the tree (a generated package) is still redirected.
+  in the tree (a generated package) is still redirected, and so is a package whose
+  tree directory has another name (no ``sys.path`` entry can import it by its name).
+
+A package's tree directory may have another name than the package: setuptools'
+``package-dir = {"pkg" = "lib"}``, hatch's ``sources``, maturin's ``python-source``
+with a ``module-name``.  ``import pkg`` then loads ``<tree>/lib/__init__.py`` under the
+name ``pkg``, and its ``__path__`` makes ``pkg.core`` ``<tree>/lib/core.py``.
 
 Either way, on the first import of one of the project's packages, the inputs the
 compiled parts were built from are compared with the tree (stat first, hash only what
@@ -49,7 +55,8 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         self.tree = str(config["tree"])
         #: the project's top-level names: their first import checks for stale builds
         self.tops = frozenset(config["tops"])
-        #: top-level package or module -> its path in the tree (a dir or a .py file)
+        #: top-level package or module -> its path in the tree (a dir or a .py file),
+        #: which for a package may have another name (``pkg`` -> ``<tree>/lib``)
         self.sources: dict[str, str] = dict(config["sources"])
         #: module name -> path of the built file, relative to shipped_root
         self.modules: dict[str, str] = dict(config["modules"])
