@@ -43,7 +43,12 @@ class FakeSite:
 
 
 class Hooks:
-    """Calls wheelmemo's hooks the way a frontend does, counting the inner backend's calls."""
+    """Calls wheelmemo's hooks the way a frontend does, counting the inner backend's calls.
+
+    A build hook keys on what ``get_requires_for_build_*`` added to the build environment,
+    so a test that calls ``build_wheel`` alone sees one ``get_requires_for_build_wheel``
+    call too (a frontend makes it first, and then it is a cache hit).
+    """
 
     def __init__(self, project: Path, log: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.project = project

@@ -45,7 +45,7 @@ def _editable(hooks: Hooks, subdir: str = "ed") -> Path:
 def test_editable_is_derived_from_the_cached_wheel(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
     wheel = hooks.build_wheel()
     editable = _editable(hooks)
-    assert hooks.calls() == {"build_wheel": 1}
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "build_wheel": 1}
     assert editable.name == wheel.name
     assert "build_editable derived from the wheel (redirect)" in capsys.readouterr().err
     with zipfile.ZipFile(editable) as ed, zipfile.ZipFile(wheel) as wh:
@@ -64,7 +64,7 @@ def test_editable_first_then_wheel_builds_once(hooks: Hooks) -> None:
     _editable(hooks)
     hooks.build_wheel()
     _editable(hooks, "again")
-    assert hooks.calls() == {"build_wheel": 1}
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "build_wheel": 1}
 
 
 def test_sources_are_live_from_the_tree(hooks: Hooks, tmp_path: Path) -> None:

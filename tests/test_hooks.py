@@ -74,12 +74,12 @@ def test_in_tree_backend_via_backend_path(hooks: Hooks) -> None:
                                                        'backend = "intree"\nbackend-path = ["_backend"]'))
     hooks.build_wheel()
     hooks.build_wheel()
-    assert hooks.calls() == {"build_wheel": 1}
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "build_wheel": 1}
     # the in-tree backend's own code is an input
     with open(hooks.project / "_backend" / "intree.py", "a") as f:
         f.write("# changed\n")
     hooks.build_wheel()
-    assert hooks.calls() == {"build_wheel": 2}
+    assert hooks.calls() == {"get_requires_for_build_wheel": 2, "build_wheel": 2}
 
 
 def test_get_requires_is_memoized_per_state(hooks: Hooks) -> None:

@@ -20,8 +20,13 @@ def _blobs(cache_dir: Path) -> list[Path]:
     return sorted(p for p in (cache_dir / "v1" / "blobs").rglob("*") if p.is_file())
 
 
-def _records(cache_dir: Path) -> list[Path]:
-    return sorted((cache_dir / "v1" / "entries").rglob("*.json"))
+def _records(cache_dir: Path, kind: str = "wheel") -> list[Path]:
+    """The entry records of one kind: "wheel", "manifest" (what a key's results are)..."""
+    found = []
+    for path in sorted((cache_dir / "v1" / "entries").rglob("*.json")):
+        if json.loads(path.read_bytes()).get("kind") == kind:
+            found.append(path)
+    return found
 
 
 def test_entry_is_content_addressed(hooks: Hooks, cache_dir: Path) -> None:
@@ -50,10 +55,15 @@ def test_flipped_byte_in_blob_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: 
     assert hooks.calls()["build_wheel"] == 2
 
 
+@pytest.mark.parametrize("kind", ["wheel", "manifest"])
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "delete blob"])
-def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str) -> None:
+def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str, kind: str) -> None:
     hooks.build_wheel()
     (record,) = _records(cache_dir)
+    if kind == "manifest":  # the list of the declared key's results, each with its learned inputs
+        key = json.loads(record.read_bytes())["key"]
+        record = next(r for r in _records(cache_dir, "manifest")
+                      if json.loads(r.read_bytes())["value"][0]["key"] == key)
     if damage == "truncate":
         record.write_bytes(record.read_bytes()[:20])
     elif damage == "garbage":

@@ -168,9 +168,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if kind == "editable" and memo.derives_editables:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
             continue
-        key, parts = memo.key(store, kind)
-        if store.get(key) is not None:
-            print(f"  {label}: would hit {key[:8]}")
+        entry, _, mismatch = memo.find(store, kind)
+        if entry is not None:
+            print(f"  {label}: would hit {entry.key[:8]}")
+            continue
+        _, parts = memo.key(store, kind)
+        if mismatch is not None:
+            print(f"  {label}: would miss: {mismatch}")
             continue
         last = store.last_key(memo.project_id, kind)
         old = store.parts(last) if last else None
@@ -193,8 +197,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
               file=sys.stderr)
         return 1
-    key, _ = memo.key(store, "wheel")
-    entry = store.get(key)
+    entry, _, _ = memo.find(store, "wheel")
     if entry is None:
         print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
               "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)

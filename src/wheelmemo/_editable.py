@@ -170,9 +170,13 @@ def _read_wheel(wheel: Path) -> _Wheel:
 
 def derive_editable(
     wheel: Path, dest: Path, tree: Path, inputs: Mapping[str, str], *, project: str, mode: str,
-    rebuild: bool = False,
+    rebuild: bool = False, learned: Mapping[str, Any] | None = None,
 ) -> str:
-    """Write the editable wheel for ``wheel`` into ``dest``; return its file name."""
+    """Write the editable wheel for ``wheel`` into ``dest``; return its file name.
+
+    ``learned`` is what the wheel's build was seen reading (``_learned``): its files and
+    environment variables are watched by the stale check too.
+    """
     norm = re.sub(r"[-_.]+", "_", project).lower()
     private = f"_wheelmemo_editable_{norm}"
     by_digest: dict[str, list[str]] = {}
@@ -218,7 +222,9 @@ def derive_editable(
         "modules": modules,
         "packages": packages if mode == "redirect" else {t: packages[t] for t in sorted(renamed & set(packages))},
         "copies": copies, "roots": sorted(roots), "hint": REBUILD_HINT, "rebuild": rebuild,
-        "inputs": _fingerprints(tree, inputs) if shipped else {},
+        "inputs": _fingerprints(tree, inputs, learned or {}) if shipped else {},
+        "env": {name: state[0] for name, state in ((learned or {}).get("env") or {}).items()}
+        if shipped else {},
     }
     built = {m.path: regular.contents[m.info.filename] for m in shipped}
     if mode == "inplace":
@@ -260,17 +266,20 @@ def _warn_unmapped(members: list[_Member], dirs: Mapping[str, str], by_digest: M
                   f"edits to its sources need a reinstall")
 
 
-def _fingerprints(tree: Path, inputs: Mapping[str, str]) -> dict[str, list[Any]]:
+def _fingerprints(tree: Path, inputs: Mapping[str, str], learned: Mapping[str, Any]) -> dict[str, list[Any]]:
     """[size, mtime_ns, digest] of the inputs the built parts came from.
 
     That includes a native source the wheel also carries (a ``.pyx`` or ``.c`` next to
     the package's modules, served from the tree like them): editing it changes the
-    compiled parts all the same.
+    compiled parts all the same; and every file the build was seen reading (a header in
+    ``../shared``, a generated file pulled in by ``include_str!``).
     """
     table: dict[str, list[Any]] = {}
-    for label, digest in inputs.items():
-        if not builds_compiled_parts(label):
-            continue
+    watched = {label: digest for label, digest in inputs.items() if builds_compiled_parts(label)}
+    for label, (state, _) in (learned.get("files") or {}).items():
+        if re.fullmatch(r"(x:)?[0-9a-f]{64}", state):  # a file's content, not "missing" or a dir
+            watched[label] = state
+    for label, digest in watched.items():
         try:
             st = os.stat(label if os.path.isabs(label) else tree / label)
         except OSError:

@@ -64,6 +64,8 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         self.packages: dict[str, str] = dict(config["packages"])
         self.shipped_root = shipped_root
         self.inputs: dict[str, list[Any]] = dict(config["inputs"])
+        #: environment variables the build read: name -> digest of the value, or "unset"
+        self.env: dict[str, str] = dict(config.get("env") or {})
         self.rebuild_hint = str(config["hint"])
         self.rebuild = bool(config.get("rebuild")) or os.environ.get("WHEELMEMO_EDITABLE_REBUILD", "") in (
             "1", "true", "yes", "on")
@@ -105,7 +107,7 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         if self._checked:
             return
         self._checked = True
-        changed = stale_inputs(self.tree, self.inputs)
+        changed = stale_inputs(self.tree, self.inputs) + stale_env(self.env)
         if changed and self.rebuild and self.rebuild_now(changed):
             return
         if changed:
@@ -129,7 +131,7 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
 
                 fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be rebuilding
             self.reload()
-            if not stale_inputs(self.tree, self.inputs):
+            if not stale_inputs(self.tree, self.inputs) + stale_env(self.env):
                 return True  # it did
             sys.stderr.write(f"wheelmemo: {self.name}: {', '.join(changed[:3])} changed; rebuilding\n")
             uv = shutil.which("uv") or os.environ.get("UV")
@@ -161,6 +163,7 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         self.modules = dict(config.get("modules", self.modules))
         self.packages = dict(config.get("packages", self.packages))
         self.inputs = dict(config.get("inputs", self.inputs))
+        self.env = dict(config.get("env", self.env))
 
 
 def stale_inputs(tree: str, inputs: dict[str, list[Any]]) -> list[str]:
@@ -185,6 +188,19 @@ def stale_inputs(tree: str, inputs: dict[str, list[Any]]) -> list[str]:
             continue
         if h.hexdigest() != digest.rpartition(":")[2]:
             changed.append(label)
+    return changed
+
+
+def stale_env(env: dict[str, str]) -> list[str]:
+    """Variables the build read whose value differs now (``_learned.env_digest``, repeated
+    here because this file runs where wheelmemo is not installed)."""
+    changed = []
+    for name, digest in env.items():
+        value = os.environ.get(name)
+        now = "unset" if value is None else hashlib.sha256(
+            f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        if now != digest:
+            changed.append(f"${name}")
     return changed
 
 

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
-from . import _key
+from . import _key, _learned
+from ._buildenv import observed_build
 from ._errors import ConfigError, CorruptEntryError, StoreError
 from ._inner import InnerBackend
 from ._inputs import StatCache, collect_inputs, file_digest, find_extension_files
@@ -69,6 +70,20 @@ def _wheel_metadata(wheel: Path) -> bytes | None:
     return None
 
 
+#: How many results one declared key keeps, newest first (each with its learned inputs).
+MAX_CANDIDATES = 8
+
+
+class Lookup:
+    """One key a hook looks under: the declared key, its parts, and for an unpacked sdist
+    the project files it lacks or changes compared with the tree it was made from."""
+
+    def __init__(self, key: str, parts: dict[str, Any], differs: frozenset[str] = frozenset()) -> None:
+        self.key = key
+        self.parts = parts
+        self.differs = differs
+
+
 class Memo:
     """The project, settings, inner backend and store of one hook call."""
 
@@ -85,6 +100,11 @@ class Memo:
         self.project_id = self.project.name or str(self.project.root.resolve())
         self._store: Store | None = None
         self._base: dict[str, Any] | None = None
+        self._stat_cache = StatCache(None)
+        self._alias: dict[str, Any] | None = None
+        self._adopted: dict[str, Any] | None = None
+        #: the learned inputs of the newest wheel this call built or found
+        self.last_learned: dict[str, Any] = {}
         if not self.settings.disable:
             self._store = LocalStore(self.settings.cache_dir or default_cache_dir())
 
@@ -105,15 +125,15 @@ class Memo:
         if self._base is None:
             root = self.project.root
             stat_path = None
-            if isinstance(store, LocalStore):
+            if isinstance(store, LocalStore) and not (root / "PKG-INFO").is_file():
+                # an unpacked sdist is built once: no stat cache to keep
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
                 stat_path = store.root / "stat" / f"{tree_id}.m{marshal.version}"
-            stat_cache = StatCache(stat_path)
+            self._stat_cache = stat_cache = StatCache(stat_path)
             inputs = collect_inputs(
                 root, self.project.pyproject, backend=self.family,
                 include=self.settings.inputs, exclude=self.settings.exclude, stat_cache=stat_cache,
             )
-            versions = _key.versions_part(self.project.requires, self.family)
             self._base = {
                 "format": _key.FORMAT,
                 "wheelmemo": __version__,
@@ -121,50 +141,89 @@ class Memo:
                 "backend": self.settings.backend,
                 "env": _key.env_part(self.family, self.settings.env, self.environ),
                 "interpreter": _key.interpreter_part(),
-                "versions": versions,
+                "versions": _key.versions_part(self.project.requires, self.family),
                 "toolchain": _key.toolchain_part(self.family, stat_cache.memo, self.environ),
-                "vcs": _key.vcs_part(versions, str(root)),
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
             if store is not None and (root / "PKG-INFO").is_file():
-                self._apply_sdist_alias(store, self._base)
-            else:
-                stat_cache.save()  # an unpacked sdist is built once: no stat cache to keep
+                self._alias = self._sdist_alias(store, self._base["inputs_digest"])
         return self._base
 
-    def _apply_sdist_alias(self, store: Store, parts: dict[str, Any]) -> None:
-        """An unpacked sdist that a tree made meets that tree's entries (uv build, build)."""
+    def _sdist_alias(self, store: Store, unpacked_digest: str) -> dict[str, Any] | None:
+        """What the tree an unpacked sdist was made from recorded (uv build, build)."""
         try:
-            alias = store.get(_key.sdist_alias_key(parts["inputs_digest"]))
+            alias = store.get(_key.sdist_alias_key(unpacked_digest))
         except StoreError as e:
             self._storage_failed(e)
-            return
-        if alias is not None and isinstance(alias.value, str):
-            parts["inputs_digest"] = alias.value
-            parts["sdist_of"] = alias.value[:8]
-            logger.debug("this unpacked sdist was made from the tree state %s", alias.value[:8])
+            return None
+        value = alias.value if alias is not None else None
+        if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
+                and isinstance(value.get("differs"), list)):
+            return None
+        logger.debug("this unpacked sdist was made from the tree state %s", value["tree"][:8])
+        return value
 
     def _remember_sdist(self, sdist: Path) -> None:
-        """Record which tree state ``sdist`` was made from, by what it unpacks to."""
+        """Record which tree state ``sdist`` was made from, and what it lacks or changes."""
         store = self.store
         if store is None:
             return
-        from ._sdist import unpacked_inputs_digest
+        from ._sdist import compare_unpacked
 
-        unpacked = unpacked_inputs_digest(sdist, self.family, self.environ)
-        if unpacked is not None:
-            store.put(_key.sdist_alias_key(unpacked), "sdist-alias", [], build_seconds=0.0,
-                      parts={"project": self.project_id, "hook": "sdist-alias"},
-                      value=self._base_parts(store)["inputs_digest"])
+        base = self._base_parts(store)
+        compared = compare_unpacked(sdist, self.family, self.environ, self.project.root, base["inputs"])
+        if compared is None:
+            return
+        unpacked_digest, differs = compared
+        value = {"tree": base["inputs_digest"], "differs": differs, "project": self.project_id,
+                 "vcs": self._vcs(base["versions"])}
+        store.put(_key.sdist_alias_key(unpacked_digest), "sdist-alias", [], build_seconds=0.0,
+                  parts={"hook": "sdist-alias"}, value=value)
 
-    def key(self, store: Store, hook: str) -> tuple[str, dict[str, Any]]:
-        parts = dict(self._base_parts(store), hook=hook,
-                     config_settings=_key.normalize_config_settings(self.inner_config))
+    def _vcs(self, versions: Mapping[str, str]) -> str | None:
+        return _key.vcs_part(versions, str(self.project.root))
+
+    def _build_requires(self, kind: str) -> dict[str, str]:
+        """The closure of what ``get_requires_for_build_*`` added to the build environment."""
+        if self._adopted is not None:
+            return dict(self._adopted.get("build_requires") or {})
+        requires_kind = "editable" if kind in ("editable", "metadata-editable") else "wheel"
+        if requires_kind == "editable" and self.derives_editables:
+            requires_kind = "wheel"
+        base = self._base_parts(self.store)
+        extra = self.requires(requires_kind, frontend_call=False)
+        return {name: version for name, version in _key.versions_part(extra, self.family).items()
+                if name not in base["versions"]}
+
+    def key(self, store: Store, kind: str) -> tuple[str, dict[str, Any]]:
+        """The declared key of this tree for ``kind``, and its parts."""
+        lookup = self.lookups(store, kind)[-1]
+        return lookup.key, lookup.parts
+
+    def lookups(self, store: Store, kind: str) -> list[Lookup]:
+        """The keys to look under: for an unpacked sdist, its tree's first, then its own."""
+        base = self._base_parts(store)
+        parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
+        if not kind.startswith("requires-"):
+            parts["build_requires"] = self._build_requires(kind)
+        parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
+        if self._adopted is not None:
+            parts["vcs"] = self._adopted.get("vcs")
+        found = [Lookup(self._digest(kind, parts), parts)]
+        if self._alias is not None:
+            alias = self._alias
+            tree_parts = dict(parts, inputs_digest=alias["tree"], vcs=alias.get("vcs"),
+                              sdist_of=alias["tree"][:8])
+            differs = frozenset(str(label) for label in alias["differs"])
+            found.insert(0, Lookup(self._digest(kind, tree_parts), tree_parts, differs))
+        return found
+
+    def _digest(self, kind: str, parts: dict[str, Any]) -> str:
         key = _key.key_digest(parts)
         if logger.enabled(DEBUG):
-            logger.debug("key %s of %s: %s", key, hook, json.dumps(parts, indent=1, sort_keys=True))
-        return key, parts
+            logger.debug("key %s of %s: %s", key, kind, json.dumps(parts, indent=1, sort_keys=True))
+        return key
 
     def adopt_build_environment(self, store: Store, kind: str = "wheel") -> bool:
         """Take the parts that describe the build environment from the newest entry.
@@ -181,92 +240,220 @@ class Memo:
         base = self._base_parts(store)
         for part in ("interpreter", "versions", "wheelmemo"):
             base[part] = old.get(part)
+        self._adopted = old
         return True
 
-    def _why(self, store: Store, hook: str, key: str, parts: dict[str, Any]) -> str:
-        last = store.last_key(self.project_id, hook)
+    # -- finding a result: the declared key, then the learned inputs --------------------
+    def _installed(self) -> Mapping[str, tuple[str, str]]:
+        import sys
+
+        return _key._installed(sys.path)
+
+    def _mismatch(self, learned: Mapping[str, Any], differs: frozenset[str]) -> str | None:
+        """Why a candidate result does not fit this build, or None when it does."""
+        lacking = differs.intersection(learned.get("read") or ())
+        if lacking:
+            return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
+        return _learned.check_learned(learned, self.project.root, self._stat_cache, self.environ,
+                                      self._installed)
+
+    def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
+        """The results recorded under a declared key that fit this build, newest first,
+        and why the newest one that does not fit does not."""
+        manifest = store.get(_learned.manifest_key(lookup.key))
+        value = manifest.value if manifest is not None else None
+        if not isinstance(value, list):
+            return [], None
+        fitting: list[dict[str, Any]] = []
+        reason: str | None = None
+        for candidate in value[:MAX_CANDIDATES]:
+            if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
+                    and isinstance(candidate.get("learned"), dict)):
+                continue
+            why = self._mismatch(candidate["learned"], lookup.differs)
+            if why is None:
+                fitting.append(candidate)
+            elif reason is None:
+                reason = why
+        return fitting, reason
+
+    def find(self, store: Store, kind: str) -> tuple[Entry | None, dict[str, Any], str | None]:
+        """The stored result that fits this build (with its learned inputs), or why none."""
+        reason: str | None = None
+        for lookup in self.lookups(store, kind):
+            fitting, why = self._candidates(store, lookup)
+            reason = reason or why
+            for candidate in fitting:
+                entry = store.get(candidate["key"])
+                if entry is not None:
+                    if entry.kind in ("wheel", "editable"):
+                        self.last_learned = candidate["learned"]
+                    return entry, candidate["learned"], None
+        return None, {}, reason
+
+    def _why(self, store: Store, kind: str, lookup: Lookup, mismatch: str | None) -> str:
+        if mismatch is not None:
+            return mismatch
+        last = store.last_key(self.project_id, kind)
         if last is None:
             return "nothing cached for this project yet"
-        if last == key:
-            return "entry missing"
         old = store.parts(last)
-        return _key.summarize(_key.diff_parts(old, parts)) if old else "previous key unknown"
+        if old is None:
+            return "previous key unknown"
+        if _key.key_digest({k: v for k, v in old.items() if k != "learned"}) == lookup.key:
+            return "entry missing"
+        return _key.summarize(_key.diff_parts(old, lookup.parts))
 
     # -- the one memoization pattern every cached hook uses -----------------------
     def _memoized(
         self, kind: str, hook: str, fetch: Callable[[Store, Entry], T | None],
-        compute: Callable[[], Outcome[T]],
+        compute: Callable[[], Outcome[T]], *, frontend_call: bool = True,
     ) -> T:
-        """``fetch`` a hit; else ``compute`` under the key's lock and store the outcome."""
+        """``fetch`` a hit; else ``compute`` under the key's lock and store the outcome.
+
+        ``frontend_call`` is off for answers this call needs for its own key (the
+        ``get_requires`` answer in a build hook): they get no log line and no statistics.
+        """
         store = self.store
-        key: str | None = None
-        parts: dict[str, Any] = {}
+        target: Lookup | None = None
         reason = "cache disabled"
         with contextlib.ExitStack() as stack:
             if store is not None:
                 try:
-                    key, parts = self.key(store, kind)
-                    hit = self._fetch(store, key, fetch)
+                    lookups = self.lookups(store, kind)
+                    hit, mismatch = self._fetch(store, lookups, fetch)
+                    # a wheel built in an unpacked sdist that differs from its tree is its own
+                    target = lookups[-1] if lookups[0].differs else lookups[0]
                     if hit is None:
-                        stack.enter_context(store.lock(key))
+                        stack.enter_context(store.lock(target.key))
                         # another process may have built it while we waited
-                        hit = self._fetch(store, key, fetch, locked=True)
+                        hit, mismatch = self._fetch(store, lookups, fetch)
                     if hit is not None:
                         result, saved = hit
-                        store.record_event(self.project_id, kind, "hit", saved)
-                        logger.info("%s hit %s (%s)", hook, key[:8], _elapsed(self.start))
+                        self._stat_cache.save()
+                        if frontend_call:
+                            store.record_event(self.project_id, kind, "hit", saved)
+                            logger.info("%s hit %s (%s)", hook, target.key[:8], _elapsed(self.start))
                         return result
-                    reason = self._why(store, kind, key, parts)
+                    reason = self._why(store, kind, target, mismatch)
                 except StoreError as e:
                     self._storage_failed(e)
                     reason = "cache unavailable"
             began = time.monotonic()
-            outcome = compute()
+            with observed_build(self.family) as (recorder, scratch):
+                outcome = compute()
             seconds = time.monotonic() - began
-            if key is not None and self.store is not None:
-                try:
-                    self.store.put(key, kind, outcome.files, build_seconds=seconds, parts=parts,
-                                   value=outcome.value)
-                    self.store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
-                    if outcome.files:  # a value-only entry (get_requires) adds no blob
-                        self.store.enforce_limit(self.settings.max_size)
-                except StoreError as e:
-                    self._storage_failed(e)
-        if outcome.via:
+            if target is not None and self.store is not None:
+                learned = outcome.learned
+                if learned is None:
+                    learned = self._learn(kind, recorder, scratch, target.parts)
+                if learned is not None:
+                    self._store_outcome(self.store, target, kind, outcome, learned, seconds)
+                    if frontend_call:
+                        self.store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
+            self._stat_cache.save()
+        if not frontend_call:
+            pass
+        elif outcome.via:
             logger.info("%s hit %s (%s)", hook, outcome.via, _elapsed(self.start))
         else:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
         return outcome.result
 
     def _fetch(
-        self, store: Store, key: str, fetch: Callable[[Store, Entry], T | None], locked: bool = False,
-    ) -> tuple[T, float] | None:
-        """The fetched result and the build time it saves, or None on a miss.
+        self, store: Store, lookups: list[Lookup], fetch: Callable[[Store, Entry], T | None],
+    ) -> tuple[tuple[T, float] | None, str | None]:
+        """The fetched result and the build time it saves (or None), and why not.
 
-        A reader holds the key's lock shared; under the builder's exclusive lock
-        (``locked``) it must not ask again: flock would wait for itself.
+        A reader holds the result's lock shared, so that pruning leaves it alone.
         """
+        reason: str | None = None
         try:
-            with contextlib.nullcontext() if locked else store.reading(key):
-                entry = store.get(key)
-                result = None if entry is None else fetch(store, entry)
+            for lookup in lookups:
+                fitting, why = self._candidates(store, lookup)
+                reason = reason or why
+                for candidate in fitting:
+                    with store.reading(candidate["key"]):
+                        entry = store.get(candidate["key"])
+                        result = None if entry is None else fetch(store, entry)
+                    if result is not None and entry is not None:
+                        if entry.kind in ("wheel", "editable"):
+                            self.last_learned = candidate["learned"]
+                        return (result, entry.build_seconds), None
         except CorruptEntryError as e:
             self._storage_failed(e)
+        return None, reason
+
+    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path,
+               parts: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The learned inputs of the build just made; None (with a warning) when one of its
+        inputs changed while it ran, since what it read is then unknown."""
+        from ._buildenv import cargo_findings
+        from ._inputs import DEFAULT_EXCLUDE, compile_glob
+
+        root = self.project.root
+        declared = parts["inputs"]
+        closure = {name.partition(":")[2] or name
+                   for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
+        context = _learned.BuildContext(
+            root, declared, skip=[str(scratch), str(getattr(self.store, "root", scratch))],
+            is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
+            declared_env=lambda name: bool(_key.env_part(self.family, self.settings.env, {name: ""})),
+            closure=closure,
+        )
+        cargo = None
+        if self.family == "maturin" and kind in ("wheel", "editable"):
+            cargo = cargo_findings(root, self.project.pyproject, self.environ)
+        learned, changed = _learned.learn(recorder, context, self._stat_cache, cargo, self._installed)
+        after = collect_inputs(root, self.project.pyproject, backend=self.family,
+                               include=self.settings.inputs, exclude=self.settings.exclude,
+                               stat_cache=self._stat_cache)
+        changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
+        if changed:
+            warn_once(
+                f"the build changed its own inputs ({', '.join(changed[:3])}), so what it read is "
+                "not known and its result is not cached: commit generated files the build needs "
+                "(a Cargo.lock) or list them in .gitignore"
+            )
             return None
-        return None if result is None or entry is None else (result, entry.build_seconds)
+        if kind in ("wheel", "editable"):
+            self.last_learned = learned
+        return learned
+
+    def _store_outcome(self, store: Store, target: Lookup, kind: str, outcome: Outcome[Any],  # noqa: PLR0917
+                       learned: dict[str, Any], seconds: float) -> None:
+        read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files)
+        learned = dict(learned, read=sorted(read))
+        result_key = _learned.learned_key(target.key, learned)
+        try:
+            store.put(result_key, kind, outcome.files, build_seconds=seconds,
+                      parts=dict(target.parts, learned=learned), value=outcome.value)
+            manifest_key = _learned.manifest_key(target.key)
+            try:
+                old = store.get(manifest_key)
+            except CorruptEntryError:
+                old = None
+            older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
+                     if isinstance(c, dict) and c.get("key") != result_key]
+            store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
+                      value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+            if outcome.files:  # a value-only entry (get_requires) adds no blob
+                store.enforce_limit(self.settings.max_size)
+        except StoreError as e:
+            self._storage_failed(e)
 
     # -- get_requires_for_build_* -------------------------------------------------
-    def requires(self, kind: str) -> list[str]:
+    def requires(self, kind: str, *, frontend_call: bool = True) -> list[str]:
         """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s)."""
         if kind == "editable" and self.derives_editables:
-            return self.requires("wheel")  # the editable is made from the regular wheel
+            return self.requires("wheel", frontend_call=frontend_call)  # the editable is made from the regular wheel
         hook = f"get_requires_for_build_{kind}"
 
         def compute() -> Outcome[list[str]]:
             result = list(self.inner.call(hook, self.inner_config)) if self.inner.has(hook) else []
             return Outcome(result, value=result)
 
-        return self._memoized(f"requires-{kind}", hook, lambda _, e: list(e.value), compute)
+        return self._memoized(f"requires-{kind}", hook, lambda _, e: list(e.value), compute, frontend_call=frontend_call)
 
     def build_sdist(self, sdist_directory: str) -> str:
         name = str(self.inner.call("build_sdist", sdist_directory, self.inner_config))
@@ -335,17 +522,20 @@ class Memo:
 
         def compute() -> Outcome[str]:
             via: str | None = None
+            learned: dict[str, Any] | None = None
             from_wheel = self._metadata_from_cached_wheel(kind, dest)
             if from_wheel is not None:
                 name, via = from_wheel
+                learned = self.last_learned  # the metadata is that wheel's: so are its inputs
             elif self.settings.metadata == "hook" and self.inner.has(hook):
                 name = str(self.inner.call(hook, metadata_directory, self.inner_config))
             else:
                 name = self._metadata_from_build(kind, dest)
                 via = "(the wheel was built for it)"
+                learned = self.last_learned
             files = [(f"{name}/{path.relative_to(dest / name).as_posix()}", path)
                      for path in sorted((dest / name).rglob("*")) if path.is_file()]
-            return Outcome(name, files=files, via=via)
+            return Outcome(name, files=files, via=via, learned=learned)
 
         return self._memoized(f"metadata-{kind}", hook, fetch, compute)
 
@@ -373,7 +563,7 @@ class Memo:
         return derive_editable(
             wheel, dest, self.project.root.resolve(), self._base_parts(self.store)["inputs"],
             project=self.project.name or wheel.name.split("-")[0], mode=self.settings.editable,
-            rebuild=self.settings.editable_rebuild,
+            rebuild=self.settings.editable_rebuild, learned=self.last_learned,
         )
 
     def _derived_editable(self, dest: Path) -> str:
@@ -397,12 +587,13 @@ class Memo:
             return None
         scratch = dest / ".wheelmemo-wheel"
         try:
-            key, _ = self.key(store, kind)
-            entry = store.get(key)
+            entry, learned, _ = self.find(store, kind)
             if entry is None:
                 return None
             store.materialize(entry, scratch)
-            return extract_dist_info(scratch / entry.files[0].name, dest), f"{key[:8]} (from the cached wheel)"
+            self.last_learned = learned
+            return (extract_dist_info(scratch / entry.files[0].name, dest),
+                    f"{entry.key[:8]} (from the cached wheel)")
         except StoreError as e:
             self._storage_failed(e)
             return None
@@ -426,11 +617,38 @@ class Outcome(Generic[T]):
     """
 
     def __init__(self, result: T, files: list[tuple[str, Path]] | None = None, value: Any = None,
-                 via: str | None = None) -> None:
+                 via: str | None = None, learned: dict[str, Any] | None = None) -> None:
         self.result = result
         self.files = files or []
         self.value = value
         self.via = via
+        #: the learned inputs, when the result is another entry's (else the build's own)
+        self.learned = learned
+
+
+def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]]) -> set[str]:
+    """Project files a build reads whoever runs it (sources and build files of compiled
+    parts) and the files it shipped (wheel members with the bytes of a project file):
+    the files an unpacked sdist must hold unchanged to share the tree's result."""
+    from ._inputs import builds_compiled_parts
+
+    read = {label for label in inputs if not os.path.isabs(label) and builds_compiled_parts(label)}
+    by_digest: dict[str, list[str]] = {}
+    for label, digest in inputs.items():
+        by_digest.setdefault(digest.rpartition(":")[2], []).append(label)
+    for name, path in files:
+        if not name.endswith(".whl"):
+            continue
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    digest = hashlib.sha256(zf.read(info)).hexdigest()
+                    read.update(label for label in by_digest.get(digest, ()) if not os.path.isabs(label))
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return read
 
 
 def _built_for_metadata(metadata_directory: str | None, dest: Path) -> str | None:

@@ -1,0 +1,106 @@
+"""What a miss hands the inner backend: a clean build directory, and observers of its reads.
+
+A cached result must be what a clean build would give (PEP 517: "the presence or
+absence of any caches should not make a material difference").  Backends that decide
+what to rebuild by timestamps alone must not reuse leftovers: setuptools' ``build_ext``
+skips an extension whose output in ``build/`` is newer than its sources, so a change of
+``CFLAGS``, of ``define_macros`` or of a header outside ``depends`` would give a stale
+``.so``.  Per backend:
+
+- **setuptools** (and setuptools-rust, which runs through it): ``build_base`` points to
+  a fresh directory of this miss, through ``DIST_EXTRA_CONFIG`` (the last configuration
+  file setuptools reads; a user's own file is merged in), so ``build_ext`` compiles
+  everything and ``bdist_wheel`` stages in an empty directory.  ``*.egg-info`` is still
+  written into the tree; it is an output, never an input.
+- **maturin / cargo**: cargo's fingerprints cover sources, environment variables named
+  by ``env!`` and ``rerun-if-env-changed``, flags and dependency versions, so its
+  target directory is trusted; what cargo recorded there is read afterwards
+  (``_learned.cargo_learned``).
+- others: called as they are; their Python reads and compilers are observed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._learned import CargoFindings, Recorder, cargo_learned
+
+__all__ = ["cargo_target_dirs", "observed_build"]
+
+
+@contextlib.contextmanager
+def observed_build(family: str) -> Iterator[tuple[Recorder, Path]]:
+    """Run the body as a miss: a scratch directory, a clean build dir, a recorder."""
+    scratch = Path(tempfile.mkdtemp(prefix="wheelmemo-build-"))
+    saved: dict[str, str | None] = {}
+    try:
+        with Recorder(scratch) as recorder:
+            # inside the recorder: a user's DIST_EXTRA_CONFIG read here is a learned input
+            if family == "setuptools":
+                saved["DIST_EXTRA_CONFIG"] = os.environ.get("DIST_EXTRA_CONFIG")
+                os.environ["DIST_EXTRA_CONFIG"] = _setuptools_config(scratch)
+            yield recorder, scratch
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _setuptools_config(scratch: Path) -> str:
+    import configparser
+
+    config = configparser.RawConfigParser()
+    user = os.environ.get("DIST_EXTRA_CONFIG")
+    if user:
+        config.read(user, encoding="utf-8")
+    if not config.has_section("build"):
+        config.add_section("build")
+    config.set("build", "build_base", str(scratch / "build"))
+    path = scratch / "setup-extra.cfg"
+    with open(path, "w", encoding="utf-8") as f:
+        config.write(f)
+    return str(path)
+
+
+def cargo_target_dirs(root: Path, environ: Mapping[str, str], workspace: Path) -> list[Path]:
+    """Where cargo writes for this project: ``CARGO_TARGET_DIR``, else the workspace's ``target``."""
+    configured = environ.get("CARGO_TARGET_DIR")
+    if configured:
+        return [root / configured]
+    return [workspace / "target"]
+
+
+def cargo_findings(root: Path, pyproject: dict[str, Any], environ: Mapping[str, str]) -> CargoFindings:
+    """What cargo's dep-info and build-script outputs say the build of ``root`` read."""
+    workspace, packages = cargo_packages(root, pyproject)
+    return cargo_learned(cargo_target_dirs(root, environ, workspace), packages, workspace)
+
+
+def cargo_packages(root: Path, pyproject: dict[str, Any]) -> tuple[Path, dict[str, Path]]:
+    """The workspace root, and the local packages (the project's crate and its path
+    dependencies) by name: build scripts' relative paths are relative to their package."""
+    from ._inputs import _load_toml, cargo_inputs
+
+    maturin = ((pyproject.get("tool") or {}).get("maturin")) or {}
+    manifest = (root / maturin.get("manifest-path", "Cargo.toml")).resolve()
+    workspace = manifest.parent
+    for parent in manifest.parents[1:]:
+        if "workspace" in _load_toml(parent / "Cargo.toml"):
+            workspace = parent  # the nearest enclosing workspace, as cargo finds it
+            break
+    dirs, _ = cargo_inputs(root, pyproject)
+    packages: dict[str, Path] = {}
+    for directory in [manifest.parent, *dirs]:
+        package = _load_toml(directory / "Cargo.toml").get("package") or {}
+        if isinstance(package, dict) and isinstance(package.get("name"), str):
+            packages[package["name"]] = directory
+    return workspace, packages

@@ -1,0 +1,474 @@
+"""Inputs learned from a build: what it really read beyond the declared inputs.
+
+The declared key (``_key``, ``_inputs``) holds what wheelmemo can know before a build:
+the project's files, the listed environment variables, the interpreter, the build
+requirements.  Builds also read what nobody declared: ``build.rs`` asks for
+``MY_FLAVOR``, ``include_str!`` pulls in a gitignored generated file, ``setup.py`` reads
+``version.txt`` or an environment variable, a C file includes ``../shared/x.h``.  As in
+ccache's direct mode, every cached result records these *learned inputs* with their
+fingerprints, and a lookup returns a result only when all of them still match.
+
+What a miss observes (a hit only re-checks what was recorded):
+
+- **Python code run in this process** (``setup.py``, build hooks, in-tree backends):
+  ``open`` audit events (PEP 578) and reads of ``os.environ``, for the duration of the
+  inner call; the distributions it imported from outside the requirement closure.
+- **C and C++ compilers** it runs: gcc and clang append the headers each compile read
+  to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
+  with and without it; ``tests/test_learned.py`` checks it).
+- **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
+  scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
+  ``cargo:`` and ``cargo::`` forms) in the target directory.
+
+What is left out, and why: files of the interpreter and of the build environment's
+``sys.path`` (keyed by the interpreter and requirement versions), cargo's registry and
+git checkouts (keyed by ``Cargo.lock``), the toolchain (``rustc -vV``), the backends'
+own outputs in the tree (``build/``, ``target/``, ``*.egg-info``), files the build
+wrote before reading them, and environment variables whose value is a per-process
+path or a terminal setting (``NOISE_ENV``).  Environment values are never stored,
+only a digest of the value or ``"unset"``: a value may be a secret.
+
+A learned-inputs record is plain JSON: ``{"files": {label: [state, source]}, "env":
+{name: [digest, source]}, "dists": {name: [version, source]}, "read": [labels]}``,
+where a label is a POSIX path relative to the project or an absolute path outside it,
+and ``read`` lists the project files the build was seen reading or shipping (what an
+unpacked sdist must hold with the same bytes to share the tree's result).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+__all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_make_deps"]
+
+#: Variables whose values are per-process paths or terminal settings: reading them
+#: cannot change a wheel, and every isolated build environment has new values.
+NOISE_ENV = frozenset({
+    "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD",
+    "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
+    "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
+    "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG",
+})
+NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_")
+#: Where files are never inputs of their own: kernel and device trees.
+_SYSTEM_PREFIXES = ("/dev/", "/proc/", "/sys/")
+
+
+class DigestSource(Protocol):
+    """What gives a file's content state: ``_inputs.StatCache``."""
+
+    def digest(self, label: str, path: str) -> str: ...
+
+
+def env_digest(value: str | None) -> str:
+    """A digest of an environment value, or ``"unset"``; the value itself is never kept."""
+    if value is None:
+        return "unset"
+    return hashlib.sha256(f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _is_noise(name: str) -> bool:
+    return name in NOISE_ENV or name.startswith(NOISE_ENV_PREFIXES)
+
+
+def _under(path: str, prefixes: Iterable[str]) -> bool:
+    return any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
+
+
+# -- observing Python code --------------------------------------------------------------
+_ACTIVE: list[Recorder] = []
+_HOOKED: list[bool] = []
+_ACCESS_MODE = getattr(os, "O_ACCMODE", 3)
+
+
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """The process-wide audit hook (PEP 578 hooks cannot be removed): cheap when idle."""
+    if event != "open" or not _ACTIVE:
+        return
+    path, mode, flags = args
+    if isinstance(path, int):
+        return  # an already open descriptor
+    try:
+        name = os.path.abspath(os.fsdecode(path))
+    except (TypeError, ValueError):
+        return
+    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
+        reading = not any(c in mode for c in "wax")
+    else:  # os.open(): flags only
+        flags = flags or 0
+        reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
+    for recorder in _ACTIVE:
+        recorder.opened.setdefault(name, reading)
+
+
+class _RecordingEnviron(os._Environ):  # type: ignore[type-arg]
+    """``os.environ`` while a recorder is active: notes every name read or written."""
+
+    def __getitem__(self, key: str) -> str:
+        _note_env(key, True)
+        return str(super().__getitem__(key))
+
+    def __contains__(self, key: object) -> bool:
+        _note_env(key, True)
+        return super().__contains__(key)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        _note_env(key, False)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        _note_env(key, False)
+        super().__delitem__(key)
+
+
+def _note_env(name: object, reading: bool) -> None:
+    if not isinstance(name, str):
+        return  # os.get_exec_path() asks for b"PATH" too
+    for recorder in _ACTIVE:
+        recorder.env_access.setdefault(name, reading)
+
+
+class Recorder:
+    """Observes one call of the inner backend; a context manager (nests).
+
+    While active, ``open`` events and ``os.environ`` accesses are noted (the first
+    access of a name decides: read first means input, written first means output),
+    and compilers append their dependency lists to a file of ours.
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self.opened: dict[str, bool] = {}
+        self.env_access: dict[str, bool] = {}
+        self.deps_file = str(scratch / "compiler-deps.txt")
+        self.start_ns = 0
+        self._modules_before: frozenset[str] = frozenset()
+        self._saved_deps: str | None = None
+        self._owns_deps = False
+        self.new_modules: list[str] = []
+        #: the environment as the call found it: learned variables are digested from it
+        self.environ_before: dict[str, str] = {}
+        self.compiler_dep_paths: list[str] = []
+
+    def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
+        if not _HOOKED:
+            sys.addaudithook(_audit)  # once per process: audit hooks cannot be removed
+            _HOOKED.append(True)
+        # the start as the filesystem's clock sees it: file times come from a coarser
+        # clock than time.time_ns(), and a write right after the start must not look older
+        marker = os.path.join(os.path.dirname(self.deps_file), ".wheelmemo-start")
+        try:
+            with open(marker, "wb"):
+                pass
+            self.start_ns = os.stat(marker).st_mtime_ns
+        except OSError:
+            self.start_ns = time.time_ns() - 50_000_000
+        self._modules_before = frozenset(sys.modules)
+        self.environ_before = dict(os.environ)
+        if not _ACTIVE:
+            # only the outermost recorder points the compilers at its file; a user's own
+            # DEPENDENCIES_OUTPUT is left alone (their build then teaches us no headers)
+            self._saved_deps = os.environ.get("DEPENDENCIES_OUTPUT")
+            if self._saved_deps is None and "SUNPRO_DEPENDENCIES" not in os.environ:
+                os.environ["DEPENDENCIES_OUTPUT"] = self.deps_file
+                self._owns_deps = True
+            os.environ.__class__ = _RecordingEnviron
+        else:
+            self.deps_file = _ACTIVE[0].deps_file
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+        if not _ACTIVE:
+            os.environ.__class__ = os._Environ
+            if self._owns_deps:
+                os.environ.pop("DEPENDENCIES_OUTPUT", None)
+        self.new_modules = sorted(set(sys.modules) - self._modules_before)
+        self.compiler_dep_paths = self._read_compiler_deps()
+
+    def env_read(self) -> list[str]:
+        """Names the call read before writing them, noise left out."""
+        return sorted(n for n, reading in self.env_access.items() if reading and not _is_noise(n))
+
+    def files_read(self) -> list[str]:
+        """Absolute paths the call opened for reading before writing them."""
+        return sorted(p for p, reading in self.opened.items() if reading)
+
+    def _read_compiler_deps(self) -> list[str]:
+        try:
+            with open(self.deps_file, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError:
+            return []
+        return parse_make_deps(text)
+
+    def imported_from(self, site_dirs: Iterable[str]) -> dict[str, str]:
+        """Top-level modules the call imported from ``site_dirs``: name -> site dir."""
+        found: dict[str, str] = {}
+        dirs = [d for d in site_dirs if d]
+        for name in self.new_modules:
+            top = name.partition(".")[0]
+            if top in found:
+                continue
+            module = sys.modules.get(name)
+            origin = getattr(module, "__file__", None)
+            if not isinstance(origin, str):
+                continue
+            for directory in dirs:
+                if _under(os.path.abspath(origin), [directory]):
+                    found[top] = directory
+                    break
+        return found
+
+
+# -- dependency files ---------------------------------------------------------------------
+def parse_make_deps(text: str) -> list[str]:
+    """The prerequisites of every rule in a Makefile-style dependency list (gcc -MD, rustc).
+
+    Continuation lines are joined; ``\\ `` is an escaped space and ``$$`` a dollar;
+    comment lines are skipped.  Targets are not returned.
+    """
+    found: list[str] = []
+    for logical in text.replace("\\\n", " ").splitlines():
+        if not logical.strip() or logical.lstrip().startswith("#"):
+            continue
+        split = re.search(r"(?<!\\):(?:\s|$)", logical)
+        if split is None:
+            continue
+        for token in re.split(r"(?<!\\)\s+", logical[split.end():].strip()):
+            if token:
+                found.append(token.replace("\\ ", " ").replace("$$", "$").replace("\\#", "#"))
+    return found
+
+
+_ENV_DEP = re.compile(r"^# env-dep:([^=\n]+)(?:=.*)?$", re.MULTILINE)
+_RERUN = re.compile(r"^cargo::?rerun-if-(changed|env-changed)=(.*)$", re.MULTILINE)
+
+
+class CargoFindings:
+    """What the dep-info and build-script outputs of a target directory name."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, str] = {}  # absolute path -> source
+        self.env: dict[str, str] = {}  # name -> source
+
+
+def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], workspace: Path) -> CargoFindings:
+    """Read every dep-info and build-script ``output`` file under the target dirs.
+
+    All of them, not only those this build wrote: a unit that cargo found fresh is part
+    of the build too, and its files are as old as the build that made it.  A superset
+    can only cause a miss.  ``packages`` maps local package names to their directories
+    (build scripts' relative paths are relative to their package); rustc's relative
+    paths are relative to the workspace root, where cargo runs it.
+    """
+    findings = CargoFindings()
+    for target in target_dirs:
+        if not target.is_dir():
+            continue
+        for dep_info in _glob_any(target, ("*/deps/*.d", "*/*/deps/*.d", "*/build/*/*.d",
+                                           "*/*/build/*/*.d", "*/*.d", "*/*/*.d")):
+            try:
+                text = dep_info.read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError:
+                continue
+            for dep in parse_make_deps(text):
+                findings.files.setdefault(str(workspace / dep), "rustc")
+            for name in _ENV_DEP.findall(text):
+                findings.env.setdefault(name, "rustc (env!)")
+        for output in _glob_any(target, ("*/build/*/output", "*/*/build/*/output")):
+            package = output.parent.name.rpartition("-")[0]
+            try:
+                text = output.read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError:
+                continue
+            base = packages.get(package)
+            for what, raw in _RERUN.findall(text):
+                value = raw.strip()
+                source = f"build script of {package}"
+                if what == "env-changed":
+                    findings.env.setdefault(value, source)
+                elif base is not None:  # a registry crate's files are covered by Cargo.lock
+                    findings.files.setdefault(str(base / value), source)
+    return findings
+
+
+def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
+    seen: set[Path] = set()
+    for pattern in patterns:
+        for path in root.glob(pattern):
+            if path not in seen:
+                seen.add(path)
+                yield path
+
+
+# -- checking what was learned ---------------------------------------------------------------
+def check_learned(
+    learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
+    installed: Callable[[], Mapping[str, tuple[str, str]]],
+) -> str | None:
+    """``None`` when every learned input is as it was; else what changed, in words."""
+    for name, (digest, source) in (learned.get("env") or {}).items():
+        if env_digest(environ.get(name)) != digest:
+            return f"{name} changed (read by {source})"
+    prefix = str(root) + os.sep
+    for label, (state, source) in (learned.get("files") or {}).items():
+        path = label if os.path.isabs(label) else prefix + label
+        if digests.digest(label, path) != state:
+            return f"{label} changed (read by {source})"
+    dists = learned.get("dists") or {}
+    if dists:
+        found = installed()
+        for name, (version, source) in dists.items():
+            if dist_state(found, name) != version:
+                return f"{name} {version} → {dist_state(found, name)} (imported by {source})"
+    return None
+
+
+def dist_state(installed: Mapping[str, tuple[str, str]], name: str) -> str:
+    """What the key records of a distribution (``_key``: its version, or its RECORD's
+    digest when installed from a path or URL), or ``"missing"``."""
+    from ._key import _installed_state
+
+    return _installed_state(*installed[name]) if name in installed else "missing"
+
+
+# -- turning observations into a record ------------------------------------------------------
+class BuildContext:
+    """What classifying a build's reads needs to know about the project and the process."""
+
+    def __init__(
+        self, root: Path, declared: Mapping[str, str], *, skip: Iterable[str],
+        is_output: Callable[[str], bool], declared_env: Callable[[str], bool],
+        closure: Iterable[str],
+    ) -> None:
+        self.root = root
+        self.prefix = str(root) + os.sep
+        self.declared = declared
+        self.is_output = is_output
+        self.declared_env = declared_env
+        self.closure = frozenset(closure)
+        # the interpreter and the build environment (keyed by interpreter and versions),
+        # cargo's registry and the toolchain (Cargo.lock, rustc -vV), our own scratch
+        home = os.path.expanduser("~")
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                    os.environ.get("CARGO_HOME") or os.path.join(home, ".cargo"),
+                    os.environ.get("RUSTUP_HOME") or os.path.join(home, ".rustup"), *skip}
+        root_str = str(root)
+        for entry in map(os.path.abspath, (p or "." for p in sys.path)):
+            if not _under(root_str, [entry]) and not _under(entry, [root_str]):
+                prefixes.add(entry)
+        self.skip = tuple(sorted(os.path.abspath(p) for p in prefixes if p))
+
+    def classify(self, path: str) -> str | None:
+        """A read file's label (relative in the tree, absolute outside), or None to ignore it."""
+        path = os.path.normpath(path)
+        if path.startswith(self.prefix):
+            label = path[len(self.prefix):].replace(os.sep, "/")
+            parts = label.split("/")
+            if ".git" in parts or "__pycache__" in parts or self.is_output(label):
+                return None
+            return label
+        if path.startswith(_SYSTEM_PREFIXES) or "__pycache__" in path.split(os.sep):
+            return None
+        if _under(path, self.skip) or os.path.isdir(path):
+            return None
+        return path
+
+
+def learn(
+    recorder: Recorder, context: BuildContext, digests: DigestSource, cargo: CargoFindings | None,
+    installed: Callable[[], Mapping[str, tuple[str, str]]],
+) -> tuple[dict[str, Any], list[str]]:
+    """The learned-inputs record of one build, and the inputs that changed while it ran."""
+    sources: dict[str, str] = {}
+    for path in recorder.files_read():
+        sources.setdefault(path, "python")
+    for dep in recorder.compiler_dep_paths:
+        sources.setdefault(dep if os.path.isabs(dep) else str(context.root / dep), "the C compiler")
+    env_sources = {name: "python" for name in recorder.env_read()}
+    if cargo is not None:
+        for path, source in cargo.files.items():
+            sources.setdefault(path, source)
+        for name, source in cargo.env.items():
+            env_sources.setdefault(name, source)
+    files, read, changed = _file_states(sources, context, digests, recorder.start_ns)
+    env = {
+        name: [env_digest(recorder.environ_before.get(name)), source]
+        for name, source in sorted(env_sources.items())
+        if not _is_noise(name) and not context.declared_env(name)
+    }
+    dists: dict[str, list[str]] = {}
+    imported = recorder.imported_from(context.skip)
+    if imported:
+        found = installed()
+        for top, site in sorted(imported.items()):
+            dist = _distribution_of(top, site, found)
+            if dist is not None and dist not in context.closure:
+                dists[dist] = [dist_state(found, dist), f"import {top}"]
+    return {"files": files, "env": env, "dists": dists, "read": sorted(read)}, changed
+
+
+def _file_states(
+    sources: Mapping[str, str], context: BuildContext, digests: DigestSource, start_ns: int,
+) -> tuple[dict[str, list[str]], set[str], list[str]]:
+    """Learned files with their states, project files read, and files changed mid-build."""
+    files: dict[str, list[str]] = {}
+    read: set[str] = set()
+    changed: list[str] = []
+    for path, source in sorted(sources.items()):
+        label = context.classify(path)
+        if label is None:
+            continue
+        if label in context.declared:
+            read.add(label)  # keyed already; kept for the sdist equivalence check
+            continue
+        full = path if os.path.isabs(label) else context.prefix + label
+        try:
+            if os.stat(full).st_mtime_ns >= start_ns:
+                changed.append(label)
+        except OSError:
+            pass
+        files[label] = [digests.digest(label, full), source]
+        if not os.path.isabs(label):
+            read.add(label)
+    return files, read, changed
+
+
+def _distribution_of(top: str, site: str, installed: Mapping[str, tuple[str, str]]) -> str | None:
+    """The installed distribution that provides the top-level module ``top`` from ``site``."""
+    name = re.sub(r"[-_.]+", "-", top).lower()
+    if name in installed and os.path.dirname(installed[name][1]) == site:
+        return name
+    for dist, (_, dist_info) in installed.items():
+        if os.path.dirname(dist_info) != site:
+            continue
+        try:
+            with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
+                if top in f.read().split():
+                    return dist
+        except OSError:
+            continue
+    return None
+
+
+def manifest_key(declared_key: str) -> str:
+    """Where the results of a declared key are listed, each with its learned inputs."""
+    return hashlib.sha256(f"manifest\0{declared_key}".encode()).hexdigest()
+
+
+def learned_key(declared_key: str, learned: Mapping[str, Any]) -> str:
+    """Where a result lives: the declared key and the learned inputs' states together."""
+    import json
+
+    states = {part: {n: v[0] for n, v in (learned.get(part) or {}).items()}
+              for part in ("files", "env", "dists")}
+    body = json.dumps([declared_key, states], sort_keys=True)
+    return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()

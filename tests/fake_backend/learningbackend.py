@@ -1,0 +1,58 @@
+"""A fake backend that reads what nobody declared, as setup.py and build hooks do.
+
+It wraps ``countingbackend`` (same wheel, same call log) and, in ``build_wheel``, reads
+the environment variable ``LEARN_FLAVOR``, the files listed in ``[tool.learning] read``
+(relative to the project; they may be gitignored or outside it), imports the modules in
+``[tool.learning] import``, writes then reads the files in ``[tool.learning] scratch``,
+and rewrites the files in ``[tool.learning] rewrite``.  What it saw goes to the log
+line of the call, so a test can tell which state a returned wheel was built from.
+``get_requires_for_build_wheel`` answers ``[tool.learning] requires``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from countingbackend import (
+    _build,
+    _log,
+    build_sdist,
+    prepare_metadata_for_build_wheel,
+    tomllib,
+)
+
+__all__ = ["build_sdist", "build_wheel", "get_requires_for_build_wheel", "prepare_metadata_for_build_wheel"]
+
+
+def _table():
+    with open("pyproject.toml", "rb") as f:
+        return tomllib.load(f).get("tool", {}).get("learning", {})
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    _log("get_requires_for_build_wheel")
+    return list(_table().get("requires", []))
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    table = _table()
+    seen = {"flavor": os.environ.get("LEARN_FLAVOR")}
+    for rel in table.get("read", []):
+        try:
+            with open(rel, encoding="utf-8") as f:
+                seen[rel] = f.read()
+        except FileNotFoundError:
+            seen[rel] = None
+    for name in table.get("import", []):
+        seen[name] = getattr(importlib.import_module(name), "VALUE", None)
+    for rel in table.get("scratch", []):
+        with open(rel, "w", encoding="utf-8") as f:
+            f.write("written by the build\n")
+        with open(rel, encoding="utf-8") as f:
+            f.read()
+    for rel in table.get("rewrite", []):
+        with open(rel, "a", encoding="utf-8") as f:
+            f.write("# the build was here\n")
+    _log("saw", **seen)
+    return _build("build_wheel", wheel_directory, config_settings)

@@ -1,0 +1,290 @@
+"""Inputs learned from the build: what it read that nobody declared is checked on every hit.
+
+The fast cases run ``learningbackend`` (a fake backend that reads an undeclared variable,
+files named in ``[tool.learning]``, and imports modules), counting its builds exactly;
+the parsers of cargo's and the C compiler's dependency records are checked on their
+real formats.  ``test_real_never_stale.py`` does the same with maturin, setuptools and
+hatchling through real frontends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wheelmemo._learned import Recorder, cargo_learned, parse_make_deps
+
+from conftest import HERE, FakeSite, Hooks
+
+
+def _learning(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
+    """Make the project build with learningbackend and this ``[tool.learning]`` table."""
+    shutil.copy(HERE / "fake_backend" / "learningbackend.py", fake_site.path / "learningbackend.py")
+    fake_site.install("learningbackend", "1.0", requires=("countingbackend",))
+    pyproject = hooks.project / "pyproject.toml"
+    text = pyproject.read_text().replace('"countingbackend"]', '"learningbackend"]')
+    text = text.replace('backend = "countingbackend"', 'backend = "learningbackend"')
+    text += "\n[tool.learning]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+    pyproject.write_text(text)
+
+
+def _saw(hooks: Hooks) -> dict[str, Any]:
+    """What the newest build read."""
+    return [r for r in hooks.records() if r["hook"] == "saw"][-1]
+
+
+def test_undeclared_variable_read_by_the_build(hooks: Hooks, fake_site: FakeSite,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _learning(hooks, fake_site)
+    hooks.build_wheel()
+    monkeypatch.setenv("LEARN_FLAVOR", "a")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["flavor"] == "a"
+    hooks.build_wheel()
+    monkeypatch.delenv("LEARN_FLAVOR")
+    hooks.build_wheel()  # back to the first state: its result is still there
+    monkeypatch.setenv("LEARN_FLAVOR", "a")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    monkeypatch.setenv("LEARN_FLAVOR", "b")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    # a variable nobody read is no input, and PATH never is
+    monkeypatch.setenv("UNREAD_VARIABLE", "1")
+    monkeypatch.setenv("PATH", "/elsewhere:" + os.environ["PATH"])
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_the_miss_line_and_explain_name_the_learned_input(
+    hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from wheelmemo._cli import main
+
+    _learning(hooks, fake_site)
+    hooks.build_wheel()
+    monkeypatch.setenv("LEARN_FLAVOR", "secret-value-42")
+    capsys.readouterr()
+    assert main(["explain", str(hooks.project)]) == 0
+    assert "build_wheel: would miss: LEARN_FLAVOR changed (read by python)" in capsys.readouterr().out
+    hooks.build_wheel()
+    assert "build_wheel miss (LEARN_FLAVOR changed (read by python))" in capsys.readouterr().err
+    # the value itself is never written to the cache, only a digest of it
+    cache = Path(os.environ["WHEELMEMO_CACHE_DIR"])
+    for path in cache.rglob("*"):
+        if path.is_file():
+            assert b"secret-value-42" not in path.read_bytes(), path
+
+
+def test_gitignored_and_outside_files_read_by_the_build(hooks: Hooks, fake_site: FakeSite,
+                                                        tmp_path: Path) -> None:
+    shared = tmp_path / "shared.h"
+    shared.write_text("#define X 1\n")
+    (hooks.project / "generated.log").write_text("one\n")  # *.log is gitignored
+    _learning(hooks, fake_site, read=["generated.log", "../shared.h", "absent.txt"])
+    hooks.build_wheel()
+    (hooks.project / "generated.log").write_text("two\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["generated.log"] == "two\n"
+    shared.write_text("#define X 2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    (hooks.project / "absent.txt").write_text("now here\n")  # it was read as absent
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 4
+    # touching every file and reverting nothing is a hit
+    for path in [shared, *hooks.project.rglob("*")]:
+        os.utime(path)
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 4
+
+
+def test_exclude_never_hides_a_file_the_build_read(hooks: Hooks, fake_site: FakeSite) -> None:
+    (hooks.project / "NOTES.md").write_text("v1\n")
+    _learning(hooks, fake_site, read=["NOTES.md"])
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('env = ["FAKE_BUILD_FLAG"]',
+                                                       'env = ["FAKE_BUILD_FLAG"]\nexclude = ["*.md"]'))
+    hooks.build_wheel()
+    (hooks.project / "OTHER.md").write_text("not read\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    (hooks.project / "NOTES.md").write_text("v2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_files_the_build_writes_before_reading_are_no_inputs(hooks: Hooks, fake_site: FakeSite) -> None:
+    _learning(hooks, fake_site, scratch=["scratch.log"])
+    hooks.build_wheel()
+    (hooks.project / "scratch.log").write_text("changed by hand\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_an_input_changed_during_the_build_is_not_cached(
+    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (hooks.project / "state.log").write_text("0\n")
+    _learning(hooks, fake_site, read=["state.log"], rewrite=["state.log"])
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert "the build changed its own inputs (state.log)" in capsys.readouterr().err
+
+
+def test_a_build_that_writes_a_declared_input_is_named_once(
+    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """cargo writes a missing Cargo.lock: the next build would miss because of it."""
+    _learning(hooks, fake_site, rewrite=["Cargo.lock"])
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert err.count("the build changed its own inputs (Cargo.lock changed)") == 1
+    assert "commit generated files" in err
+
+
+def test_imported_distribution_outside_the_requirement_closure(hooks: Hooks, fake_site: FakeSite) -> None:
+    """--no-build-isolation: setup.py imports what build-system.requires does not name."""
+    (fake_site.path / "extradep.py").write_text("VALUE = 1\n")
+    fake_site.install("extradep", "1.0")
+    _learning(hooks, fake_site, **{"import": ["extradep"]})
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    fake_site.install("extradep", "2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_requirements_added_by_get_requires_are_keyed(hooks: Hooks, fake_site: FakeSite) -> None:
+    """setup_requires: what get_requires_for_build_wheel added is part of the key."""
+    fake_site.install("helperdep", "1.0")
+    _learning(hooks, fake_site, requires=["helperdep>=1"])
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    fake_site.install("helperdep", "2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_vcs_plugin_added_by_get_requires_keys_the_git_state(hooks: Hooks, fake_site: FakeSite) -> None:
+    fake_site.install("setuptools-scm", "8.0")
+    _learning(hooks, fake_site, requires=["setuptools-scm>=8"])
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    git("tag", "v2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+# -- the observers ----------------------------------------------------------------------------
+def test_recorder_sees_reads_before_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("READ_ME", "1")
+    (tmp_path / "in.txt").write_text("x")
+    with Recorder(tmp_path) as recorder:
+        os.environ.get("READ_ME")
+        assert "ALSO_READ" not in os.environ
+        os.environ["WRITTEN_FIRST"] = "1"
+        os.environ.get("WRITTEN_FIRST")
+        (tmp_path / "in.txt").read_text()
+        (tmp_path / "out.txt").write_text("y")
+        (tmp_path / "out.txt").read_text()
+        os.environ.get("PATH")
+    monkeypatch.delenv("WRITTEN_FIRST")
+    assert type(os.environ).__name__ == "_Environ"  # put back
+    assert recorder.env_read() == ["ALSO_READ", "READ_ME"]
+    assert str(tmp_path / "in.txt") in recorder.files_read()
+    assert str(tmp_path / "out.txt") not in recorder.files_read()
+    assert recorder.environ_before["READ_ME"] == "1"
+
+
+def test_make_style_dependency_lists() -> None:
+    text = ("build/a.o: src/a.c include/x\\ y.h \\\n  /abs/z.h\n"
+            "/t/release/deps/m.d: src/lib.rs src/gen.txt\n\nsrc/lib.rs:\n\n# env-dep:FLAVOR=a\n")
+    assert parse_make_deps(text) == ["src/a.c", "include/x y.h", "/abs/z.h", "src/lib.rs", "src/gen.txt"]
+
+
+def test_cargo_dep_info_and_build_script_outputs(tmp_path: Path) -> None:
+    workspace = tmp_path / "proj"
+    release = workspace / "target" / "release"
+    (release / "deps").mkdir(parents=True)
+    (release / "deps" / "demo-0123.d").write_text(
+        f"{release}/deps/demo-0123.d: src/lib.rs src/generated.txt\n\nsrc/lib.rs:\nsrc/generated.txt:\n\n"
+        "# env-dep:FLAVOR=a\n# env-dep:UNSET_ONE\n")
+    out = release / "build" / "demo-4567"
+    out.mkdir(parents=True)
+    (out / "output").write_text("cargo:rerun-if-env-changed=MY_FLAVOR\ncargo::rerun-if-changed=wrapper.h\n"
+                                "cargo:rustc-env=X=1\n")
+    registry = release / "build" / "pyo3-build-config-89ab"
+    registry.mkdir()
+    (registry / "output").write_text("cargo:rerun-if-env-changed=PYO3_CONFIG_FILE\ncargo:rerun-if-changed=x\n")
+    found = cargo_learned([workspace / "target"], {"demo": workspace}, workspace)
+    assert found.files == {str(workspace / "src/lib.rs"): "rustc", str(workspace / "src/generated.txt"): "rustc",
+                           str(workspace / "wrapper.h"): "build script of demo"}
+    assert found.env == {"FLAVOR": "rustc (env!)", "UNSET_ONE": "rustc (env!)",
+                         "MY_FLAVOR": "build script of demo",
+                         "PYO3_CONFIG_FILE": "build script of pyo3-build-config"}
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+def test_compiler_dependency_output_leaves_objects_identical(tmp_path: Path) -> None:
+    """DEPENDENCIES_OUTPUT makes gcc list the headers it read, and changes nothing it builds."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "v.h").write_text("#define V 3\n")
+    (tmp_path / "a.c").write_text('#include "v.h"\nint f(void) { return V; }\n')
+    env = {k: v for k, v in os.environ.items() if k not in ("DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES")}
+    compile_a = ["gcc", "-O2", "-fPIC", "-Iinc", "-c", "a.c", "-o"]
+    subprocess.run([*compile_a, "plain.o"], cwd=tmp_path, env=env, check=True)
+    with Recorder(tmp_path) as recorder:
+        subprocess.run([*compile_a, "observed.o"], cwd=tmp_path, check=True)
+    assert (tmp_path / "plain.o").read_bytes() == (tmp_path / "observed.o").read_bytes()
+    assert recorder.compiler_dep_paths == ["a.c", "inc/v.h"]
+    assert "DEPENDENCIES_OUTPUT" not in os.environ
+
+
+def test_editable_import_warns_when_a_learned_input_changed(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stale check of an editable install watches what the build read, too."""
+    import zipfile
+
+    shared = tmp_path / "shared.h"
+    shared.write_text("#define X 1\n")
+    monkeypatch.setenv("LEARN_FLAVOR", "a")
+    _learning(hooks, fake_site, read=["../shared.h"])
+    dest = hooks.out / "editable"
+    dest.mkdir(parents=True)
+    site_dir = tmp_path / "site-packages"
+    with zipfile.ZipFile(dest / hooks("build_editable", str(dest))) as zf:
+        zf.extractall(site_dir)
+
+    def import_it(**env: str) -> str:
+        code = f"import site; site.addsitedir({str(site_dir)!r}); import fakepkg"
+        run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | env
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=run_env, capture_output=True,
+                              text=True, check=True).stderr
+
+    assert import_it() == ""
+    assert "$LEARN_FLAVOR changed since the installed build" in import_it(LEARN_FLAVOR="b")
+    shared.write_text("#define X 2\n")
+    assert f"{shared} changed since the installed build" in import_it()
