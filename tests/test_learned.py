@@ -210,9 +210,14 @@ def test_recorder_sees_reads_before_writes(tmp_path: Path, monkeypatch: pytest.M
         (tmp_path / "out.txt").write_text("y")
         (tmp_path / "out.txt").read_text()
         os.environ.get("PATH")
+        copied = dict(os.environ)  # an environment handed on whole names nothing
+        assert os.environ.copy() == copied
+        assert dict(os.environ.items()) == copied
+        assert [k for k in os.environ if k == "READ_LATER"] == []
+        os.environ.get("READ_LATER")
     monkeypatch.delenv("WRITTEN_FIRST")
     assert type(os.environ).__name__ == "_Environ"  # put back
-    assert recorder.env_read() == ["ALSO_READ", "READ_ME"]
+    assert recorder.env_read() == ["ALSO_READ", "READ_LATER", "READ_ME"]
     assert str(tmp_path / "in.txt") in recorder.files_read()
     assert str(tmp_path / "out.txt") not in recorder.files_read()
     assert recorder.environ_before["READ_ME"] == "1"

@@ -42,6 +42,7 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -51,7 +52,7 @@ __all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_ma
 #: Variables whose values are per-process paths or terminal settings: reading them
 #: cannot change a wheel, and every isolated build environment has new values.
 NOISE_ENV = frozenset({
-    "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD",
+    "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD", "HOME",
     "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
     "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
     "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG",
@@ -96,9 +97,14 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if isinstance(path, int):
         return  # an already open descriptor
     try:
-        name = os.path.abspath(os.fsdecode(path))
+        text = os.fsdecode(path)
     except (TypeError, ValueError):
         return
+    if mode is None and not os.path.isabs(text):
+        return  # os.open() of a relative name may be relative to a dir_fd the event omits
+    name = os.path.abspath(text)
+    if os.path.isdir(name):
+        return  # a directory opened to walk or remove it: its files are what counts
     if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
         reading = not any(c in mode for c in "wax")
     else:  # os.open(): flags only
@@ -108,11 +114,27 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         recorder.opened.setdefault(name, reading)
 
 
+#: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
+#: ``.items()`` list the keys and then read each one; such a bulk read (an environment
+#: handed on to a subprocess) names nothing in particular, so it is not learned.
+_ENUMERATED: deque[str] = deque()
+
+
 class _RecordingEnviron(os._Environ):  # type: ignore[type-arg]
     """``os.environ`` while a recorder is active: notes every name read or written."""
 
+    def __iter__(self) -> Iterator[str]:
+        keys = list(super().__iter__())
+        _ENUMERATED.clear()
+        _ENUMERATED.extend(keys)
+        return iter(keys)
+
     def __getitem__(self, key: str) -> str:
-        _note_env(key, True)
+        if _ENUMERATED and _ENUMERATED[0] == key:
+            _ENUMERATED.popleft()  # the next read of a bulk copy
+        else:
+            _ENUMERATED.clear()  # a read by name ends any bulk copy
+            _note_env(key, True)
         return str(super().__getitem__(key))
 
     def __contains__(self, key: object) -> bool:

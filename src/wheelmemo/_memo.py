@@ -103,6 +103,8 @@ class Memo:
         self._stat_cache = StatCache(None)
         self._alias: dict[str, Any] | None = None
         self._adopted: dict[str, Any] | None = None
+        #: the frontend's directories of this call (wheel, metadata): outputs, never inputs
+        self._outputs: list[str] = []
         #: the learned inputs of the newest wheel this call built or found
         self.last_learned: dict[str, Any] = {}
         if not self.settings.disable:
@@ -396,7 +398,7 @@ class Memo:
         closure = {name.partition(":")[2] or name
                    for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
         context = _learned.BuildContext(
-            root, declared, skip=[str(scratch), str(getattr(self.store, "root", scratch))],
+            root, declared, skip=[str(scratch), str(getattr(self.store, "root", scratch)), *self._outputs],
             is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
             declared_env=lambda name: bool(_key.env_part(self.family, self.settings.env, {name: ""})),
             closure=closure,
@@ -474,6 +476,7 @@ class Memo:
             return self._derived_editable(Path(wheel_directory))
         hook = f"build_{kind}"
         dest = Path(wheel_directory)
+        self._outputs += [os.path.abspath(p) for p in (wheel_directory, metadata_directory) if p]
         reused = _built_for_metadata(metadata_directory, dest)
         if reused is not None:
             logger.info("%s hit (the wheel built for metadata) (%s)", hook, _elapsed(self.start))
@@ -515,6 +518,7 @@ class Memo:
             return self.prepare_metadata("wheel", metadata_directory)  # PEP 660: the same
         hook = f"prepare_metadata_for_build_{kind}"
         dest = Path(metadata_directory)
+        self._outputs.append(os.path.abspath(metadata_directory))
 
         def fetch(store: Store, entry: Entry) -> str:
             store.materialize(entry, dest)
