@@ -6,6 +6,8 @@
 2. The hook alone: a fresh ``python`` process that imports wheelmemo and answers
    ``build_wheel`` from the cache, for generated projects of 1,000 and 20,000 files
    (goal: under 50 ms for 1,000), with a warm and a cold stat cache.
+3. What checking a hit's learned inputs costs (files and variables its build read
+   beyond the declared key; goal: at most 10 ms for 200 files with a warm stat cache).
 """
 
 from __future__ import annotations
@@ -122,6 +124,41 @@ def hook_table(runs: int, sizes: list[int]) -> list[str]:
     return head + rows
 
 
+def learned_table(runs: int, counts: list[int]) -> list[str]:
+    """``check_learned`` over N learned files outside the tree and 20 variables, in process."""
+    import os
+
+    from wheelmemo._inputs import StatCache
+    from wheelmemo._learned import check_learned, env_digest
+
+    rows = []
+    base = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-learned-"))
+    try:
+        for count in counts:
+            shared = base / f"shared{count}"
+            shared.mkdir()
+            for i in range(count):
+                (shared / f"h{i:04d}.h").write_text(f"#define V{i} {i}\n" * 20)
+            time.sleep(2.1)  # past the stat cache's racy window
+            stat_path = base / f"stat{count}.m"
+            cache = StatCache(stat_path)
+            files = {str(p): [cache.digest(str(p), str(p)), "the C compiler"] for p in sorted(shared.iterdir())}
+            cache.save()
+            env = {f"VAR_{i}": [env_digest(os.environ.get(f"VAR_{i}")), "python"] for i in range(20)}
+            learned = {"files": files, "env": env, "dists": {}, "read": []}
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                warm = StatCache(stat_path)  # as a hit loads it: from disk
+                assert check_learned(learned, base, warm, os.environ, dict) is None
+                times.append((time.perf_counter() - start) * 1000)
+            rows.append(f"| {count} files, 20 variables | {statistics.median(times):.2f} ms "
+                        f"| {min(times):.2f} ms | {max(times):.2f} ms |")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return ["| learned inputs | median | min | max |", "|---|---|---|---|", *rows]
+
+
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """Wall seconds of the process; import + hook ms and hook ms as it measured them."""
     start = time.perf_counter()
@@ -143,6 +180,8 @@ def main() -> None:
     if not args.skip_frontend:
         print("uv build --wheel of each example:\n")
         print("\n".join(frontend_table(args.runs)), "\n", flush=True)
+    print("checking the learned inputs of a hit (stat cache loaded from disk, warm):\n")
+    print("\n".join(learned_table(args.runs * 4, [20, 200, 1000])), "\n", flush=True)
     print("build_wheel answered from the cache in a fresh process (hatchling inner backend):\n")
     print("\n".join(hook_table(args.runs * 4, args.sizes)))
 
