@@ -3,8 +3,10 @@
 It moves the current ``build-backend`` (and ``backend-path``) under ``[tool.wheelmemo]``,
 makes ``wheelmemo`` the build backend and a build requirement, and writes
 ``[tool.uv] cache-keys`` that cover what the compiled parts are built from, so that
-``uv sync`` calls the backend when one of them changes (seed 002).  Python sources need
-no key: an editable install serves them from the tree.  Formatting and comments are
+``uv sync`` calls the backend when one of them changes (seed 002), and once the project
+has been built through wheelmemo, what its newest build was seen reading beyond them
+(``_learned``: ``{env = "MY_FLAVOR"}``, ``{file = "../shared/x.h"}``).  Python sources
+need no key: an editable install serves them from the tree.  Formatting and comments are
 kept (tomlkit); an existing ``cache-keys`` is merged; running it twice changes nothing.
 """
 
@@ -20,7 +22,7 @@ from ._inner import ALIASES
 from ._inputs import BUILD_FILES, NATIVE_SOURCE_SUFFIXES, StatCache, collect_inputs
 from ._key import VCS_PLUGINS, backend_family, requirement_name
 
-__all__ = ["init_project", "required_cache_keys"]
+__all__ = ["init_project", "learned_cache_keys", "required_cache_keys"]
 
 #: PEP 517: a project without build-backend is built with setuptools' legacy backend.
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
@@ -44,6 +46,31 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     requires = pyproject.get("build-system", {}).get("requires", [])
     if {requirement_name(str(r)) for r in requires} & VCS_PLUGINS:
         keys.append({"git": {"commit": True, "tags": True}})
+    return keys
+
+
+def learned_cache_keys(root: Path) -> list[dict[str, Any]]:
+    """uv cache-keys for what the newest wheel built through wheelmemo read beyond the
+    declared inputs: the variables, and the files (relative to the project)."""
+    import os
+
+    from ._errors import WheelmemoError
+    from ._memo import Memo
+
+    try:
+        memo = Memo(None, root=root.resolve())
+    except WheelmemoError:
+        return []  # not built through wheelmemo yet: nothing learned
+    store = memo.store
+    last = store.last_key(memo.project_id, "wheel") if store is not None else None
+    parts = store.parts(last) if store is not None and last else None
+    learned = (parts or {}).get("learned")
+    if not isinstance(learned, dict):
+        return []
+    keys: list[dict[str, Any]] = [{"env": name} for name in sorted(learned.get("env") or {})]
+    for label in sorted(learned.get("files") or {}):
+        relative = os.path.relpath(label, root.resolve()) if os.path.isabs(label) else label
+        keys.append({"file": Path(relative).as_posix()})
     return keys
 
 
@@ -76,7 +103,9 @@ def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
 
     uv = tool.setdefault("uv", tomlkit.table())
     existing = [_plain(key) for key in uv.get("cache-keys", [])]
-    missing = [key for key in required_cache_keys(path, doc.unwrap(), inner) if key not in existing]
+    wanted = required_cache_keys(path, doc.unwrap(), inner)
+    wanted += [key for key in learned_cache_keys(path) if key not in wanted]
+    missing = [key for key in wanted if key not in existing]
     if missing:
         keys = uv.setdefault("cache-keys", tomlkit.array())
         keys.multiline(True)

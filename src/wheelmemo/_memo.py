@@ -150,6 +150,9 @@ class Memo:
             }
             if store is not None and (root / "PKG-INFO").is_file():
                 self._alias = self._sdist_alias(store, self._base["inputs_digest"])
+                if self._alias is not None and isinstance(self._alias.get("project"), str):
+                    # a project named only by setup.py is known by its tree's path
+                    self.project_id = self._base["project"] = self._alias["project"]
         return self._base
 
     def _sdist_alias(self, store: Store, unpacked_digest: str) -> dict[str, Any] | None:
