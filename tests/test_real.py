@@ -87,9 +87,10 @@ def test_hatchling_pure_project(frontends: Frontends, tmp_path: Path) -> None:
     third = frontends.python_m_build_wheel(project)
     assert first.read_bytes() == second.read_bytes() == third.read_bytes()
     entries = list((frontends.cache_dir / "v1" / "entries").rglob("*.json"))
-    # one wheel built, one get_requires answer; pip's metadata came from that wheel
+    # one wheel built, one get_requires answer; pip's metadata came from that wheel;
+    # each declared key lists its results in a manifest
     kinds = sorted(json.loads(p.read_text())["kind"] for p in entries)
-    assert kinds == ["metadata-wheel", "requires-wheel", "wheel"]
+    assert kinds == ["manifest"] * 3 + ["metadata-wheel", "requires-wheel", "wheel"]
     _edit(project / "src" / "pure_demo" / "__init__.py", '"pure v1"', '"pure v2"')
     edited = frontends.uv_build_wheel(project)
     assert frontends.run_in_venv(edited, "__import__('pure_demo').pure()") == "pure v2"

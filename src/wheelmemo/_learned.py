@@ -55,9 +55,10 @@ NOISE_ENV = frozenset({
     "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD", "HOME",
     "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
     "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
-    "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG",
+    "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG", "SHLVL", "_",
 })
-NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_")
+#: uv passes its per-build directories as UV_INTERNAL__* to the backend's process.
+NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_", "UV_INTERNAL__")
 #: Where files are never inputs of their own: kernel and device trees.
 _SYSTEM_PREFIXES = ("/dev/", "/proc/", "/sys/")
 
@@ -111,7 +112,10 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         flags = flags or 0
         reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
     for recorder in _ACTIVE:
-        recorder.opened.setdefault(name, reading)
+        if name not in recorder.opened:
+            # whether it was there when first read: a file read, then deleted by the build,
+            # was a temporary of the build; one read as absent is an input (it must stay so)
+            recorder.opened[name] = (reading, reading and os.path.exists(name))
 
 
 #: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
@@ -166,7 +170,8 @@ class Recorder:
     """
 
     def __init__(self, scratch: Path) -> None:
-        self.opened: dict[str, bool] = {}
+        #: path -> (read before written, existed when first read)
+        self.opened: dict[str, tuple[bool, bool]] = {}
         self.env_access: dict[str, bool] = {}
         self.deps_file = str(scratch / "compiler-deps.txt")
         self.start_ns = 0
@@ -220,8 +225,10 @@ class Recorder:
         return sorted(n for n, reading in self.env_access.items() if reading and not _is_noise(n))
 
     def files_read(self) -> list[str]:
-        """Absolute paths the call opened for reading before writing them."""
-        return sorted(p for p, reading in self.opened.items() if reading)
+        """Absolute paths the call opened for reading before writing them, less the
+        temporary files it read and deleted."""
+        return sorted(p for p, (reading, existed) in self.opened.items()
+                      if reading and (os.path.exists(p) or not existed))
 
     def _read_compiler_deps(self) -> list[str]:
         try:
@@ -414,7 +421,11 @@ def learn(
     for path in recorder.files_read():
         sources.setdefault(path, "python")
     for dep in recorder.compiler_dep_paths:
-        sources.setdefault(dep if os.path.isabs(dep) else str(context.root / dep), "the C compiler")
+        # relative to the compiler's directory, which setuptools keeps at the project root
+        # and cmake does not: a relative name not found there is not known to be ours
+        path = dep if os.path.isabs(dep) else str(context.root / dep)
+        if os.path.isabs(dep) or os.path.exists(path):
+            sources.setdefault(path, "the C compiler")
     env_sources = {name: "python" for name in recorder.env_read()}
     if cargo is not None:
         for path, source in cargo.files.items():

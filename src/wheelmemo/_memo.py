@@ -126,9 +126,11 @@ class Memo:
     def _base_parts(self, store: Store | None) -> dict[str, Any]:
         if self._base is None:
             root = self.project.root
+            # an unpacked sdist (a PKG-INFO, no git: a git checkout holding a PKG-INFO is
+            # a tree, with a git state of its own) is built once: no stat cache to keep
+            unpacked_sdist = (root / "PKG-INFO").is_file() and not (root / ".git").exists()
             stat_path = None
-            if isinstance(store, LocalStore) and not (root / "PKG-INFO").is_file():
-                # an unpacked sdist is built once: no stat cache to keep
+            if isinstance(store, LocalStore) and not unpacked_sdist:
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
                 stat_path = store.root / "stat" / f"{tree_id}.m{marshal.version}"
             self._stat_cache = stat_cache = StatCache(stat_path)
@@ -148,7 +150,7 @@ class Memo:
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
-            if store is not None and (root / "PKG-INFO").is_file():
+            if store is not None and unpacked_sdist:
                 self._alias = self._sdist_alias(store, self._base["inputs_digest"])
                 if self._alias is not None and isinstance(self._alias.get("project"), str):
                     # a project named only by setup.py is known by its tree's path
@@ -334,11 +336,11 @@ class Memo:
                         # another process may have built it while we waited
                         hit, mismatch = self._fetch(store, lookups, fetch)
                     if hit is not None:
-                        result, saved = hit
+                        result, saved, found = hit
                         self._stat_cache.save()
                         if frontend_call:
                             store.record_event(self.project_id, kind, "hit", saved)
-                            logger.info("%s hit %s (%s)", hook, target.key[:8], _elapsed(self.start))
+                            logger.info("%s hit %s (%s)", hook, found[:8], _elapsed(self.start))
                         return result
                     reason = self._why(store, kind, target, mismatch)
                 except StoreError as e:
@@ -367,8 +369,8 @@ class Memo:
 
     def _fetch(
         self, store: Store, lookups: list[Lookup], fetch: Callable[[Store, Entry], T | None],
-    ) -> tuple[tuple[T, float] | None, str | None]:
-        """The fetched result and the build time it saves (or None), and why not.
+    ) -> tuple[tuple[T, float, str] | None, str | None]:
+        """The fetched result, the build time it saves and its key (or None), and why not.
 
         A reader holds the result's lock shared, so that pruning leaves it alone.
         """
@@ -384,7 +386,7 @@ class Memo:
                     if result is not None and entry is not None:
                         if entry.kind in ("wheel", "editable"):
                             self.last_learned = candidate["learned"]
-                        return (result, entry.build_seconds), None
+                        return (result, entry.build_seconds, entry.key), None
         except CorruptEntryError as e:
             self._storage_failed(e)
         return None, reason

@@ -10,13 +10,15 @@ tree's build read or shipped none of those files (``Memo._mismatch``): an sdist 
 not the tree (hatchling's ``sdist.exclude``, MANIFEST rules).  Paths and temporary
 directories never count.
 
-Differences that are not differences: ``PKG-INFO``, which every sdist adds, and the
+Differences that are not differences: ``PKG-INFO``, which every sdist adds, the
 ``[egg_info] tag_build = / tag_date = 0`` lines setuptools writes into the sdist's
-``setup.cfg`` (they set what an absent section sets).
+``setup.cfg`` (they set what an absent section sets), and descriptive fields maturin
+adds to the ``[package]`` table of the ``Cargo.toml`` it ships (``readme``).
 """
 
 from __future__ import annotations
 
+import sys
 import tarfile
 import tempfile
 from collections.abc import Mapping
@@ -55,26 +57,62 @@ def compare_unpacked(
             label for label in set(inputs) | set(tree_inputs)
             if not label.startswith("/") and label != "PKG-INFO"
             and inputs.get(label) != tree_inputs.get(label)
-            and not (label == "setup.cfg" and _same_setup_cfg(top, tree, label in tree_inputs))
+            and not _equivalent(label, top, tree, label in tree_inputs)
         )
     return inputs_digest(inputs), differs
 
 
-def _same_setup_cfg(unpacked: Path, tree: Path, tree_has_it: bool) -> bool:
-    """Whether the sdist's setup.cfg is the tree's plus setuptools' egg_info tag lines."""
+#: Fields of a Cargo.toml [package] table that describe the package and change nothing
+#: rustc builds: maturin's sdist adds ``readme`` to the manifest it ships.
+_CARGO_DESCRIPTIVE = frozenset({"readme", "description", "license", "license-file", "authors",
+                                "repository", "homepage", "documentation", "keywords", "categories",
+                                "include", "exclude", "publish"})
+
+
+def _equivalent(label: str, unpacked: Path, tree: Path, tree_has_it: bool) -> bool:
+    """Whether a file the sdist changed is the tree's as far as any build is concerned."""
+    name = label.rsplit("/", 1)[-1]
+    normalize = {"setup.cfg": _setup_cfg_sections, "Cargo.toml": _cargo_manifest}.get(name)
+    if normalize is None:
+        return False
+    try:
+        return normalize(unpacked / label) == normalize(tree / label if tree_has_it else None)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+
+
+def _setup_cfg_sections(path: Path | None) -> object:
+    """setup.cfg without the ``[egg_info] tag_build = / tag_date = 0`` setuptools adds."""
     import configparser
 
-    def sections(path: Path | None) -> dict[str, dict[str, str]]:
-        parser = configparser.RawConfigParser()
-        if path is not None:
+    parser = configparser.RawConfigParser()
+    if path is not None:
+        try:
             parser.read(path, encoding="utf-8")
-        found = {name: dict(parser.items(name)) for name in parser.sections()}
-        tags = found.get("egg_info", {})
-        if tags.get("tag_build", None) == "" and tags.get("tag_date", None) == "0":
-            del tags["tag_build"], tags["tag_date"]
-        return {name: values for name, values in found.items() if values}
+        except configparser.Error as e:
+            raise ValueError(str(e)) from None
+    found = {name: dict(parser.items(name)) for name in parser.sections()}
+    tags = found.get("egg_info", {})
+    if tags.get("tag_build", None) == "" and tags.get("tag_date", None) == "0":
+        del tags["tag_build"], tags["tag_date"]
+    return {name: values for name, values in found.items() if values}
 
-    try:
-        return sections(unpacked / "setup.cfg") == sections(tree / "setup.cfg" if tree_has_it else None)
-    except (OSError, configparser.Error, UnicodeDecodeError):
-        return False
+
+def _cargo_manifest(path: Path | None) -> object:
+    """A Cargo.toml without the descriptive fields of its [package] table."""
+    if path is None:
+        return None
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    with open(path, "rb") as f:
+        try:
+            manifest = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise ValueError(str(e)) from None
+    package = manifest.get("package")
+    if isinstance(package, dict):
+        manifest["package"] = {k: v for k, v in package.items() if k not in _CARGO_DESCRIPTIVE}
+    return manifest

@@ -1,0 +1,3 @@
+"""Shipped in a wheel built from the tree; excluded from the sdist."""
+
+EXTRA = "extra v1"
