@@ -313,3 +313,30 @@ def test_init_adds_what_the_build_was_seen_reading_to_uv_cache_keys(
     assert {"file": "../shared.h"} in keys
     capsys.readouterr()
     assert main(["init", "--check", str(hooks.project)]) == 0
+
+
+def test_temporaries_and_per_build_variables_are_no_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wheelmemo._learned import BuildContext, learn
+
+    monkeypatch.setenv("UV_INTERNAL__BUILD_DIR", "/tmp/uv-build-1")
+    temporary = tmp_path / "made-by-a-subprocess.json"
+    temporary.write_text("{}")
+    with Recorder(tmp_path) as recorder:
+        temporary.read_text()
+        temporary.unlink()  # read and deleted: a temporary of the build
+        os.environ.get("UV_INTERNAL__BUILD_DIR")
+        os.environ.get("SHLVL")
+        with pytest.raises(FileNotFoundError):
+            open(tmp_path / "optional.cfg")  # noqa: SIM115 - read as absent: an input
+    context = BuildContext(tmp_path / "project", {}, skip=[], is_output=lambda _: False,
+                           declared_env=lambda _: False, closure=())
+    learned, changed = learn(recorder, context, _Digests(), None, dict)
+    assert list(learned["files"]) == [str(tmp_path / "optional.cfg")]
+    assert learned["files"][str(tmp_path / "optional.cfg")][0] == "missing"
+    assert learned["env"] == {}
+    assert changed == []
+
+
+class _Digests:
+    def digest(self, label: str, path: str) -> str:
+        return "missing" if not os.path.exists(path) else "present"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Hooks
+from conftest import FakeSite, Hooks
 
 
 def _sdist_and_unpack(hooks: Hooks, where: Path) -> Path:
@@ -89,4 +89,49 @@ def test_sdist_lacking_a_file_the_tree_build_read_builds_its_own(hooks: Hooks, t
     hooks.build_wheel(subdir="copy")
     assert hooks.calls()["build_wheel"] == 2
     hooks.build_wheel(subdir="copy-again")  # stored under the copy's own key
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_descriptive_cargo_fields_and_setuptools_tags_are_no_differences(tmp_path: Path) -> None:
+    """maturin adds readme to the Cargo.toml it ships; setuptools adds egg_info tags."""
+    from wheelmemo._sdist import _equivalent
+
+    tree, unpacked = tmp_path / "tree", tmp_path / "unpacked"
+    for where in (tree, unpacked):
+        where.mkdir()
+    manifest = '[package]\nname = "demo"\nversion = "1.0.0"\n\n[dependencies]\npyo3 = "0.30"\n'
+    (tree / "Cargo.toml").write_text(manifest)
+    (unpacked / "Cargo.toml").write_text(manifest.replace('version = "1.0.0"\n',
+                                                          'version = "1.0.0"\nreadme = "README.md"\n'))
+    assert _equivalent("Cargo.toml", unpacked, tree, True)
+    (unpacked / "Cargo.toml").write_text(manifest.replace('"0.30"', '"0.29"'))
+    assert not _equivalent("Cargo.toml", unpacked, tree, True)
+    (unpacked / "setup.cfg").write_text("[egg_info]\ntag_build = \ntag_date = 0\n\n")
+    assert _equivalent("setup.cfg", unpacked, tree, False)
+    (unpacked / "setup.cfg").write_text("[egg_info]\ntag_build = .dev\ntag_date = 0\n\n")
+    assert not _equivalent("setup.cfg", unpacked, tree, False)
+
+
+def test_a_git_checkout_holding_a_pkg_info_is_a_tree(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    """An unpacked sdist put under git has a git state of its own: a new commit of a
+    VCS-versioned project must rebuild, whatever the sdist it came from recorded."""
+    import subprocess
+
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"countingbackend"]', '"countingbackend", "setuptools-scm"]'))
+    fake_site.install("setuptools-scm", "8.0")
+    (hooks.project / ".gitignore").unlink()
+    unpacked = _sdist_and_unpack(hooks, tmp_path / "unpacked")
+    hooks.project = unpacked
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=unpacked,
+                       check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    hooks.build_wheel(subdir="one")
+    git("commit", "-q", "--allow-empty", "-m", "two")
+    hooks.build_wheel(subdir="two")
     assert hooks.calls()["build_wheel"] == 2
