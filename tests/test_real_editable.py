@@ -31,6 +31,9 @@ PROJECTS = {
                           "src/lib.rs"),
     "setuptools_cext": Case("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo",
                             "src/cext_demo/_speed.c"),
+    # the unpacked sdist has no git: its version is in PKG-INFO, its git state the tree's
+    "scm_cext": Case("scm_demo/_speed.c", "scm_demo", "scm_demo._speed", "src/scm_demo",
+                     "src/scm_demo/_speed.c"),
 }
 
 
@@ -104,3 +107,19 @@ def test_one_compile_for_sync_build_and_clean(frontends: Frontends, tmp_path: Pa
     out = frontends.run(str(venv_python), "-c", f"import {module}; import {case.module}", cwd=tmp_path)
     assert out.stderr.count("wheelmemo: warning:") == 1
     assert f"{case.native_source} changed since the installed build" in out.stderr
+
+
+def test_setup_py_only_project_compiles_once(frontends: Frontends, tmp_path: Path) -> None:
+    """No [project] table (uv sync needs one): the metadata lives in setup.py alone, and the
+    unpacked sdist must still meet the tree's wheel."""
+    project = copy_project("setup_only_cext", tmp_path)
+    needle = "setup_only_demo/_speed.c"
+    tree_wheel = frontends.uv_build_wheel(project)
+    assert frontends.compiles(needle) == 1
+    from_sdist = frontends.uv_build(project)
+    assert frontends.compiles(needle) == 1, "the unpacked sdist must meet the tree's wheel"
+    assert from_sdist.read_bytes() == tree_wheel.read_bytes()
+    frontends.python_m_build(project)
+    frontends.pip_wheel(project)
+    assert frontends.compiles(needle) == 1
+    assert frontends.run_in_venv(from_sdist, _greeting("setup_only_demo._speed")) == "hello v1"

@@ -43,7 +43,7 @@ import re
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -341,16 +341,19 @@ def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
 # -- checking what was learned ---------------------------------------------------------------
 def check_learned(
     learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
-    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    installed: Callable[[], Mapping[str, tuple[str, str]]], *, same: Collection[str] = (),
 ) -> str | None:
-    """``None`` when every learned input is as it was; else what changed, in words."""
+    """``None`` when every learned input is as it was; else what changed, in words.
+
+    ``same``: labels known to be as good as they were (an unpacked sdist's ``PKG-INFO``).
+    """
     for name, (digest, source) in (learned.get("env") or {}).items():
         if env_digest(environ.get(name)) != digest:
             return f"{name} changed (read by {source})"
     prefix = str(root) + os.sep
     for label, (state, source) in (learned.get("files") or {}).items():
         path = label if os.path.isabs(label) else prefix + label
-        if digests.digest(label, path) != state:
+        if label not in same and digests.digest(label, path) != state:
             return f"{label} changed (read by {source})"
     dists = learned.get("dists") or {}
     if dists:

@@ -78,10 +78,14 @@ class Lookup:
     """One key a hook looks under: the declared key, its parts, and for an unpacked sdist
     the project files it lacks or changes compared with the tree it was made from."""
 
-    def __init__(self, key: str, parts: dict[str, Any], differs: frozenset[str] = frozenset()) -> None:
+    def __init__(self, key: str, parts: dict[str, Any], differs: frozenset[str] = frozenset(),
+                 equivalent: frozenset[str] = frozenset()) -> None:
         self.key = key
         self.parts = parts
         self.differs = differs
+        #: files of the unpacked sdist whose bytes differ from the tree's to no effect
+        #: (PKG-INFO, setuptools' egg_info tags): what the tree's build read of them holds
+        self.equivalent = equivalent
 
 
 class Memo:
@@ -182,8 +186,9 @@ class Memo:
         compared = compare_unpacked(sdist, self.family, self.environ, self.project.root, base["inputs"])
         if compared is None:
             return
-        unpacked_digest, differs = compared
-        value = {"tree": base["inputs_digest"], "differs": differs, "project": self.project_id,
+        unpacked_digest, differs, equivalent = compared
+        value = {"tree": base["inputs_digest"], "differs": differs, "equivalent": equivalent,
+                 "project": self.project_id,
                  "vcs": self._vcs(base["versions"])}
         store.put(_key.sdist_alias_key(unpacked_digest), "sdist-alias", [], build_seconds=0.0,
                   parts={"hook": "sdist-alias"}, value=value)
@@ -223,7 +228,8 @@ class Memo:
             tree_parts = dict(parts, inputs_digest=alias["tree"], vcs=alias.get("vcs"),
                               sdist_of=alias["tree"][:8])
             differs = frozenset(str(label) for label in alias["differs"])
-            found.insert(0, Lookup(self._digest(kind, tree_parts), tree_parts, differs))
+            equivalent = frozenset(str(label) for label in alias.get("equivalent") or ())
+            found.insert(0, Lookup(self._digest(kind, tree_parts), tree_parts, differs, equivalent))
         return found
 
     def _digest(self, kind: str, parts: dict[str, Any]) -> str:
@@ -256,13 +262,13 @@ class Memo:
 
         return _key._installed(sys.path)
 
-    def _mismatch(self, learned: Mapping[str, Any], differs: frozenset[str]) -> str | None:
+    def _mismatch(self, learned: Mapping[str, Any], lookup: Lookup) -> str | None:
         """Why a candidate result does not fit this build, or None when it does."""
-        lacking = differs.intersection(learned.get("read") or ())
+        lacking = lookup.differs.intersection(learned.get("read") or ())
         if lacking:
             return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
         return _learned.check_learned(learned, self.project.root, self._stat_cache, self.environ,
-                                      self._installed)
+                                      self._installed, same=lookup.equivalent)
 
     def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
@@ -277,7 +283,7 @@ class Memo:
             if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
                     and isinstance(candidate.get("learned"), dict)):
                 continue
-            why = self._mismatch(candidate["learned"], lookup.differs)
+            why = self._mismatch(candidate["learned"], lookup)
             if why is None:
                 fitting.append(candidate)
             elif reason is None:

@@ -33,9 +33,10 @@ __all__ = ["compare_unpacked"]
 
 def compare_unpacked(
     sdist: Path, family: str, environ: Mapping[str, str], tree: Path, tree_inputs: Mapping[str, str],
-) -> tuple[str, list[str]] | None:
-    """The inputs digest of ``sdist`` once unpacked, and the project files where it differs
-    from the ``tree`` it was made from; ``None`` for a format we do not read."""
+) -> tuple[str, list[str], list[str]] | None:
+    """The inputs digest of ``sdist`` once unpacked, the project files where it differs
+    from the ``tree`` it was made from, and those whose bytes differ to the same effect
+    (``PKG-INFO`` always); ``None`` for a format we do not read."""
     if not sdist.name.endswith(".tar.gz"):
         return None
     with tempfile.TemporaryDirectory(prefix="wheelmemo-sdist-") as tmp, tarfile.open(sdist) as tf:
@@ -53,13 +54,11 @@ def compare_unpacked(
         settings, _ = load_settings(project, None, environ)
         inputs = collect_inputs(top, project.pyproject, backend=family, include=settings.inputs,
                                 exclude=settings.exclude, stat_cache=StatCache(None))
-        differs = sorted(
-            label for label in set(inputs) | set(tree_inputs)
-            if not label.startswith("/") and label != "PKG-INFO"
-            and inputs.get(label) != tree_inputs.get(label)
-            and not _equivalent(label, top, tree, label in tree_inputs)
-        )
-    return inputs_digest(inputs), differs
+        changed = [label for label in sorted(set(inputs) | set(tree_inputs))
+                   if not label.startswith("/") and inputs.get(label) != tree_inputs.get(label)]
+        equivalent = ["PKG-INFO", *(label for label in changed if label != "PKG-INFO"
+                                    and _equivalent(label, top, tree, label in tree_inputs))]
+    return inputs_digest(inputs), [label for label in changed if label not in equivalent], equivalent
 
 
 #: Fields of a Cargo.toml [package] table that describe the package and change nothing
