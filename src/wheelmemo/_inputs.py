@@ -77,7 +77,7 @@ def compile_glob(*patterns: str) -> re.Pattern[str]:
 def _glob_source(pattern: str) -> str:
     """A gitignore-flavoured glob over POSIX relative paths, as regex source.
 
-    ``*`` and ``?`` stay within one path segment, ``**`` crosses them; a pattern with no
+    ``*``, ``?`` and ``[...]`` classes stay within one path segment, ``**`` crosses them; a pattern with no
     inner ``/`` matches a basename at any depth; a leading ``/`` anchors at the root; a
     trailing ``/`` matches a directory and everything below it.
     """
@@ -98,6 +98,11 @@ def _glob_source(pattern: str) -> str:
         elif body[i] == "?":
             out.append("[^/]")
             i += 1
+        elif body[i] == "[" and "]" in body[i + 2:]:  # a class: [abc], [a-z], [!x]
+            close = body.index("]", i + 2)
+            inner = body[i + 1:close].replace("\\", "\\\\")
+            out.append(f"[^/{inner[1:]}]" if inner.startswith("!") else f"[{inner}]")
+            i = close + 1
         else:
             out.append(re.escape(body[i]))
             i += 1
@@ -335,7 +340,7 @@ def _metadata_files(root: str, pyproject: dict[str, Any], listing: list[str]) ->
         return found
     # matched against the listing, which is cheap at any depth; a glob without "**"
     # is also looked up on disk, which finds the files git ignores as well
-    matches = re.compile("|".join(f"(?:{_license_glob_source(g)})" for g in globs)).match
+    matches = compile_glob(*(f"/{g}" for g in globs)).match  # PEP 639: relative to the root
     for rel in listing:
         if matches(rel):
             found[rel] = os.path.join(root, *rel.split("/"))
@@ -348,33 +353,6 @@ def _metadata_files(root: str, pyproject: dict[str, Any], listing: list[str]) ->
                 if os.path.isfile(path):
                     found[Path(os.path.relpath(path, root)).as_posix()] = path
     return found
-
-
-def _license_glob_source(pattern: str) -> str:
-    """A PEP 639 glob (relative to the project root) as regex source over labels."""
-    out = []
-    i, n = 0, len(pattern)
-    while i < n:
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 2 :]:
-            close = pattern.index("]", i + 2)
-            out.append("[" + re.escape(pattern[i + 1 : close]) + "]")
-            i = close + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out) + r"\Z"
 
 
 def collect_inputs(
