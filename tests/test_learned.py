@@ -340,3 +340,25 @@ def test_temporaries_and_per_build_variables_are_no_inputs(tmp_path: Path, monke
 class _Digests:
     def digest(self, label: str, path: str) -> str:
         return "missing" if not os.path.exists(path) else "present"
+
+
+def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requires(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+) -> None:
+    """The copy has no git: it takes the git state the tree's wheel was keyed on."""
+    import tarfile
+
+    fake_site.install("setuptools-scm", "8.0")
+    _learning(hooks, fake_site, requires=["setuptools-scm>=8"])
+    (hooks.project / ".gitignore").unlink()  # the fake sdist leaves dotfiles out
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"], ["tag", "v1.0"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
+                       check=True, capture_output=True)
+    hooks.build_wheel(subdir="tree")
+    sdists = hooks.out / "sdist"
+    sdists.mkdir()
+    with tarfile.open(sdists / hooks("build_sdist", str(sdists))) as tf:
+        tf.extractall(tmp_path / "unpacked", filter="data")
+    (hooks.project,) = (tmp_path / "unpacked").iterdir()
+    hooks.build_wheel(subdir="copy")
+    assert hooks.calls()["build_wheel"] == 1

@@ -109,6 +109,8 @@ class Memo:
         self._adopted: dict[str, Any] | None = None
         #: the frontend's directories of this call (wheel, metadata): outputs, never inputs
         self._outputs: list[str] = []
+        self._lookups: dict[str, list[Lookup]] = {}
+        self._vcs_states: dict[bool, str | None] = {}
         #: the learned inputs of the newest wheel this call built or found
         self.last_learned: dict[str, Any] = {}
         if not self.settings.disable:
@@ -187,14 +189,19 @@ class Memo:
         if compared is None:
             return
         unpacked_digest, differs, equivalent = compared
+        # the git state the tree's wheel is keyed on: its version is in the sdist's PKG-INFO
+        vcs = self.lookups(store, "wheel")[-1].parts["vcs"]
         value = {"tree": base["inputs_digest"], "differs": differs, "equivalent": equivalent,
-                 "project": self.project_id,
-                 "vcs": self._vcs(base["versions"])}
+                 "project": self.project_id, "vcs": vcs}
         store.put(_key.sdist_alias_key(unpacked_digest), "sdist-alias", [], build_seconds=0.0,
                   parts={"hook": "sdist-alias"}, value=value)
 
     def _vcs(self, versions: Mapping[str, str]) -> str | None:
-        return _key.vcs_part(versions, str(self.project.root))
+        """``git describe`` (a process) once per call, when a VCS plugin is in ``versions``."""
+        plugin = bool(_key.VCS_PLUGINS.intersection(versions))
+        if plugin not in self._vcs_states:
+            self._vcs_states[plugin] = _key.vcs_part(versions, str(self.project.root))
+        return self._vcs_states[plugin]
 
     def _build_requires(self, kind: str) -> dict[str, str]:
         """The closure of what ``get_requires_for_build_*`` added to the build environment."""
@@ -215,6 +222,11 @@ class Memo:
 
     def lookups(self, store: Store, kind: str) -> list[Lookup]:
         """The keys to look under: for an unpacked sdist, its tree's first, then its own."""
+        if kind not in self._lookups:
+            self._lookups[kind] = self._make_lookups(store, kind)
+        return self._lookups[kind]
+
+    def _make_lookups(self, store: Store, kind: str) -> list[Lookup]:
         base = self._base_parts(store)
         parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
         if not kind.startswith("requires-"):
@@ -254,6 +266,7 @@ class Memo:
         for part in ("interpreter", "versions", "wheelmemo"):
             base[part] = old.get(part)
         self._adopted = old
+        self._lookups.clear()
         return True
 
     # -- finding a result: the declared key, then the learned inputs --------------------
