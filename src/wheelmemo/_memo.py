@@ -374,9 +374,8 @@ class Memo:
                 if learned is None:
                     learned = self._learn(kind, recorder, scratch, target.parts)
                 if learned is not None:
-                    self._store_outcome(self.store, target, kind, outcome, learned, seconds)
-                    if frontend_call:
-                        self.store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
+                    self._store_outcome(self.store, target, kind, outcome, learned, seconds,
+                                        count=frontend_call)
             self._stat_cache.save()
         if not frontend_call:
             pass
@@ -447,7 +446,9 @@ class Memo:
         return learned
 
     def _store_outcome(self, store: Store, target: Lookup, kind: str, outcome: Outcome[Any],  # noqa: PLR0917
-                       learned: dict[str, Any], seconds: float) -> None:
+                       learned: dict[str, Any], seconds: float, *, count: bool) -> None:
+        """Store a computed result under its learned key and list it in the declared key's
+        manifest; ``count`` it in the statistics (a frontend's call, not our own)."""
         read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files)
         learned = dict(learned, read=sorted(read))
         result_key = _learned.learned_key(target.key, learned)
@@ -463,6 +464,8 @@ class Memo:
                      if isinstance(c, dict) and c.get("key") != result_key]
             store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
                       value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+            if count:
+                store.record_event(self.project_id, kind, "hit" if outcome.via else "miss", 0.0)
             if outcome.files:  # a value-only entry (get_requires) adds no blob
                 store.enforce_limit(self.settings.max_size)
         except StoreError as e:
