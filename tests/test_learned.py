@@ -235,7 +235,7 @@ def test_cargo_dep_info_and_build_script_outputs(tmp_path: Path) -> None:
     (release / "deps").mkdir(parents=True)
     (release / "deps" / "demo-0123.d").write_text(
         f"{release}/deps/demo-0123.d: src/lib.rs src/generated.txt\n\nsrc/lib.rs:\nsrc/generated.txt:\n\n"
-        "# env-dep:FLAVOR=a\n# env-dep:UNSET_ONE\n")
+        "# env-dep:FLAVOR=a\n# env-dep:UNSET_ONE\n# env-dep:OUT_DIR=/cargo/sets/it\n")
     out = release / "build" / "demo-4567"
     out.mkdir(parents=True)
     (out / "output").write_text("cargo:rerun-if-env-changed=MY_FLAVOR\ncargo::rerun-if-changed=wrapper.h\n"
@@ -284,13 +284,16 @@ def test_editable_import_warns_when_a_learned_input_changed(
         zf.extractall(site_dir)
 
     def import_it(**env: str) -> str:
-        code = f"import site; site.addsitedir({str(site_dir)!r}); import fakepkg"
+        # twice, as site does in a virtual environment: the .pth file runs twice
+        code = f"import site; site.addsitedir({str(site_dir)!r}); site.addsitedir({str(site_dir)!r}); import fakepkg, fakepkg.data"
         run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | env
         return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=run_env, capture_output=True,
                               text=True, check=True).stderr
 
     assert import_it() == ""
-    assert "$LEARN_FLAVOR changed since the installed build" in import_it(LEARN_FLAVOR="b")
+    warned = import_it(LEARN_FLAVOR="b")
+    assert "$LEARN_FLAVOR changed since the installed build" in warned
+    assert warned.count("wheelmemo: warning:") == 1
     shared.write_text("#define X 2\n")
     assert f"{shared} changed since the installed build" in import_it()
 

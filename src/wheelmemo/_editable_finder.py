@@ -219,7 +219,14 @@ def restore_inplace(tree: str, shipped_root: str, copies: dict[str, str]) -> Non
 
 
 def install(config: dict[str, Any], shipped_root: str) -> None:
-    """Put the project on the import system (called once, at interpreter start)."""
+    """Put the project on the import system, once per interpreter.
+
+    In a virtual environment ``site`` processes site-packages twice (``venv()`` and
+    then ``main()`` both add it), so a ``.pth`` file runs twice: the second call must
+    not add a second finder, which would check and warn a second time.
+    """
+    if any(getattr(finder, "shipped_root", None) == shipped_root for finder in sys.meta_path):
+        return
     if config["mode"] == "inplace":
         restore_inplace(str(config["tree"]), shipped_root, dict(config["copies"]))
         for root in config["roots"]:

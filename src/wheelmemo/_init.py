@@ -58,7 +58,7 @@ def learned_cache_keys(root: Path) -> list[dict[str, Any]]:
     from ._memo import Memo
 
     try:
-        memo = Memo(None, root=root.resolve())
+        memo = Memo(None, root=root.resolve(), offline=True)
     except WheelmemoError:
         return []  # not built through wheelmemo yet: nothing learned
     store = memo.store

@@ -49,13 +49,14 @@ from typing import Any, Callable, Protocol
 
 __all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_make_deps"]
 
-#: Variables whose values are per-process paths or terminal settings: reading them
-#: cannot change a wheel, and every isolated build environment has new values.
+#: Variables whose values are per-process paths, terminal or verbosity settings:
+#: reading them cannot change a wheel, and every isolated build environment has new values.
 NOISE_ENV = frozenset({
     "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD", "HOME",
     "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
     "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
     "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG", "SHLVL", "_",
+    "HATCH_VERBOSE", "HATCH_QUIET",
 })
 #: uv passes its per-build directories as UV_INTERNAL__* to the backend's process.
 NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_", "UV_INTERNAL__")
@@ -277,6 +278,10 @@ def parse_make_deps(text: str) -> list[str]:
     return found
 
 
+#: Variables cargo sets for rustc and build scripts itself (``env!("OUT_DIR")``): their
+#: values come from cargo, whatever the environment says; ``CARGO_*`` is keyed anyway.
+CARGO_SETS = frozenset({"OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS",
+                        "RUSTC_LINKER", "RUSTDOC"})
 _ENV_DEP = re.compile(r"^# env-dep:([^=\n]+)(?:=.*)?$", re.MULTILINE)
 _RERUN = re.compile(r"^cargo::?rerun-if-(changed|env-changed)=(.*)$", re.MULTILINE)
 
@@ -311,7 +316,8 @@ def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], wor
             for dep in parse_make_deps(text):
                 findings.files.setdefault(str(workspace / dep), "rustc")
             for name in _ENV_DEP.findall(text):
-                findings.env.setdefault(name, "rustc (env!)")
+                if name not in CARGO_SETS:  # cargo's own value, not the environment's
+                    findings.env.setdefault(name, "rustc (env!)")
         for output in _glob_any(target, ("*/build/*/output", "*/*/build/*/output")):
             package = output.parent.name.rpartition("-")[0]
             try:

@@ -93,9 +93,12 @@ class Memo:
 
     def __init__(
         self, config_settings: ConfigSettings = None, root: Path | None = None,
-        environ: Mapping[str, str] | None = None,
+        environ: Mapping[str, str] | None = None, *, offline: bool = False,
     ) -> None:
         self.start = time.monotonic()
+        #: the command line's memo: it reads the cache and never calls the inner backend
+        #: (which would run setup.py in the tree, outside any build environment)
+        self.offline = offline
         self.environ = os.environ if environ is None else environ
         self.project = load_project(root)
         self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
@@ -205,8 +208,8 @@ class Memo:
 
     def _build_requires(self, kind: str) -> dict[str, str]:
         """The closure of what ``get_requires_for_build_*`` added to the build environment."""
-        if self._adopted is not None:
-            return dict(self._adopted.get("build_requires") or {})
+        if self._adopted is not None or self.offline:
+            return dict((self._adopted or {}).get("build_requires") or {})
         requires_kind = "editable" if kind in ("editable", "metadata-editable") else "wheel"
         if requires_kind == "editable" and self.derives_editables:
             requires_kind = "wheel"
