@@ -200,3 +200,19 @@ def test_clean_forgets_stat_caches(hooks: Hooks, cache_dir: Path, capsys: pytest
     assert list((cache_dir / "v1" / "stat").iterdir()), "a recently used tree keeps its stat cache"
     _cli(capsys, "clean")
     assert not list((cache_dir / "v1" / "stat").iterdir())
+
+
+def test_clean_removes_every_entry_not_in_use(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Value-only entries (get_requires answers, manifests) free no bytes, and go too."""
+    hooks.build_wheel()
+    store = LocalStore(cache_dir)
+    (wheel,) = _wheels(cache_dir)
+    record = cache_dir / "v1" / "entries" / wheel["key"][:2] / f"{wheel['key']}.json"
+    os.utime(record, (1, 1))  # the least recently used: evicted first, then no bytes are left
+    entries = store.records()
+    assert {r["kind"] for r in entries} == {"wheel", "manifest", "requires-wheel"}
+    code, out, _ = _cli(capsys, "clean")
+    assert code == 0
+    assert out.startswith(f"wheelmemo: removed {len(entries)} entries")
+    assert store.records() == []
+    assert store.size() == 0

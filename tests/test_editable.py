@@ -113,16 +113,34 @@ def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) 
     assert "fake-project: Cargo.toml changed since the installed build" in err
 
 
-def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Path,
+def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Path, fake_site: FakeSite,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compiled module the build made goes into the tree, and comes back after `git clean`."""
+    # countingbackend, plus an extension module in the wheel that the tree does not have
+    (fake_site.path / "countingbackend_ext.py").write_text(
+        "import os, zipfile\nimport countingbackend\nfrom countingbackend import *  # noqa\n\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    name = countingbackend.build_wheel(wheel_directory, config_settings, metadata_directory)\n"
+        "    with zipfile.ZipFile(os.path.join(wheel_directory, name), 'a') as zf:\n"
+        "        zf.writestr('fakepkg/_speedups.so', b'compiled\\n')\n"
+        "    return name\n"
+    )
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"', 'backend = "countingbackend_ext"'))
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "inplace")
+    built = hooks.project / "src" / "fakepkg" / "_speedups.so"
+    assert not built.exists()
     site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    assert hooks.calls()["build_wheel"] == 1
+    assert built.read_bytes() == b"compiled\n"  # copied into the tree, beside its package
     with zipfile.ZipFile(next((hooks.out / "ed").glob("*.whl"))) as zf:
         pth = zf.read("_wheelmemo_editable_fake_project.pth").decode()
     assert "bootstrap" in pth
+    built.unlink()  # git clean -fdx
     out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); print(g.FLAG)",
                   tmp_path)
     assert out.stdout.split("\n")[:2] == [str(hooks.project / "src" / "fakepkg" / "__init__.py"), "None"]
+    assert built.read_bytes() == b"compiled\n"  # restored at interpreter start
 
 
 def test_inplace_extension_modules_are_restored_after_git_clean(tmp_path: Path) -> None:

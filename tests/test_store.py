@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,8 +56,9 @@ def test_flipped_byte_in_blob_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: 
     assert hooks.calls()["build_wheel"] == 2
 
 
-@pytest.mark.parametrize("kind", ["wheel", "manifest"])
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "checksum", "delete blob"])
+@pytest.mark.parametrize(("kind", "damage"), [
+    (kind, damage) for kind in ("wheel", "manifest") for damage in ("truncate", "garbage", "checksum")
+] + [("wheel", "delete blob"), ("manifest", "delete record")])  # a manifest has no blob
 def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str, kind: str) -> None:
     hooks.build_wheel()
     (record,) = _records(cache_dir)
@@ -70,6 +72,8 @@ def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str, k
         record.write_bytes(b"\x00\xff" * 10)
     elif damage == "checksum":
         record.write_text(record.read_text().replace('"build_seconds": ', '"build_seconds": 1'))
+    elif damage == "delete record":
+        record.unlink()
     else:
         _blobs(cache_dir)[0].unlink()
     hooks.build_wheel()
@@ -91,38 +95,69 @@ def test_unwritable_cache_warns_and_builds(hooks: Hooks, tmp_path: Path, monkeyp
     assert "building without the cache" in err
 
 
-def test_full_disk_warns_and_builds(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+def _full_path(path: Any, dir_fd: int | None) -> str | None:
+    """The absolute path ``path`` names (relative to ``dir_fd``, as the store opens its files)."""
+    if isinstance(path, int):
+        return None
+    base = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else ""
+    return os.path.abspath(os.path.join(base, os.fspath(path)))
+
+
+def _fail_writes(monkeypatch: pytest.MonkeyPatch, directory: Path, code: int) -> None:
+    """Every write below ``directory`` fails with ``code``, as on a full or read-only file
+    system (tests run as root, where chmod stops nothing)."""
+    writing = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+    def refuse(real: Any, path_arg: int, fd_arg: str, only: Any = None) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            path = _full_path(args[path_arg], kwargs.get(fd_arg))
+            if path is not None and path.startswith(f"{directory}{os.sep}") and (only is None or only(path, args)):
+                raise OSError(code, os.strerror(code), path)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "open", refuse(os.open, 0, "dir_fd",
+                                           lambda _, a: (a[1] if len(a) > 1 else 0) & writing))
+    # as the kernel does, an existing directory is reported as such before the file system
+    monkeypatch.setattr(os, "mkdir", refuse(os.mkdir, 0, "dir_fd", lambda p, _: not os.path.lexists(p)))
+    monkeypatch.setattr(os, "unlink", refuse(os.unlink, 0, "dir_fd"))
+    monkeypatch.setattr(os, "utime", refuse(os.utime, 0, "dir_fd"))
+    monkeypatch.setattr(os, "replace", refuse(os.replace, 1, "dst_dir_fd"))
+
+
+def test_full_disk_warns_and_builds(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    from wheelmemo import _store
-
-    real_replace = os.replace
-
-    def full(src: str, dst: str) -> None:
-        if "/blobs/" in str(dst) or "/entries/" in str(dst):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(_store.os, "replace", full)
-    wheel = hooks.build_wheel()
+    with monkeypatch.context() as full:
+        _fail_writes(full, cache_dir, errno.ENOSPC)
+        wheel = hooks.build_wheel()
     assert wheel.is_file()
     assert "No space left on device" in capsys.readouterr().err
-    monkeypatch.setattr(_store.os, "replace", real_replace)
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
 
 
-def test_read_only_cache_still_hits(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lookups work from a cache that cannot be written (a lock that cannot be taken only on misses)."""
+def test_read_only_cache_still_hits(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Lookups work from a cache that cannot be written: no lock file, no last-use time,
+    no statistics; only a miss, which cannot take the key's lock, builds without it."""
     hooks.build_wheel()
-    from wheelmemo import _store
-
-    def no_lock(self: object, key: str) -> None:
-        raise _store.StoreError("read-only")
-
-    monkeypatch.setattr(_store.LocalStore, "lock", no_lock)
-    hooks.build_wheel()
+    capsys.readouterr()
+    _fail_writes(monkeypatch, cache_dir, errno.EROFS)
+    hooks.build_wheel(subdir="hit")
     assert hooks.calls()["build_wheel"] == 1
+    err = capsys.readouterr().err
+    assert "build_wheel hit" in err
+    assert "warning" not in err
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# edit\n")
+    assert hooks.build_wheel(subdir="miss").is_file()
+    assert hooks.calls()["build_wheel"] == 2
+    err = capsys.readouterr().err
+    assert "cannot create the lock" in err
+    assert "Read-only file system" in err
+    assert "building without the cache" in err
 
 
 def _build_in_subprocess(project: Path, site: Path, out: Path, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._errors import ConfigError, StoreError
-from ._settings import parse_size
+from ._settings import load_project, load_settings, parse_size
 from ._store import LocalStore, default_cache_dir
 
 __all__ = ["main"]
@@ -30,8 +30,32 @@ The cache is WHEELMEMO_CACHE_DIR, else [tool.wheelmemo] cache-dir, else the user
 
 
 def _store(args: argparse.Namespace) -> LocalStore:
-    cache_dir = args.cache_dir or os.environ.get("WHEELMEMO_CACHE_DIR")
-    return LocalStore(Path(cache_dir).expanduser() if cache_dir else default_cache_dir())
+    """The cache the build hooks of the project (``--project``, else the current
+    directory) use, unless ``--cache-dir`` names another."""
+    if args.cache_dir:
+        return LocalStore(Path(args.cache_dir).expanduser())
+    root = Path(getattr(args, "project", None) or ".")
+    configured = _configured_cache_dir(root)
+    if configured is None:
+        return LocalStore(default_cache_dir())
+    # the hooks run in the project: a relative cache directory is the project's
+    return LocalStore(configured if configured.is_absolute() else root / configured)
+
+
+def _configured_cache_dir(root: Path) -> Path | None:
+    """WHEELMEMO_CACHE_DIR, else ``[tool.wheelmemo] cache-dir`` of the project in
+    ``root``; None (the user cache) where there is no such project, silently."""
+    from_env = os.environ.get("WHEELMEMO_CACHE_DIR")
+    if from_env:
+        return Path(from_env).expanduser()
+    if not (root / "pyproject.toml").is_file():
+        return None
+    project = load_project(root)  # a pyproject.toml that is not TOML: a one-line error
+    if "wheelmemo" not in project.tool:
+        return None
+    # the environment was read above; other WHEELMEMO_* variables are no concern here
+    settings, _ = load_settings(project, None, {})
+    return settings.cache_dir
 
 
 def _human_size(size: float) -> str:
@@ -115,11 +139,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     now = time.time()
     rows = [["project", "version", "kind", "tags", "size", "age", "last use"]]
     for record in sorted(store.records(), key=lambda r: (str(r.get("project")), -float(r["last_use"]))):
-        files = record.get("files") or []
+        files = record["files"]
         name = str(files[0][0]) if files else ""
         version, tags = "-", "-"
-        if name.endswith(".whl"):
-            fields = name[:-4].split("-")
+        fields = name[:-4].split("-")
+        if name.endswith(".whl") and len(fields) >= 5:  # name-version(-build)-py-abi-platform
             version, tags = fields[1], "-".join(fields[-3:])
         elif name.endswith(".dist-info") or ".dist-info/" in name:
             version = name.split(".dist-info")[0].rsplit("-", 1)[-1]
@@ -150,7 +174,7 @@ def _memo(path: str) -> Any:
     from ._memo import Memo
 
     configure("warning")
-    return Memo(None, root=Path(path).resolve())
+    return Memo(None, root=Path(path).resolve(), offline=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -198,7 +222,7 @@ def cmd_export(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     entry, _, _ = memo.find(store, "wheel")
-    if entry is None:
+    if entry is None or entry.kind != "wheel":  # a forged manifest may name another kind
         print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
               "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)
         return 1
@@ -228,12 +252,20 @@ def _parser() -> argparse.ArgumentParser:
         prog="wheelmemo", description="A build backend that never builds the same wheel twice.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--cache-dir", help="the cache to use (default: WHEELMEMO_CACHE_DIR or the user cache)")
+    parser.add_argument("--cache-dir", help="the cache to use (default: WHEELMEMO_CACHE_DIR, else the "
+                        "project's [tool.wheelmemo] cache-dir, else the user cache)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    def cache_command(name: str, help: str) -> argparse.ArgumentParser:
+        """A command on the cache: the one the project's build hooks use."""
+        found = command(name, help)
+        found.add_argument("--project", metavar="PATH", default=".",
+                           help="use the cache of the project in PATH, as its builds do (default: .)")
+        return found
 
     init = command("init", "adopt wheelmemo in a project: build-backend, requires and [tool.uv] cache-keys")
     init.add_argument("path", nargs="?", default=".", help="the project (default: .)")
@@ -245,20 +277,20 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("path", nargs="?", default=".", help="the project (default: .)")
     explain.set_defaults(func=cmd_explain)
 
-    stats = command("stats", "hits, misses, hit rate and build time saved, per project and in total")
+    stats = cache_command("stats", "hits, misses, hit rate and build time saved, per project and in total")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--zero", action="store_true", help="reset the counters")
     stats.set_defaults(func=cmd_stats)
 
-    listing = command("list", "the entries: project, version, kind, tags, size, age, last use")
+    listing = cache_command("list", "the entries: project, version, kind, tags, size, age, last use")
     listing.set_defaults(func=cmd_list)
 
-    prune = command("prune", "evict least recently used entries (default: down to WHEELMEMO_MAX_SIZE or 10G)")
+    prune = cache_command("prune", "evict least recently used entries (default: down to WHEELMEMO_MAX_SIZE or 10G)")
     prune.add_argument("--max-size", type=_size, help="bring the cache under this size, e.g. 5G")
     prune.add_argument("--older-than", type=_duration, help="remove entries unused for this long, e.g. 30d")
     prune.set_defaults(func=cmd_prune)
 
-    clean = command("clean", "remove every entry not in use right now")
+    clean = cache_command("clean", "remove every entry not in use right now")
     clean.set_defaults(func=cmd_clean)
 
     export = command("export", "copy the cached wheel for the project's current state, without building")

@@ -12,21 +12,32 @@ Layout of a local store (``<cache-dir>/v1``)::
     stats.jsonl             one line per memoized hook call: hit or miss, time saved
 
 Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
-every read is verified (records by checksum, blobs by digest while copying), and what
-fails is discarded.  ``Store`` is the interface a remote store will implement too.
+every read is verified (records by checksum and by a schema check of what they hold,
+blobs by digest while copying), and what fails is discarded.  ``Store`` is the
+interface a remote store will implement too.
+
+A cache may be shared, and whoever can write to it can make a build return their wheel
+(as with ccache), but never make wheelmemo read or write anywhere else: no symlink is
+followed below ``v1`` (directories are opened with ``O_NOFOLLOW`` and files reached
+relative to them), every name a record holds is a checked relative path, and a file is
+only ever written inside the directory it is meant for.  Every failure of the storage
+is a :class:`StoreError`: a warning and a normal build, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import math
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import IO, Any, Callable, NamedTuple, Protocol
 
 from ._errors import CorruptEntryError, StoreError
 
@@ -34,11 +45,30 @@ __all__ = ["Entry", "LocalStore", "Store", "StoredFile", "default_cache_dir"]
 
 FORMAT = 1
 _CHUNK = 1 << 20
+#: Stored names of the files a native editable build wrote into the project's tree
+#: (``_memo.TREE_PREFIX``): relative to the tree, not to a destination directory.
+TREE_PREFIX = "tree:"
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+#: a FIFO planted in the cache must not block the open of a file to read
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_BINARY = getattr(os, "O_BINARY", 0)
+#: POSIX: the store's directories are opened once and their files reached relative to
+#: them (``openat``), so that no directory can be swapped for a symlink between a check
+#: and a use.  Elsewhere (Windows) paths are checked with lstat before they are used.
+_AT = bool(_NOFOLLOW and _DIRECTORY) and os.listdir in os.supports_fd and all(
+    f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat)
+)
+#: characters no stored name may hold: a backslash separates directories on Windows,
+#: a NUL ends a path in C, and on Windows a colon names a drive or a stream
+_UNSAFE = ("\\", "\0", ":") if sys.platform == "win32" else ("\\", "\0")
 
 
 class StoredFile(NamedTuple):
     name: str
-    """Path relative to the destination: a wheel's basename or a ``.dist-info/`` member."""
+    """Path relative to the destination: a wheel's basename or a ``.dist-info/`` member;
+    ``tree:<path>`` for a file of the project's tree (native editables)."""
     blob: str
     size: int
 
@@ -95,7 +125,7 @@ def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
     while True:
         path = os.path.join(directory, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), path
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _BINARY, 0o644), path
         except FileExistsError:
             continue
 
@@ -104,39 +134,384 @@ def _checksum(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-@contextlib.contextmanager
-def _flock(path: Path, *, shared: bool = False, wait: bool = True, required: bool = True) -> Iterator[bool]:
-    """Hold a lock on ``path``; yields False when ``wait`` is off and it is taken, or
-    when the lock file cannot be created and the lock is not ``required``."""
+def _load_json(raw: bytes) -> Any:
+    """Parsed JSON; ValueError for anything else, nesting too deep included."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as e:
-        if not required:
-            yield False
-            return
-        raise StoreError(f"cannot create the lock {path} ({e})") from e
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+#: what the checks below raise: TypeError for a member of the wrong type, ValueError else
+INVALID = (TypeError, ValueError)
+
+
+def _is_symlink_error(error: BaseException) -> bool:
+    """What opening a symlink with O_NOFOLLOW gives (EMLINK on FreeBSD)."""
+    return isinstance(error, OSError) and error.errno in (errno.ELOOP, errno.EMLINK)
+
+
+# -- what a record may hold: one check per kind of file --------------------------------
+def _is_digest(value: object) -> bool:
+    """64 lowercase hex digits: a key or a blob's SHA-256, the only file names made of them."""
+    return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_seconds(value: object) -> bool:
+    """A finite number (json reads NaN and Infinity); a bool is no number here."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_relative_name(name: str) -> bool:
+    """A relative POSIX path of plain segments, which stays below the directory it is
+    joined to: no empty, ``.`` or ``..`` segment, no leading ``/``, no backslash or NUL."""
+    return (name != "" and not name.startswith("/") and not any(c in name for c in _UNSAFE)
+            and all(part not in ("", ".", "..") for part in name.split("/")))
+
+
+def _is_strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
+    """The ``files`` of a record: ``[name, blob digest, size]`` each, with names fit for
+    the kind (a wheel is one file named like a wheel; only a native editable has files of
+    the tree; metadata is one ``.dist-info`` directory)."""
+    if not isinstance(files, list):
+        raise TypeError("files is not a list")
+    stored = []
+    for item in files:
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+                and _is_digest(item[1]) and _is_size(item[2])):
+            raise ValueError(f"{str(item)[:80]} is not [name, blob digest, size]")
+        name = item[0]
+        relative = name.removeprefix(TREE_PREFIX)
+        if not _is_relative_name(relative):
+            raise ValueError(f"file name {name[:80]!r} is not a relative path")
+        stored.append(StoredFile(name, item[1], item[2]))
+    in_tree = [f.name.startswith(TREE_PREFIX) for f in stored]
+    if kind in ("wheel", "editable"):
+        first = stored[0].name if stored else ""
+        if "/" in first or not first.endswith(".whl") or len(first) < 5 or in_tree[0]:
+            raise ValueError(f"a {kind} entry's first file {first[:80]!r} is no wheel")
+        if not all(in_tree[1:]) or (kind == "wheel" and len(stored) > 1):
+            raise ValueError(f"a {kind} entry holds other files than its wheel")
+    elif any(in_tree):
+        raise ValueError(f"a {kind} entry holds files of the tree")
+    if kind.startswith("metadata-"):
+        tops = {f.name.split("/")[0] for f in stored if "/" in f.name}
+        if len(tops) != 1 or not all("/" in f.name for f in stored):
+            raise ValueError("a metadata entry is not one directory")
+    return tuple(stored)
+
+
+def _check_learned(learned: object) -> None:
+    """The learned inputs of a result (``_learned``'s record): ``files``, ``env`` and
+    ``dists`` map names to ``[state, source]``; ``read`` lists labels."""
+    if not isinstance(learned, dict):
+        raise TypeError("learned inputs are not an object")
+    for part in ("files", "env", "dists"):
+        states = learned.get(part)
+        if states is not None and not (isinstance(states, dict) and all(
+                isinstance(name, str) and _is_strings(state) and len(state) == 2
+                for name, state in states.items())):
+            raise ValueError(f"learned {part} is not a map of [state, source]")
+    read = learned.get("read")
+    if read is not None and not _is_strings(read):
+        raise ValueError("learned read is not a list of labels")
+
+
+def _check_manifest(value: object) -> None:
+    """A manifest's value: the results of a declared key, each ``{key, learned}``."""
+    if not isinstance(value, list):
+        raise TypeError("a manifest is not a list")
+    for candidate in value:
+        if not (isinstance(candidate, dict) and _is_digest(candidate.get("key"))):
+            raise ValueError("a manifest candidate has no key")
+        _check_learned(candidate.get("learned"))
+
+
+def _check_sdist_alias(value: object) -> None:
+    """What an sdist was made from: the tree's inputs digest and the files it differs in."""
+    if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
+            and _is_strings(value.get("differs"))
+            and (value.get("equivalent") is None or _is_strings(value.get("equivalent")))
+            and (value.get("project") is None or isinstance(value.get("project"), str))):
+        raise ValueError("an sdist alias is not {tree, differs, equivalent}")
+
+
+def _check_value(kind: str, value: object) -> None:
+    """The small JSON value of a record, as the memoizer reads it for ``kind``."""
+    if kind == "manifest":
+        _check_manifest(value)
+    elif kind == "sdist-alias":
+        _check_sdist_alias(value)
+    elif kind.startswith("requires-") and not _is_strings(value):
+        raise ValueError("requirements are not a list of strings")
+
+
+def _check_record(key: str, record: object) -> Entry:
+    """The entry an entry record describes; one of INVALID when it is not one wheelmemo wrote."""
+    if not isinstance(record, dict):
+        raise TypeError("not an object")
+    body = {name: value for name, value in record.items() if name != "checksum"}
+    if record.get("checksum") != _checksum(body):
+        raise ValueError("checksum mismatch")
+    fmt, kind = body.get("format"), body.get("kind")
+    if not (isinstance(fmt, int) and not isinstance(fmt, bool) and fmt == FORMAT):
+        raise ValueError(f"format {str(fmt)[:20]} is not {FORMAT}")
+    if body.get("key") != key or not _is_digest(key):
+        raise ValueError("the record is another key's")
+    if not isinstance(kind, str):
+        raise TypeError("kind is not a string")
+    if not (_is_seconds(body.get("created")) and _is_seconds(body.get("build_seconds"))
+            and body["build_seconds"] >= 0):
+        raise ValueError("created or build_seconds is not a number")
+    if body.get("project") is not None and not isinstance(body["project"], str):
+        raise ValueError("project is not a string")
+    files = _check_files(kind, body.get("files"))
+    if not _is_size(body.get("size")) or body["size"] != sum(f.size for f in files):
+        raise ValueError("size is not the sum of the files' sizes")
+    _check_value(kind, body.get("value"))
+    return Entry(key, kind, files, float(body["created"]), float(body["build_seconds"]), body.get("value"))
+
+
+def _check_parts(parts: object) -> bool:
+    """What a key was made of, as ``explain`` reads it: name -> digest maps are maps of
+    strings, and a result's parts (they name a project) have the versions it adopts."""
+    if not isinstance(parts, dict):
+        return False
+    for name in ("inputs", "versions", "build_requires"):
+        value = parts.get(name)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            return False
+    if "project" in parts and not isinstance(parts.get("versions"), dict):
+        return False
     try:
-        if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
-            import msvcrt
+        if "learned" in parts:
+            _check_learned(parts["learned"])
+    except INVALID:
+        return False
+    return True
 
-            while True:
-                try:
-                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    continue
-        else:
-            import fcntl
 
+def _check_projects(data: object) -> dict[str, str]:
+    """A projects file's members that are what it holds: hook kind -> key."""
+    if not isinstance(data, dict):
+        return {}
+    return {kind: key for kind, key in data.items() if isinstance(kind, str) and _is_digest(key)}
+
+
+def _is_event(event: object) -> bool:
+    """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it."""
+    return (isinstance(event, dict) and isinstance(event.get("project"), str)
+            and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss")
+            and _is_seconds(event.get("seconds")) and event["seconds"] >= 0)
+
+
+# -- the files of the store: never through a symlink ------------------------------------
+class _Dir:
+    """One directory of the store, reached without following a symlink below the root.
+
+    With ``openat`` (POSIX) it is an open descriptor and every name is used relative to
+    it: a directory swapped for a symlink after it was opened changes nothing.  Without
+    (Windows) it is a path whose components were checked with lstat, and each file is
+    checked the same way before it is opened.
+    """
+
+    def __init__(self, path: str, fd: int | None) -> None:
+        self.path = path
+        self.fd = fd
+
+    def __enter__(self) -> _Dir:  # noqa: PYI034 - typing_extensions is no dependency
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def _at(self, name: str) -> str:
+        return name if self.fd is not None else os.path.join(self.path, name)
+
+    def open(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """A descriptor of a regular file here; OSError for a symlink, FIFO or directory."""
+        if self.fd is None and os.path.islink(self._at(name)):
+            raise OSError(errno.ELOOP, "a symbolic link, not followed", self._at(name))
+        fd = os.open(self._at(name), flags | _NOFOLLOW | _NONBLOCK | _BINARY, mode, dir_fd=self.fd)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", os.path.join(self.path, name))
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def read(self, name: str) -> tuple[bytes, float]:
+        """The bytes of a regular file here and its mtime."""
+        with os.fdopen(self.open(name, os.O_RDONLY), "rb") as f:
+            return f.read(), os.fstat(f.fileno()).st_mtime
+
+    def temp(self, prefix: str) -> tuple[int, str]:
+        """A new file here (``temp_file`` relative to this directory)."""
+        while True:
+            name = f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
             try:
-                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
-                            | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-        yield True
+                return self.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL), name
+            except FileExistsError:
+                continue
+
+    def sub(self, name: str, *, create: bool = False) -> _Dir:
+        """The subdirectory ``name``; NotADirectoryError/ELOOP for a file or a symlink."""
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self._at(name), dir_fd=self.fd)
+        return _open_dir(os.path.join(self.path, name), self._at(name), self.fd)
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def lstat(self, name: str) -> os.stat_result:
+        return os.stat(self._at(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def unlink(self, name: str) -> None:
+        """Remove ``name`` here (a symlink itself, never what it points to)."""
+        os.unlink(self._at(name), dir_fd=self.fd)
+
+    def replace(self, name: str, dest: _Dir, dest_name: str) -> None:
+        os.replace(self._at(name), dest._at(dest_name), src_dir_fd=self.fd, dst_dir_fd=dest.fd)
+
+    def touch(self, name: str) -> None:
+        """Set the mtime of ``name`` to now, not that of a file a symlink points to."""
+        if self.fd is not None and os.utime in os.supports_dir_fd and os.utime in os.supports_follow_symlinks:
+            os.utime(name, dir_fd=self.fd, follow_symlinks=False)
+        elif not os.path.islink(os.path.join(self.path, name)):
+            os.utime(os.path.join(self.path, name))
+
+
+def _names(directory: _Dir) -> list[str]:
+    """The names in a directory of the store, none when it cannot be listed."""
+    try:
+        return directory.names()
+    except OSError:
+        return []
+
+
+def _open_dir(path: str, at: str, dir_fd: int | None) -> _Dir:
+    """The directory ``at`` (relative to ``dir_fd``), refusing a symlink or a file."""
+    if _AT:
+        return _Dir(path, os.open(at, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=dir_fd))
+    if not os.path.lexists(path):
+        raise FileNotFoundError(errno.ENOENT, "no such directory", path)
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory (or a symlink)", path)
+    return _Dir(path, None)
+
+
+def _take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+    """Lock the open file ``fd``; False when ``wait`` is off and another process has it."""
+    if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return True
+            except OSError:
+                continue
+    import fcntl
+
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: bool = True,
+           required: bool = True) -> Iterator[bool]:
+    """Hold a lock on the file ``opener`` opens; yields False when ``wait`` is off and it
+    is taken, or when the lock cannot be had and it is not ``required`` (else StoreError)."""
+    try:
+        fd = opener()
+    except (OSError, StoreError) as e:
+        if required:
+            raise StoreError(f"cannot create the lock {label} ({e})") from e
+        yield False
+        return
+    try:
+        try:
+            locked = _take_lock(fd, shared=shared, wait=wait)
+        except OSError as e:  # no locks on this file system (some NFS mounts)
+            if required:
+                raise StoreError(f"cannot lock {label} ({e})") from e
+            locked = False
+        yield locked
     finally:
         os.close(fd)  # closing releases the lock; so does the death of the process
+
+
+# -- writing into the destination ------------------------------------------------------
+def _within(base: str, path: str) -> bool:
+    try:
+        return os.path.commonpath([base, path]) == base
+    except ValueError:  # another drive
+        return False
+
+
+def _check_target(name: str, target: Path) -> None:
+    """Refuse to write ``target`` unless it lands inside the directory the stored file's
+    relative path ``name`` starts from (the destination, or the tree for ``tree:``
+    names), following any symlink already there; CorruptEntryError if it does not."""
+    relative = name.removeprefix(TREE_PREFIX)
+    if not _is_relative_name(relative):
+        raise CorruptEntryError(f"stored file name {name[:80]!r} is not a relative path")
+    segments = tuple(relative.split("/"))
+    matches = target.parts[-len(segments):] == segments and len(target.parts) > len(segments)
+    dest = target.parents[len(segments) - 1] if matches else target.parent
+    if not _within(os.path.realpath(dest), os.path.realpath(target.parent)):
+        raise CorruptEntryError(f"stored file {name[:80]!r} would be written outside {dest}")
+
+
+def _read_chunk(src: IO[bytes], size: int, stored: StoredFile) -> bytes:
+    try:
+        return src.read(size)
+    except OSError as e:
+        raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} cannot be read ({e})") from None
+
+
+def _copy_verified(src: IO[bytes], target: Path, stored: StoredFile) -> bool:
+    """Copy ``src`` to ``target`` through a temp file beside it; False, writing nothing,
+    when its bytes are not ``stored``'s; StoreError when ``target`` cannot be written."""
+    digest = hashlib.sha256()
+    size = 0
+    limit = stored.size + 1  # a byte more tells a longer file without copying all of it
+    try:
+        fd, tmp = temp_file(target.parent, ".wheelmemo-")
+    except OSError as e:
+        raise StoreError(f"cannot write into {target.parent} ({e})") from e
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while size < limit and (chunk := _read_chunk(src, min(_CHUNK, limit - size), stored)):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        if size != stored.size or digest.hexdigest() != stored.blob:
+            os.unlink(tmp)
+            return False
+        os.replace(tmp, target)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise StoreError(f"cannot write {target} ({e})") from e
+        raise
+    return True
 
 
 class LocalStore:
@@ -145,63 +520,89 @@ class LocalStore:
     def __init__(self, cache_dir: Path) -> None:
         self.root = cache_dir / f"v{FORMAT}"
 
-    # -- paths -------------------------------------------------------------
-    def _record_path(self, key: str) -> Path:
-        return self.root / "entries" / key[:2] / f"{key}.json"
-
-    def _parts_path(self, key: str) -> Path:
-        return self.root / "parts" / key[:2] / f"{key}.json"
-
     def blob_path(self, digest: str) -> Path:
+        """Where a blob lives (for tools and tests: the store itself never opens a path)."""
         return self.root / "blobs" / digest[:2] / digest
 
-    def _project_path(self, project_id: str) -> Path:
-        return self.root / "projects" / f"{hashlib.sha256(project_id.encode()).hexdigest()[:32]}.json"
+    # -- directories -----------------------------------------------------------
+    def _open_root(self, create: bool) -> _Dir:
+        if create:
+            # the configured cache directory may be a symlink (the user's choice); v1 not
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.root)
+        return _open_dir(str(self.root), str(self.root), None)
+
+    @contextlib.contextmanager
+    def _dir(self, *names: str, create: bool = False) -> Iterator[_Dir]:
+        """The directory ``root/names``, no symlink followed at or below the root, made
+        when ``create``.  FileNotFoundError when it is missing; StoreError when it or a
+        directory above it is something else (a file, a symlink) or cannot be opened."""
+        try:
+            current = self._open_root(create)
+            try:
+                for name in names:
+                    below = current.sub(name, create=create)
+                    current.__exit__()
+                    current = below
+            except BaseException:
+                current.__exit__()
+                raise
+        except FileNotFoundError:
+            raise
+        except OSError as e:
+            raise StoreError(f"cannot open {os.path.join(self.root, *names)} ({e})") from e
+        with current:
+            yield current
+
+    def _read(self, where: tuple[str, ...], name: str) -> tuple[bytes, float]:
+        with self._dir(*where) as d:
+            return d.read(name)
+
+    @staticmethod
+    def _project_name(project_id: str) -> str:
+        return f"{hashlib.sha256(project_id.encode()).hexdigest()[:32]}.json"
 
     # -- writing -------------------------------------------------------------
-    def _write_atomic(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temp_file(path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    def _write_atomic(self, where: tuple[str, ...], name: str, data: bytes) -> None:
+        with self._dir(*where, create=True) as d:
+            fd, tmp = d.temp(".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                d.replace(tmp, d, name)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    d.unlink(tmp)
+                raise
 
     def _store_blob(self, source: Path) -> tuple[str, int]:
-        tmpdir = self.root / "tmp"
-        tmpdir.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp = temp_file(tmpdir, "blob-")
-        try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            target = self.blob_path(digest.hexdigest())
-            if target.is_file() and target.stat().st_size == size:
-                os.unlink(tmp)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return digest.hexdigest(), size
+        with self._dir("tmp", create=True) as tmpdir:
+            fd, tmp = tmpdir.temp("blob-")
+            try:
+                digest, size = _copy_hashing(source, fd)
+                with self._dir("blobs", digest[:2], create=True) as blobs:
+                    try:
+                        present = blobs.lstat(digest)
+                    except FileNotFoundError:
+                        present = None
+                    if present is not None and stat.S_ISREG(present.st_mode) and present.st_size == size:
+                        tmpdir.unlink(tmp)
+                    else:
+                        tmpdir.replace(tmp, blobs, digest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    tmpdir.unlink(tmp)
+                raise
+        return digest, size
 
     def put(
         self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
         parts: dict[str, Any], value: Any = None,
     ) -> Entry:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with _flock(self.root / "gc.lock", shared=True):  # blobs are not garbage yet
+            with self._dir(create=True) as root, _flock(  # blobs are not garbage yet
+                    lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock", shared=True):
                 return self._put(key, kind, files, build_seconds=build_seconds, parts=parts, value=value)
         except OSError as e:
             raise StoreError(f"cannot write to the cache at {self.root} ({e})") from e
@@ -211,71 +612,85 @@ class LocalStore:
         parts: dict[str, Any], value: Any,
     ) -> Entry:
         stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
-        entry = Entry(key, kind, stored, time.time(), build_seconds, value)
+        created = time.time()
         body = {
-            "format": FORMAT, "key": key, "kind": kind, "created": entry.created,
+            "format": FORMAT, "key": key, "kind": kind, "created": created,
             "build_seconds": build_seconds, "value": value,
             "project": parts.get("project"), "size": sum(f.size for f in stored),
             "files": [[f.name, f.blob, f.size] for f in stored],
         }
+        record = json.dumps(dict(body, checksum=_checksum(body))).encode()
+        try:  # what is written passes the check every read makes, or it is not written
+            entry = _check_record(key, _load_json(record))
+        except INVALID as e:
+            raise StoreError(f"not caching this {kind} ({e})") from None
         # parts first: a record never points at a key whose explanation is missing
-        self._write_atomic(self._parts_path(key), json.dumps(parts).encode())
-        record = dict(body, checksum=_checksum(body))
-        self._write_atomic(self._record_path(key), json.dumps(record).encode())
+        self._write_atomic(("parts", key[:2]), f"{key}.json", json.dumps(parts).encode())
+        self._write_atomic(("entries", key[:2]), f"{key}.json", record)
         project_id = parts.get("project")
         if isinstance(project_id, str):
             self._remember(project_id, kind, key)
         return entry
 
     def _remember(self, project_id: str, kind: str, key: str) -> None:
-        path = self._project_path(project_id)
+        name = self._project_name(project_id)
         try:
-            data = json.loads(path.read_bytes())
-            if not isinstance(data, dict):
-                data = {}
+            data = _check_projects(_load_json(self._read(("projects",), name)[0]))
         except (OSError, ValueError):
             data = {}
         data[kind] = key
-        self._write_atomic(path, json.dumps(data, sort_keys=True).encode())
+        self._write_atomic(("projects",), name, json.dumps(data, sort_keys=True).encode())
 
     # -- reading -------------------------------------------------------------
     def discard(self, key: str) -> None:
-        for path in (self._record_path(key), self._parts_path(key)):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        if not _is_digest(key):
+            return
+        for where in ("entries", "parts"):
+            with contextlib.suppress(OSError, StoreError), self._dir(where, key[:2]) as d:
+                d.unlink(f"{key}.json")
 
-    def get(self, key: str) -> Entry | None:
-        path = self._record_path(key)
+    def _entry(self, key: str, raw: bytes) -> Entry:
+        """The entry a record's bytes describe; CorruptEntryError (discarded) if none."""
         try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as e:
-            raise StoreError(f"cannot read the cache at {self.root} ({e})") from e
-        try:
-            record = json.loads(raw)
-            checksum = record.pop("checksum")
-            if checksum != _checksum(record) or record["key"] != key or record["format"] != FORMAT:
-                raise ValueError("checksum mismatch")
-            files = tuple(StoredFile(str(n), str(b), int(s)) for n, b, s in record["files"])
-            entry = Entry(key, str(record["kind"]), files, float(record["created"]),
-                          float(record["build_seconds"]), record.get("value"))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            return _check_record(key, _load_json(raw))
+        except INVALID as e:
             self.discard(key)
             raise CorruptEntryError(f"cache entry {key[:8]} was corrupt ({e}); discarded") from None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # last use, for least-recently-used eviction
+
+    def get(self, key: str) -> Entry | None:
+        if not _is_digest(key):
+            raise CorruptEntryError(f"{str(key)[:80]!r} is not a cache key")
+        name = f"{key}.json"
+        try:
+            with self._dir("entries", key[:2]) as d:
+                entry = self._entry(key, d.read(name)[0])
+                with contextlib.suppress(OSError):
+                    d.touch(name)  # last use, for least-recently-used eviction
+        except FileNotFoundError:
+            return None
+        except PermissionError as e:
+            raise StoreError(f"cannot read the cache at {self.root} ({e})") from e
+        except OSError as e:  # a symlink, a FIFO, a directory: not a record
+            self.discard(key)
+            raise CorruptEntryError(f"cache entry {key[:8]} could not be read ({e}); discarded") from None
         return entry
 
     def materialize(self, entry: Entry, dest: Path) -> None:
-        """Copy an entry's files into ``dest``, verifying every byte on the way."""
+        """Copy an entry's files into ``dest``, verifying every byte on the way (files of
+        the tree are the memoizer's to restore, into the tree)."""
         written: list[Path] = []
         try:
             for stored in entry.files:
+                if stored.name.startswith(TREE_PREFIX):
+                    continue
                 target = dest / stored.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                written.append(target)
+                _check_target(stored.name, target)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as e:
+                    raise StoreError(f"cannot write into {target.parent} ({e})") from e
                 self.materialize_file(stored, target)
+                written.append(target)
         except BaseException:
             for path in written:
                 with contextlib.suppress(OSError):
@@ -283,59 +698,62 @@ class LocalStore:
             raise
 
     def materialize_file(self, stored: StoredFile, target: Path) -> None:
-        """Copy one stored file to ``target``, verifying its digest on the way."""
-        blob = self.blob_path(stored.blob)
-        digest = hashlib.sha256()
-        size = 0
+        """Copy one stored file to ``target``, verifying its digest on the way; refuse a
+        target outside the directory its stored name is relative to."""
+        _check_target(stored.name, target)
+        if not _is_digest(stored.blob):
+            raise CorruptEntryError(f"{stored.name} names no blob")
         try:
-            src = open(blob, "rb")  # noqa: SIM115 - closed by the with below
+            with self._dir("blobs", stored.blob[:2]) as blobs:
+                self._copy_blob(blobs, stored, target)
         except FileNotFoundError:
             raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} is missing") from None
-        fd, tmp = temp_file(target.parent, ".wheelmemo-")
+
+    def _copy_blob(self, blobs: _Dir, stored: StoredFile, target: Path) -> None:
+        """Copy the blob of ``stored`` from ``blobs``; one that cannot be read or fails
+        verification is discarded (CorruptEntryError)."""
         try:
-            with src, os.fdopen(fd, "wb") as out:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != stored.blob or size != stored.size:
-                with contextlib.suppress(OSError):
-                    blob.unlink()
-                raise CorruptEntryError(
-                    f"blob {stored.blob[:8]} of {stored.name} failed verification; discarded"
-                )
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            fd = blobs.open(stored.blob, os.O_RDONLY)
+        except FileNotFoundError:
             raise
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                blobs.unlink(stored.blob)
+            raise CorruptEntryError(
+                f"blob {stored.blob[:8]} of {stored.name} cannot be read ({e}); discarded"
+            ) from None
+        with os.fdopen(fd, "rb") as src:
+            if _copy_verified(src, target, stored):
+                return
+        with contextlib.suppress(OSError):
+            blobs.unlink(stored.blob)
+        raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} failed verification; discarded")
 
     def parts(self, key: str) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self._parts_path(key).read_bytes())
-        except (OSError, ValueError):
+        if not _is_digest(key):
             return None
-        return data if isinstance(data, dict) else None
+        try:
+            data = _load_json(self._read(("parts", key[:2]), f"{key}.json")[0])
+        except (OSError, ValueError, StoreError):
+            return None
+        return data if _check_parts(data) else None
 
     def last_key(self, project_id: str, kind: str) -> str | None:
         try:
-            data = json.loads(self._project_path(project_id).read_bytes())
-        except (OSError, ValueError):
+            data = _load_json(self._read(("projects",), self._project_name(project_id))[0])
+        except (OSError, ValueError, StoreError):
             return None
-        key = data.get(kind) if isinstance(data, dict) else None
-        return key if isinstance(key, str) else None
+        return _check_projects(data).get(kind)
 
-    def _lock_path(self, key: str) -> Path:
-        path = self.root / "locks" / f"{key}.lock"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(f"cannot create a lock in {path.parent} ({e})") from e
-        return path
+    def _lock_file(self, key: str) -> int:
+        if not _is_digest(key):
+            raise CorruptEntryError(f"{str(key)[:80]!r} is not a cache key")
+        with self._dir("locks", create=True) as locks:
+            return locks.open(f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Exclusive: held while the entry is built and stored."""
-        return _flock(self._lock_path(key))
+        return _flock(lambda: self._lock_file(key), f"{key[:8]} in {self.root / 'locks'}")
 
     def reading(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Shared: held while an entry is read, so that pruning leaves it alone.
@@ -343,98 +761,160 @@ class LocalStore:
         A read-only cache (shared with untrusted jobs) cannot hold locks; reads from it
         go on without one, verified as every read is.
         """
-        try:
-            return _flock(self._lock_path(key), shared=True, required=False)
-        except StoreError:
-            return contextlib.nullcontext(False)
+        return _flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
 
     # -- statistics and maintenance ----------------------------------------------
+    def _warn_symlink(self, error: BaseException, name: str) -> None:
+        """Say so when ``name`` was not used because it is a symlink (planted?)."""
+        if _is_symlink_error(error):
+            from ._log import warn_once
+
+            warn_once(f"{self.root / name} is a symbolic link, which wheelmemo does not follow "
+                      "in its cache: statistics ignored")
+
     def record_event(self, project: str, kind: str, event: str, seconds: float) -> None:
         """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
         line = json.dumps({"t": round(time.time(), 3), "project": project, "kind": kind,
                            "event": event, "seconds": round(seconds, 3)}) + "\n"
-        with contextlib.suppress(OSError):
-            fd = os.open(self.root / "stats.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            with self._dir() as root:
+                fd = root.open("stats.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
             try:
                 os.write(fd, line.encode())
             finally:
                 os.close(fd)
+        except (OSError, StoreError) as e:  # statistics never hold a build up
+            self._warn_symlink(e, "stats.jsonl")
 
     def events(self) -> list[dict[str, Any]]:
+        """The lines of ``stats.jsonl`` that are events; others are skipped."""
         try:
-            lines = (self.root / "stats.jsonl").read_text().splitlines()
-        except OSError:
+            raw, _ = self._read((), "stats.jsonl")
+        except (OSError, StoreError) as e:
+            self._warn_symlink(e, "stats.jsonl")
             return []
         events = []
-        for line in lines:
+        for line in raw.splitlines():
             with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if isinstance(event, dict):
+                event = _load_json(line)
+                if _is_event(event):
                     events.append(event)
         return events
 
     def zero_stats(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "stats.jsonl").unlink()
+        try:
+            with self._dir() as root:
+                root.unlink("stats.jsonl")
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise StoreError(f"cannot reset the statistics in {self.root} ({e})") from e
+
+    def _record_names(self) -> Iterator[tuple[_Dir, str, str]]:
+        """(directory, file name, key) of every file in ``entries/`` named like a record,
+        in directories that are directories (not symlinks)."""
+        for below, prefix in self._subdirs("entries"):
+            for name in sorted(_names(below)):
+                key = name[: -len(".json")]
+                if name.endswith(".json") and _is_digest(key) and key[:2] == prefix:
+                    yield below, name, key
+
+    def _subdirs(self, where: str) -> Iterator[tuple[_Dir, str]]:
+        """The directories in ``root/where`` (``entries/ab``, ``blobs/cd``), sorted, each
+        open while it is handed out; files and symlinks there are skipped."""
+        try:
+            with self._dir(where) as top:
+                try:
+                    names = sorted(top.names())
+                except OSError as e:
+                    raise StoreError(f"cannot list {top.path} ({e})") from e
+                for name in names:
+                    try:
+                        below = top.sub(name)
+                    except OSError:
+                        continue
+                    with below:
+                        yield below, name
+        except FileNotFoundError:
+            return
+
+    def _scan(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Every valid record, with ``last_use`` (its mtime, touched on hits), and the keys
+        of the records that are not valid (wrong types, a symlink, a bad checksum)."""
+        valid: list[dict[str, Any]] = []
+        invalid: list[str] = []
+        for directory, name, key in self._record_names():
+            try:
+                raw, mtime = directory.read(name)
+                record = _load_json(raw)
+                _check_record(key, record)
+            except FileNotFoundError:
+                continue  # removed meanwhile
+            except (OSError, *INVALID):
+                invalid.append(key)
+                continue
+            valid.append(dict(record, last_use=mtime))
+        return valid, invalid
 
     def records(self) -> list[dict[str, Any]]:
-        """Every entry's record, with ``last_use`` (the record's mtime, touched on hits)."""
-        found = []
-        for path in sorted((self.root / "entries").glob("*/*.json")):
-            try:
-                record = json.loads(path.read_bytes())
-                record["last_use"] = path.stat().st_mtime
-            except (OSError, ValueError):
-                continue
-            if isinstance(record, dict) and "key" in record:
-                found.append(record)
-        return found
+        """Every valid entry's record, with ``last_use``; its members have the types
+        ``_check_record`` checks (``key``, ``kind``, ``files``, ``size``, ``created``...)."""
+        return self._scan()[0]
+
+    def _blob_files(self) -> Iterator[tuple[_Dir, str, os.stat_result]]:
+        """(directory, name, lstat) of every file in ``blobs/*/``, symlinks not followed."""
+        for below, _ in self._subdirs("blobs"):
+            for name in _names(below):
+                try:
+                    found = below.lstat(name)
+                except OSError:
+                    continue
+                yield below, name, found
 
     def size(self) -> int:
         """Bytes of blobs, the bulk of the store."""
-        total = 0
-        for path in (self.root / "blobs").glob("*/*"):
-            with contextlib.suppress(OSError):
-                total += path.stat().st_size
-        return total
+        return sum(found.st_size for _, _, found in self._blob_files() if stat.S_ISREG(found.st_mode))
 
     def remove(self, key: str) -> bool:
         """Drop an entry unless a process is reading or writing it right now."""
-        with _flock(self._lock_path(key), wait=False) as locked:
-            if not locked:
-                return False
-            self.discard(key)
-        return True
+        try:
+            with _flock(lambda: self._lock_file(key), key[:8], wait=False) as locked:
+                if locked:
+                    self.discard(key)
+                return locked
+        except StoreError:  # no lock can be had: whether it is in use is unknown
+            return False
 
     def collect_garbage(self) -> int:
         """Remove blobs no record points at; puts under way hold the gc lock shared."""
         freed = 0
-        self.root.mkdir(parents=True, exist_ok=True)
-        with _flock(self.root / "gc.lock"):
-            wanted = {f[1] for r in self.records() for f in r.get("files", [])}
-            for path in (self.root / "blobs").glob("*/*"):
-                with contextlib.suppress(OSError):
-                    if path.name not in wanted:
-                        size = path.stat().st_size
-                        path.unlink()
-                        freed += size
+        with self._dir(create=True) as root, _flock(
+                lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock"):
+            wanted = {f[1] for r in self.records() for f in r["files"]}
+            for directory, name, found in self._blob_files():
+                if name not in wanted:
+                    with contextlib.suppress(OSError):
+                        directory.unlink(name)
+                        freed += found.st_size if stat.S_ISREG(found.st_mode) else 0
         return freed
 
     def prune(self, max_size: int | None = None, older_than: float | None = None) -> tuple[int, int]:
-        """Evict least recently used entries first; returns (entries removed, bytes freed)."""
+        """Evict least recently used entries first; returns (entries removed, bytes freed).
+        Records that are not valid go first: nothing can hit them."""
         before = self.size()
-        records = sorted(self.records(), key=lambda r: float(r["last_use"]))
-        removed = 0
+        valid, invalid = self._scan()
+        removed = sum(self.remove(key) for key in invalid)
         now = time.time()
         size = before
-        for record in records:
+        for record in sorted(valid, key=lambda r: float(r["last_use"])):
             too_old = older_than is not None and now - float(record["last_use"]) > older_than
-            too_big = max_size is not None and size > max_size
+            # a limit of 0 (clean) takes value-only entries too, which free no bytes
+            too_big = max_size is not None and (size > max_size or max_size == 0)
             if not (too_old or too_big):
                 continue
-            if self.remove(str(record["key"])):
+            if self.remove(record["key"]):
                 removed += 1
-                size -= int(record.get("size") or 0)
+                size -= int(record["size"])
         self.collect_garbage()
         self._forget_trees(0.0 if max_size == 0 else (older_than or 30 * 86400))
         return removed, before - self.size()
@@ -442,12 +922,28 @@ class LocalStore:
     def _forget_trees(self, older_than: float) -> None:
         """Stat caches of trees not built for a while (temporary copies, deleted checkouts)."""
         horizon = time.time() - older_than
-        for path in (self.root / "stat").glob("*"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime <= horizon:
-                    path.unlink()
+        try:
+            with self._dir("stat") as stats:
+                for name in stats.names():
+                    with contextlib.suppress(OSError):
+                        if stats.lstat(name).st_mtime <= horizon:
+                            stats.unlink(name)
+        except (OSError, StoreError):
+            return
 
     def enforce_limit(self, max_size: int) -> None:
         """After a store: bring the cache under ``max_size`` (a scan of blob sizes)."""
         if self.size() > max_size:
             self.prune(max_size=max_size)
+
+
+def _copy_hashing(source: Path, fd: int) -> tuple[str, int]:
+    """Copy ``source`` into the open file ``fd`` (closed after); its SHA-256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+        while chunk := src.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
