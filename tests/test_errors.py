@@ -114,3 +114,45 @@ def test_backend_path_outside_the_project_is_one_line(hooks: Hooks, fake_site: F
         "source tree; move the backend into the project"
     )
     assert hooks.calls()["build_wheel"] == 0
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-1", "", "10Q"])
+def test_bad_max_size_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path, value: str) -> None:
+    for caller, config in ((_caller(hooks.project, fake_site, {"WHEELMEMO_MAX_SIZE": value}), None),
+                           (_caller(hooks.project, fake_site, {}), {"wheelmemo.max-size": value})):
+        with pytest.raises(Exception) as exc:
+            caller.build_wheel(str(tmp_path), config_settings=config)
+        stderr = exc.value.stderr  # type: ignore[attr-defined]
+        assert "Traceback" not in stderr
+        assert stderr.count("\n") == 1, stderr
+        assert stderr.startswith("wheelmemo: error: max-size (in ")
+        assert f"must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}" in stderr
+    assert hooks.calls()["build_wheel"] == 0
+
+
+def test_pyproject_not_utf8_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    (hooks.project / "pyproject.toml").write_bytes(b"\xff\xfe[tool.wheelmemo]\n")
+    caller = _caller(hooks.project, fake_site, {})
+    with pytest.raises(Exception) as exc:
+        caller.build_wheel(str(tmp_path))
+    stderr = exc.value.stderr  # type: ignore[attr-defined]
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.startswith(f"wheelmemo: error: {hooks.project / 'pyproject.toml'} is not valid TOML/UTF-8 (")
+    assert stderr.rstrip().endswith("fix the encoding, TOML files are UTF-8")
+
+
+def test_missing_mandatory_hook_is_one_line_when_called(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
+    """A backend without build_sdist builds wheels; asked for an sdist, it is one line."""
+    (fake_site.path / "countingbackend_wheelonly.py").write_text(
+        "from countingbackend import build_wheel, get_requires_for_build_wheel  # noqa: F401\n")
+    _set_table(hooks.project, '[tool.wheelmemo]\nbackend = "countingbackend_wheelonly"\n')
+    caller = _caller(hooks.project, fake_site, {})
+    (tmp_path / "w").mkdir()
+    assert caller.build_wheel(str(tmp_path / "w")) == "fake_project-1.0.0-py3-none-any.whl"
+    with pytest.raises(Exception) as exc:
+        caller.build_sdist(str(tmp_path))
+    assert exc.value.stderr.strip() == (  # type: ignore[attr-defined]
+        "wheelmemo: error: backend 'countingbackend_wheelonly' has no build_sdist hook, which PEP 517 "
+        "requires of every backend: name a complete backend object, e.g. 'setuptools.build_meta' or "
+        "'hatchling.build'"
+    )

@@ -1,12 +1,13 @@
 """wheelmemo: a PEP 517/660 build backend that wraps another backend and memoizes it.
 
 Declare ``build-backend = "wheelmemo"`` and name the real backend under
-``[tool.wheelmemo] backend``.  This module only re-exports the hooks.
+``[tool.wheelmemo] backend``.  This module only re-exports the hooks and ``UnsupportedOperation``.
 """
 
 from __future__ import annotations
 
 from ._hooks import (
+    UnsupportedOperation,
     build_editable,
     build_sdist,
     build_wheel,
@@ -19,6 +20,7 @@ from ._hooks import (
 from ._version import __version__
 
 __all__ = [
+    "UnsupportedOperation",
     "__version__",
     "build_editable",
     "build_sdist",

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ._settings import ConfigSettings
 
 __all__ = [
+    "UnsupportedOperation",
     "build_editable",
     "build_sdist",
     "build_wheel",
@@ -28,6 +29,16 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+
+class UnsupportedOperation(Exception):
+    """PEP 517: ``build_sdist`` raises this when it cannot build an sdist, and the frontend
+    then builds the wheel from the tree instead.
+
+    pyproject-hooks recognises ``getattr(backend, "UnsupportedOperation")`` of the backend
+    it imported, which is wheelmemo: the inner backend's own ``UnsupportedOperation`` is
+    re-raised as this one (chained to it, so that its traceback and message are shown).
+    """
 
 
 def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:

@@ -31,6 +31,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._log import warn_once
 from ._store import temp_file
 from ._walk import INDEX_MEMO_KEY, list_tree
 
@@ -159,12 +160,25 @@ class StatCache:
                 # not end; which one it is keys the tree's shape
                 return f"cycle:{chain.index(real)}"
             return "dir:" + self._tree_digest(label, path, (*chain, real))
+        if not stat.S_ISREG(st.st_mode):
+            # a link to a FIFO, a socket or a device (the walk lists links, not what they
+            # point at): opening it may block for ever, reading it may never end.  Its
+            # content is no file content a key can hold; what it is, is.
+            kind = _special_kind(st.st_mode)
+            warn_once(f"{label} is a {kind.replace('-', ' ')}, not a regular file: wheelmemo keys "
+                      "on what it is, never on what it holds (list it under [tool.wheelmemo] "
+                      "exclude if the build does not read it)")
+            return f"special:{kind}"
         sig = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
         old = self._old.get(label)
-        if old is not None and old[:4] == sig:
-            digest = str(old[4])
+        # the stat cache is storage: a record of another shape is no record
+        if isinstance(old, list) and len(old) == 5 and old[:4] == sig and isinstance(old[4], str):
+            digest = old[4]
         else:
-            digest = file_digest(path)
+            try:
+                digest = file_digest(path)
+            except OSError as e:
+                return _unreadable(label, e)
             if st.st_mode & stat.S_IXUSR:
                 digest = "x:" + digest
         self._new[label] = [*sig, digest]
@@ -188,17 +202,66 @@ class StatCache:
             return
         horizon = time.time_ns() - _RACY_NS
         keep = {k: v for k, v in self._new.items() if v[1] < horizon and v[2] < horizon}
-        with contextlib.suppress(OSError):
+        tmp: str | None = None
+        try:
+            data = marshal.dumps({"files": keep, "memo": self.memo})
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = temp_file(self.path.parent)
             with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps({"files": keep, "memo": self.memo}))
+                f.write(data)
             os.replace(tmp, self.path)
+            tmp = None
+        except (OSError, ValueError):
+            # it only saves hashing time: a full disk, a read-only cache or a memo value
+            # marshal refuses (ValueError) costs the next call some hashing, nothing more
+            pass
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+#: The special file kinds, by the stat test that tells them.
+_SPECIAL_KINDS = (("fifo", stat.S_ISFIFO), ("socket", stat.S_ISSOCK), ("char-device", stat.S_ISCHR),
+                  ("block-device", stat.S_ISBLK))
+
+
+def _special_kind(mode: int) -> str:
+    return next((name for name, test in _SPECIAL_KINDS if test(mode)), "special-file")
+
+
+def _unreadable(label: str, error: OSError) -> str:
+    """The key of a file that cannot be read, with a warning.
+
+    Without permission the inner backend, which runs as the same user, cannot read it
+    either: keying on that is keying on what the build sees, so it may be cached.  Any
+    other failure (an I/O error, too many open files, a file that became a FIFO since
+    it was stat'ed) says nothing of what the build will see: a key of its own that no
+    later build can meet makes the build uncached.
+    """
+    if isinstance(error, FileNotFoundError):
+        return "missing"  # deleted since the walk listed it, as in _digest
+    reason = error.strerror or str(error)
+    if isinstance(error, PermissionError):
+        warn_once(f"{label} cannot be read ({reason}): wheelmemo keys on that, not on its content")
+        return "unreadable:permission"
+    warn_once(f"{label} cannot be read ({reason}): this build is not cached")
+    return f"unreadable:{os.urandom(16).hex()}"
+
+
+#: O_NONBLOCK: a path that became a FIFO since it was stat'ed must not block open();
+#: O_BINARY: no newline translation on Windows.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def file_digest(path: str | Path) -> str:
+    """SHA-256 of a regular file; OSError for anything else (never a blocking open)."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            import errno
+
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         while chunk := f.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -488,13 +488,38 @@ class Memo:
         return self._memoized(f"requires-{kind}", hook, lambda _, e: list(e.value), compute, frontend_call=frontend_call)
 
     def build_sdist(self, sdist_directory: str) -> str:
-        name = str(self.inner.call("build_sdist", sdist_directory, self.inner_config))
+        from ._inner import answer_problem
+
         try:
-            self._remember_sdist(Path(sdist_directory) / name)
-        except (StoreError, ConfigError, OSError, ValueError) as e:
-            warn_once(f"cannot record what {name} was made from ({e}); its wheel will be built anew")
+            answer = self.inner.call("build_sdist", sdist_directory, self.inner_config)
+        except ConfigError:
+            raise
+        except Exception as e:
+            # PEP 517's one signal: a frontend knows it as wheelmemo.UnsupportedOperation
+            # (the class of the backend it imported), so the inner one is re-raised as
+            # that, chained to it; every other exception passes through untouched
+            unsupported = getattr(self.inner.loaded, "UnsupportedOperation", None)
+            if isinstance(unsupported, type) and isinstance(e, unsupported):
+                from ._hooks import UnsupportedOperation
+
+                if not isinstance(e, UnsupportedOperation):
+                    raise UnsupportedOperation(*e.args) from e
+            raise
+        problem = answer_problem(answer, sdist_directory)
+        if problem is not None:
+            warn_once(f"backend {self.inner.ref!r}: build_sdist returned {answer!r}, {problem} (PEP 517: "
+                      f"the basename of the sdist it created in {sdist_directory}): passed on as is, "
+                      "and what it was made from is not recorded")
+        else:
+            try:
+                self._remember_sdist(Path(sdist_directory) / answer)
+            except Exception as e:  # noqa: BLE001
+                # the sdist is built and is the frontend's whatever happens here: what it
+                # was made from only serves a later hit (an archive wheelmemo cannot read,
+                # a member the tarfile data filter refuses, a full disk: all one warning)
+                warn_once(f"cannot record what {answer} was made from ({e}); its wheel will be built anew")
         logger.info("build_sdist → %s (%s)", self.inner.name, _elapsed(self.start))
-        return name
+        return answer  # type: ignore[no-any-return]  # the inner answer, untouched
 
     # -- build_wheel / build_editable ---------------------------------------------
     @property
@@ -502,7 +527,11 @@ class Memo:
         return self.settings.editable != "native"
 
     def build(self, kind: str, wheel_directory: str, metadata_directory: str | None) -> str:
+        from ._inner import answer_problem, plain_name
+
         if kind == "editable" and self.derives_editables:
+            # what an inner answer unfit to derive from calls for (see compute)
+            self._derivation = 'an editable wheel; set [tool.wheelmemo] editable = "native"'
             return self._derived_editable(Path(wheel_directory))
         hook = f"build_{kind}"
         dest = Path(wheel_directory)
@@ -513,6 +542,14 @@ class Memo:
             return reused
 
         def fetch(store: Store, entry: Entry) -> str | None:
+            names = [stored.name for stored in entry.files]
+            if not (names and plain_name(names[0]) and names[0].endswith(".whl")
+                    and all(name.startswith(TREE_PREFIX) for name in names[1:])):
+                # any store, old or remote: a hit must hand back one wheel, in dest
+                discard = getattr(store, "discard", None)
+                if callable(discard):
+                    discard(entry.key)
+                raise CorruptEntryError(f"cache entry {entry.key[:8]} holds no wheel ({names[:1]}); discarded")
             wheel, *in_tree = entry.files
             store.materialize_file(wheel, dest / wheel.name)
             self._restore_tree_files(store, in_tree)
@@ -527,23 +564,38 @@ class Memo:
             return name
 
         def compute() -> Outcome[str]:
-            if not self.inner.has(hook):
+            if kind == "editable" and not self.inner.has(hook):
                 raise ConfigError(
                     f"backend {self.settings.backend!r} has no {hook} hook (PEP 660): "
                     "build a regular wheel, or use a backend that supports editable installs"
                 )
-            name = str(self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory))
-            files = [(name, dest / name)]
+            answer = self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory)
+            problem = answer_problem(answer, wheel_directory, suffix=".whl")
+            if problem is not None:
+                what = (f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
+                        f"the basename of the wheel it created in {wheel_directory})")
+                derivation = getattr(self, "_derivation", None)
+                if derivation is not None:
+                    raise ConfigError(f"{what}: wheelmemo cannot make {derivation}")
+                # the frontend gets what the inner backend said, as without wheelmemo; a
+                # hit could not hand it back (another directory, no such file): no entry.
+                # _memoized stores only while there is a store.
+                warn_once(f"{what}: passed on as is, not cached")
+                self._store = None
+                return Outcome(answer)
+            files = [(answer, dest / answer)]
             if kind == "editable":
                 # a native editable may rely on files it wrote into the tree (seed 003)
                 root = self.project.root
                 files += [(f"{TREE_PREFIX}{rel}", root / rel) for rel in find_extension_files(root)]
-            return Outcome(name, files=files)
+            return Outcome(answer, files=files)
 
         return self._memoized(kind, hook, fetch, compute)
 
     # -- prepare_metadata_for_build_wheel / _editable ----------------------------
     def prepare_metadata(self, kind: str, metadata_directory: str) -> str:
+        from ._inner import answer_problem, plain_name
+
         if kind == "editable" and self.derives_editables:
             return self.prepare_metadata("wheel", metadata_directory)  # PEP 660: the same
         hook = f"prepare_metadata_for_build_{kind}"
@@ -551,8 +603,17 @@ class Memo:
         self._outputs.append(os.path.abspath(metadata_directory))
 
         def fetch(store: Store, entry: Entry) -> str:
+            names = [stored.name for stored in entry.files]
+            tops = {name.split("/")[0] for name in names}
+            if len(tops) != 1 or not all("/" in name and all(plain_name(part) for part in name.split("/"))
+                                         for name in names):
+                # any store, old or remote: a hit must hand back one directory, in dest
+                discard = getattr(store, "discard", None)
+                if callable(discard):
+                    discard(entry.key)
+                raise CorruptEntryError(f"cache entry {entry.key[:8]} is no metadata directory; discarded")
             store.materialize(entry, dest)
-            return entry.files[0].name.split("/")[0]
+            return tops.pop()
 
         def compute() -> Outcome[str]:
             via: str | None = None
@@ -562,8 +623,21 @@ class Memo:
                 name, via = from_wheel
                 learned = self.last_learned  # the metadata is that wheel's: so are its inputs
             elif self.settings.metadata == "hook" and self.inner.has(hook):
-                name = str(self.inner.call(hook, metadata_directory, self.inner_config))
+                answer = self.inner.call(hook, metadata_directory, self.inner_config)
+                problem = answer_problem(answer, metadata_directory, is_dir=True)
+                if problem is None and not any(path.is_file() for path in (dest / answer).rglob("*")):
+                    problem = "a directory with no files"
+                if problem is not None:
+                    # as in build(): the inner answer, untouched; nothing a hit could give back
+                    warn_once(f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
+                              f"the basename of the .dist-info directory it created in {metadata_directory}): "
+                              "passed on as is, not cached")
+                    self._store = None
+                    return Outcome(answer)
+                name = answer
             else:
+                self._derivation = ("the metadata" if self.settings.metadata == "hook"
+                                    else 'the metadata; set [tool.wheelmemo] metadata = "hook"')
                 name = self._metadata_from_build(kind, dest)
                 via = "(the wheel was built for it)"
                 learned = self.last_learned
@@ -586,7 +660,7 @@ class Memo:
                     continue
             except OSError:
                 pass
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_dirs_in(root, target.parent)
             store.materialize_file(stored, target)
             logger.info("restored %s from the cache", rel)
 
@@ -683,6 +757,18 @@ def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]]) ->
         except (OSError, zipfile.BadZipFile):
             continue
     return read
+
+
+def _make_dirs_in(root: Path, directory: Path) -> None:
+    """Create ``directory`` below ``root``, refusing to pass through a symlink: a forged
+    entry naming ``link/sub/x.so`` must not create directories where ``link`` points."""
+    current = root
+    for part in directory.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink():
+            raise CorruptEntryError(f"entry names a file behind the symlink {current}")
+        if not current.is_dir():
+            current.mkdir()
 
 
 def _built_for_metadata(metadata_directory: str | None, dest: Path) -> str | None:

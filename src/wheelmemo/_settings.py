@@ -8,6 +8,7 @@ inner backend untouched.  Unknown keys are rejected with a "did you mean".
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -120,18 +121,45 @@ class Project(NamedTuple):
         return tool if isinstance(tool, dict) else {}
 
 
+#: open() of a FIFO waits for a writer, for ever: opened non-blocking, it is refused below
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
 def load_project(root: Path | None = None) -> Project:
     root = Path.cwd() if root is None else root
     path = root / "pyproject.toml"
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise ConfigError(
             f"{path} not found: wheelmemo reads [tool.wheelmemo] from the project's pyproject.toml"
         ) from None
+    except OSError as e:
+        raise ConfigError(
+            f"{path} cannot be read ({e.strerror or e}): make it a file the build's user can read"
+        ) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                # a directory, a FIFO, a device: reading it would fail, block or never end
+                raise ConfigError(f"{path} is not a regular file: make it the project's pyproject.toml file")
+            raw = f.read()
+    except OSError as e:
+        raise ConfigError(
+            f"{path} cannot be read ({e.strerror or e}): make it a file the build's user can read"
+        ) from None
+    try:
+        # tomllib.load() would decode too, but its UnicodeDecodeError is no TOMLDecodeError
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"{path} is not valid TOML/UTF-8 (byte {e.start}: {e.reason}): fix the encoding, "
+            "TOML files are UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML ({e}): fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{path} is not valid TOML (it nests too deeply to parse): fix the syntax") from None
     return Project(root=root, pyproject=data)
 
 
@@ -184,7 +212,11 @@ def parse_size(value: object) -> int | None:
     except ValueError:
         return None
     unit = _UNITS.get(text[len(number):].strip())
-    return None if unit is None or amount < 0 else int(amount * unit)
+    # float() also reads "inf", "nan" and "1e400" (inf), which int() refuses with an
+    # OverflowError or ValueError: none is a size.  NaN fails every comparison.
+    if unit is None or not 0 <= amount * unit < float("inf"):
+        return None
+    return int(amount * unit)
 
 
 def _unknown(key: str, source: str) -> ConfigError:
