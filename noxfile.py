@@ -1,10 +1,48 @@
-"""Developer sessions: ``nox`` runs tests, lint and typing; ``nox -s demo`` / ``bench`` show figures."""
+"""Developer sessions: ``nox`` runs tests, lint and typing; ``nox -s demo`` / ``bench`` show figures.
+
+``fast`` runs the fast suite (fake backends, fault injection) on every other supported
+Python it finds: on ``PATH``, or installed by pyenv, whose shims answer only for the
+selected version, so the interpreters are linked into ``.nox/pythons`` and put first on
+``PATH`` for nox to find.
+"""
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import sys
+from pathlib import Path
+
 import nox
 
-nox.options.sessions = ["tests", "lint", "typing"]
+SUPPORTED = ("3.9", "3.10", "3.11", "3.12", "3.13")
+
+
+def _other_pythons() -> list[str]:
+    links = Path(__file__).parent / ".nox" / "pythons"
+    found = []
+    for version in SUPPORTED:
+        if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+            continue  # the tests session runs on this one
+        installed = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}")))
+        on_path = shutil.which(f"python{version}")
+        real = installed[-1] if installed else on_path if on_path and "shims" not in on_path else None
+        if real is None:
+            continue
+        links.mkdir(parents=True, exist_ok=True)
+        link = links / f"python{version}"
+        if not link.exists():
+            link.symlink_to(real)
+        found.append(version)
+    if found:
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ.get('PATH', '')}"
+    return found
+
+
+OTHER_PYTHONS = _other_pythons()
+
+nox.options.sessions = ["tests", "fast", "transparency", "lint", "typing"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -13,6 +51,13 @@ def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session(python=OTHER_PYTHONS)
+def fast(session: nox.Session) -> None:
+    """The fast suite (no real frontends) on every other supported Python found."""
+    session.install("-e", ".[test]")
+    session.run("pytest", "-m", "not real", *session.posargs)
 
 
 @nox.session
@@ -46,3 +91,31 @@ def bench(session: nox.Session) -> None:
     """Cold build, hit and the frontend's floor (a trivial pure project) for each example."""
     session.install("-e", ".", "uv", "build")
     session.run("python", "examples/bench.py", *session.posargs)
+
+
+@nox.session
+def transparency(session: nox.Session) -> None:
+    """pyproject-hooks' own test suite with every sample backend wrapped by wheelmemo.
+
+    Downloads the pyproject-hooks sdist (network), installs that version and runs its
+    tests with ``tests/pyproject_hooks_conftest.py`` as their conftest, which routes
+    every hook caller through ``build-backend = "wheelmemo"``.  Pass pytest args after --.
+    """
+    import tarfile
+
+    work = Path(session.create_tmp()) / "pyproject-hooks"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    session.install("-e", ".", "pytest", "testpath", "setuptools", "wheel")
+    session.run("python", "-m", "pip", "download", "--no-binary", "pyproject-hooks", "--no-deps",
+                "pyproject-hooks", "-d", str(work), silent=True)
+    (sdist,) = work.glob("pyproject_hooks-*.tar.gz")
+    with tarfile.open(sdist) as tf:
+        tf.extractall(work, filter="data")
+    (root,) = (path for path in work.iterdir() if path.is_dir())
+    shutil.copy(Path(__file__).parent / "tests" / "pyproject_hooks_conftest.py", root / "conftest.py")
+    session.install(str(root))  # the version whose tests these are
+    session.chdir(root)
+    # a cache of this run only: a hit would not repeat a warning a test expects
+    session.run("pytest", "-p", "no:cacheprovider", "-rfE", *session.posargs,
+                env={"WHEELMEMO_CACHE_DIR": str(work / "cache")})

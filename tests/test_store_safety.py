@@ -429,7 +429,6 @@ def test_directory_of_the_cache_that_is_a_symlink_is_not_used(hooks: Hooks, cach
     assert [p.name for p in outside.iterdir() if p.name != "stat"] == []
 
 
-@pytest.mark.xfail(reason="the stat cache (_memo, _inputs.StatCache) is written by path, following symlinks")
 @pytest.mark.parametrize("name", ["v1", "v1/stat"])
 def test_stat_cache_is_not_written_through_a_symlink(hooks: Hooks, cache_dir: Path, tmp_path: Path,
                                                      name: str) -> None:

@@ -119,15 +119,16 @@ class StatCache:
     marshal version).
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._old: dict[str, list[Any]] = {}
         self._new: dict[str, list[Any]] = {}
         #: other memoized probes (the toolchain), saved with the file digests
         self.memo: dict[str, Any] = {}
         if path is not None:
             with contextlib.suppress(OSError, ValueError, TypeError, EOFError, KeyError, AttributeError):
-                data = marshal.loads(path.read_bytes())
+                data = marshal.loads(_read_no_follow(path))
                 self._old = dict(data["files"])
                 self.memo = dict(data["memo"])
         self._memo_before = self._memo_state()
@@ -198,7 +199,7 @@ class StatCache:
 
     def save(self) -> None:
         changed = self._new != self._old or self._memo_state() != self._memo_before
-        if self.path is None or not changed:
+        if self.path is None or self.read_only or not changed:
             return
         horizon = time.time_ns() - _RACY_NS
         keep = {k: v for k, v in self._new.items() if v[1] < horizon and v[2] < horizon}
@@ -252,6 +253,15 @@ def _unreadable(label: str, error: OSError) -> str:
 #: O_NONBLOCK: a path that became a FIFO since it was stat'ed must not block open();
 #: O_BINARY: no newline translation on Windows.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_no_follow(path: Path) -> bytes:
+    """A stat cache's bytes; one planted as a symlink in the cache is not followed."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return f.read()
 
 
 def file_digest(path: str | Path) -> str:

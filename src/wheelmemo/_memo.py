@@ -117,7 +117,8 @@ class Memo:
         #: the learned inputs of the newest wheel this call built or found
         self.last_learned: dict[str, Any] = {}
         if not self.settings.disable:
-            self._store = LocalStore(self.settings.cache_dir or default_cache_dir())
+            self._store = LocalStore(self.settings.cache_dir or default_cache_dir(),
+                                     read_only=self.settings.cache_read_only)
 
     # -- the store, which may be switched off by a failure ---------------------
     @property
@@ -141,8 +142,9 @@ class Memo:
             stat_path = None
             if isinstance(store, LocalStore) and not unpacked_sdist:
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
-                stat_path = store.root / "stat" / f"{tree_id}.m{marshal.version}"
-            self._stat_cache = stat_cache = StatCache(stat_path)
+                stat_path = store.stat_path(f"{tree_id}.m{marshal.version}")
+            self._stat_cache = stat_cache = StatCache(
+                stat_path, read_only=self.settings.cache_read_only)
             inputs = collect_inputs(
                 root, self.project.pyproject, backend=self.family,
                 include=self.settings.inputs, exclude=self.settings.exclude, stat_cache=stat_cache,

@@ -78,6 +78,10 @@ class Settings(NamedTuple):
     disable: bool = False
     """Turn the cache off: every hook goes straight to the inner backend."""
 
+    cache_read_only: bool = False
+    """Read the cache and write nothing into it: no entries, statistics, stat caches
+    or locks (for a shared cache that untrusted jobs may use, sccache's read-only mode)."""
+
 
 # toml key -> (field name, kind, environment variable or None)
 _FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -92,6 +96,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "editable-rebuild": ("editable_rebuild", "bool", "WHEELMEMO_EDITABLE_REBUILD"),
     "max-size": ("max_size", "size", "WHEELMEMO_MAX_SIZE"),
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
+    "cache-read-only": ("cache_read_only", "bool", "WHEELMEMO_CACHE_READ_ONLY"),
 }
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -517,8 +517,19 @@ def _copy_verified(src: IO[bytes], target: Path, stored: StoredFile) -> bool:
 class LocalStore:
     """A store in a local directory, safe for concurrent processes."""
 
-    def __init__(self, cache_dir: Path) -> None:
+    def __init__(self, cache_dir: Path, *, read_only: bool = False) -> None:
         self.root = cache_dir / f"v{FORMAT}"
+        #: read, never write: no entry, statistics line, lock file or last-use time
+        self.read_only = read_only
+
+    def stat_path(self, name: str) -> Path | None:
+        """Where the stat cache ``name`` of a tree lives, or None when ``stat/`` cannot be
+        used (a symlink planted there must not carry the stat cache's writes elsewhere)."""
+        try:
+            with self._dir("stat", create=not self.read_only):
+                return self.root / "stat" / name
+        except (OSError, StoreError):
+            return None
 
     def blob_path(self, digest: str) -> Path:
         """Where a blob lives (for tools and tests: the store itself never opens a path)."""
@@ -600,6 +611,8 @@ class LocalStore:
         self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
         parts: dict[str, Any], value: Any = None,
     ) -> Entry:
+        if self.read_only:  # what a build made stays out of a read-only cache, silently
+            return Entry(key, kind, (), time.time(), build_seconds, value)
         try:
             with self._dir(create=True) as root, _flock(  # blobs are not garbage yet
                     lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock", shared=True):
@@ -643,7 +656,7 @@ class LocalStore:
 
     # -- reading -------------------------------------------------------------
     def discard(self, key: str) -> None:
-        if not _is_digest(key):
+        if self.read_only or not _is_digest(key):
             return
         for where in ("entries", "parts"):
             with contextlib.suppress(OSError, StoreError), self._dir(where, key[:2]) as d:
@@ -664,8 +677,9 @@ class LocalStore:
         try:
             with self._dir("entries", key[:2]) as d:
                 entry = self._entry(key, d.read(name)[0])
-                with contextlib.suppress(OSError):
-                    d.touch(name)  # last use, for least-recently-used eviction
+                if not self.read_only:
+                    with contextlib.suppress(OSError):
+                        d.touch(name)  # last use, for least-recently-used eviction
         except FileNotFoundError:
             return None
         except PermissionError as e:
@@ -717,17 +731,20 @@ class LocalStore:
         except FileNotFoundError:
             raise
         except OSError as e:
-            with contextlib.suppress(OSError):
-                blobs.unlink(stored.blob)
+            self._discard_blob(blobs, stored.blob)
             raise CorruptEntryError(
                 f"blob {stored.blob[:8]} of {stored.name} cannot be read ({e}); discarded"
             ) from None
         with os.fdopen(fd, "rb") as src:
             if _copy_verified(src, target, stored):
                 return
-        with contextlib.suppress(OSError):
-            blobs.unlink(stored.blob)
+        self._discard_blob(blobs, stored.blob)
         raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} failed verification; discarded")
+
+    def _discard_blob(self, blobs: _Dir, name: str) -> None:
+        if not self.read_only:
+            with contextlib.suppress(OSError):
+                blobs.unlink(name)
 
     def parts(self, key: str) -> dict[str, Any] | None:
         if not _is_digest(key):
@@ -752,15 +769,20 @@ class LocalStore:
             return locks.open(f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
-        """Exclusive: held while the entry is built and stored."""
+        """Exclusive: held while the entry is built and stored (nothing is, read-only)."""
+        if self.read_only:
+            return contextlib.nullcontext(True)
         return _flock(lambda: self._lock_file(key), f"{key[:8]} in {self.root / 'locks'}")
 
     def reading(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Shared: held while an entry is read, so that pruning leaves it alone.
 
         A read-only cache (shared with untrusted jobs) cannot hold locks; reads from it
-        go on without one, verified as every read is.
+        go on without one, verified as every read is; so do reads in read-only mode,
+        which creates no lock file.
         """
+        if self.read_only:
+            return contextlib.nullcontext(False)
         return _flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
 
     # -- statistics and maintenance ----------------------------------------------
@@ -774,6 +796,8 @@ class LocalStore:
 
     def record_event(self, project: str, kind: str, event: str, seconds: float) -> None:
         """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
+        if self.read_only:
+            return
         line = json.dumps({"t": round(time.time(), 3), "project": project, "kind": kind,
                            "event": event, "seconds": round(seconds, 3)}) + "\n"
         try:
@@ -933,7 +957,7 @@ class LocalStore:
 
     def enforce_limit(self, max_size: int) -> None:
         """After a store: bring the cache under ``max_size`` (a scan of blob sizes)."""
-        if self.size() > max_size:
+        if not self.read_only and self.size() > max_size:
             self.prune(max_size=max_size)
 
 
