@@ -79,6 +79,7 @@ def frontend_table(runs: int) -> list[str]:
 def hook_table(runs: int, sizes: list[int]) -> list[str]:
     """The hook in a venv holding wheelmemo and hatchling, as an isolated build env does."""
     rows = []
+    load: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-"))
     try:
         from _harness import tool
@@ -111,6 +112,8 @@ def hook_table(runs: int, sizes: list[int]) -> list[str]:
             for _ in range(max(3, runs // 3)):
                 shutil.rmtree(base / "cache" / "v1" / "stat", ignore_errors=True)
                 cold.append(_timed(cmd, project, env))
+            if size == sizes[0]:
+                load = load_table(python, project, out, env)
             rows.append(
                 f"| {size:,} files | {statistics.median(w[2] for w in warm):.1f} ms "
                 f"| {statistics.median(w[1] for w in warm):.1f} ms (min {min(w[1] for w in warm):.1f}) "
@@ -121,7 +124,8 @@ def hook_table(runs: int, sizes: list[int]) -> list[str]:
     head = [("| project | hook, warm stat cache | import + hook, warm | whole process, warm "
              "| import + hook, cold stat cache | `python -c pass` |"),
             "|---|---|---|---|---|---|"]
-    return head + rows
+    return [*head, *rows, "", f"Under load, the {sizes[0]:,}-file project:", "",
+            "| load | p50 | p99 | |", "|---|---|---|---|", *load]
 
 
 def learned_table(runs: int, counts: list[int]) -> list[str]:
@@ -157,6 +161,43 @@ def learned_table(runs: int, counts: list[int]) -> list[str]:
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return ["| learned inputs | median | min | max |", "|---|---|---|---|", *rows]
+
+
+LOAD_TIMER = """\
+import sys, time, json, os
+import wheelmemo
+times = []
+for _ in range(200):
+    start = time.perf_counter()
+    wheelmemo.build_wheel(sys.argv[1])
+    times.append((time.perf_counter() - start) * 1000)
+times.sort()
+print(json.dumps({"p50": times[99], "p99": times[197], "fds": len(os.listdir("/proc/self/fd"))}))
+"""
+
+
+def load_table(python: str, project: Path, out: Path, env: dict[str, str]) -> list[str]:
+    """200 hits in a row in one process, and 20 hit processes at once (p50/p99)."""
+    result = subprocess.run([python, "-c", LOAD_TIMER, str(out)], cwd=project, env=env,
+                            capture_output=True, text=True, check=True)
+    serial = json.loads(result.stdout.splitlines()[-1])
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one_process(_: int) -> float:
+        began = time.perf_counter()
+        subprocess.run([python, "-c", HOOK_TIMER, str(out)], cwd=project, env=env,
+                       capture_output=True, check=True)
+        return (time.perf_counter() - began) * 1000
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=20) as pool:  # 20 hook processes at once
+        walls = list(pool.map(one_process, range(20)))
+    walls.sort()
+    total = (time.perf_counter() - started) * 1000
+    return [(f"| 200 hits in a row, one process | p50 {serial['p50']:.1f} ms | p99 {serial['p99']:.1f} ms "
+            f"| open descriptors after: {serial['fds']} |"),
+            (f"| 20 hit processes at once | p50 {walls[9]:.0f} ms | p99 {walls[19]:.0f} ms "
+            f"| all done in {total:.0f} ms |")]
 
 
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
