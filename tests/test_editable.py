@@ -217,24 +217,43 @@ def test_wheel_member_outside_the_root_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "escape.so").exists()
 
 
-def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_dir: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def _forge_native_entry(hooks: Hooks, cache_dir: Path, tree_name: str) -> None:
+    """Build a native editable, then add a file named ``tree:<tree_name>`` to its record,
+    as someone who can write to the cache could (checksum recomputed)."""
     import json
 
     from wheelmemo._store import _checksum
 
-    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     _editable(hooks)
     (path,) = [p for p in (cache_dir / "v1" / "entries").rglob("*.json")
                if json.loads(p.read_text())["kind"] == "editable"]
     record = json.loads(path.read_text())
     record.pop("checksum")
     _, blob, size = record["files"][1]
-    record["files"].append(["tree:../escape.so", blob, size])
+    record["files"].append([f"tree:{tree_name}", blob, size])
     path.write_text(json.dumps(dict(record, checksum=_checksum(record))))
+
+
+def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
+    _forge_native_entry(hooks, cache_dir, "../escape.so")
     _editable(hooks, "again")
     assert not (hooks.project.parent / "escape.so").exists()
     assert hooks.calls() == {"build_editable": 2}  # the forged entry was discarded and rebuilt
+
+
+def test_forged_native_entry_cannot_create_directories_through_a_link(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (hooks.project / "link").symlink_to(outside)
+    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
+    _forge_native_entry(hooks, cache_dir, "link/sub/x.so")
+    _editable(hooks, "again")
+    assert list(outside.iterdir()) == []
+    assert hooks.calls() == {"build_editable": 2}
 
 
 # -- a package whose tree directory has another name (lib/ -> pkg) ---------------------
@@ -400,27 +419,3 @@ def test_tree_dirs_votes_prefer_exact_and_ignore_stray_files(capsys: pytest.Capt
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert "package 'amb' is served as a copy, not from the tree: the wheel's amb/m.py is x/m.py" in lines[0]
-
-
-def test_forged_native_entry_cannot_create_directories_through_a_link(
-    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import json
-
-    from wheelmemo._store import _checksum
-
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (hooks.project / "link").symlink_to(outside)
-    monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
-    _editable(hooks)
-    (path,) = [p for p in (cache_dir / "v1" / "entries").rglob("*.json")
-               if json.loads(p.read_text())["kind"] == "editable"]
-    record = json.loads(path.read_text())
-    record.pop("checksum")
-    _, blob, size = record["files"][1]
-    record["files"].append(["tree:link/sub/x.so", blob, size])
-    path.write_text(json.dumps(dict(record, checksum=_checksum(record))))
-    _editable(hooks, "again")
-    assert list(outside.iterdir()) == []
-    assert hooks.calls() == {"build_editable": 2}

@@ -192,7 +192,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if kind == "editable" and memo.derives_editables:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
             continue
-        entry, _, mismatch = memo.find(store, kind)
+        entry, mismatch = memo.find(store, kind)
         if entry is not None:
             print(f"  {label}: would hit {entry.key[:8]}")
             continue
@@ -221,7 +221,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
               file=sys.stderr)
         return 1
-    entry, _, _ = memo.find(store, "wheel")
+    entry, _ = memo.find(store, "wheel")
     if entry is None or entry.kind != "wheel":  # a forged manifest may name another kind
         print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
               "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)

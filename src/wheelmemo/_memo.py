@@ -308,19 +308,11 @@ class Memo:
                 reason = why
         return fitting, reason
 
-    def find(self, store: Store, kind: str) -> tuple[Entry | None, dict[str, Any], str | None]:
-        """The stored result that fits this build (with its learned inputs), or why none."""
-        reason: str | None = None
-        for lookup in self.lookups(store, kind):
-            fitting, why = self._candidates(store, lookup)
-            reason = reason or why
-            for candidate in fitting:
-                entry = store.get(candidate["key"])
-                if entry is not None:
-                    if entry.kind in ("wheel", "editable"):
-                        self.last_learned = candidate["learned"]
-                    return entry, candidate["learned"], None
-        return None, {}, reason
+    def find(self, store: Store, kind: str) -> tuple[Entry | None, str | None]:
+        """The stored result that fits this build (its learned inputs become
+        ``last_learned``), or why none does."""
+        hit, reason = self._fetch(store, self.lookups(store, kind), lambda _, entry: entry)
+        return (hit[0] if hit is not None else None), reason
 
     def _why(self, store: Store, kind: str, lookup: Lookup, mismatch: str | None) -> str:
         if mismatch is not None:
@@ -382,11 +374,9 @@ class Memo:
                     self._store_outcome(self.store, target, kind, outcome, learned, seconds,
                                         count=frontend_call)
             self._stat_cache.save()
-        if not frontend_call:
-            pass
-        elif outcome.via:
+        if frontend_call and outcome.via:
             logger.info("%s hit %s (%s)", hook, outcome.via, _elapsed(self.start))
-        else:
+        elif frontend_call:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner.name, _elapsed(self.start))
         return outcome.result
 
@@ -697,11 +687,10 @@ class Memo:
             return None
         scratch = dest / ".wheelmemo-wheel"
         try:
-            entry, learned, _ = self.find(store, kind)
+            entry, _ = self.find(store, kind)
             if entry is None:
                 return None
             store.materialize(entry, scratch)
-            self.last_learned = learned
             return (extract_dist_info(scratch / entry.files[0].name, dest),
                     f"{entry.key[:8]} (from the cached wheel)")
         except StoreError as e:
