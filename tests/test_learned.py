@@ -365,3 +365,35 @@ def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requir
     (hooks.project,) = (tmp_path / "unpacked").iterdir()
     hooks.build_wheel(subdir="copy")
     assert hooks.calls()["build_wheel"] == 1
+
+
+def test_cargo_outputs_outside_the_tree_are_no_inputs(tmp_path: Path) -> None:
+    """CARGO_TARGET_DIR elsewhere: OUT_DIR's generated files and target/wheels are
+    cargo's outputs, written by this build, never inputs (nor inputs that changed)."""
+    from wheelmemo._learned import BuildContext, CargoFindings, learn
+
+    target = tmp_path / "target"
+    generated = target / "release" / "build" / "demo-1" / "out" / "generated.rs"
+    generated.parent.mkdir(parents=True)
+    with Recorder(tmp_path) as recorder:
+        generated.write_text("// made by build.rs during this build\n")
+    cargo = CargoFindings([target])
+    cargo.files[str(generated)] = "rustc"
+    context = BuildContext(tmp_path / "project", {}, skip=cargo.target_dirs, is_output=lambda _: False,
+                           declared_env=lambda _: False, closure=())
+    learned, changed = learn(recorder, context, _Digests(), cargo, dict)
+    assert learned["files"] == {}
+    assert changed == []
+
+
+def test_how_wheelmemo_itself_was_installed_is_not_keyed(hooks: Hooks, fake_site: FakeSite) -> None:
+    """A development install of wheelmemo gets a new RECORD in every build environment;
+    wheelmemo is keyed by its version, in the key's own part."""
+    fake_site.install("wheelmemo", "0.1.0")
+    dist_info = next(fake_site.path.glob("wheelmemo-*.dist-info"))
+    (dist_info / "direct_url.json").write_text('{"url": "file:///src/wheelmemo", "dir_info": {"editable": true}}')
+    (dist_info / "RECORD").write_text("_wheelmemo.pth,sha256=one,10\n")
+    hooks.build_wheel()
+    (dist_info / "RECORD").write_text("_wheelmemo.pth,sha256=two,10\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1

@@ -289,9 +289,11 @@ _RERUN = re.compile(r"^cargo::?rerun-if-(changed|env-changed)=(.*)$", re.MULTILI
 class CargoFindings:
     """What the dep-info and build-script outputs of a target directory name."""
 
-    def __init__(self) -> None:
+    def __init__(self, target_dirs: Iterable[Path] = ()) -> None:
         self.files: dict[str, str] = {}  # absolute path -> source
         self.env: dict[str, str] = {}  # name -> source
+        #: cargo's own outputs (OUT_DIR's generated files, target/wheels): never inputs
+        self.target_dirs = [str(d) for d in target_dirs]
 
 
 def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], workspace: Path) -> CargoFindings:
@@ -303,7 +305,8 @@ def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], wor
     (build scripts' relative paths are relative to their package); rustc's relative
     paths are relative to the workspace root, where cargo runs it.
     """
-    findings = CargoFindings()
+    target_dirs = list(target_dirs)
+    findings = CargoFindings(target_dirs)
     for target in target_dirs:
         if not target.is_dir():
             continue

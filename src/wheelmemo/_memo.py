@@ -156,7 +156,11 @@ class Memo:
                 "backend": self.settings.backend,
                 "env": _key.env_part(self.family, self.settings.env, self.environ),
                 "interpreter": _key.interpreter_part(),
-                "versions": _key.versions_part(self.project.requires, self.family),
+                # wheelmemo itself is keyed by its version (above), not by how it was
+                # installed: a development install has a new RECORD in every build env
+                "versions": _key.versions_part(
+                    [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"],
+                    self.family),
                 "toolchain": _key.toolchain_part(self.family, stat_cache.memo, self.environ),
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
@@ -415,15 +419,17 @@ class Memo:
         declared = parts["inputs"]
         closure = {name.partition(":")[2] or name
                    for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
+        cargo = None
+        if self.family == "maturin" and kind in ("wheel", "editable"):
+            cargo = cargo_findings(root, self.project.pyproject, self.environ)
+        outputs = [str(scratch), str(getattr(self.store, "root", scratch)), *self._outputs,
+                   *(cargo.target_dirs if cargo else ())]
         context = _learned.BuildContext(
-            root, declared, skip=[str(scratch), str(getattr(self.store, "root", scratch)), *self._outputs],
+            root, declared, skip=outputs,
             is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
             declared_env=lambda name: bool(_key.env_part(self.family, self.settings.env, {name: ""})),
             closure=closure,
         )
-        cargo = None
-        if self.family == "maturin" and kind in ("wheel", "editable"):
-            cargo = cargo_findings(root, self.project.pyproject, self.environ)
         learned, changed = _learned.learn(recorder, context, self._stat_cache, cargo, self._installed)
         after = collect_inputs(root, self.project.pyproject, backend=self.family,
                                include=self.settings.inputs, exclude=self.settings.exclude,
