@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
 from . import _key, _learned
-from ._buildenv import observed_build
 from ._errors import ConfigError, CorruptEntryError, StoreError
 from ._inner import InnerBackend
 from ._inputs import StatCache, collect_inputs, file_digest, find_extension_files
@@ -366,6 +365,9 @@ class Memo:
                 except StoreError as e:
                     self._storage_failed(e)
                     reason = "cache unavailable"
+            # tempfile and shutil come with it: a miss's cost, not a hit's
+            from ._buildenv import observed_build
+
             began = time.monotonic()
             with observed_build(self.family) as (recorder, scratch):
                 outcome = compute()
