@@ -223,3 +223,15 @@ def test_content_behind_a_directory_symlink_is_an_input(hooks: Hooks, tmp_path: 
     (shared / "table.txt").write_text("2\n")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
+
+
+def test_a_cache_dir_inside_the_project_is_no_input(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cache-dir = ".wheelmemo-cache" (relative: inside the project): its own files, which
+    every build changes, must not be inputs, or it would never hit."""
+    monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'cache-dir = ".wheelmemo-cache"\n')
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    assert (hooks.project / ".wheelmemo-cache" / "v1").is_dir()

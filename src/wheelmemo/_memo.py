@@ -144,10 +144,7 @@ class Memo:
                 stat_path = store.stat_path(f"{tree_id}.m{marshal.version}")
             self._stat_cache = stat_cache = StatCache(
                 stat_path, read_only=self.settings.cache_read_only)
-            inputs = collect_inputs(
-                root, self.project.pyproject, backend=self.family,
-                include=self.settings.inputs, exclude=self.settings.exclude, stat_cache=stat_cache,
-            )
+            inputs = self._collect_inputs(stat_cache)
             self._base = {
                 "format": _key.FORMAT,
                 "wheelmemo": __version__,
@@ -170,6 +167,18 @@ class Memo:
                     # a project named only by setup.py is known by its tree's path
                     self.project_id = self._base["project"] = self._alias["project"]
         return self._base
+
+    def _collect_inputs(self, stat_cache: StatCache) -> dict[str, str]:
+        """The declared inputs: the project's files, less ``exclude`` and the cache itself
+        when ``cache-dir`` lies inside the project (its files would change every build)."""
+        exclude = list(self.settings.exclude)
+        if isinstance(self._store, LocalStore):
+            cache = os.path.abspath(self._store.root.parent)
+            root = os.path.abspath(self.project.root)
+            if cache.startswith(root + os.sep):
+                exclude.append("/" + os.path.relpath(cache, root).replace(os.sep, "/") + "/")
+        return collect_inputs(self.project.root, self.project.pyproject, backend=self.family,
+                              include=self.settings.inputs, exclude=exclude, stat_cache=stat_cache)
 
     def _sdist_alias(self, store: Store, unpacked_digest: str) -> dict[str, Any] | None:
         """What the tree an unpacked sdist was made from recorded (uv build, build)."""
@@ -433,9 +442,7 @@ class Memo:
             closure=closure,
         )
         learned, changed = _learned.learn(recorder, context, self._stat_cache, cargo, self._installed)
-        after = collect_inputs(root, self.project.pyproject, backend=self.family,
-                               include=self.settings.inputs, exclude=self.settings.exclude,
-                               stat_cache=self._stat_cache)
+        after = self._collect_inputs(self._stat_cache)
         changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
         if changed:
             warn_once(
