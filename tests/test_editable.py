@@ -419,3 +419,15 @@ def test_tree_dirs_votes_prefer_exact_and_ignore_stray_files(capsys: pytest.Capt
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert "package 'amb' is served as a copy, not from the tree: the wheel's amb/m.py is x/m.py" in lines[0]
+
+
+def test_derived_editable_hooks_log_under_their_own_names(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    """Answered as the regular wheel's, but the line names the hook the frontend called."""
+    hooks("get_requires_for_build_editable")
+    meta = hooks.out / "meta"
+    meta.mkdir(parents=True)
+    hooks("prepare_metadata_for_build_editable", str(meta))
+    err = capsys.readouterr().err
+    assert "wheelmemo: get_requires_for_build_editable miss" in err
+    assert "wheelmemo: prepare_metadata_for_build_editable miss" in err
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "prepare_metadata_for_build_wheel": 1}

@@ -235,3 +235,12 @@ def test_a_cache_dir_inside_the_project_is_no_input(hooks: Hooks, monkeypatch: p
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
     assert (hooks.project / ".wheelmemo-cache" / "v1").is_dir()
+
+
+def test_the_frontends_output_directory_inside_the_project_is_no_input(hooks: Hooks, tmp_path: Path) -> None:
+    """pip wheel -w wheelhouse . (or python -m build -o out) inside the project: the
+    wheel the last run wrote there is an output, not an input of the next run."""
+    hooks.out = hooks.project  # the frontend writes into <project>/wheelhouse
+    hooks.build_wheel(subdir="wheelhouse")
+    hooks.build_wheel(subdir="wheelhouse")
+    assert hooks.calls()["build_wheel"] == 1

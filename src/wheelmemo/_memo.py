@@ -169,14 +169,18 @@ class Memo:
         return self._base
 
     def _collect_inputs(self, stat_cache: StatCache) -> dict[str, str]:
-        """The declared inputs: the project's files, less ``exclude`` and the cache itself
-        when ``cache-dir`` lies inside the project (its files would change every build)."""
+        """The declared inputs: the project's files, less ``exclude``, and less the cache and
+        the frontend's output directory where they lie inside the project: what they hold
+        changes with every build."""
         exclude = list(self.settings.exclude)
+        root = os.path.abspath(self.project.root)
+        # and the frontend's output directory of this call (pip wheel -w out, build -o out)
+        inside = [*self._outputs]
         if isinstance(self._store, LocalStore):
-            cache = os.path.abspath(self._store.root.parent)
-            root = os.path.abspath(self.project.root)
-            if cache.startswith(root + os.sep):
-                exclude.append("/" + os.path.relpath(cache, root).replace(os.sep, "/") + "/")
+            inside.append(os.path.abspath(self._store.root.parent))
+        for directory in inside:
+            if directory.startswith(root + os.sep):
+                exclude.append("/" + os.path.relpath(directory, root).replace(os.sep, "/") + "/")
         return collect_inputs(self.project.root, self.project.pyproject, backend=self.family,
                               include=self.settings.inputs, exclude=exclude, stat_cache=stat_cache)
 
@@ -482,21 +486,27 @@ class Memo:
             self._storage_failed(e)
 
     # -- get_requires_for_build_* -------------------------------------------------
-    def requires(self, kind: str, *, frontend_call: bool = True) -> list[str]:
-        """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s)."""
-        if kind == "editable" and self.derives_editables:
-            return self.requires("wheel", frontend_call=frontend_call)  # the editable is made from the regular wheel
+    def requires(self, kind: str, *, frontend_call: bool = True, called: str | None = None) -> list[str]:
+        """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s).
+
+        ``called`` is the hook the frontend called, for the log line, when it is answered
+        as another (a derived editable's requirements are the regular wheel's).
+        """
         hook = f"get_requires_for_build_{kind}"
+        if kind == "editable" and self.derives_editables:
+            return self.requires("wheel", frontend_call=frontend_call, called=called or hook)
 
         def compute() -> Outcome[list[str]]:
             result = list(self.inner.call(hook, self.inner_config)) if self.inner.has(hook) else []
             return Outcome(result, value=result)
 
-        return self._memoized(f"requires-{kind}", hook, lambda _, e: list(e.value), compute, frontend_call=frontend_call)
+        return self._memoized(f"requires-{kind}", called or hook, lambda _, e: list(e.value), compute,
+                              frontend_call=frontend_call)
 
     def build_sdist(self, sdist_directory: str) -> str:
         from ._inner import answer_problem
 
+        self._outputs.append(os.path.abspath(sdist_directory))
         try:
             answer = self.inner.call("build_sdist", sdist_directory, self.inner_config)
         except ConfigError:
@@ -600,12 +610,13 @@ class Memo:
         return self._memoized(kind, hook, fetch, compute)
 
     # -- prepare_metadata_for_build_wheel / _editable ----------------------------
-    def prepare_metadata(self, kind: str, metadata_directory: str) -> str:
+    def prepare_metadata(self, kind: str, metadata_directory: str, called: str | None = None) -> str:
+        """``called``: the hook the frontend called, for the log line (as in ``requires``)."""
         from ._inner import answer_problem, plain_name
 
-        if kind == "editable" and self.derives_editables:
-            return self.prepare_metadata("wheel", metadata_directory)  # PEP 660: the same
         hook = f"prepare_metadata_for_build_{kind}"
+        if kind == "editable" and self.derives_editables:
+            return self.prepare_metadata("wheel", metadata_directory, called or hook)  # PEP 660: the same
         dest = Path(metadata_directory)
         self._outputs.append(os.path.abspath(metadata_directory))
 
@@ -652,7 +663,7 @@ class Memo:
                      for path in sorted((dest / name).rglob("*")) if path.is_file()]
             return Outcome(name, files=files, via=via, learned=learned)
 
-        return self._memoized(f"metadata-{kind}", hook, fetch, compute)
+        return self._memoized(f"metadata-{kind}", called or hook, fetch, compute)
 
     def _restore_tree_files(self, store: Store, in_tree: list[StoredFile]) -> None:
         """Put back in-tree files of a native editable that are missing or changed."""
