@@ -222,7 +222,7 @@ def _forge_native_entry(hooks: Hooks, cache_dir: Path, tree_name: str) -> None:
     as someone who can write to the cache could (checksum recomputed)."""
     import json
 
-    from wheelmemo._store import _checksum
+    from wheelmemo._records import checksum
 
     _editable(hooks)
     (path,) = [p for p in (cache_dir / "v1" / "entries").rglob("*.json")
@@ -231,7 +231,7 @@ def _forge_native_entry(hooks: Hooks, cache_dir: Path, tree_name: str) -> None:
     record.pop("checksum")
     _, blob, size = record["files"][1]
     record["files"].append([f"tree:{tree_name}", blob, size])
-    path.write_text(json.dumps(dict(record, checksum=_checksum(record))))
+    path.write_text(json.dumps(dict(record, checksum=checksum(record))))
 
 
 def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_dir: Path,

@@ -21,7 +21,8 @@ import pytest
 
 from wheelmemo._cli import main
 from wheelmemo._errors import CorruptEntryError, StoreError
-from wheelmemo._store import LocalStore, StoredFile, _checksum
+from wheelmemo._records import StoredFile, checksum
+from wheelmemo._store import LocalStore
 
 from conftest import ROOT, FakeSite, Hooks
 
@@ -46,7 +47,7 @@ def _forge(path: Path, change: Callable[[dict[str, Any]], Any]) -> None:
     record.pop("checksum")
     forged = change(record)
     if isinstance(forged, dict):
-        forged = dict(forged, checksum=_checksum(forged))
+        forged = dict(forged, checksum=checksum(forged))
     path.write_bytes(forged if isinstance(forged, bytes) else json.dumps(forged).encode())
 
 

@@ -393,7 +393,7 @@ def test_metadata_answer_that_is_not_a_basename_is_passed_on_uncached(
 
 def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:
     """Replace the files of every stored ``kind`` record, with a valid checksum."""
-    from wheelmemo._store import _checksum
+    from wheelmemo._records import checksum
 
     count = 0
     for path in cache_dir.rglob("entries/*/*.json"):
@@ -402,7 +402,7 @@ def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:
             continue
         record.pop("checksum")
         record["files"] = files
-        path.write_text(json.dumps(dict(record, checksum=_checksum(record))))
+        path.write_text(json.dumps(dict(record, checksum=checksum(record))))
         count += 1
     return count
 

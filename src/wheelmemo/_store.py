@@ -18,69 +18,46 @@ interface a remote store will implement too.
 
 A cache may be shared, and whoever can write to it can make a build return their wheel
 (as with ccache), but never make wheelmemo read or write anywhere else: no symlink is
-followed below ``v1`` (directories are opened with ``O_NOFOLLOW`` and files reached
-relative to them), every name a record holds is a checked relative path, and a file is
-only ever written inside the directory it is meant for.  Every failure of the storage
+followed below ``v1`` (``_fsdir``: directories opened with ``O_NOFOLLOW``, files reached
+relative to them), every record is checked for what it holds and every name in it is a
+checked relative path (``_records``), and a file is only ever written inside the
+directory it is meant for.  Every failure of the storage
 is a :class:`StoreError`: a warning and a normal build, never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
-import math
 import os
 import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Callable, NamedTuple, Protocol
+from typing import IO, Any, Protocol
 
 from ._errors import CorruptEntryError, StoreError
+from ._fsdir import BINARY, Dir, flock, is_symlink_error, list_names, open_dir
+from ._records import (
+    FORMAT,
+    INVALID,
+    TREE_PREFIX,
+    Entry,
+    StoredFile,
+    check_parts,
+    check_projects,
+    check_record,
+    checksum,
+    is_digest,
+    is_event,
+    is_relative_name,
+    load_json,
+)
 
 __all__ = ["Entry", "LocalStore", "Store", "StoredFile", "default_cache_dir"]
-
-FORMAT = 1
 _CHUNK = 1 << 20
-#: Stored names of the files a native editable build wrote into the project's tree
-#: (``_memo.TREE_PREFIX``): relative to the tree, not to a destination directory.
-TREE_PREFIX = "tree:"
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-#: a FIFO planted in the cache must not block the open of a file to read
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
-_BINARY = getattr(os, "O_BINARY", 0)
-#: POSIX: the store's directories are opened once and their files reached relative to
-#: them (``openat``), so that no directory can be swapped for a symlink between a check
-#: and a use.  Elsewhere (Windows) paths are checked with lstat before they are used.
-_AT = bool(_NOFOLLOW and _DIRECTORY) and os.listdir in os.supports_fd and all(
-    f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat)
-)
-#: characters no stored name may hold: a backslash separates directories on Windows,
-#: a NUL ends a path in C, and on Windows a colon names a drive or a stream
-_UNSAFE = ("\\", "\0", ":") if sys.platform == "win32" else ("\\", "\0")
-
-
-class StoredFile(NamedTuple):
-    name: str
-    """Path relative to the destination: a wheel's basename or a ``.dist-info/`` member;
-    ``tree:<path>`` for a file of the project's tree (native editables)."""
-    blob: str
-    size: int
-
-
-class Entry(NamedTuple):
-    key: str
-    kind: str
-    files: tuple[StoredFile, ...]
-    created: float
-    build_seconds: float
-    value: Any = None
-    """A small JSON value kept in the record itself (``get_requires_*`` answers)."""
 
 
 class Store(Protocol):
@@ -125,335 +102,9 @@ def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
     while True:
         path = os.path.join(directory, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | _BINARY, 0o644), path
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | BINARY, 0o644), path
         except FileExistsError:
             continue
-
-
-def _checksum(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-
-
-def _load_json(raw: bytes) -> Any:
-    """Parsed JSON; ValueError for anything else, nesting too deep included."""
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-
-
-#: what the checks below raise: TypeError for a member of the wrong type, ValueError else
-INVALID = (TypeError, ValueError)
-
-
-def _is_symlink_error(error: BaseException) -> bool:
-    """What opening a symlink with O_NOFOLLOW gives (EMLINK on FreeBSD)."""
-    return isinstance(error, OSError) and error.errno in (errno.ELOOP, errno.EMLINK)
-
-
-# -- what a record may hold: one check per kind of file --------------------------------
-def _is_digest(value: object) -> bool:
-    """64 lowercase hex digits: a key or a blob's SHA-256, the only file names made of them."""
-    return isinstance(value, str) and len(value) == 64 and not value.strip("0123456789abcdef")
-
-
-def _is_size(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _is_seconds(value: object) -> bool:
-    """A finite number (json reads NaN and Infinity); a bool is no number here."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_relative_name(name: str) -> bool:
-    """A relative POSIX path of plain segments, which stays below the directory it is
-    joined to: no empty, ``.`` or ``..`` segment, no leading ``/``, no backslash or NUL."""
-    return (name != "" and not name.startswith("/") and not any(c in name for c in _UNSAFE)
-            and all(part not in ("", ".", "..") for part in name.split("/")))
-
-
-def _is_strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
-def _check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
-    """The ``files`` of a record: ``[name, blob digest, size]`` each, with names fit for
-    the kind (a wheel is one file named like a wheel; only a native editable has files of
-    the tree; metadata is one ``.dist-info`` directory)."""
-    if not isinstance(files, list):
-        raise TypeError("files is not a list")
-    stored = []
-    for item in files:
-        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
-                and _is_digest(item[1]) and _is_size(item[2])):
-            raise ValueError(f"{str(item)[:80]} is not [name, blob digest, size]")
-        name = item[0]
-        relative = name.removeprefix(TREE_PREFIX)
-        if not _is_relative_name(relative):
-            raise ValueError(f"file name {name[:80]!r} is not a relative path")
-        stored.append(StoredFile(name, item[1], item[2]))
-    in_tree = [f.name.startswith(TREE_PREFIX) for f in stored]
-    if kind in ("wheel", "editable"):
-        first = stored[0].name if stored else ""
-        if "/" in first or not first.endswith(".whl") or len(first) < 5 or in_tree[0]:
-            raise ValueError(f"a {kind} entry's first file {first[:80]!r} is no wheel")
-        if not all(in_tree[1:]) or (kind == "wheel" and len(stored) > 1):
-            raise ValueError(f"a {kind} entry holds other files than its wheel")
-    elif any(in_tree):
-        raise ValueError(f"a {kind} entry holds files of the tree")
-    if kind.startswith("metadata-"):
-        tops = {f.name.split("/")[0] for f in stored if "/" in f.name}
-        if len(tops) != 1 or not all("/" in f.name for f in stored):
-            raise ValueError("a metadata entry is not one directory")
-    return tuple(stored)
-
-
-def _check_learned(learned: object) -> None:
-    """The learned inputs of a result (``_learned``'s record): ``files``, ``env`` and
-    ``dists`` map names to ``[state, source]``; ``read`` lists labels."""
-    if not isinstance(learned, dict):
-        raise TypeError("learned inputs are not an object")
-    for part in ("files", "env", "dists"):
-        states = learned.get(part)
-        if states is not None and not (isinstance(states, dict) and all(
-                isinstance(name, str) and _is_strings(state) and len(state) == 2
-                for name, state in states.items())):
-            raise ValueError(f"learned {part} is not a map of [state, source]")
-    read = learned.get("read")
-    if read is not None and not _is_strings(read):
-        raise ValueError("learned read is not a list of labels")
-
-
-def _check_manifest(value: object) -> None:
-    """A manifest's value: the results of a declared key, each ``{key, learned}``."""
-    if not isinstance(value, list):
-        raise TypeError("a manifest is not a list")
-    for candidate in value:
-        if not (isinstance(candidate, dict) and _is_digest(candidate.get("key"))):
-            raise ValueError("a manifest candidate has no key")
-        _check_learned(candidate.get("learned"))
-
-
-def _check_sdist_alias(value: object) -> None:
-    """What an sdist was made from: the tree's inputs digest and the files it differs in."""
-    if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
-            and _is_strings(value.get("differs"))
-            and (value.get("equivalent") is None or _is_strings(value.get("equivalent")))
-            and (value.get("project") is None or isinstance(value.get("project"), str))):
-        raise ValueError("an sdist alias is not {tree, differs, equivalent}")
-
-
-def _check_value(kind: str, value: object) -> None:
-    """The small JSON value of a record, as the memoizer reads it for ``kind``."""
-    if kind == "manifest":
-        _check_manifest(value)
-    elif kind == "sdist-alias":
-        _check_sdist_alias(value)
-    elif kind.startswith("requires-") and not _is_strings(value):
-        raise ValueError("requirements are not a list of strings")
-
-
-def _check_record(key: str, record: object) -> Entry:
-    """The entry an entry record describes; one of INVALID when it is not one wheelmemo wrote."""
-    if not isinstance(record, dict):
-        raise TypeError("not an object")
-    body = {name: value for name, value in record.items() if name != "checksum"}
-    if record.get("checksum") != _checksum(body):
-        raise ValueError("checksum mismatch")
-    fmt, kind = body.get("format"), body.get("kind")
-    if not (isinstance(fmt, int) and not isinstance(fmt, bool) and fmt == FORMAT):
-        raise ValueError(f"format {str(fmt)[:20]} is not {FORMAT}")
-    if body.get("key") != key or not _is_digest(key):
-        raise ValueError("the record is another key's")
-    if not isinstance(kind, str):
-        raise TypeError("kind is not a string")
-    if not (_is_seconds(body.get("created")) and _is_seconds(body.get("build_seconds"))
-            and body["build_seconds"] >= 0):
-        raise ValueError("created or build_seconds is not a number")
-    if body.get("project") is not None and not isinstance(body["project"], str):
-        raise ValueError("project is not a string")
-    files = _check_files(kind, body.get("files"))
-    if not _is_size(body.get("size")) or body["size"] != sum(f.size for f in files):
-        raise ValueError("size is not the sum of the files' sizes")
-    _check_value(kind, body.get("value"))
-    return Entry(key, kind, files, float(body["created"]), float(body["build_seconds"]), body.get("value"))
-
-
-def _check_parts(parts: object) -> bool:
-    """What a key was made of, as ``explain`` reads it: name -> digest maps are maps of
-    strings, and a result's parts (they name a project) have the versions it adopts."""
-    if not isinstance(parts, dict):
-        return False
-    for name in ("inputs", "versions", "build_requires"):
-        value = parts.get(name)
-        if value is not None and not (isinstance(value, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
-            return False
-    if "project" in parts and not isinstance(parts.get("versions"), dict):
-        return False
-    try:
-        if "learned" in parts:
-            _check_learned(parts["learned"])
-    except INVALID:
-        return False
-    return True
-
-
-def _check_projects(data: object) -> dict[str, str]:
-    """A projects file's members that are what it holds: hook kind -> key."""
-    if not isinstance(data, dict):
-        return {}
-    return {kind: key for kind, key in data.items() if isinstance(kind, str) and _is_digest(key)}
-
-
-def _is_event(event: object) -> bool:
-    """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it."""
-    return (isinstance(event, dict) and isinstance(event.get("project"), str)
-            and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss")
-            and _is_seconds(event.get("seconds")) and event["seconds"] >= 0)
-
-
-# -- the files of the store: never through a symlink ------------------------------------
-class _Dir:
-    """One directory of the store, reached without following a symlink below the root.
-
-    With ``openat`` (POSIX) it is an open descriptor and every name is used relative to
-    it: a directory swapped for a symlink after it was opened changes nothing.  Without
-    (Windows) it is a path whose components were checked with lstat, and each file is
-    checked the same way before it is opened.
-    """
-
-    def __init__(self, path: str, fd: int | None) -> None:
-        self.path = path
-        self.fd = fd
-
-    def __enter__(self) -> _Dir:  # noqa: PYI034 - typing_extensions is no dependency
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-
-    def _at(self, name: str) -> str:
-        return name if self.fd is not None else os.path.join(self.path, name)
-
-    def open(self, name: str, flags: int, mode: int = 0o644) -> int:
-        """A descriptor of a regular file here; OSError for a symlink, FIFO or directory."""
-        if self.fd is None and os.path.islink(self._at(name)):
-            raise OSError(errno.ELOOP, "a symbolic link, not followed", self._at(name))
-        fd = os.open(self._at(name), flags | _NOFOLLOW | _NONBLOCK | _BINARY, mode, dir_fd=self.fd)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise OSError(errno.EINVAL, "not a regular file", os.path.join(self.path, name))
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
-    def read(self, name: str) -> tuple[bytes, float]:
-        """The bytes of a regular file here and its mtime."""
-        with os.fdopen(self.open(name, os.O_RDONLY), "rb") as f:
-            return f.read(), os.fstat(f.fileno()).st_mtime
-
-    def temp(self, prefix: str) -> tuple[int, str]:
-        """A new file here (``temp_file`` relative to this directory)."""
-        while True:
-            name = f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
-            try:
-                return self.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL), name
-            except FileExistsError:
-                continue
-
-    def sub(self, name: str, *, create: bool = False) -> _Dir:
-        """The subdirectory ``name``; NotADirectoryError/ELOOP for a file or a symlink."""
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(self._at(name), dir_fd=self.fd)
-        return _open_dir(os.path.join(self.path, name), self._at(name), self.fd)
-
-    def names(self) -> list[str]:
-        return os.listdir(self.fd if self.fd is not None else self.path)
-
-    def lstat(self, name: str) -> os.stat_result:
-        return os.stat(self._at(name), dir_fd=self.fd, follow_symlinks=False)
-
-    def unlink(self, name: str) -> None:
-        """Remove ``name`` here (a symlink itself, never what it points to)."""
-        os.unlink(self._at(name), dir_fd=self.fd)
-
-    def replace(self, name: str, dest: _Dir, dest_name: str) -> None:
-        os.replace(self._at(name), dest._at(dest_name), src_dir_fd=self.fd, dst_dir_fd=dest.fd)
-
-    def touch(self, name: str) -> None:
-        """Set the mtime of ``name`` to now, not that of a file a symlink points to."""
-        if self.fd is not None and os.utime in os.supports_dir_fd and os.utime in os.supports_follow_symlinks:
-            os.utime(name, dir_fd=self.fd, follow_symlinks=False)
-        elif not os.path.islink(os.path.join(self.path, name)):
-            os.utime(os.path.join(self.path, name))
-
-
-def _names(directory: _Dir) -> list[str]:
-    """The names in a directory of the store, none when it cannot be listed."""
-    try:
-        return directory.names()
-    except OSError:
-        return []
-
-
-def _open_dir(path: str, at: str, dir_fd: int | None) -> _Dir:
-    """The directory ``at`` (relative to ``dir_fd``), refusing a symlink or a file."""
-    if _AT:
-        return _Dir(path, os.open(at, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, dir_fd=dir_fd))
-    if not os.path.lexists(path):
-        raise FileNotFoundError(errno.ENOENT, "no such directory", path)
-    if os.path.islink(path) or not os.path.isdir(path):
-        raise NotADirectoryError(errno.ENOTDIR, "not a directory (or a symlink)", path)
-    return _Dir(path, None)
-
-
-def _take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
-    """Lock the open file ``fd``; False when ``wait`` is off and another process has it."""
-    if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
-        import msvcrt
-
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return True
-            except OSError:
-                continue
-    import fcntl
-
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
-    except BlockingIOError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: bool = True,
-           required: bool = True) -> Iterator[bool]:
-    """Hold a lock on the file ``opener`` opens; yields False when ``wait`` is off and it
-    is taken, or when the lock cannot be had and it is not ``required`` (else StoreError)."""
-    try:
-        fd = opener()
-    except (OSError, StoreError) as e:
-        if required:
-            raise StoreError(f"cannot create the lock {label} ({e})") from e
-        yield False
-        return
-    try:
-        try:
-            locked = _take_lock(fd, shared=shared, wait=wait)
-        except OSError as e:  # no locks on this file system (some NFS mounts)
-            if required:
-                raise StoreError(f"cannot lock {label} ({e})") from e
-            locked = False
-        yield locked
-    finally:
-        os.close(fd)  # closing releases the lock; so does the death of the process
 
 
 # -- writing into the destination ------------------------------------------------------
@@ -469,7 +120,7 @@ def _check_target(name: str, target: Path) -> None:
     relative path ``name`` starts from (the destination, or the tree for ``tree:``
     names), following any symlink already there; CorruptEntryError if it does not."""
     relative = name.removeprefix(TREE_PREFIX)
-    if not _is_relative_name(relative):
+    if not is_relative_name(relative):
         raise CorruptEntryError(f"stored file name {name[:80]!r} is not a relative path")
     segments = tuple(relative.split("/"))
     matches = target.parts[-len(segments):] == segments and len(target.parts) > len(segments)
@@ -536,16 +187,16 @@ class LocalStore:
         return self.root / "blobs" / digest[:2] / digest
 
     # -- directories -----------------------------------------------------------
-    def _open_root(self, create: bool) -> _Dir:
+    def _open_root(self, create: bool) -> Dir:
         if create:
             # the configured cache directory may be a symlink (the user's choice); v1 not
             self.root.parent.mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(FileExistsError):
                 os.mkdir(self.root)
-        return _open_dir(str(self.root), str(self.root), None)
+        return open_dir(str(self.root), str(self.root), None)
 
     @contextlib.contextmanager
-    def _dir(self, *names: str, create: bool = False) -> Iterator[_Dir]:
+    def _dir(self, *names: str, create: bool = False) -> Iterator[Dir]:
         """The directory ``root/names``, no symlink followed at or below the root, made
         when ``create``.  FileNotFoundError when it is missing; StoreError when it or a
         directory above it is something else (a file, a symlink) or cannot be opened."""
@@ -614,7 +265,7 @@ class LocalStore:
         if self.read_only:  # what a build made stays out of a read-only cache, silently
             return Entry(key, kind, (), time.time(), build_seconds, value)
         try:
-            with self._dir(create=True) as root, _flock(  # blobs are not garbage yet
+            with self._dir(create=True) as root, flock(  # blobs are not garbage yet
                     lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock", shared=True):
                 return self._put(key, kind, files, build_seconds=build_seconds, parts=parts, value=value)
         except OSError as e:
@@ -632,9 +283,9 @@ class LocalStore:
             "project": parts.get("project"), "size": sum(f.size for f in stored),
             "files": [[f.name, f.blob, f.size] for f in stored],
         }
-        record = json.dumps(dict(body, checksum=_checksum(body))).encode()
+        record = json.dumps(dict(body, checksum=checksum(body))).encode()
         try:  # what is written passes the check every read makes, or it is not written
-            entry = _check_record(key, _load_json(record))
+            entry = check_record(key, load_json(record))
         except INVALID as e:
             raise StoreError(f"not caching this {kind} ({e})") from None
         # parts first: a record never points at a key whose explanation is missing
@@ -648,7 +299,7 @@ class LocalStore:
     def _remember(self, project_id: str, kind: str, key: str) -> None:
         name = self._project_name(project_id)
         try:
-            data = _check_projects(_load_json(self._read(("projects",), name)[0]))
+            data = check_projects(load_json(self._read(("projects",), name)[0]))
         except (OSError, ValueError):
             data = {}
         data[kind] = key
@@ -656,7 +307,7 @@ class LocalStore:
 
     # -- reading -------------------------------------------------------------
     def discard(self, key: str) -> None:
-        if self.read_only or not _is_digest(key):
+        if self.read_only or not is_digest(key):
             return
         for where in ("entries", "parts"):
             with contextlib.suppress(OSError, StoreError), self._dir(where, key[:2]) as d:
@@ -665,13 +316,13 @@ class LocalStore:
     def _entry(self, key: str, raw: bytes) -> Entry:
         """The entry a record's bytes describe; CorruptEntryError (discarded) if none."""
         try:
-            return _check_record(key, _load_json(raw))
+            return check_record(key, load_json(raw))
         except INVALID as e:
             self.discard(key)
             raise CorruptEntryError(f"cache entry {key[:8]} was corrupt ({e}); discarded") from None
 
     def get(self, key: str) -> Entry | None:
-        if not _is_digest(key):
+        if not is_digest(key):
             raise CorruptEntryError(f"{str(key)[:80]!r} is not a cache key")
         name = f"{key}.json"
         try:
@@ -715,7 +366,7 @@ class LocalStore:
         """Copy one stored file to ``target``, verifying its digest on the way; refuse a
         target outside the directory its stored name is relative to."""
         _check_target(stored.name, target)
-        if not _is_digest(stored.blob):
+        if not is_digest(stored.blob):
             raise CorruptEntryError(f"{stored.name} names no blob")
         try:
             with self._dir("blobs", stored.blob[:2]) as blobs:
@@ -723,7 +374,7 @@ class LocalStore:
         except FileNotFoundError:
             raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} is missing") from None
 
-    def _copy_blob(self, blobs: _Dir, stored: StoredFile, target: Path) -> None:
+    def _copy_blob(self, blobs: Dir, stored: StoredFile, target: Path) -> None:
         """Copy the blob of ``stored`` from ``blobs``; one that cannot be read or fails
         verification is discarded (CorruptEntryError)."""
         try:
@@ -741,29 +392,29 @@ class LocalStore:
         self._discard_blob(blobs, stored.blob)
         raise CorruptEntryError(f"blob {stored.blob[:8]} of {stored.name} failed verification; discarded")
 
-    def _discard_blob(self, blobs: _Dir, name: str) -> None:
+    def _discard_blob(self, blobs: Dir, name: str) -> None:
         if not self.read_only:
             with contextlib.suppress(OSError):
                 blobs.unlink(name)
 
     def parts(self, key: str) -> dict[str, Any] | None:
-        if not _is_digest(key):
+        if not is_digest(key):
             return None
         try:
-            data = _load_json(self._read(("parts", key[:2]), f"{key}.json")[0])
+            data = load_json(self._read(("parts", key[:2]), f"{key}.json")[0])
         except (OSError, ValueError, StoreError):
             return None
-        return data if _check_parts(data) else None
+        return data if check_parts(data) else None
 
     def last_key(self, project_id: str, kind: str) -> str | None:
         try:
-            data = _load_json(self._read(("projects",), self._project_name(project_id))[0])
+            data = load_json(self._read(("projects",), self._project_name(project_id))[0])
         except (OSError, ValueError, StoreError):
             return None
-        return _check_projects(data).get(kind)
+        return check_projects(data).get(kind)
 
     def _lock_file(self, key: str) -> int:
-        if not _is_digest(key):
+        if not is_digest(key):
             raise CorruptEntryError(f"{str(key)[:80]!r} is not a cache key")
         with self._dir("locks", create=True) as locks:
             return locks.open(f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
@@ -772,7 +423,7 @@ class LocalStore:
         """Exclusive: held while the entry is built and stored (nothing is, read-only)."""
         if self.read_only:
             return contextlib.nullcontext(True)
-        return _flock(lambda: self._lock_file(key), f"{key[:8]} in {self.root / 'locks'}")
+        return flock(lambda: self._lock_file(key), f"{key[:8]} in {self.root / 'locks'}")
 
     def reading(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Shared: held while an entry is read, so that pruning leaves it alone.
@@ -783,12 +434,12 @@ class LocalStore:
         """
         if self.read_only:
             return contextlib.nullcontext(False)
-        return _flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
+        return flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
 
     # -- statistics and maintenance ----------------------------------------------
     def _warn_symlink(self, error: BaseException, name: str) -> None:
         """Say so when ``name`` was not used because it is a symlink (planted?)."""
-        if _is_symlink_error(error):
+        if is_symlink_error(error):
             from ._log import warn_once
 
             warn_once(f"{self.root / name} is a symbolic link, which wheelmemo does not follow "
@@ -820,8 +471,8 @@ class LocalStore:
         events = []
         for line in raw.splitlines():
             with contextlib.suppress(ValueError):
-                event = _load_json(line)
-                if _is_event(event):
+                event = load_json(line)
+                if is_event(event):
                     events.append(event)
         return events
 
@@ -834,16 +485,16 @@ class LocalStore:
         except OSError as e:
             raise StoreError(f"cannot reset the statistics in {self.root} ({e})") from e
 
-    def _record_names(self) -> Iterator[tuple[_Dir, str, str]]:
+    def _record_names(self) -> Iterator[tuple[Dir, str, str]]:
         """(directory, file name, key) of every file in ``entries/`` named like a record,
         in directories that are directories (not symlinks)."""
         for below, prefix in self._subdirs("entries"):
-            for name in sorted(_names(below)):
+            for name in sorted(list_names(below)):
                 key = name[: -len(".json")]
-                if name.endswith(".json") and _is_digest(key) and key[:2] == prefix:
+                if name.endswith(".json") and is_digest(key) and key[:2] == prefix:
                     yield below, name, key
 
-    def _subdirs(self, where: str) -> Iterator[tuple[_Dir, str]]:
+    def _subdirs(self, where: str) -> Iterator[tuple[Dir, str]]:
         """The directories in ``root/where`` (``entries/ab``, ``blobs/cd``), sorted, each
         open while it is handed out; files and symlinks there are skipped."""
         try:
@@ -870,8 +521,8 @@ class LocalStore:
         for directory, name, key in self._record_names():
             try:
                 raw, mtime = directory.read(name)
-                record = _load_json(raw)
-                _check_record(key, record)
+                record = load_json(raw)
+                check_record(key, record)
             except FileNotFoundError:
                 continue  # removed meanwhile
             except (OSError, *INVALID):
@@ -882,13 +533,13 @@ class LocalStore:
 
     def records(self) -> list[dict[str, Any]]:
         """Every valid entry's record, with ``last_use``; its members have the types
-        ``_check_record`` checks (``key``, ``kind``, ``files``, ``size``, ``created``...)."""
+        ``check_record`` checks (``key``, ``kind``, ``files``, ``size``, ``created``...)."""
         return self._scan()[0]
 
-    def _blob_files(self) -> Iterator[tuple[_Dir, str, os.stat_result]]:
+    def _blob_files(self) -> Iterator[tuple[Dir, str, os.stat_result]]:
         """(directory, name, lstat) of every file in ``blobs/*/``, symlinks not followed."""
         for below, _ in self._subdirs("blobs"):
-            for name in _names(below):
+            for name in list_names(below):
                 try:
                     found = below.lstat(name)
                 except OSError:
@@ -902,7 +553,7 @@ class LocalStore:
     def remove(self, key: str) -> bool:
         """Drop an entry unless a process is reading or writing it right now."""
         try:
-            with _flock(lambda: self._lock_file(key), key[:8], wait=False) as locked:
+            with flock(lambda: self._lock_file(key), key[:8], wait=False) as locked:
                 if locked:
                     self.discard(key)
                 return locked
@@ -912,7 +563,7 @@ class LocalStore:
     def collect_garbage(self) -> int:
         """Remove blobs no record points at; puts under way hold the gc lock shared."""
         freed = 0
-        with self._dir(create=True) as root, _flock(
+        with self._dir(create=True) as root, flock(
                 lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock"):
             wanted = {f[1] for r in self.records() for f in r["files"]}
             for directory, name, found in self._blob_files():

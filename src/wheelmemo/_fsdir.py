@@ -1,0 +1,182 @@
+"""Reaching the files of the cache without following a symlink, and locking them.
+
+POSIX: a directory of the cache is opened once (``O_DIRECTORY | O_NOFOLLOW``) and its
+files are reached relative to it (``openat``), so no directory can be swapped for a
+symlink between a check and a use; files are opened with ``O_NOFOLLOW | O_NONBLOCK``
+(a FIFO planted in the cache must not block) and checked to be regular.  Elsewhere
+(Windows) paths are checked with lstat before they are used.  Locks are ``flock``s,
+released when their process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from typing import Callable
+
+from ._errors import StoreError
+
+__all__ = ["BINARY", "Dir", "flock", "is_symlink_error", "list_names", "open_dir"]
+
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+#: a FIFO planted in the cache must not block the open of a file to read
+NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+BINARY = getattr(os, "O_BINARY", 0)
+#: POSIX: the store's directories are opened once and their files reached relative to
+#: them (``openat``), so that no directory can be swapped for a symlink between a check
+#: and a use.  Elsewhere (Windows) paths are checked with lstat before they are used.
+AT = bool(NOFOLLOW and DIRECTORY) and os.listdir in os.supports_fd and all(
+    f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat)
+)
+
+
+def is_symlink_error(error: BaseException) -> bool:
+    """What opening a symlink with O_NOFOLLOW gives (EMLINK on FreeBSD)."""
+    return isinstance(error, OSError) and error.errno in (errno.ELOOP, errno.EMLINK)
+
+
+# -- the files of the store: never through a symlink ------------------------------------
+class Dir:
+    """One directory of the store, reached without following a symlink below the root.
+
+    With ``openat`` (POSIX) it is an open descriptor and every name is used relative to
+    it: a directory swapped for a symlink after it was opened changes nothing.  Without
+    (Windows) it is a path whose components were checked with lstat, and each file is
+    checked the same way before it is opened.
+    """
+
+    def __init__(self, path: str, fd: int | None) -> None:
+        self.path = path
+        self.fd = fd
+
+    def __enter__(self) -> Dir:  # noqa: PYI034 - typing_extensions is no dependency
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+    def _at(self, name: str) -> str:
+        return name if self.fd is not None else os.path.join(self.path, name)
+
+    def open(self, name: str, flags: int, mode: int = 0o644) -> int:
+        """A descriptor of a regular file here; OSError for a symlink, FIFO or directory."""
+        if self.fd is None and os.path.islink(self._at(name)):
+            raise OSError(errno.ELOOP, "a symbolic link, not followed", self._at(name))
+        fd = os.open(self._at(name), flags | NOFOLLOW | NONBLOCK | BINARY, mode, dir_fd=self.fd)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(errno.EINVAL, "not a regular file", os.path.join(self.path, name))
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def read(self, name: str) -> tuple[bytes, float]:
+        """The bytes of a regular file here and its mtime."""
+        with os.fdopen(self.open(name, os.O_RDONLY), "rb") as f:
+            return f.read(), os.fstat(f.fileno()).st_mtime
+
+    def temp(self, prefix: str) -> tuple[int, str]:
+        """A new file here (``temp_file`` relative to this directory)."""
+        while True:
+            name = f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
+            try:
+                return self.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL), name
+            except FileExistsError:
+                continue
+
+    def sub(self, name: str, *, create: bool = False) -> Dir:
+        """The subdirectory ``name``; NotADirectoryError/ELOOP for a file or a symlink."""
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self._at(name), dir_fd=self.fd)
+        return open_dir(os.path.join(self.path, name), self._at(name), self.fd)
+
+    def names(self) -> list[str]:
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def lstat(self, name: str) -> os.stat_result:
+        return os.stat(self._at(name), dir_fd=self.fd, follow_symlinks=False)
+
+    def unlink(self, name: str) -> None:
+        """Remove ``name`` here (a symlink itself, never what it points to)."""
+        os.unlink(self._at(name), dir_fd=self.fd)
+
+    def replace(self, name: str, dest: Dir, dest_name: str) -> None:
+        os.replace(self._at(name), dest._at(dest_name), src_dir_fd=self.fd, dst_dir_fd=dest.fd)
+
+    def touch(self, name: str) -> None:
+        """Set the mtime of ``name`` to now, not that of a file a symlink points to."""
+        if self.fd is not None and os.utime in os.supports_dir_fd and os.utime in os.supports_follow_symlinks:
+            os.utime(name, dir_fd=self.fd, follow_symlinks=False)
+        elif not os.path.islink(os.path.join(self.path, name)):
+            os.utime(os.path.join(self.path, name))
+
+
+def list_names(directory: Dir) -> list[str]:
+    """The names in a directory of the store, none when it cannot be listed."""
+    try:
+        return directory.names()
+    except OSError:
+        return []
+
+
+def open_dir(path: str, at: str, dir_fd: int | None) -> Dir:
+    """The directory ``at`` (relative to ``dir_fd``), refusing a symlink or a file."""
+    if AT:
+        return Dir(path, os.open(at, os.O_RDONLY | DIRECTORY | NOFOLLOW, dir_fd=dir_fd))
+    if not os.path.lexists(path):
+        raise FileNotFoundError(errno.ENOENT, "no such directory", path)
+    if os.path.islink(path) or not os.path.isdir(path):
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory (or a symlink)", path)
+    return Dir(path, None)
+
+
+def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+    """Lock the open file ``fd``; False when ``wait`` is off and another process has it."""
+    if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
+        import msvcrt
+
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return True
+            except OSError:
+                continue
+    import fcntl
+
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: bool = True,
+           required: bool = True) -> Iterator[bool]:
+    """Hold a lock on the file ``opener`` opens; yields False when ``wait`` is off and it
+    is taken, or when the lock cannot be had and it is not ``required`` (else StoreError)."""
+    try:
+        fd = opener()
+    except (OSError, StoreError) as e:
+        if required:
+            raise StoreError(f"cannot create the lock {label} ({e})") from e
+        yield False
+        return
+    try:
+        try:
+            locked = take_lock(fd, shared=shared, wait=wait)
+        except OSError as e:  # no locks on this file system (some NFS mounts)
+            if required:
+                raise StoreError(f"cannot lock {label} ({e})") from e
+            locked = False
+        yield locked
+    finally:
+        os.close(fd)  # closing releases the lock; so does the death of the process
