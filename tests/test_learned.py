@@ -397,3 +397,18 @@ def test_how_wheelmemo_itself_was_installed_is_not_keyed(hooks: Hooks, fake_site
     (dist_info / "RECORD").write_text("_wheelmemo.pth,sha256=two,10\n")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
+
+
+def test_compiler_dependencies_gone_after_the_build_are_no_inputs(tmp_path: Path) -> None:
+    """meson's compiler checks compile /tmp/tmpXXXX/testfile.cpp and delete it."""
+    from wheelmemo._learned import BuildContext, learn
+
+    header = tmp_path / "shared.h"
+    header.write_text("#define X 1\n")
+    with Recorder(tmp_path) as recorder:
+        pass
+    recorder.compiler_dep_paths = [str(tmp_path / "tmpabc" / "testfile.cpp"), str(header), "cmake/relative.h"]
+    context = BuildContext(tmp_path / "project", {}, skip=[], is_output=lambda _: False,
+                           declared_env=lambda _: False, closure=())
+    learned, _ = learn(recorder, context, _Digests(), None, dict)
+    assert list(learned["files"]) == [str(header)]

@@ -244,3 +244,43 @@ def test_the_frontends_output_directory_inside_the_project_is_no_input(hooks: Ho
     hooks.build_wheel(subdir="wheelhouse")
     hooks.build_wheel(subdir="wheelhouse")
     assert hooks.calls()["build_wheel"] == 1
+
+
+def test_a_crates_target_dir_at_any_depth_is_no_input(hooks: Hooks) -> None:
+    """setuptools-rust builds src/_ext/Cargo.toml into src/_ext/target/."""
+    crate = hooks.project / "src" / "_ext"
+    crate.mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "ext"\nversion = "0.1.0"\n')
+    hooks.build_wheel()
+    (crate / "target" / "release").mkdir(parents=True)
+    (crate / "target" / "release" / "libext.so").write_bytes(b"built")
+    (crate / "target" / ".rustc_info.json").write_text("{}")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_environment_values_are_never_stored_or_printed(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A keyed variable may hold a secret (CARGO_REGISTRY_TOKEN, MATURIN_PASSWORD)."""
+    hooks.build_wheel()
+    monkeypatch.setenv("FAKE_BUILD_FLAG", "secret-value-7")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert "build_wheel miss (FAKE_BUILD_FLAG set)" in capsys.readouterr().err
+    for path in cache_dir.rglob("*"):
+        # blobs are what the backend built: the fake one writes the flag into its wheel
+        if path.is_file() and "blobs" not in path.parts:
+            assert b"secret-value-7" not in path.read_bytes(), path
+
+
+def test_a_backend_with_a_cargo_plugin_is_keyed_like_maturin() -> None:
+    """setuptools-rust runs cargo under setuptools: RUSTFLAGS and rustc count."""
+    from wheelmemo._key import env_part, uses_cargo
+
+    assert uses_cargo("setuptools", ["setuptools>=70", "setuptools-rust>=1.9"])
+    assert not uses_cargo("setuptools", ["setuptools>=70"])
+    assert uses_cargo("maturin", [])
+    environ = {"RUSTFLAGS": "-C debuginfo=2", "CFLAGS": "-O2"}
+    assert set(env_part("setuptools", (), environ)) == {"CFLAGS"}
+    assert set(env_part("setuptools", (), environ, cargo=True)) == {"CFLAGS", "RUSTFLAGS"}

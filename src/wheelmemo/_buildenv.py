@@ -79,10 +79,40 @@ def cargo_target_dirs(root: Path, environ: Mapping[str, str], workspace: Path) -
     return [workspace / "target"]
 
 
-def cargo_findings(root: Path, pyproject: dict[str, Any], environ: Mapping[str, str]) -> CargoFindings:
-    """What cargo's dep-info and build-script outputs say the build of ``root`` read."""
+def cargo_findings(root: Path, pyproject: dict[str, Any], environ: Mapping[str, str],
+                   manifests: list[str]) -> CargoFindings:
+    """What cargo's dep-info and build-script outputs say the build of ``root`` read.
+
+    ``manifests``: the project's ``Cargo.toml`` files (labels).  maturin builds the one
+    its settings name; setuptools-rust may build any of them, each with its own target
+    directory next to it unless ``CARGO_TARGET_DIR`` says otherwise.
+    """
     workspace, packages = cargo_packages(root, pyproject)
-    return cargo_learned(cargo_target_dirs(root, environ, workspace), packages, workspace)
+    crates = [(root / label).parent.resolve() for label in manifests]
+    for crate in crates:
+        name = _package_name(crate)
+        if name is not None:
+            packages.setdefault(name, crate)
+    findings = cargo_learned(cargo_target_dirs(root, environ, workspace), packages, workspace)
+    if environ.get("CARGO_TARGET_DIR"):
+        return findings  # one target directory for every crate: read above
+    for crate in crates:
+        if crate != workspace:  # its own target dir; rustc's relative paths are the crate's
+            nested = cargo_learned([crate / "target"], packages, crate)
+            for path, source in nested.files.items():
+                findings.files.setdefault(path, source)
+            for name, source in nested.env.items():
+                findings.env.setdefault(name, source)
+            findings.target_dirs += nested.target_dirs
+    return findings
+
+
+def _package_name(directory: Path) -> str | None:
+    from ._inputs import _load_toml
+
+    package = _load_toml(directory / "Cargo.toml").get("package") or {}
+    name = package.get("name") if isinstance(package, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def cargo_packages(root: Path, pyproject: dict[str, Any]) -> tuple[Path, dict[str, Path]]:
@@ -100,7 +130,7 @@ def cargo_packages(root: Path, pyproject: dict[str, Any]) -> tuple[Path, dict[st
     dirs, _ = cargo_inputs(root, pyproject)
     packages: dict[str, Path] = {}
     for directory in [manifest.parent, *dirs]:
-        package = _load_toml(directory / "Cargo.toml").get("package") or {}
-        if isinstance(package, dict) and isinstance(package.get("name"), str):
-            packages[package["name"]] = directory
+        name = _package_name(directory)
+        if name is not None:
+            packages[name] = directory
     return workspace, packages

@@ -444,8 +444,12 @@ def collect_inputs(
     prefix = root_str + os.sep
     found: dict[str, str] = {}
     listing = list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs, memo=stat_cache.memo)
+    # cargo writes target/ next to a crate's manifest at any depth (setuptools-rust builds
+    # src/_ext/Cargo.toml into src/_ext/target/): that is an output like the root's
+    targets = tuple(f"{label[:-len('Cargo.toml')]}target/" for label in listing
+                    if label.endswith("/Cargo.toml"))
     for rel in listing:
-        if not excluded(rel):
+        if not excluded(rel) and not (targets and rel.startswith(targets)):
             found[rel] = prefix + (rel if os.sep == "/" else rel.replace("/", os.sep))
     # what the metadata names reaches METADATA or the wheel: no exclusion applies
     found.update(_metadata_files(root_str, pyproject, listing))

@@ -64,20 +64,42 @@ def backend_family(ref: str) -> str:
     return ref.split(":", maxsplit=1)[0].split(".", maxsplit=1)[0]
 
 
-def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables that the backend reads; an unknown backend is keyed on all families."""
+#: Build requirements that make a backend of another family run cargo (setuptools-rust
+#: for setuptools): the build then reads what maturin's does.
+CARGO_PLUGINS = frozenset({"setuptools-rust"})
+
+
+def uses_cargo(family: str, requires: Sequence[str]) -> bool:
+    """Whether the build runs cargo: maturin, or a backend with a cargo plugin."""
+    return family == "maturin" or any(requirement_name(r) in CARGO_PLUGINS for r in requires)
+
+
+def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str], *,
+             cargo: bool = False) -> dict[str, str]:
+    """The variables that the backend reads, by a digest of their value (a value may be a
+    secret: it never reaches the cache or a log line); an unknown backend is keyed on
+    all families, a backend that runs cargo on maturin's too."""
     if family in ENV_FAMILIES:
         patterns = set(ENV_FAMILIES[family])
     else:
         patterns = {p for family_patterns in ENV_FAMILIES.values() for p in family_patterns}
+    if cargo:
+        patterns.update(ENV_FAMILIES["maturin"])
     patterns.update(ALWAYS_ENV, extra)
     plain = {p for p in patterns if not any(c in p for c in "*?[")}
     globs = [p for p in patterns if p not in plain]
     return {
-        name: value
+        name: env_digest(value)
         for name, value in sorted(environ.items())
         if name in plain or any(fnmatch.fnmatchcase(name, g) for g in globs)
     }
+
+
+def env_digest(value: str | None) -> str:
+    """A digest of an environment value, or ``"unset"``; the value itself is never kept."""
+    if value is None:
+        return "unset"
+    return hashlib.sha256(f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def interpreter_part() -> dict[str, Any]:
@@ -260,14 +282,14 @@ def _stat_signature(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def toolchain_part(family: str, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
+def toolchain_part(cargo: bool, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
     """``rustc -vV`` for cargo-based backends, re-run only when rustup's state changes.
 
     ``memo`` is the persistent stat-cache dict; rustup picks the toolchain from its
     settings file, its toolchains directory, ``RUSTUP_TOOLCHAIN`` and the tree's
     ``rust-toolchain(.toml)`` (the latter is an input file anyway).
     """
-    if family != "maturin":
+    if not cargo:
         return None
     import shutil
 
@@ -358,7 +380,12 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
             continue
         if isinstance(before, dict) and isinstance(after, dict):
             for name in sorted(set(before) | set(after)):
-                if before.get(name) != after.get(name):
+                if before.get(name) == after.get(name):
+                    continue
+                if part == "env":  # digests: say which, never a value
+                    state = "set" if name not in before else "unset" if name not in after else "changed"
+                    changes.append(f"{name} {state}")
+                else:
                     changes.append(f"{part} {name}: {before.get(name)} → {after.get(name)}")
         else:
             changes.append(f"{part} changed")

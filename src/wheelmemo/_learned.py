@@ -47,6 +47,8 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ._key import env_digest
+
 __all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_make_deps"]
 
 #: Variables whose values are per-process paths, terminal or verbosity settings:
@@ -68,13 +70,6 @@ class DigestSource(Protocol):
     """What gives a file's content state: ``_inputs.StatCache``."""
 
     def digest(self, label: str, path: str) -> str: ...
-
-
-def env_digest(value: str | None) -> str:
-    """A digest of an environment value, or ``"unset"``; the value itself is never kept."""
-    if value is None:
-        return "unset"
-    return hashlib.sha256(f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _is_noise(name: str) -> bool:
@@ -432,16 +427,19 @@ def learn(
     sources: dict[str, str] = {}
     for path in recorder.files_read():
         sources.setdefault(path, "python")
+    # A compiler's and cargo's dependency lists name files that existed when they were
+    # compiled: one gone since was a temporary of the build (meson's compiler checks), a
+    # stale record of an older build, or a relative path of a compiler that ran in
+    # another directory (cmake): none of them is known to be an input of this build.
     for dep in recorder.compiler_dep_paths:
-        # relative to the compiler's directory, which setuptools keeps at the project root
-        # and cmake does not: a relative name not found there is not known to be ours
         path = dep if os.path.isabs(dep) else str(context.root / dep)
-        if os.path.isabs(dep) or os.path.exists(path):
+        if os.path.exists(path):
             sources.setdefault(path, "the C compiler")
     env_sources = {name: "python" for name in recorder.env_read()}
     if cargo is not None:
         for path, source in cargo.files.items():
-            sources.setdefault(path, source)
+            if os.path.exists(path):
+                sources.setdefault(path, source)
         for name, source in cargo.env.items():
             env_sources.setdefault(name, source)
     files, read, changed = _file_states(sources, context, digests, recorder.start_ns)

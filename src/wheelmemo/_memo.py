@@ -103,6 +103,9 @@ class Memo:
         self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
         self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
         self.family = _key.backend_family(self.inner.ref)
+        #: the build runs cargo (maturin, setuptools-rust): keyed on rustc and cargo's
+        #: variables, and cargo's records are read after a miss
+        self.cargo = _key.uses_cargo(self.family, self.project.requires)
         self.project_id = self.project.name or str(self.project.root.resolve())
         self._store: Store | None = None
         self._base: dict[str, Any] | None = None
@@ -150,14 +153,14 @@ class Memo:
                 "wheelmemo": __version__,
                 "project": self.project_id,
                 "backend": self.settings.backend,
-                "env": _key.env_part(self.family, self.settings.env, self.environ),
+                "env": _key.env_part(self.family, self.settings.env, self.environ, cargo=self.cargo),
                 "interpreter": _key.interpreter_part(),
                 # wheelmemo itself is keyed by its version (above), not by how it was
                 # installed: a development install has a new RECORD in every build env
                 "versions": _key.versions_part(
                     [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"],
                     self.family),
-                "toolchain": _key.toolchain_part(self.family, stat_cache.memo, self.environ),
+                "toolchain": _key.toolchain_part(self.cargo, stat_cache.memo, self.environ),
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
@@ -435,14 +438,16 @@ class Memo:
         closure = {name.partition(":")[2] or name
                    for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
         cargo = None
-        if self.family == "maturin" and kind in ("wheel", "editable"):
-            cargo = cargo_findings(root, self.project.pyproject, self.environ)
+        if self.cargo and kind in ("wheel", "editable"):
+            manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
+            cargo = cargo_findings(root, self.project.pyproject, self.environ, manifests)
         outputs = [str(scratch), str(getattr(self.store, "root", scratch)), *self._outputs,
                    *(cargo.target_dirs if cargo else ())]
         context = _learned.BuildContext(
             root, declared, skip=outputs,
             is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
-            declared_env=lambda name: bool(_key.env_part(self.family, self.settings.env, {name: ""})),
+            declared_env=lambda name: bool(_key.env_part(self.family, self.settings.env, {name: ""},
+                                                         cargo=self.cargo)),
             closure=closure,
         )
         learned, changed = _learned.learn(recorder, context, self._stat_cache, cargo, self._installed)
