@@ -284,3 +284,16 @@ def test_a_backend_with_a_cargo_plugin_is_keyed_like_maturin() -> None:
     environ = {"RUSTFLAGS": "-C debuginfo=2", "CFLAGS": "-O2"}
     assert set(env_part("setuptools", (), environ)) == {"CFLAGS"}
     assert set(env_part("setuptools", (), environ, cargo=True)) == {"CFLAGS", "RUSTFLAGS"}
+
+
+def test_variables_the_backend_sets_in_the_process_are_not_keyed(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """mesonpy sets NINJA (a per-build path) with os.environ.setdefault: a key computed
+    later in the same hook process must still be the frontend's environment's."""
+    from wheelmemo._memo import Memo
+
+    monkeypatch.chdir(hooks.project)
+    memo = Memo(None)
+    monkeypatch.setenv("NINJA", "/tmp/build-env-1/bin/ninja")  # set by the backend, later
+    assert "NINJA" not in memo.environ

@@ -98,7 +98,9 @@ class Memo:
         #: the command line's memo: it reads the cache and never calls the inner backend
         #: (which would run setup.py in the tree, outside any build environment)
         self.offline = offline
-        self.environ = os.environ if environ is None else environ
+        # the frontend's environment, as this hook found it: an inner backend may set
+        # variables in the process (mesonpy sets NINJA) that no key computed later may see
+        self.environ = dict(os.environ) if environ is None else environ
         self.project = load_project(root)
         self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
         self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
@@ -512,6 +514,13 @@ class Memo:
         from ._inner import answer_problem
 
         self._outputs.append(os.path.abspath(sdist_directory))
+        if self.store is not None:
+            # the tree the sdist is made from, before the backend's import changes the
+            # process (setuptools puts its vendored distributions on sys.path)
+            try:
+                self._base_parts(self.store)
+            except StoreError as e:
+                self._storage_failed(e)
         try:
             answer = self.inner.call("build_sdist", sdist_directory, self.inner_config)
         except ConfigError:
