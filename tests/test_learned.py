@@ -412,3 +412,22 @@ def test_compiler_dependencies_gone_after_the_build_are_no_inputs(tmp_path: Path
                            declared_env=lambda _: False, closure=())
     learned, _ = learn(recorder, context, _Digests(), None, dict)
     assert list(learned["files"]) == [str(header)]
+
+
+def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None:
+    """setuptools-rust: cargo writes src/_ext/target/…/out/ during the build."""
+    from wheelmemo._learned import BuildContext, CargoFindings, learn
+
+    project = tmp_path / "project"
+    target = project / "src" / "_ext" / "target"
+    generated = target / "release" / "build" / "pyo3-build-config-1" / "out" / "config.txt"
+    generated.parent.mkdir(parents=True)
+    with Recorder(tmp_path) as recorder:
+        generated.write_text("written by a build script during this build\\n")
+    cargo = CargoFindings([target])
+    cargo.files[str(generated)] = "build script of pyo3-build-config"
+    context = BuildContext(project, {}, skip=cargo.target_dirs, is_output=lambda _: False,
+                           declared_env=lambda _: False, closure=())
+    learned, changed = learn(recorder, context, _Digests(), cargo, dict)
+    assert learned["files"] == {}
+    assert changed == []

@@ -406,6 +406,8 @@ class BuildContext:
     def classify(self, path: str) -> str | None:
         """A read file's label (relative in the tree, absolute outside), or None to ignore it."""
         path = os.path.normpath(path)
+        if _under(path, self.skip):
+            return None  # outputs (a crate's target dir, the frontend's) in the tree too
         if path.startswith(self.prefix):
             label = path[len(self.prefix):].replace(os.sep, "/")
             parts = label.split("/")
@@ -414,7 +416,7 @@ class BuildContext:
             return label
         if path.startswith(_SYSTEM_PREFIXES) or "__pycache__" in path.split(os.sep):
             return None
-        if _under(path, self.skip) or os.path.isdir(path):
+        if os.path.isdir(path):
             return None
         return path
 
