@@ -447,14 +447,19 @@ def test_pruning_never_removes_anything_through_a_symlink(hooks: Hooks, cache_di
     hooks.build_wheel()
     outside = tmp_path / "outside"
     outside.mkdir()
-    precious = {"blob": "f" * 64, "record": f"{'e' * 64}.json", "stat": "0" * 32 + ".m4"}
+
+    def unused(where: str) -> str:  # a two-hex-digit directory the build did not make
+        return next(c * 2 for c in "0123456789abcdef" if not (cache_dir / "v1" / where / (c * 2)).exists())
+
+    blob, record = unused("blobs"), unused("entries")
+    precious = {"blob": blob * 32, "record": f"{record * 32}.json", "stat": "0" * 32 + ".m4"}
     (outside / precious["blob"]).write_text("not a blob")
-    (outside / precious["record"]).write_text(json.dumps({"key": "e" * 64}))
+    (outside / precious["record"]).write_text(json.dumps({"key": record * 32}))
     (outside / precious["stat"]).write_text("not a stat cache")
     for path in outside.iterdir():
         os.utime(path, (1, 1))  # unused for decades
-    (cache_dir / "v1" / "blobs" / "ff").symlink_to(outside, target_is_directory=True)
-    (cache_dir / "v1" / "entries" / "ee").symlink_to(outside, target_is_directory=True)
+    (cache_dir / "v1" / "blobs" / blob).symlink_to(outside, target_is_directory=True)
+    (cache_dir / "v1" / "entries" / record).symlink_to(outside, target_is_directory=True)
     shutil.rmtree(cache_dir / "v1" / "stat")
     (cache_dir / "v1" / "stat").symlink_to(outside, target_is_directory=True)
     assert _cli(capsys, "prune", "--older-than", "1d")[0] == 0
