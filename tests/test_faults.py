@@ -155,11 +155,11 @@ def test_eight_parallel_builds_of_one_key_run_the_backend_once(hooks: Hooks, fak
 def test_builds_of_different_keys_do_not_wait_for_each_other(hooks: Hooks, fake_site: FakeSite,
                                                              tmp_path: Path) -> None:
     """Two states of a project build at once: the second inner build starts while the
-    first is still running (each sleeps 3 s after it starts), so neither waited on a lock."""
+    first is still running (each sleeps 5 s after it starts), so neither waited on a lock."""
     other = tmp_path / "other-project"
     shutil.copytree(hooks.project, other)
     (other / "src" / "fakepkg" / "data.py").write_text("VALUE = 'other'\n")
-    procs = [_driver(project, fake_site.path, hooks.out / f"k{i}", {"FAKE_BACKEND_SLEEP": "3"})
+    procs = [_driver(project, fake_site.path, hooks.out / f"k{i}", {"FAKE_BACKEND_SLEEP": "5"})
              for i, project in enumerate((hooks.project, other))]
     deadline = time.monotonic() + 60
     while hooks.calls()["build_wheel"] < 2 and time.monotonic() < deadline:
