@@ -172,7 +172,6 @@ class Recorder:
         self.deps_file = str(scratch / "compiler-deps.txt")
         self.start_ns = 0
         self._modules_before: frozenset[str] = frozenset()
-        self._saved_deps: str | None = None
         self._owns_deps = False
         self.new_modules: list[str] = []
         #: the environment as the call found it: learned variables are digested from it
@@ -197,8 +196,7 @@ class Recorder:
         if not _ACTIVE:
             # only the outermost recorder points the compilers at its file; a user's own
             # DEPENDENCIES_OUTPUT is left alone (their build then teaches us no headers)
-            self._saved_deps = os.environ.get("DEPENDENCIES_OUTPUT")
-            if self._saved_deps is None and "SUNPRO_DEPENDENCIES" not in os.environ:
+            if "DEPENDENCIES_OUTPUT" not in os.environ and "SUNPRO_DEPENDENCIES" not in os.environ:
                 os.environ["DEPENDENCIES_OUTPUT"] = self.deps_file
                 self._owns_deps = True
             os.environ.__class__ = _RecordingEnviron
