@@ -14,11 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, StoreError
 from ._settings import load_project, load_settings, parse_size
 from ._store import LocalStore, default_cache_dir
+
+if TYPE_CHECKING:
+    from ._memo import Memo
 
 __all__ = ["main"]
 
@@ -102,7 +105,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print("wheelmemo: statistics reset")
         return 0
     projects: dict[str, dict[str, Any]] = {}
+    remote = dict.fromkeys(("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up"), 0)
+    remote_times = {"seconds": 0.0, "saved": 0.0}
     for event in store.events():
+        if event.get("tier") == "remote":
+            for name in remote:
+                remote[name] += int(event.get(name, 0))
+            for name in remote_times:
+                remote_times[name] += float(event[name])
+            continue
         project = projects.setdefault(str(event.get("project")), {"hits": 0, "misses": 0, "saved": 0.0,
                                                                   "kinds": {}})
         hit = event.get("event") == "hit"
@@ -116,7 +127,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
              "saved": sum(p["saved"] for p in projects.values()),
              "entries": len(records), "bytes": store.size()}
     if args.json:
-        print(json.dumps({"projects": projects, "total": total}, indent=2, sort_keys=True))
+        print(json.dumps({"projects": projects, "total": total, "remote": {**remote, **remote_times}},
+                         indent=2, sort_keys=True))
         return 0
     rows = [["project", "hits", "misses", "hit rate", "time saved"]]
     for name, p in sorted(projects.items()):
@@ -124,6 +136,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     rows.append(_stats_row("total", total))
     print(_table(rows))
     print(f"\n{total['entries']} entries, {_human_size(total['bytes'])} in {store.root}")
+    if any(remote.values()):
+        print("\nremote: " + ", ".join([
+            f"{remote['hit']} hits", f"{remote['miss']} misses", f"{remote['upload']} uploads",
+            f"{remote['error']} errors", f"{remote['timeout']} timeouts",
+            f"{_human_size(remote['bytes_down'])} down", f"{_human_size(remote['bytes_up'])} up",
+            f"{remote_times['seconds']:.1f} s on the remote", f"{remote_times['saved']:.1f} s saved",
+        ]))
     return 0
 
 
@@ -169,7 +188,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 # -- explain, export ---------------------------------------------------------------------
-def _memo(path: str) -> Any:
+def _memo(path: str) -> Memo:
     from ._log import configure
     from ._memo import Memo
 
@@ -185,23 +204,22 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if store is None:
         print("wheelmemo: the cache is disabled for this project")
         return 0
-    adopted = memo.adopt_build_environment(store)
+    adopted = memo.keys.adopt_build_environment()
     print(f"{memo.project_id} ({memo.project.root})")
     for kind in ("wheel", "editable"):
         label = f"build_{kind}"
         if kind == "editable" and memo.derives_editables:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
             continue
-        entry, mismatch = memo.find(store, kind)
+        entry, mismatch = memo.find(kind)
         if entry is not None:
             print(f"  {label}: would hit {entry.key[:8]}")
             continue
-        _, parts = memo.key(store, kind)
+        _, parts = memo.keys.key(kind)
         if mismatch is not None:
             print(f"  {label}: would miss: {mismatch}")
             continue
-        last = store.last_key(memo.project_id, kind)
-        old = store.parts(last) if last else None
+        last, old = memo.keys.newest(kind)
         if old is None:
             print(f"  {label}: would miss: nothing cached for this project yet")
             continue
@@ -217,11 +235,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     memo = _memo(args.path)
     store = memo.store
     out = Path(args.out_dir)
-    if store is None or not memo.adopt_build_environment(store):
+    if store is None or not memo.keys.adopt_build_environment():
         print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
               file=sys.stderr)
         return 1
-    entry, _ = memo.find(store, "wheel")
+    entry, _ = memo.find("wheel")
     if entry is None or entry.kind != "wheel":  # a forged manifest may name another kind
         print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
               "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)

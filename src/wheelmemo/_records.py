@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import sys
+import time
 from typing import Any, NamedTuple
 
 __all__ = ["FORMAT", "INVALID", "TREE_PREFIX", "Entry", "StoredFile", "check_record", "checksum"]
@@ -194,6 +195,21 @@ def check_record(key: str, record: object) -> Entry:
     return Entry(key, kind, files, float(body["created"]), float(body["build_seconds"]), body.get("value"))
 
 
+def make_record(key: str, kind: str, files: tuple[StoredFile, ...], *, build_seconds: float,
+                value: Any, project: object) -> tuple[bytes, Entry]:
+    """The bytes of an entry record, in the format every store shares, and the entry
+    they describe; one of INVALID when ``check_record`` would refuse them: what is
+    written passes the check every read makes, or it is not written."""
+    body = {
+        "format": FORMAT, "key": key, "kind": kind, "created": time.time(),
+        "build_seconds": build_seconds, "value": value,
+        "project": project if isinstance(project, str) else None, "size": sum(f.size for f in files),
+        "files": [[f.name, f.blob, f.size] for f in files],
+    }
+    record = json.dumps(dict(body, checksum=checksum(body))).encode()
+    return record, check_record(key, load_json(record))
+
+
 def check_parts(parts: object) -> bool:
     """What a key was made of, as ``explain`` reads it: name -> digest maps are maps of
     strings, and a result's parts (they name a project) have the versions it adopts."""
@@ -221,8 +237,17 @@ def check_projects(data: object) -> dict[str, str]:
     return {kind: key for kind, key in data.items() if isinstance(kind, str) and is_digest(key)}
 
 
+#: what a line of ``stats.jsonl`` about the remote counts, besides its times
+REMOTE_COUNTS = ("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up")
+
+
 def is_event(event: object) -> bool:
-    """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it."""
+    """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it: a hook call of the
+    local cache, or what one did with the remote (``"tier": "remote"``)."""
+    if isinstance(event, dict) and event.get("tier") == "remote":
+        return (isinstance(event.get("project"), str) and isinstance(event.get("kind"), str)
+                and all(is_size(event.get(name, 0)) for name in REMOTE_COUNTS)
+                and all(is_seconds(event.get(name)) and event[name] >= 0 for name in ("seconds", "saved")))
     return (isinstance(event, dict) and isinstance(event.get("project"), str)
             and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss")
             and is_seconds(event.get("seconds")) and event["seconds"] >= 0)

@@ -82,6 +82,26 @@ class Settings(NamedTuple):
     """Read the cache and write nothing into it: no entries, statistics, stat caches
     or locks (for a shared cache that untrusted jobs may use, sccache's read-only mode)."""
 
+    remote: str | None = None
+    """A shared cache behind the local one: ``http(s)://host/prefix`` (WebDAV, nginx,
+    bazel-remote), ``s3://bucket/prefix`` or ``file:///shared/dir``; credentials come from
+    the environment, never from here."""
+
+    remote_read_only: bool = False
+    """Read the remote and never write to it (forks' pull requests); also the case when
+    no credentials are given."""
+
+    remote_timeout: float = 2.0
+    """Seconds to connect to the remote; it is skipped for the rest of a build that
+    could not."""
+
+    remote_budget: float = 60.0
+    """Seconds one hook call may spend on the remote in all, uploads included."""
+
+    remote_reshare: bool = False
+    """Upload a local hit the remote lacks (by default only what a build made is
+    uploaded)."""
+
 
 # toml key -> (field name, kind, environment variable or None)
 _FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -97,7 +117,16 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "max-size": ("max_size", "size", "WHEELMEMO_MAX_SIZE"),
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
     "cache-read-only": ("cache_read_only", "bool", "WHEELMEMO_CACHE_READ_ONLY"),
+    "remote": ("remote", "str", "WHEELMEMO_REMOTE"),
+    "remote-read-only": ("remote_read_only", "bool", "WHEELMEMO_REMOTE_READ_ONLY"),
+    "remote-timeout": ("remote_timeout", "seconds", "WHEELMEMO_REMOTE_TIMEOUT"),
+    "remote-budget": ("remote_budget", "seconds", "WHEELMEMO_REMOTE_BUDGET"),
+    "remote-reshare": ("remote_reshare", "bool", "WHEELMEMO_REMOTE_RESHARE"),
 }
+#: The keys a user-level configuration file may set, below the project's own: where the
+#: cache is and the remote (so that a CI secret or a team's URL need not be in the project).
+USER_KEYS = ("cache-dir", "max-size", "cache-read-only", "remote", "remote-read-only",
+             "remote-timeout", "remote-budget", "remote-reshare")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -183,18 +212,36 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
         if size is None:
             raise ConfigError(f"{where} must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}")
         return size
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise ConfigError(f"{where} must be true or false, got {value!r}")
+    if kind in ("seconds", "bool"):
+        converted = _seconds(value) if kind == "seconds" else _bool(value)
+        if converted is None:
+            wanted = "a positive number of seconds" if kind == "seconds" else "true or false"
+            raise ConfigError(f"{where} must be {wanted}, got {value!r}")
+        return converted
     # list of strings; config_settings and the environment can only give one string
     if isinstance(value, str) and not source.startswith("[tool"):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    return None
+
+
+def _seconds(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 < seconds < float("inf") else None
 
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
@@ -248,7 +295,7 @@ def load_settings(
         )
     if not isinstance(table, dict):
         raise ConfigError(f"{source} must be a table")
-    values: dict[str, object] = {}
+    values = _user_settings(environ)
     for key, value in table.items():
         if key not in _FIELDS:
             raise _unknown(key, source)
@@ -276,6 +323,42 @@ def load_settings(
     return settings, inner
 
 
+def user_config_path(environ: Mapping[str, str]) -> Path:
+    """``WHEELMEMO_CONFIG``, else ``config.toml`` in the platform's user config directory."""
+    if environ.get("WHEELMEMO_CONFIG"):
+        return Path(environ["WHEELMEMO_CONFIG"]).expanduser()
+    if sys.platform == "win32":
+        base = environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    else:
+        base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "wheelmemo" / "config.toml"
+
+
+def _user_settings(environ: Mapping[str, str]) -> dict[str, object]:
+    """The settings of the user's configuration file (absent: none)."""
+    path = user_config_path(environ)
+    source = f"the user configuration {path}"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as e:
+        raise ConfigError(f"{source} cannot be read ({e.strerror or e}): fix or remove it") from None
+    try:
+        table = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as e:
+        raise ConfigError(f"{source} is not valid TOML ({e}): fix the syntax") from None
+    values: dict[str, object] = {}
+    for key, value in table.items():
+        if key not in USER_KEYS:
+            hint = "a project's settings belong in its pyproject.toml" if key in _FIELDS else \
+                f"known keys: {', '.join(USER_KEYS)}"
+            raise ConfigError(f"unknown key {key!r} in {source}: {hint}")
+        name, kind, _ = _FIELDS[key]
+        values[name] = _convert(key, kind, value, source)
+    return values
+
+
 def _validate(values: dict[str, object]) -> None:
     if "backend" not in values:
         raise ConfigError(
@@ -289,6 +372,13 @@ def _validate(values: dict[str, object]) -> None:
     if values.get("editable", "redirect") not in EDITABLE_MODES:
         raise ConfigError(
             f"editable = {values['editable']!r} is not valid: use one of {', '.join(EDITABLE_MODES)}"
+        )
+    remote = values.get("remote")
+    if isinstance(remote, str) and not remote.startswith(("http://", "https://", "s3://", "file:///")):
+        shown = remote.split("://", 1)[0] + "://..." if "://" in remote else "it"
+        raise ConfigError(
+            f"remote = {shown} is not a remote cache: use http(s)://host/prefix, s3://bucket/prefix "
+            "or file:///shared/directory (WHEELMEMO_REMOTE or [tool.wheelmemo] remote)"
         )
     if values["backend"] == "wheelmemo":
         raise ConfigError("[tool.wheelmemo] backend = 'wheelmemo' would wrap itself: name the real backend")

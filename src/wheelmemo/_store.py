@@ -49,42 +49,71 @@ from ._records import (
     check_parts,
     check_projects,
     check_record,
-    checksum,
     is_digest,
     is_event,
     is_relative_name,
     load_json,
+    make_record,
 )
 
-__all__ = ["Entry", "LocalStore", "Store", "StoredFile", "default_cache_dir"]
+__all__ = ["FAILED", "READ_ONLY", "READ_WRITE", "Entry", "LocalStore", "Store", "StoredFile",
+           "default_cache_dir", "materialize"]
 _CHUNK = 1 << 20
 
 
+#: What a store does with writes (``Store.mode``).
+READ_WRITE, READ_ONLY, FAILED = "read-write", "read-only", "failed"
+
+
 class Store(Protocol):
-    """What the memoizer needs of a storage engine."""
+    """What every storage does, local or remote (sccache's ``Storage``: get, put, check).
 
-    def get(self, key: str) -> Entry | None: ...
+    Locks, statistics, listing, pruning and the size limit are the local cache's alone
+    (:class:`LocalStore`); a remote store says its failures itself and turns ``FAILED``.
+    """
 
-    def materialize(self, entry: Entry, dest: Path) -> None: ...
+    #: where it is, for messages (no credentials)
+    name: str
 
-    def materialize_file(self, stored: StoredFile, target: Path) -> None: ...
+    @property
+    def mode(self) -> str:
+        """``READ_WRITE``; ``READ_ONLY``: ``put`` stores nothing; ``FAILED``: not used again."""
+
+    def get(self, key: str) -> Entry | None:
+        """The entry recorded under ``key``, checked; None when there is none."""
 
     def put(
         self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
         parts: dict[str, Any], value: Any = None,
-    ) -> Entry: ...
+    ) -> Entry:
+        """Store ``files`` (stored name, path) as the entry ``key``; ``parts`` is what the
+        key was made of, which a store may keep to explain a later miss."""
 
-    def lock(self, key: str) -> contextlib.AbstractContextManager[bool]: ...
+    def materialize_file(self, stored: StoredFile, target: Path) -> None:
+        """Write the blob of ``stored`` to ``target``, verified by its SHA-256 on the way."""
 
-    def reading(self, key: str) -> contextlib.AbstractContextManager[bool]: ...
 
-    def record_event(self, project: str, kind: str, event: str, seconds: float) -> None: ...
-
-    def enforce_limit(self, max_size: int) -> None: ...
-
-    def parts(self, key: str) -> dict[str, Any] | None: ...
-
-    def last_key(self, project_id: str, kind: str) -> str | None: ...
+def materialize(store: Store, entry: Entry, dest: Path) -> None:
+    """Write an entry's files into ``dest``, every byte verified (files of the tree are
+    the memoizer's to restore, into the tree); on failure, none of them."""
+    written: list[Path] = []
+    try:
+        for stored in entry.files:
+            if stored.name.startswith(TREE_PREFIX):
+                continue
+            target = dest / stored.name
+            check_target(stored.name, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot write into {target.parent} ({e})") from e
+            store.materialize_file(stored, target)
+            written.append(target)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
 
 
 def default_cache_dir() -> Path:
@@ -115,7 +144,7 @@ def _within(base: str, path: str) -> bool:
         return False
 
 
-def _check_target(name: str, target: Path) -> None:
+def check_target(name: str, target: Path) -> None:
     """Refuse to write ``target`` unless it lands inside the directory the stored file's
     relative path ``name`` starts from (the destination, or the tree for ``tree:``
     names), following any symlink already there; CorruptEntryError if it does not."""
@@ -172,6 +201,11 @@ class LocalStore:
         self.root = cache_dir / f"v{FORMAT}"
         #: read, never write: no entry, statistics line, lock file or last-use time
         self.read_only = read_only
+        self.name = str(self.root)
+
+    @property
+    def mode(self) -> str:
+        return READ_ONLY if self.read_only else READ_WRITE
 
     def stat_path(self, name: str) -> Path | None:
         """Where the stat cache ``name`` of a tree lives, or None when ``stat/`` cannot be
@@ -276,16 +310,9 @@ class LocalStore:
         parts: dict[str, Any], value: Any,
     ) -> Entry:
         stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
-        created = time.time()
-        body = {
-            "format": FORMAT, "key": key, "kind": kind, "created": created,
-            "build_seconds": build_seconds, "value": value,
-            "project": parts.get("project"), "size": sum(f.size for f in stored),
-            "files": [[f.name, f.blob, f.size] for f in stored],
-        }
-        record = json.dumps(dict(body, checksum=checksum(body))).encode()
-        try:  # what is written passes the check every read makes, or it is not written
-            entry = check_record(key, load_json(record))
+        try:
+            record, entry = make_record(key, kind, stored, build_seconds=build_seconds, value=value,
+                                        project=parts.get("project"))
         except INVALID as e:
             raise StoreError(f"not caching this {kind} ({e})") from None
         # parts first: a record never points at a key whose explanation is missing
@@ -349,7 +376,7 @@ class LocalStore:
                 if stored.name.startswith(TREE_PREFIX):
                     continue
                 target = dest / stored.name
-                _check_target(stored.name, target)
+                check_target(stored.name, target)
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as e:
@@ -365,7 +392,7 @@ class LocalStore:
     def materialize_file(self, stored: StoredFile, target: Path) -> None:
         """Copy one stored file to ``target``, verifying its digest on the way; refuse a
         target outside the directory its stored name is relative to."""
-        _check_target(stored.name, target)
+        check_target(stored.name, target)
         if not is_digest(stored.blob):
             raise CorruptEntryError(f"{stored.name} names no blob")
         try:
@@ -446,11 +473,23 @@ class LocalStore:
                       "in its cache: statistics ignored")
 
     def record_event(self, project: str, kind: str, event: str, seconds: float) -> None:
+        """One memoized hook call of the local cache: a hit (saving ``seconds``) or a miss."""
+        self._append({"t": round(time.time(), 3), "project": project, "kind": kind,
+                      "event": event, "seconds": round(seconds, 3)})
+
+    def record_remote(self, project: str, kind: str, counts: dict[str, int], *, saved: float,
+                      seconds: float, bytes_down: int, bytes_up: int) -> None:
+        """What a hook call did with the remote: hits, misses, uploads, errors, timeouts,
+        bytes each way, the time it spent on it and the build time its hits saved."""
+        self._append({"t": round(time.time(), 3), "project": project, "kind": kind, "tier": "remote",
+                      **counts, "bytes_down": bytes_down, "bytes_up": bytes_up,
+                      "seconds": round(seconds, 3), "saved": round(saved, 3)})
+
+    def _append(self, event: dict[str, Any]) -> None:
         """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
         if self.read_only:
             return
-        line = json.dumps({"t": round(time.time(), 3), "project": project, "kind": kind,
-                           "event": event, "seconds": round(seconds, 3)}) + "\n"
+        line = json.dumps(event) + "\n"
         try:
             with self._dir() as root:
                 fd = root.open("stats.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT)

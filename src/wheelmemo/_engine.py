@@ -1,0 +1,409 @@
+"""The memoization engine: find a result, else compute it under a lock and store it.
+
+Every memoized hook goes through :meth:`Engine.memoized`.  A result is found in two
+steps: the declared key (``_keys``) names a manifest of at most ``MAX_CANDIDATES``
+results, each with the inputs its build was seen reading beyond the key (``_learned``);
+the first whose learned inputs still match is the hit.  The local cache is asked first,
+then the remote: a remote hit is verified, written to the local cache and served from
+there.  A miss builds under the key's lock (concurrent builds of one state run the inner
+backend once), stores the result locally and uploads it.
+
+Storage problems are warnings, never failures: the local cache is then left alone for the
+rest of the call, the remote skipped, and the build goes on uncached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable, Generic, TypeVar
+
+from . import _key, _learned
+from ._errors import CorruptEntryError, StoreError
+from ._keys import Keys, Lookup
+from ._log import logger, warn_once
+from ._store import FAILED, READ_WRITE, Entry, LocalStore, Store
+from ._tiers import RemoteStore
+
+__all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
+
+T = TypeVar("T")
+
+#: How many results one declared key keeps, newest first (each with its learned inputs).
+MAX_CANDIDATES = 8
+
+
+def elapsed(start: float) -> str:
+    seconds = time.monotonic() - start
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+class Outcome(Generic[T]):
+    """What computing a memoized hook gave: its result, and what to store for it.
+
+    ``via`` is set when the result came from another cache entry, not the inner backend.
+    """
+
+    def __init__(self, result: T, files: list[tuple[str, Path]] | None = None, value: Any = None,
+                 via: str | None = None, learned: dict[str, Any] | None = None) -> None:
+        self.result = result
+        self.files = files or []
+        self.value = value
+        self.via = via
+        #: the learned inputs, when the result is another entry's (else the build's own)
+        self.learned = learned
+
+
+#: what a hook makes of an entry found for it: its result, or None to build after all
+Fetch = Callable[[Store, Entry], "T | None"]
+
+
+class Engine:
+    """The stores of one hook call, and the one memoization pattern every hook uses."""
+
+    def __init__(self, keys: Keys, local: LocalStore | None, remote: RemoteStore | None,
+                 start: float, inner_name: str) -> None:
+        self.keys = keys
+        self.local = local
+        self.remote = remote if local is not None else None
+        self.start = start
+        self.inner_name = inner_name
+        #: the learned inputs of the newest wheel this call built or found
+        self.last_learned: dict[str, Any] = {}
+
+    def storage_failed(self, error: StoreError) -> None:
+        """A problem of the local cache: a damaged entry is built again; anything else
+        leaves the cache alone for the rest of this call."""
+        if isinstance(error, CorruptEntryError):
+            warn_once(f"{error}; building it again")
+            return
+        warn_once(f"{error}; building without the cache")
+        self.local = None
+
+    def _remote(self) -> RemoteStore | None:
+        remote = self.remote
+        return remote if remote is not None and remote.mode != FAILED else None
+
+    # -- finding a result: the declared key, then the learned inputs --------------------
+    def _installed(self) -> Mapping[str, tuple[str, str]]:
+        import sys
+
+        return _key._installed(sys.path)
+
+    def _mismatch(self, learned: Mapping[str, Any], lookup: Lookup) -> str | None:
+        """Why a candidate result does not fit this build, or None when it does."""
+        lacking = lookup.differs.intersection(learned.get("read") or ())
+        if lacking:
+            return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
+        return _learned.check_learned(learned, self.keys.project.root, self.keys.stat_cache,
+                                      self.keys.environ, self._installed, same=lookup.equivalent)
+
+    def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
+        """The results recorded under a declared key that fit this build, newest first,
+        and why the newest one that does not fit does not."""
+        manifest = store.get(_learned.manifest_key(lookup.key))
+        value = manifest.value if manifest is not None else None
+        if not isinstance(value, list):
+            return [], None
+        fitting: list[dict[str, Any]] = []
+        reason: str | None = None
+        for candidate in value[:MAX_CANDIDATES]:
+            if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
+                    and isinstance(candidate.get("learned"), dict)):
+                continue
+            why = self._mismatch(candidate["learned"], lookup)
+            if why is None:
+                fitting.append(candidate)
+            elif reason is None:
+                reason = why
+        return fitting, reason
+
+    def find(self, kind: str) -> tuple[Entry | None, str | None]:
+        """The entry in the local cache that fits this build (its learned inputs become
+        ``last_learned``), or why none does."""
+        if self.local is None:
+            return None, None
+        hit, reason = self._fetch(self.local, self.keys.lookups(kind), lambda _, entry: entry)
+        return (hit[0] if hit is not None else None), reason
+
+    def _fetch(
+        self, store: LocalStore, lookups: list[Lookup], fetch: Fetch[T],
+    ) -> tuple[tuple[T, float, str] | None, str | None]:
+        """The fetched result, the build time it saves and its key (or None), and why not.
+
+        A reader holds the result's lock shared, so that pruning leaves it alone.
+        """
+        reason: str | None = None
+        try:
+            for lookup in lookups:
+                fitting, why = self._candidates(store, lookup)
+                reason = reason or why
+                for candidate in fitting:
+                    with store.reading(candidate["key"]):
+                        entry = store.get(candidate["key"])
+                        result = None if entry is None else fetch(store, entry)
+                    if result is not None and entry is not None:
+                        if entry.kind in ("wheel", "editable"):
+                            self.last_learned = candidate["learned"]
+                        return (result, entry.build_seconds, entry.key), None
+        except CorruptEntryError as e:
+            self.storage_failed(e)
+        return None, reason
+
+    def _fetch_remote(
+        self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
+    ) -> tuple[T, float, str] | None:
+        """A result from the remote, written to the local cache first and served from
+        there (or straight from the remote when the local cache takes no writes)."""
+        for lookup in lookups:
+            fitting, _ = self._candidates(remote, lookup)
+            for candidate in fitting:
+                entry = remote.get(candidate["key"])
+                if entry is None:
+                    continue
+                source: tuple[Store, Entry] = (remote, entry)
+                local = self.local
+                if local is not None and local.mode == READ_WRITE:
+                    try:
+                        source = (local, self._import(remote, entry, lookup, candidate["learned"]))
+                    except StoreError:
+                        if remote.mode == FAILED:
+                            return None  # the remote's problem, said once
+                        raise  # the local cache's own
+                try:
+                    result = fetch(*source)
+                except StoreError as e:
+                    if source[0] is not remote:
+                        raise
+                    remote.fail(e)  # a damaged or hostile remote entry: one warning
+                    return None
+                if result is not None:
+                    if entry.kind in ("wheel", "editable"):
+                        self.last_learned = candidate["learned"]
+                    return result, entry.build_seconds, entry.key
+        return None
+
+    def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any]) -> Entry:
+        """Download ``entry``'s blobs (verified) into the local cache and record it there,
+        in the manifest of its declared key too, as if this machine had built it."""
+        import tempfile
+
+        assert self.local is not None
+        with tempfile.TemporaryDirectory(prefix="wheelmemo-remote-") as scratch:
+            files = []
+            for number, stored in enumerate(entry.files):
+                path = Path(scratch) / str(number)
+                remote.materialize_file(stored._replace(name=str(number)), path)
+                files.append((stored.name, path))
+            local = self._record(self.local, lookup, entry.kind, files, learned, entry.build_seconds,
+                                 entry.value, key=entry.key)
+        logger.debug("imported %s from %s", entry.key[:8], remote.name)
+        return local
+
+    # -- the one memoization pattern every cached hook uses -----------------------
+    def memoized(
+        self, kind: str, hook: str, fetch: Fetch[T], compute: Callable[[], Outcome[T]], *,
+        frontend_call: bool = True,
+    ) -> T:
+        """``fetch`` a hit; else ``compute`` under the key's lock and store the outcome.
+
+        ``frontend_call`` is off for answers this call needs for its own key (the
+        ``get_requires`` answer in a build hook): they get no log line and no statistics.
+        """
+        target: Lookup | None = None
+        reason = "cache disabled"
+        tier = "local"
+        with contextlib.ExitStack() as stack:
+            local = self.local
+            if local is not None:
+                try:
+                    lookups = self.keys.lookups(kind)
+                    hit, mismatch = self._fetch(local, lookups, fetch)
+                    target = lookups[0] if lookups[0].target else lookups[-1]
+                    if hit is None:
+                        stack.enter_context(local.lock(target.key))
+                        # another process may have built it while we waited
+                        hit, mismatch = self._fetch(local, lookups, fetch)
+                    remote = self._remote()
+                    if hit is None and remote is not None:
+                        hit = self._fetch_remote(remote, lookups, fetch)
+                        tier = "remote"
+                    if hit is not None:
+                        result, saved, found = hit
+                        self.keys.stat_cache.save()
+                        if frontend_call:
+                            self._count(kind, "hit", saved, tier)
+                            self._reshare(kind, found, target, tier)
+                            logger.info("%s hit %s%s (%s)", hook, found[:8],
+                                        " from the remote" if tier == "remote" else "", elapsed(self.start))
+                        return result
+                    reason = self.keys.why(kind, target, mismatch)
+                except StoreError as e:
+                    self.storage_failed(e)
+                    reason = "cache unavailable"
+            # shutil comes with it: a miss's cost, not a hit's
+            from ._buildenv import observed_build
+
+            began = time.monotonic()
+            with observed_build(self.keys.family) as (recorder, scratch):
+                outcome = compute()
+            seconds = time.monotonic() - began
+            if target is not None and self.local is not None:
+                learned = outcome.learned
+                if learned is None:
+                    learned = self._learn(kind, recorder, scratch, target.parts)
+                if learned is not None:
+                    self._store_outcome(target, kind, outcome, learned, seconds, count=frontend_call)
+            self.keys.stat_cache.save()
+        if frontend_call and outcome.via:
+            logger.info("%s hit %s (%s)", hook, outcome.via, elapsed(self.start))
+        elif frontend_call:
+            logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
+        return outcome.result
+
+    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path,
+               parts: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The learned inputs of the build just made; None (with a warning) when one of its
+        inputs changed while it ran, since what it read is then unknown."""
+        from ._buildenv import cargo_findings
+        from ._inputs import DEFAULT_EXCLUDE, compile_glob
+
+        keys = self.keys
+        root = keys.project.root
+        declared = parts["inputs"]
+        closure = {name.partition(":")[2] or name
+                   for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
+        cargo = None
+        if keys.cargo and kind in ("wheel", "editable"):
+            manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
+            cargo = cargo_findings(root, keys.project.pyproject, keys.environ, manifests)
+        outputs = [str(scratch), *keys.outputs, *(cargo.target_dirs if cargo else ())]
+        if self.local is not None:
+            outputs.append(str(self.local.root))
+        context = _learned.BuildContext(
+            root, declared, skip=outputs,
+            is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
+            declared_env=lambda name: bool(_key.env_part(keys.family, keys.settings.env, {name: ""},
+                                                         cargo=keys.cargo)),
+            closure=closure,
+        )
+        learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed)
+        after = keys.collect_inputs()
+        changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
+        if changed:
+            warn_once(
+                f"the build changed its own inputs ({', '.join(changed[:3])}), so what it read is "
+                "not known and its result is not cached: commit generated files the build needs "
+                "(a Cargo.lock) or list them in .gitignore"
+            )
+            return None
+        if kind in ("wheel", "editable"):
+            self.last_learned = learned
+        return learned
+
+    def _record(self, store: Store, target: Lookup, kind: str, files: list[tuple[str, Path]],  # noqa: PLR0917
+                learned: dict[str, Any], seconds: float, value: Any, *, key: str | None = None) -> Entry:
+        """Store a result under its learned key and list it first in the manifest of its
+        declared key (which keeps ``MAX_CANDIDATES``)."""
+        result_key = key or _learned.learned_key(target.key, learned)
+        entry = store.put(result_key, kind, files, build_seconds=seconds,
+                          parts=dict(target.parts, learned=learned), value=value)
+        manifest_key = _learned.manifest_key(target.key)
+        try:
+            old = store.get(manifest_key)
+        except CorruptEntryError:
+            old = None
+        older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
+                 if isinstance(c, dict) and c.get("key") != result_key]
+        store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
+                  value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+        return entry
+
+    def _store_outcome(self, target: Lookup, kind: str, outcome: Outcome[Any],
+                       learned: dict[str, Any], seconds: float, *, count: bool) -> None:
+        """Store a computed result locally and upload it; ``count`` it in the statistics
+        (a frontend's call, not our own)."""
+        read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files)
+        learned = dict(learned, read=sorted(read))
+        local = self.local
+        assert local is not None
+        try:
+            self._record(local, target, kind, outcome.files, learned, seconds, outcome.value)
+            if count:
+                self._count(kind, "hit" if outcome.via else "miss", 0.0, "local")
+            if outcome.files:  # a value-only entry (get_requires) adds no blob
+                local.enforce_limit(self.keys.settings.max_size)
+        except StoreError as e:
+            self.storage_failed(e)
+        remote = self._remote()
+        if remote is not None and remote.mode == READ_WRITE and not outcome.via:
+            self._record(remote, target, kind, outcome.files, learned, seconds, outcome.value)
+            self._flush_remote(kind)
+
+    def _reshare(self, kind: str, found: str, target: Lookup, tier: str) -> None:
+        """With ``remote-reshare``: upload a local hit that the remote lacks."""
+        remote, local = self._remote(), self.local
+        if not (tier == "local" and self.keys.settings.remote_reshare and local is not None
+                and remote is not None and remote.mode == READ_WRITE) or remote.get(found) is not None:
+            return
+        entry = local.get(found)
+        parts = local.parts(found)
+        if entry is None or parts is None or not isinstance(parts.get("learned"), dict):
+            return
+        files = [(stored.name, local.blob_path(stored.blob)) for stored in entry.files]
+        self._record(remote, target, entry.kind, files, parts["learned"], entry.build_seconds, entry.value,
+                     key=found)
+        self._flush_remote(kind)
+
+    # -- statistics ------------------------------------------------------------------------
+    def _count(self, kind: str, event: str, saved: float, tier: str) -> None:
+        """One line of statistics for the local cache and one for the remote's part."""
+        local = self.local
+        if local is None:
+            return
+        remote = self.remote
+        local.record_event(self.keys.project_id, kind, event if tier == "local" else "miss", saved)
+        if remote is not None:
+            if tier == "remote":
+                remote.stats.counts["hit"] += 1
+            elif event == "miss" and remote.mode != FAILED:
+                remote.stats.counts["miss"] += 1
+            self._flush_remote(kind, saved if tier == "remote" else 0.0)
+
+    def _flush_remote(self, kind: str, saved: float = 0.0) -> None:
+        remote, local = self.remote, self.local
+        if remote is None or local is None or not remote.stats.used:
+            return
+        stats = remote.stats
+        local.record_remote(self.keys.project_id, kind, stats.counts, saved=saved, seconds=stats.seconds,
+                            bytes_down=stats.bytes_down, bytes_up=stats.bytes_up)
+        remote.stats = type(stats)()
+
+
+def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]]) -> set[str]:
+    """Project files a build reads whoever runs it (sources and build files of compiled
+    parts) and the files it shipped (wheel members with the bytes of a project file):
+    the files an unpacked sdist must hold unchanged to share the tree's result."""
+    from ._inputs import builds_compiled_parts
+
+    read = {label for label in inputs if not os.path.isabs(label) and builds_compiled_parts(label)}
+    by_digest: dict[str, list[str]] = {}
+    for label, digest in inputs.items():
+        by_digest.setdefault(digest.rpartition(":")[2], []).append(label)
+    for name, path in files:
+        if not name.endswith(".whl"):
+            continue
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    digest = hashlib.sha256(zf.read(info)).hexdigest()
+                    read.update(label for label in by_digest.get(digest, ()) if not os.path.isabs(label))
+        except (OSError, zipfile.BadZipFile):
+            continue
+    return read

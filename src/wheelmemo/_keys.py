@@ -1,0 +1,267 @@
+"""The keys of one hook call: what the tree, its configuration and its build environment
+are made of (the parts), the keys a hook looks under, and why a lookup missed.
+
+Shared by the hooks (through :class:`~wheelmemo._memo.Memo`) and the command line
+(``explain``, ``export``), which asks the same questions of the tree as it is now.  The
+parts themselves are computed by ``_key`` and ``_inputs``; this class computes them once
+per call and knows the three places a key can come from: the tree, the tree an unpacked
+sdist was made from (its *alias*), and the newest entry's build environment (``adopt``,
+for the command line, which runs outside the frontends' build environments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import marshal
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable
+
+from . import _key
+from ._errors import StoreError
+from ._inputs import StatCache, collect_inputs
+from ._log import DEBUG, logger, warn_once
+from ._settings import ConfigSettings, Project, Settings
+from ._store import LocalStore, Store
+from ._version import __version__
+
+__all__ = ["Keys", "Lookup"]
+
+
+class Lookup:
+    """One key a hook looks under: the declared key, its parts, and for an unpacked sdist
+    the project files it lacks or changes compared with the tree it was made from."""
+
+    def __init__(self, key: str, parts: dict[str, Any], differs: frozenset[str] = frozenset(),
+                 equivalent: frozenset[str] = frozenset()) -> None:
+        self.key = key
+        self.parts = parts
+        self.differs = differs
+        #: files of the unpacked sdist whose bytes differ from the tree's to no effect
+        #: (PKG-INFO, setuptools' egg_info tags): what the tree's build read of them holds
+        self.equivalent = equivalent
+
+    @property
+    def target(self) -> bool:
+        """Whether a result built here is stored under this key: a wheel built in an
+        unpacked sdist that differs from its tree is the sdist's own."""
+        return not self.differs
+
+
+class Keys:
+    """The parts and keys of the project a hook call builds, computed once.
+
+    ``local`` is the local cache: the stat cache lives beside it, an unpacked sdist's
+    alias and the newest entry of the project (to explain a miss) are read from it.
+    ``requires`` gives the inner answer of ``get_requires_for_build_<kind>``: what it
+    added to the build environment is part of the key.
+    """
+
+    def __init__(
+        self, project: Project, settings: Settings, inner_config: ConfigSettings,
+        environ: Mapping[str, str], family: str, *, local: LocalStore | None, offline: bool,
+    ) -> None:
+        self.project = project
+        self.settings = settings
+        self.inner_config = inner_config
+        self.environ = environ
+        self.family = family
+        self.local = local
+        self.offline = offline
+        #: the build runs cargo (maturin, setuptools-rust): keyed on rustc and cargo's
+        #: variables, and cargo's records are read after a miss
+        self.cargo = _key.uses_cargo(family, project.requires)
+        self.project_id = project.name or str(project.root.resolve())
+        self.stat_cache = StatCache(None)
+        #: the frontend's directories of this call (wheel, metadata): outputs, never inputs
+        self.outputs: list[str] = []
+        self.requires: Callable[[str], list[str]] = lambda kind: []
+        self._base: dict[str, Any] | None = None
+        self._alias: dict[str, Any] | None = None
+        self._adopted: dict[str, Any] | None = None
+        self._lookups: dict[str, list[Lookup]] = {}
+        self._vcs_states: dict[bool, str | None] = {}
+
+    # -- the parts every hook shares -------------------------------------------------
+    @property
+    def unpacked_sdist(self) -> bool:
+        """An unpacked sdist (a PKG-INFO, no git: a git checkout holding a PKG-INFO is a
+        tree, with a git state of its own), built once: no stat cache to keep."""
+        root = self.project.root
+        return (root / "PKG-INFO").is_file() and not (root / ".git").exists()
+
+    def base(self) -> dict[str, Any]:
+        if self._base is None:
+            root = self.project.root
+            unpacked_sdist = self.unpacked_sdist
+            stat_path = None
+            if self.local is not None and not unpacked_sdist:
+                tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
+                stat_path = self.local.stat_path(f"{tree_id}.m{marshal.version}")
+            self.stat_cache = stat_cache = StatCache(stat_path, read_only=self.settings.cache_read_only)
+            inputs = self.collect_inputs()
+            self._base = {
+                "format": _key.FORMAT,
+                "wheelmemo": __version__,
+                "project": self.project_id,
+                "backend": self.settings.backend,
+                "env": _key.env_part(self.family, self.settings.env, self.environ, cargo=self.cargo),
+                "interpreter": _key.interpreter_part(),
+                # wheelmemo itself is keyed by its version (above), not by how it was
+                # installed: a development install has a new RECORD in every build env
+                "versions": _key.versions_part(
+                    [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"],
+                    self.family),
+                "toolchain": _key.toolchain_part(self.cargo, stat_cache.memo, self.environ),
+                "inputs": inputs,
+                "inputs_digest": _key.inputs_digest(inputs),
+            }
+            if self.local is not None and unpacked_sdist:
+                self._alias = self._sdist_alias(self.local, self._base["inputs_digest"])
+                if self._alias is not None and isinstance(self._alias.get("project"), str):
+                    # a project named only by setup.py is known by its tree's path
+                    self.project_id = self._base["project"] = self._alias["project"]
+        return self._base
+
+    def collect_inputs(self) -> dict[str, str]:
+        """The declared inputs: the project's files, less ``exclude``, and less the cache and
+        the frontend's output directory where they lie inside the project: what they hold
+        changes with every build."""
+        exclude = list(self.settings.exclude)
+        root = os.path.abspath(self.project.root)
+        # and the frontend's output directory of this call (pip wheel -w out, build -o out)
+        inside = [*self.outputs]
+        if self.local is not None:
+            inside.append(os.path.abspath(self.local.root.parent))
+        for directory in inside:
+            if directory.startswith(root + os.sep):
+                exclude.append("/" + os.path.relpath(directory, root).replace(os.sep, "/") + "/")
+        return collect_inputs(self.project.root, self.project.pyproject, backend=self.family,
+                              include=self.settings.inputs, exclude=exclude, stat_cache=self.stat_cache)
+
+    # -- an unpacked sdist and the tree it was made from --------------------------------
+    def _sdist_alias(self, store: Store, unpacked_digest: str) -> dict[str, Any] | None:
+        """What the tree an unpacked sdist was made from recorded (uv build, build)."""
+        try:
+            alias = store.get(_key.sdist_alias_key(unpacked_digest))
+        except StoreError as e:
+            warn_once(f"{e}; building it again")
+            return None
+        value = alias.value if alias is not None else None
+        if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
+                and isinstance(value.get("differs"), list)):
+            return None
+        logger.debug("this unpacked sdist was made from the tree state %s", value["tree"][:8])
+        return value
+
+    def remember_sdist(self, store: Store, sdist: Path) -> None:
+        """Record which tree state ``sdist`` was made from, and what it lacks or changes."""
+        from ._sdist import compare_unpacked
+
+        base = self.base()
+        compared = compare_unpacked(sdist, self.family, self.environ, self.project.root, base["inputs"])
+        if compared is None:
+            return
+        unpacked_digest, differs, equivalent = compared
+        # the git state the tree's wheel is keyed on: its version is in the sdist's PKG-INFO
+        vcs = self.lookups("wheel")[-1].parts["vcs"]
+        value = {"tree": base["inputs_digest"], "differs": differs, "equivalent": equivalent,
+                 "project": self.project_id, "vcs": vcs}
+        store.put(_key.sdist_alias_key(unpacked_digest), "sdist-alias", [], build_seconds=0.0,
+                  parts={"hook": "sdist-alias"}, value=value)
+
+    # -- the keys of a hook ----------------------------------------------------------------
+    def _vcs(self, versions: Mapping[str, str]) -> str | None:
+        """``git describe`` (a process) once per call, when a VCS plugin is in ``versions``."""
+        plugin = bool(_key.VCS_PLUGINS.intersection(versions))
+        if plugin not in self._vcs_states:
+            self._vcs_states[plugin] = _key.vcs_part(versions, str(self.project.root))
+        return self._vcs_states[plugin]
+
+    def _build_requires(self, kind: str) -> dict[str, str]:
+        """The closure of what ``get_requires_for_build_*`` added to the build environment."""
+        if self._adopted is not None or self.offline:
+            return dict((self._adopted or {}).get("build_requires") or {})
+        requires_kind = "editable" if kind in ("editable", "metadata-editable") else "wheel"
+        base = self.base()
+        extra = self.requires(requires_kind)
+        return {name: version for name, version in _key.versions_part(extra, self.family).items()
+                if name not in base["versions"]}
+
+    def key(self, kind: str) -> tuple[str, dict[str, Any]]:
+        """The declared key of this tree for ``kind``, and its parts."""
+        lookup = self.lookups(kind)[-1]
+        return lookup.key, lookup.parts
+
+    def lookups(self, kind: str) -> list[Lookup]:
+        """The keys to look under: for an unpacked sdist, its tree's first, then its own."""
+        if kind not in self._lookups:
+            self._lookups[kind] = self._make_lookups(kind)
+        return self._lookups[kind]
+
+    def _make_lookups(self, kind: str) -> list[Lookup]:
+        base = self.base()
+        parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
+        if not kind.startswith("requires-"):
+            parts["build_requires"] = self._build_requires(kind)
+        parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
+        if self._adopted is not None:
+            parts["vcs"] = self._adopted.get("vcs")
+        found = [Lookup(self._digest(kind, parts), parts)]
+        if self._alias is not None:
+            alias = self._alias
+            tree_parts = dict(parts, inputs_digest=alias["tree"], vcs=alias.get("vcs"),
+                              sdist_of=alias["tree"][:8])
+            differs = frozenset(str(label) for label in alias["differs"])
+            equivalent = frozenset(str(label) for label in alias.get("equivalent") or ())
+            found.insert(0, Lookup(self._digest(kind, tree_parts), tree_parts, differs, equivalent))
+        return found
+
+    @staticmethod
+    def _digest(kind: str, parts: dict[str, Any]) -> str:
+        key = _key.key_digest(parts)
+        if logger.enabled(DEBUG):
+            logger.debug("key %s of %s: %s", key, kind, json.dumps(parts, indent=1, sort_keys=True))
+        return key
+
+    def adopt_build_environment(self, kind: str = "wheel") -> bool:
+        """Take the parts that describe the build environment from the newest entry.
+
+        The command line runs outside the frontends' isolated build environments: its
+        interpreter and installed packages are not theirs.  ``explain`` and ``export``
+        ask "would a build from the tree as it is now hit?", assuming the build
+        environment that made the newest entry of this project.
+        """
+        old = self.newest(kind)[1]
+        if not old:
+            return False
+        base = self.base()
+        for part in ("interpreter", "versions", "wheelmemo"):
+            base[part] = old.get(part)
+        self._adopted = old
+        self._lookups.clear()
+        return True
+
+    # -- why a lookup missed -----------------------------------------------------------
+    def newest(self, kind: str) -> tuple[str | None, dict[str, Any] | None]:
+        """The key of the newest entry of this project for ``kind``, and its parts."""
+        if self.local is None:
+            return None, None
+        last = self.local.last_key(self.project_id, kind)
+        return last, (self.local.parts(last) if last else None)
+
+    def why(self, kind: str, lookup: Lookup, mismatch: str | None) -> str:
+        """Why ``lookup`` missed, in a few words: ``mismatch`` (a learned input), else what
+        changed since the newest entry of this project."""
+        if mismatch is not None:
+            return mismatch
+        last, old = self.newest(kind)
+        if last is None:
+            return "nothing cached for this project yet"
+        if old is None:
+            return "previous key unknown"
+        if _key.key_digest({k: v for k, v in old.items() if k != "learned"}) == lookup.key:
+            return "entry missing"
+        return _key.summarize(_key.diff_parts(old, lookup.parts))

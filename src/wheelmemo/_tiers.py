@@ -1,0 +1,219 @@
+"""The remote tier: a cache shared by machines, on storage people already run.
+
+Objects follow bazel-remote's HTTP layout, which plain WebDAV, S3 and a shared
+directory hold as well: entry records at ``<prefix>/v1/ac/<key>`` (the same checked
+records as the local cache's) and blobs at ``<prefix>/v1/cas/<sha256>``.  Blobs are
+immutable, so every PUT is idempotent; a lookup that misses costs one small GET.
+
+The remote is never trusted more than the local cache: every record is checked and
+every blob verified by its SHA-256 on the way in.  It is never needed either: the
+first failure (unreachable, slow, refused, a damaged object) is one warning, and the
+remote is skipped for the rest of the hook call (sccache's and ccache's fail-open).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import StoreError
+from ._log import logger, warn_once
+from ._records import (
+    INVALID,
+    Entry,
+    StoredFile,
+    check_record,
+    is_digest,
+    load_json,
+    make_record,
+)
+from ._store import FAILED, READ_ONLY, READ_WRITE, check_target, temp_file
+
+if TYPE_CHECKING:
+    from ._remote import Transport
+    from ._settings import Settings
+
+__all__ = ["RemoteStore", "open_remote"]
+
+AC, CAS = "v1/ac", "v1/cas"
+#: the largest entry record read (a manifest, a metadata directory's list): 16 MiB
+MAX_RECORD = 16 << 20
+_CHUNK = 1 << 20
+
+
+def display_url(url: str) -> str:
+    """``url`` without userinfo or query: what messages may show of it."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path.partition('?')[0]}"
+
+
+class RemoteStats:
+    """What one hook call did with the remote, for ``wheelmemo stats``."""
+
+    def __init__(self) -> None:
+        self.counts = {"hit": 0, "miss": 0, "upload": 0, "error": 0, "timeout": 0}
+        self.bytes_down = self.bytes_up = 0
+        self.seconds = 0.0
+
+    @property
+    def used(self) -> bool:
+        return any(self.counts.values()) or self.seconds > 0
+
+
+class RemoteStore:
+    """A :class:`~wheelmemo._store.Store` on a remote; see the module's docstring."""
+
+    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool = False,
+                 connect_timeout: float = 2.0, budget: float = 60.0) -> None:
+        self._url = url
+        self._environ = environ
+        self._read_only = read_only
+        self._connect_timeout = connect_timeout
+        self.deadline = time.monotonic() + budget
+        self.name = display_url(url)
+        self._transport: Transport | None = None
+        self._failed = False
+        self.stats = RemoteStats()
+
+    def _open(self) -> Transport:
+        if self._transport is None:
+            # the transport (and an S3 client) is imported on first use: never on a local hit
+            from ._remote import open_transport
+
+            self._transport = open_transport(self._url, self._environ, read_only=self._read_only,
+                                             connect_timeout=self._connect_timeout, deadline=self.deadline)
+        return self._transport
+
+    @property
+    def mode(self) -> str:
+        if self._failed:
+            return FAILED
+        try:
+            writable = self._open().writable
+        except StoreError as e:
+            self.fail(e)
+            return FAILED
+        return READ_WRITE if writable else READ_ONLY
+
+    def fail(self, error: BaseException) -> None:
+        """Say why the remote is not used, once, and skip it for the rest of this call."""
+        from ._remote import RemoteTimeout
+
+        self.stats.counts["timeout" if isinstance(error, RemoteTimeout) else "error"] += 1
+        if not self._failed:
+            self._failed = True
+            warn_once(f"remote cache {self.name}: {error}; building without it")
+
+    def _timed(self, started: float) -> None:
+        self.stats.seconds += time.monotonic() - started
+
+    # -- the Store protocol ------------------------------------------------------------
+    def get(self, key: str) -> Entry | None:
+        if self._failed or not is_digest(key):
+            return None
+        started = time.monotonic()
+        try:
+            raw = self._open().get(f"{AC}/{key}", limit=MAX_RECORD)
+            if raw is None:
+                return None
+            self.stats.bytes_down += len(raw)
+            return check_record(key, load_json(raw))
+        except StoreError as e:
+            self.fail(e)
+        except INVALID as e:
+            self.fail(StoreError(f"entry {key[:8]} is damaged ({e})"))
+        finally:
+            self._timed(started)
+        return None
+
+    def materialize_file(self, stored: StoredFile, target: Path) -> None:
+        """Download a blob to ``target``, verified; StoreError (the remote now skipped)
+        when it cannot be, whatever the reason."""
+        if self._failed:
+            raise StoreError(f"remote cache {self.name} skipped")
+        check_target(stored.name, target)
+        started = time.monotonic()
+        try:
+            fd, tmp = temp_file(target.parent, ".wheelmemo-")
+        except OSError as e:
+            raise StoreError(f"cannot write into {target.parent} ({e})") from e
+        try:
+            with os.fdopen(fd, "w+b") as out:
+                found = self._open().download(f"{CAS}/{stored.blob}", out)
+                out.seek(0)
+                digest, size = _digest(out)
+            if not found:
+                raise StoreError(f"blob {stored.blob[:8]} of {stored.name} is missing")
+            if (digest, size) != (stored.blob, stored.size):
+                raise StoreError(f"blob {stored.blob[:8]} of {stored.name} failed verification")
+            os.replace(tmp, target)
+            self.stats.bytes_down += size
+        except BaseException as e:
+            if isinstance(e, StoreError):
+                self.fail(e)
+            with _suppress():
+                os.unlink(tmp)
+            raise
+        finally:
+            self._timed(started)
+
+    def put(
+        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
+        parts: dict[str, Any], value: Any = None,
+    ) -> Entry:
+        """Upload the blobs the remote lacks, then the record (a reader never finds a
+        record whose blobs are not there yet); ``parts`` stay on this machine."""
+        stored: list[StoredFile] = []
+        for name, path in files:
+            with open(path, "rb") as f:
+                digest, size = _digest(f)
+            stored.append(StoredFile(name, digest, size))
+        record, entry = make_record(key, kind, tuple(stored), build_seconds=build_seconds, value=value,
+                                    project=parts.get("project"))
+        if self.mode != READ_WRITE:
+            return entry
+        started = time.monotonic()
+        try:
+            transport = self._open()
+            for (_, path), blob in zip(files, stored):
+                if not transport.exists(f"{CAS}/{blob.blob}"):
+                    transport.put(f"{CAS}/{blob.blob}", Path(path))
+                    self.stats.bytes_up += blob.size
+            transport.put(f"{AC}/{key}", record)
+            self.stats.bytes_up += len(record)
+            if files:
+                self.stats.counts["upload"] += 1
+                logger.debug("uploaded %s to %s", key[:8], self.name)
+        except StoreError as e:
+            self.fail(e)
+        finally:
+            self._timed(started)
+        return entry
+
+
+def _digest(f: Any) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := f.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _suppress() -> Any:
+    import contextlib
+
+    return contextlib.suppress(OSError)
+
+
+def open_remote(settings: Settings, environ: Mapping[str, str]) -> RemoteStore | None:
+    """The remote tier the settings name, or None."""
+    if settings.remote is None or settings.disable:
+        return None
+    return RemoteStore(settings.remote, environ, read_only=settings.remote_read_only,
+                       connect_timeout=settings.remote_timeout, budget=settings.remote_budget)
