@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["servers"]  # real servers on 127.0.0.1 for the remote tier
+
 HERE = Path(__file__).parent
 PACKAGES = HERE / "packages"
 ROOT = HERE.parent
