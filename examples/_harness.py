@@ -38,6 +38,8 @@ class Workspace:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
         self.log = self.dir / "compiles.log"
+        #: more variables for the builds (a remote cache)
+        self.extra_env: dict[str, str] = {}
 
     def env(self, cache: bool = True) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELMEMO_")}
@@ -48,6 +50,7 @@ class Workspace:
             RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
             WHEELMEMO_TEST_COMPILE_LOG=str(self.log),
         )
+        env.update(self.extra_env)
         if not cache:
             env["WHEELMEMO_DISABLE"] = "1"
         return env

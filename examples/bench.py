@@ -6,6 +6,8 @@
 2. The hook alone: a fresh ``python`` process that imports wheelmemo and answers
    ``build_wheel`` from the cache, for generated projects of 1,000 and 20,000 files
    (goal: under 50 ms for 1,000), with a warm and a cold stat cache.
+2b. With a remote cache (``--remote URL``, else a ``file://`` directory): a cold build
+   that uploads, a remote hit (a machine with an empty local cache) and a local hit.
 3. What checking a hit's learned inputs costs (files and variables its build read
    beyond the declared key; goal: at most 10 ms for 200 files with a warm stat cache).
 """
@@ -211,16 +213,52 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     return seconds, figures["total_ms"], figures["hook_ms"]
 
 
+def remote_table(runs: int, remote: str | None) -> list[str]:
+    """Cold (uploads), remote hit (an empty local cache each run) and local hit, per example."""
+    work = Workspace()
+    rows = []
+    try:
+        if remote is None:
+            (work.dir / "remote").mkdir()
+            remote = (work.dir / "remote").as_uri()
+        work.extra_env = {"WHEELMEMO_REMOTE": f"{remote.rstrip('/')}/bench-{time.time_ns()}"}
+        for name, needle in EXAMPLES.items():
+            project = HERE / name
+            work.clean(project)
+            cold = work.uv_build_wheel(project, needle)
+            remote_hits = []
+            for _ in range(runs):
+                shutil.rmtree(work.dir / "cache", ignore_errors=True)
+                remote_hits.append(work.uv_build_wheel(project, needle))
+            local_hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
+            assert all(h.compiles == 0 for h in remote_hits + local_hits), "a hit compiled something"
+            assert all("from the remote" in h.stderr for h in remote_hits), "a remote hit was not one"
+            remote_s = statistics.median(h.seconds for h in remote_hits)
+            local_s = statistics.median(h.seconds for h in local_hits)
+            rows.append(f"| {name} | {cold.seconds:.2f} s ({cold.compiles} compiles) | {remote_s:.3f} s "
+                        f"| {local_s:.3f} s | {remote_s - local_s:+.3f} s |")
+            work.clean(project)
+    finally:
+        work.close()
+    head = [f"remote: {remote.split('://')[0]}://...", "",
+            "| example | cold (uploads) | remote hit (median) | local hit (median) | remote - local |",
+            "|---|---|---|---|---|"]
+    return head + rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000])
     parser.add_argument("--skip-frontend", action="store_true", help="only the hook benchmark")
+    parser.add_argument("--remote", help="a remote cache URL to measure (default: a file:// directory)")
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {args.runs} runs per median\n")
     if not args.skip_frontend:
         print("uv build --wheel of each example:\n")
         print("\n".join(frontend_table(args.runs)), "\n", flush=True)
+        print("uv build --wheel of each example with a remote cache:\n")
+        print("\n".join(remote_table(args.runs, args.remote)), "\n", flush=True)
     print("checking the learned inputs of a hit (stat cache loaded from disk, warm):\n")
     print("\n".join(learned_table(args.runs * 4, [20, 200, 1000])), "\n", flush=True)
     print("build_wheel answered from the cache in a fresh process (hatchling inner backend):\n")
