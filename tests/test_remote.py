@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -221,3 +222,76 @@ def test_the_remote_can_come_from_the_user_configuration(
     config.write_text('backend = "setuptools.build_meta"\n')
     with pytest.raises(SystemExit):
         machines.on("A").build_wheel()
+
+
+# -- faults of real servers: each ends with a correct wheel ----------------------------
+def _reference(machines: Machines, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The wheel a build without any remote makes (on a machine of its own)."""
+    monkeypatch.delenv("WHEELMEMO_REMOTE")
+    wheel = machines.on("reference").build_wheel(subdir="reference").read_bytes()
+    monkeypatch.setenv("WHEELMEMO_REMOTE", machines.remote)
+    return wheel
+
+
+@pytest.mark.parametrize("fault", ["stopped", "500", "429", "wrong-credentials", "flip", "truncate"])
+def test_a_failing_webdav_server_is_one_warning_and_a_correct_wheel(
+        machines: Machines, webdav: Any, fault: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    good = _reference(machines, monkeypatch)
+    prefix = {"500": "fail500/team", "429": "fail429/team", "wrong-credentials": "auth/team"}.get(fault, "team")
+    monkeypatch.setenv("WHEELMEMO_REMOTE", webdav.url(prefix))
+    monkeypatch.setenv("WHEELMEMO_REMOTE_USERNAME", webdav.username)
+    monkeypatch.setenv("WHEELMEMO_REMOTE_PASSWORD", "wrong" if fault == "wrong-credentials" else webdav.password)
+    machines.on("A").build_wheel(subdir="a")  # builds (1), uploads where it can
+    if fault in ("flip", "truncate"):
+        for blob in (webdav.root / "team" / "v1" / "cas").iterdir():
+            data = bytearray(blob.read_bytes())
+            if fault == "flip":
+                data[len(data) // 2] ^= 0x01
+            blob.write_bytes(bytes(data if fault == "flip" else data[:-10]))
+    if fault == "stopped":
+        webdav.stop()
+    capsys.readouterr()
+    built = machines.on("B").build_wheel(subdir="b")
+    assert built.read_bytes() == good
+    assert machines.hooks.calls()["build_wheel"] == 3  # reference, A and B: no hit from a failing remote
+    err = capsys.readouterr().err
+    assert err.count("wheelmemo: warning: remote cache http://127.0.0.1") == 1, err
+    assert "correct-horse" not in err and "wrong" not in err.replace("wrong wheel", "")
+    if fault == "429":
+        puts = [r for r in webdav.requests() if r.method == "PUT"]
+        assert puts and all(r.status == 429 for r in puts)
+        # on each machine, the first PUT (the get_requires answer) and 3 retries; then the
+        # remote is skipped, by the build_wheel call too
+        assert len(puts) == 2 * 4
+
+
+def test_a_remote_that_hangs_costs_at_most_the_budget(
+        machines: Machines, hanging_server: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    good = _reference(machines, monkeypatch)
+    monkeypatch.setenv("WHEELMEMO_REMOTE", hanging_server.url())
+    monkeypatch.setenv("WHEELMEMO_REMOTE_BUDGET", "0.5")
+    built = machines.on("A").build_wheel()
+    assert built.read_bytes() == good
+    assert machines.hooks.calls()["build_wheel"] == 2
+    err = capsys.readouterr().err
+    assert err.count("wheelmemo: warning: remote cache") == 1 and "no answer in time" in err, err
+    assert machines.stats("A")["remote"]["timeout"] == 1  # type: ignore[index]
+
+
+def test_two_machines_share_an_s3_remote(machines: Machines, s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in s3.environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WHEELMEMO_REMOTE", s3.url("team"))
+    a = machines.on("A").build_wheel(subdir="a")
+    b = machines.on("B").build_wheel(subdir="b")
+    assert machines.hooks.calls()["build_wheel"] == 1
+    assert a.read_bytes() == b.read_bytes()
+    s3.stop()
+    try:
+        (machines.on("C").project / "src" / "fakepkg" / "__init__.py").write_text("VALUE = 'C'\n")
+        assert machines.on("C").build_wheel(subdir="c").is_file()
+        assert machines.hooks.calls()["build_wheel"] == 2
+    finally:
+        s3.start()

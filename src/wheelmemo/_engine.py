@@ -35,6 +35,9 @@ T = TypeVar("T")
 
 #: How many results one declared key keeps, newest first (each with its learned inputs).
 MAX_CANDIDATES = 8
+#: A remote that failed is skipped by the hook calls of the next seconds: the other
+#: processes of the same frontend run (get_requires, then build_wheel) do not wait again.
+REMOTE_DOWN_SECONDS = 60.0
 
 
 def elapsed(start: float) -> str:
@@ -70,6 +73,10 @@ class Engine:
         self.keys = keys
         self.local = local
         self.remote = remote if local is not None else None
+        if remote is not None and local is not None:
+            if local.remote_down(remote.name, REMOTE_DOWN_SECONDS):
+                remote.skip()
+            remote.on_failure = lambda: local.mark_remote_down(remote.name)
         self.start = start
         self.inner_name = inner_name
         #: the learned inputs of the newest wheel this call built or found

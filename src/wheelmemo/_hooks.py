@@ -47,7 +47,11 @@ def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:
 
     configure()
     try:
-        return action(Memo(config_settings))
+        memo = Memo(config_settings)
+        try:
+            return action(memo)
+        finally:
+            memo.close()
     except ConfigError as e:
         print(f"wheelmemo: error: {e}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None

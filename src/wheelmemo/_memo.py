@@ -111,6 +111,11 @@ class Memo:
     def find(self, kind: str) -> tuple[Entry | None, str | None]:
         return self.engine.find(kind)
 
+    def close(self) -> None:
+        """End the call: the remote's connection, if one was opened."""
+        if self.engine.remote is not None:
+            self.engine.remote.close()
+
     # -- get_requires_for_build_* -------------------------------------------------
     def requires(self, kind: str, *, frontend_call: bool = True, called: str | None = None) -> list[str]:
         """The inner answer, memoized: setuptools runs setup.py to give it (~0.4 s).

@@ -463,6 +463,27 @@ class LocalStore:
             return contextlib.nullcontext(False)
         return flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
 
+    # -- a remote that failed ------------------------------------------------------
+    @staticmethod
+    def _remote_name(name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+    def mark_remote_down(self, name: str) -> None:
+        """Remember that the remote ``name`` just failed, for the next hook calls of the
+        same frontend run (each runs in a process of its own)."""
+        if self.read_only:
+            return
+        with contextlib.suppress(OSError, StoreError):
+            self._write_atomic(("remotes",), self._remote_name(name), b"")
+
+    def remote_down(self, name: str, within: float) -> bool:
+        """Whether the remote ``name`` failed less than ``within`` seconds ago."""
+        try:
+            with self._dir("remotes") as d:
+                return time.time() - d.lstat(self._remote_name(name)).st_mtime < within
+        except (OSError, StoreError):
+            return False
+
     # -- statistics and maintenance ----------------------------------------------
     def _warn_symlink(self, error: BaseException, name: str) -> None:
         """Say so when ``name`` was not used because it is a symlink (planted?)."""

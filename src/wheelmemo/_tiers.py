@@ -18,7 +18,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._errors import StoreError
 from ._log import logger, warn_once
@@ -79,6 +79,8 @@ class RemoteStore:
         self._transport: Transport | None = None
         self._failed = False
         self.stats = RemoteStats()
+        #: called on the first failure (the engine remembers it in the local cache)
+        self.on_failure: Callable[[], None] | None = None
 
     def _open(self) -> Transport:
         if self._transport is None:
@@ -100,6 +102,11 @@ class RemoteStore:
             return FAILED
         return READ_WRITE if writable else READ_ONLY
 
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
     def fail(self, error: BaseException) -> None:
         """Say why the remote is not used, once, and skip it for the rest of this call."""
         from ._remote import RemoteTimeout
@@ -107,7 +114,15 @@ class RemoteStore:
         self.stats.counts["timeout" if isinstance(error, RemoteTimeout) else "error"] += 1
         if not self._failed:
             self._failed = True
-            warn_once(f"remote cache {self.name}: {error}; building without it")
+            message = str(error).removeprefix(f"{self.name}: ")  # the transport names it too
+            warn_once(f"remote cache {self.name}: {message}; building without it")
+            if self.on_failure is not None:
+                self.on_failure()
+
+    def skip(self) -> None:
+        """Do not use the remote in this call (it failed in an earlier one), silently."""
+        logger.debug("remote cache %s failed a moment ago: skipped", self.name)
+        self._failed = True
 
     def _timed(self, started: float) -> None:
         self.stats.seconds += time.monotonic() - started
