@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -221,7 +222,9 @@ def remote_table(runs: int, remote: str | None) -> list[str]:
         if remote is None:
             (work.dir / "remote").mkdir()
             remote = (work.dir / "remote").as_uri()
-        work.extra_env = {"WHEELMEMO_REMOTE": f"{remote.rstrip('/')}/bench-{time.time_ns()}"}
+        # the caller's credentials (WHEELMEMO_REMOTE_TOKEN...), which Workspace leaves out
+        work.extra_env = {name: value for name, value in os.environ.items() if name.startswith("WHEELMEMO_REMOTE_")}
+        work.extra_env["WHEELMEMO_REMOTE"] = f"{remote.rstrip('/')}/bench-{time.time_ns()}"
         for name, needle in EXAMPLES.items():
             project = HERE / name
             work.clean(project)
