@@ -12,9 +12,10 @@ skips an extension whose output in ``build/`` is newer than its sources, so a ch
   file setuptools reads; a user's own file is merged in), so ``build_ext`` compiles
   everything and ``bdist_wheel`` stages in an empty directory.  ``*.egg-info`` is still
   written into the tree; it is an output, never an input.
-- **maturin / cargo**: cargo's fingerprints cover sources, environment variables named
-  by ``env!`` and ``rerun-if-env-changed``, flags and dependency versions, so its
-  target directory is trusted; what cargo recorded there is read afterwards
+- **maturin / cargo**: the target directory is wheelmemo's persistent one
+  (``_builddir``), whose changed inputs never keep an old time; cargo's fingerprints
+  cover sources, environment variables named by ``env!`` and ``rerun-if-env-changed``,
+  flags and dependency versions.  What cargo recorded there is read afterwards
   (``_learned.cargo_learned``).
 - others: called as they are; their Python reads and compilers are observed.
 """
@@ -35,10 +36,12 @@ __all__ = ["cargo_target_dirs", "observed_build"]
 
 
 @contextlib.contextmanager
-def observed_build(family: str) -> Iterator[tuple[Recorder, Path]]:
-    """Run the body as a miss: a scratch directory, a clean build dir, a recorder."""
+def observed_build(family: str, env: Mapping[str, str]) -> Iterator[tuple[Recorder, Path]]:
+    """Run the body as a miss: a scratch directory, a clean or persistent build dir
+    (``env``: the variables that name it), a recorder."""
     scratch = Path(tempfile.mkdtemp(prefix="wheelmemo-build-"))
-    saved: dict[str, str | None] = {}
+    saved: dict[str, str | None] = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     try:
         with Recorder(scratch) as recorder:
             # inside the recorder: a user's DIST_EXTRA_CONFIG read here is a learned input

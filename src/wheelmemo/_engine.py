@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from . import _key, _learned
 from ._errors import CorruptEntryError, StoreError
@@ -28,6 +28,9 @@ from ._keys import Keys, Lookup
 from ._log import logger, warn_once
 from ._store import FAILED, READ_WRITE, Entry, LocalStore, Store
 from ._tiers import RemoteStore
+
+if TYPE_CHECKING:
+    from ._builddir import BuildDir
 
 __all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
 
@@ -81,6 +84,7 @@ class Engine:
         self.inner_name = inner_name
         #: the learned inputs of the newest wheel this call built or found
         self.last_learned: dict[str, Any] = {}
+        self._build_dir: BuildDir | None = None
 
     def storage_failed(self, error: StoreError) -> None:
         """A problem of the local cache: a damaged entry is built again; anything else
@@ -255,14 +259,15 @@ class Engine:
             # shutil comes with it: a miss's cost, not a hit's
             from ._buildenv import observed_build
 
+            build_env = self._build_dir_env(kind, target, stack)
             began = time.monotonic()
-            with observed_build(self.keys.family) as (recorder, scratch):
+            with observed_build(self.keys.family, build_env) as (recorder, scratch):
                 outcome = compute()
             seconds = time.monotonic() - began
             if target is not None and self.local is not None:
                 learned = outcome.learned
                 if learned is None:
-                    learned = self._learn(kind, recorder, scratch, target.parts)
+                    learned = self._learn(kind, recorder, scratch, target.parts, build_env)
                 if learned is not None:
                     self._store_outcome(target, kind, outcome, learned, seconds, count=frontend_call)
             self.keys.stat_cache.save()
@@ -272,8 +277,36 @@ class Engine:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
         return outcome.result
 
+    def _build_dir_env(self, kind: str, target: Lookup | None, stack: contextlib.ExitStack) -> dict[str, str]:
+        """The persistent build directory of this project and build environment, made
+        safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
+        it alone), as variables for the inner backend; none when there is none to use."""
+        from ._builddir import BuildDir, build_dir_env, build_dir_name
+
+        self._build_dir = None
+        local, keys = self.local, self.keys
+        if not (keys.cargo and kind in ("wheel", "editable") and target is not None
+                and local is not None and local.mode == READ_WRITE):
+            return {}
+        parts = target.parts
+        identity = {name: parts.get(name) for name in ("interpreter", "versions", "build_requires",
+                                                        "toolchain", "env", "backend")}
+        name = build_dir_name(keys.project_id, identity)
+        path = local.build_path(name)
+        if path is None:
+            return {}
+        build_dir = BuildDir(path)
+        env = build_dir_env(build_dir, keys.environ, cargo=True)
+        if not env:
+            return {}
+        stack.enter_context(local.using_build_dir(name))
+        if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
+            return {}
+        self._build_dir = build_dir
+        return env
+
     def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path,
-               parts: Mapping[str, Any]) -> dict[str, Any] | None:
+               parts: Mapping[str, Any], build_env: Mapping[str, str]) -> dict[str, Any] | None:
         """The learned inputs of the build just made; None (with a warning) when one of its
         inputs changed while it ran, since what it read is then unknown."""
         from ._buildenv import cargo_findings
@@ -287,7 +320,7 @@ class Engine:
         cargo = None
         if keys.cargo and kind in ("wheel", "editable"):
             manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
-            cargo = cargo_findings(root, keys.project.pyproject, keys.environ, manifests)
+            cargo = cargo_findings(root, keys.project.pyproject, {**keys.environ, **build_env}, manifests)
         outputs = [str(scratch), *keys.outputs, *(cargo.target_dirs if cargo else ())]
         if self.local is not None:
             outputs.append(str(self.local.root))
@@ -310,6 +343,8 @@ class Engine:
             return None
         if kind in ("wheel", "editable"):
             self.last_learned = learned
+        if self._build_dir is not None:
+            self._build_dir.remember_learned(learned.get("files") or {})
         return learned
 
     def _record(self, store: Store, target: Lookup, kind: str, files: list[tuple[str, Path]],  # noqa: PLR0917

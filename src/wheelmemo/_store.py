@@ -28,6 +28,7 @@ is a :class:`StoreError`: a warning and a normal build, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -215,6 +216,49 @@ class LocalStore:
                 return self.root / "stat" / name
         except (OSError, StoreError):
             return None
+
+    def build_path(self, name: str) -> Path | None:
+        """The persistent build directory ``name`` (``_builddir``), made, or None when
+        ``build/`` cannot be used (a symlink planted there must not carry a build's
+        writes elsewhere)."""
+        if not is_digest(name.ljust(64, "0")) or self.read_only:
+            return None
+        try:
+            with self._dir("build", name, create=True):
+                return self.root / "build" / name
+        except (OSError, StoreError):
+            return None
+
+    def using_build_dir(self, name: str) -> contextlib.AbstractContextManager[bool]:
+        """Held (shared) while a build uses the build directory ``name``: pruning leaves
+        it alone."""
+        return flock(lambda: self._build_lock(name), f"build {name[:8]}", shared=True, required=False)
+
+    def _build_lock(self, name: str) -> int:
+        with self._dir("locks", create=True) as locks:
+            return locks.open(f"build-{name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+
+    def _prune_build_dirs(self, older_than: float) -> None:
+        """Remove build directories not used for ``older_than`` seconds, unless in use."""
+        import shutil
+
+        horizon = time.time() - older_than
+        try:
+            with self._dir("build") as builds:
+                names = [name for name in builds.names() if is_digest(name.ljust(64, "0"))]
+                for name in names:
+                    try:
+                        st = builds.lstat(name)
+                    except OSError:
+                        continue
+                    if not stat.S_ISDIR(st.st_mode) or st.st_mtime > horizon:
+                        continue
+                    with flock(functools.partial(self._build_lock, name), name, wait=False,
+                               required=False) as free:
+                        if free:  # rmtree never follows a symlink below the directory
+                            shutil.rmtree(self.root / "build" / name, ignore_errors=True)
+        except (OSError, StoreError):
+            return
 
     def blob_path(self, digest: str) -> Path:
         """Where a blob lives (for tools and tests: the store itself never opens a path)."""
@@ -652,6 +696,8 @@ class LocalStore:
                 size -= int(record["size"])
         self.collect_garbage()
         self._forget_trees(0.0 if max_size == 0 else (older_than or 30 * 86400))
+        if max_size == 0 or older_than is not None:  # clean, or prune --older-than
+            self._prune_build_dirs(0.0 if max_size == 0 else older_than or 0.0)
         return removed, before - self.size()
 
     def _forget_trees(self, older_than: float) -> None:
