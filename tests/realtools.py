@@ -48,6 +48,8 @@ class Frontends:
     uv_cache: Path
     work: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: what the last command printed on stderr (its end), for assertion messages
+    last_stderr: str = ""
 
     @property
     def compile_log(self) -> Path:
@@ -75,6 +77,7 @@ class Frontends:
     def run(self, *cmd: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(cmd, cwd=cwd, env=self.env(), capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL, check=False)
+        self.last_stderr = result.stderr[-6000:]
         if result.returncode:
             raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n"
                                  f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")

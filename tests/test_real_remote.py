@@ -71,5 +71,5 @@ def test_an_s3_remote_through_isolated_build_environments(s3: Any, tmp_path: Pat
     built = a.uv_build_wheel(project_a)
     assert a.compiles(CRATE) == 1
     fetched = b.python_m_build_wheel(project_b)
-    assert b.compiles(CRATE) == 0
+    assert b.compiles(CRATE) == 0, b.last_stderr
     assert fetched.read_bytes() == built.read_bytes()

@@ -295,3 +295,24 @@ def test_two_machines_share_an_s3_remote(machines: Machines, s3: Any, monkeypatc
         assert machines.hooks.calls()["build_wheel"] == 2
     finally:
         s3.start()
+
+
+def test_get_requires_without_the_s3_client_is_quiet_and_leaves_the_remote_to_build_wheel(
+        machines: Machines, s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """An isolated environment has no client while get_requires runs (its answer brings
+    it): no warning then, and the build_wheel call that follows still asks the remote."""
+    import sys
+
+    for name, value in s3.environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WHEELMEMO_REMOTE", s3.url("team"))
+    built = machines.on("A").build_wheel(subdir="a")
+    hooks = machines.on("B")
+    with monkeypatch.context() as without:
+        without.setitem(sys.modules, "obstore", None)  # import obstore fails
+        capsys.readouterr()
+        hooks("get_requires_for_build_wheel")
+        assert "warning" not in capsys.readouterr().err
+    assert hooks.build_wheel(subdir="b").read_bytes() == built.read_bytes()
+    assert hooks.calls()["build_wheel"] == 1
+    assert "from the remote" in capsys.readouterr().err

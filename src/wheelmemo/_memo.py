@@ -131,6 +131,8 @@ class Memo:
             result = list(self.inner.call(hook, self.inner_config)) if self.inner.has(hook) else []
             return Outcome(result, value=result)
 
+        if frontend_call and self._own_requires() and self.engine.remote is not None:
+            self.engine.remote.client_expected = False
         answer = self.engine.memoized(f"requires-{kind}", called or hook, lambda _, e: list(e.value),
                                       compute, frontend_call=frontend_call)
         return [*answer, *self._own_requires()] if frontend_call else answer

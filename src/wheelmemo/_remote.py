@@ -39,7 +39,7 @@ from ._fsdir import AT, Dir, is_symlink_error
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
 
-__all__ = ["S3_REQUIREMENT", "RemoteError", "RemoteTimeout", "Transport", "open_transport"]
+__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteTimeout", "Transport", "open_transport"]
 
 #: what ``wheelmemo[s3]`` installs, and what ``get_requires_for_build_*`` adds to an
 #: isolated build environment when an S3 remote is configured (0.8 is the last release
@@ -61,6 +61,11 @@ class RemoteError(StoreError):
 
 class RemoteTimeout(RemoteError):
     """A connect or read timeout, or the overall deadline, passed."""
+
+
+class ClientMissing(RemoteError):
+    """The remote's client is not installed here (an S3 remote in the process that
+    answers ``get_requires_for_build_*``, which is what brings it)."""
 
 
 class Transport(Protocol):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 from ._remote import (
     CHUNK,
+    ClientMissing,
     RemoteError,
     RemoteTimeout,
     _Budget,
@@ -86,7 +87,7 @@ class S3Transport(_Budget):
             import obstore  # type: ignore[import-not-found,unused-ignore]
             import obstore.store  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            raise RemoteError(f"{self.display}: an s3 remote needs the S3 client: "
+            raise ClientMissing(f"{self.display}: an s3 remote needs the S3 client: "
                               "pip install 'wheelmemo[s3]'") from None
         self._obstore: Any = obstore
         self._config = config

@@ -81,6 +81,9 @@ class RemoteStore:
         self.stats = RemoteStats()
         #: called on the first failure (the engine remembers it in the local cache)
         self.on_failure: Callable[[], None] | None = None
+        #: False in the get_requires call that brings the client (an S3 one) into an
+        #: isolated build environment: its absence there is expected, not a warning
+        self.client_expected = True
 
     def _open(self) -> Transport:
         if self._transport is None:
@@ -109,8 +112,16 @@ class RemoteStore:
 
     def fail(self, error: BaseException) -> None:
         """Say why the remote is not used, once, and skip it for the rest of this call."""
-        from ._remote import RemoteTimeout
+        from ._remote import ClientMissing, RemoteTimeout
 
+        if isinstance(error, ClientMissing) and not self._failed:
+            # nothing is wrong with the remote: no "failed" mark for the next calls
+            self._failed = True
+            if self.client_expected:
+                warn_once(f"{str(error).removeprefix(f'{self.name}: ')}; building without the remote cache")
+            else:  # get_requires_for_build_*, whose answer brings the client
+                logger.debug("%s", error)
+            return
         self.stats.counts["timeout" if isinstance(error, RemoteTimeout) else "error"] += 1
         if not self._failed:
             self._failed = True
