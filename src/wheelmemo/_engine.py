@@ -15,7 +15,6 @@ rest of the call, the remote skipped, and the build goes on uncached.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import time
 from collections.abc import Mapping
@@ -369,7 +368,8 @@ class Engine:
                        learned: dict[str, Any], seconds: float, *, count: bool) -> None:
         """Store a computed result locally and upload it; ``count`` it in the statistics
         (a frontend's call, not our own)."""
-        read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files)
+        read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files,
+                                                                self.keys.project.root)
         learned = dict(learned, read=sorted(read))
         local = self.local
         assert local is not None
@@ -426,16 +426,22 @@ class Engine:
         remote.stats = type(stats)()
 
 
-def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]]) -> set[str]:
+def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path) -> set[str]:
     """Project files a build reads whoever runs it (sources and build files of compiled
     parts) and the files it shipped (wheel members with the bytes of a project file):
-    the files an unpacked sdist must hold unchanged to share the tree's result."""
+    the files an unpacked sdist must hold unchanged to share the tree's result.
+
+    A member is matched to the project files of its name (else of its size) by the
+    CRC-32 the wheel's directory holds, without decompressing it: a false match (2^-32)
+    only takes a file for shipped, which makes sdists miss more, never hit wrongly.
+    """
     from ._inputs import builds_compiled_parts
 
     read = {label for label in inputs if not os.path.isabs(label) and builds_compiled_parts(label)}
-    by_digest: dict[str, list[str]] = {}
-    for label, digest in inputs.items():
-        by_digest.setdefault(digest.rpartition(":")[2], []).append(label)
+    by_name: dict[str, list[str]] = {}
+    for label in inputs:
+        if not os.path.isabs(label):
+            by_name.setdefault(label.rpartition("/")[2], []).append(label)
     for name, path in files:
         if not name.endswith(".whl"):
             continue
@@ -443,9 +449,35 @@ def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]]) ->
 
         try:
             with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    digest = hashlib.sha256(zf.read(info)).hexdigest()
-                    read.update(label for label in by_digest.get(digest, ()) if not os.path.isabs(label))
+                members = zf.infolist()
         except (OSError, zipfile.BadZipFile):
             continue
+        read |= _shipped(members, by_name, root)
     return read
+
+
+def _shipped(members: list[Any], by_name: Mapping[str, list[str]], root: Path) -> set[str]:
+    """The project files (labels by file name) that ``members`` hold, byte for byte."""
+    import zlib
+
+    shipped: set[str] = set()
+    by_size: dict[int, list[str]] | None = None
+    for info in members:
+        candidates = by_name.get(info.filename.rpartition("/")[2])
+        if candidates is None:  # shipped under another name (data files, renames)
+            if by_size is None:
+                by_size = {}
+                for label in (label for labels in by_name.values() for label in labels):
+                    with contextlib.suppress(OSError):
+                        by_size.setdefault(os.path.getsize(root / label), []).append(label)
+            candidates = by_size.get(info.file_size, [])
+        for label in candidates:
+            try:
+                if os.path.getsize(root / label) != info.file_size:
+                    continue
+                data = (root / label).read_bytes()
+            except OSError:
+                continue
+            if zlib.crc32(data) == info.CRC:
+                shipped.add(label)
+    return shipped
