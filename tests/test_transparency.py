@@ -235,14 +235,14 @@ def test_unreadable_input_is_a_warning_not_a_crash(hooks: Hooks, monkeypatch: py
 
     secret = hooks.project / "src" / "fakepkg" / "secret.dat"
     secret.write_text("x")
-    real = _inputs.file_digest
+    real = _inputs.file_digest_crc
 
-    def no_permission(path: str | Path) -> str:
+    def no_permission(path: str | Path) -> tuple[str, int]:
         if str(path).endswith("secret.dat"):
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
-    monkeypatch.setattr(_inputs, "file_digest", no_permission)
+    monkeypatch.setattr(_inputs, "file_digest_crc", no_permission)
     capsys.readouterr()
     assert hooks.build_wheel().is_file()
     warnings = [line for line in _stderr_lines(capsys) if "warning" in line]

@@ -368,8 +368,8 @@ class Engine:
                        learned: dict[str, Any], seconds: float, *, count: bool) -> None:
         """Store a computed result locally and upload it; ``count`` it in the statistics
         (a frontend's call, not our own)."""
-        read = set(learned.get("read") or ()) | _read_by_nature(target.parts["inputs"], outcome.files,
-                                                                self.keys.project.root)
+        read = set(learned.get("read") or ()) | _read_by_nature(
+            target.parts["inputs"], outcome.files, self.keys.project.root, self.keys.stat_cache.size_and_crc)
         learned = dict(learned, read=sorted(read))
         local = self.local
         assert local is not None
@@ -426,7 +426,8 @@ class Engine:
         remote.stats = type(stats)()
 
 
-def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path) -> set[str]:
+def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path,
+                    size_and_crc: Callable[[str], tuple[int, int] | None]) -> set[str]:
     """Project files a build reads whoever runs it (sources and build files of compiled
     parts) and the files it shipped (wheel members with the bytes of a project file):
     the files an unpacked sdist must hold unchanged to share the tree's result.
@@ -452,13 +453,26 @@ def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], ro
                 members = zf.infolist()
         except (OSError, zipfile.BadZipFile):
             continue
-        read |= _shipped(members, by_name, root)
+        read |= _shipped(members, by_name, root, size_and_crc)
     return read
 
 
-def _shipped(members: list[Any], by_name: Mapping[str, list[str]], root: Path) -> set[str]:
-    """The project files (labels by file name) that ``members`` hold, byte for byte."""
-    import zlib
+def _shipped(members: list[Any], by_name: Mapping[str, list[str]], root: Path,
+             size_and_crc: Callable[[str], tuple[int, int] | None]) -> set[str]:
+    """The project files (labels by file name) that ``members`` hold, byte for byte:
+    by the size and CRC-32 the stat cache took while hashing them (else read again,
+    regular files only: a FIFO's open would wait for ever)."""
+    from ._inputs import file_digest_crc
+
+    def known(label: str) -> tuple[int, int] | None:
+        found = size_and_crc(label)
+        if found is not None:
+            return found
+        try:
+            size = os.stat(root / label).st_size
+            return size, file_digest_crc(root / label)[1]
+        except OSError:
+            return None
 
     shipped: set[str] = set()
     by_size: dict[int, list[str]] | None = None
@@ -468,16 +482,9 @@ def _shipped(members: list[Any], by_name: Mapping[str, list[str]], root: Path) -
             if by_size is None:
                 by_size = {}
                 for label in (label for labels in by_name.values() for label in labels):
-                    with contextlib.suppress(OSError):
-                        by_size.setdefault(os.path.getsize(root / label), []).append(label)
+                    state = known(label)
+                    if state is not None:
+                        by_size.setdefault(state[0], []).append(label)
             candidates = by_size.get(info.file_size, [])
-        for label in candidates:
-            try:
-                if os.path.getsize(root / label) != info.file_size:
-                    continue
-                data = (root / label).read_bytes()
-            except OSError:
-                continue
-            if zlib.crc32(data) == info.CRC:
-                shipped.add(label)
+        shipped.update(label for label in candidates if known(label) == (info.file_size, info.CRC))
     return shipped

@@ -26,6 +26,7 @@ import re
 import stat
 import sys
 import time
+import zlib
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
@@ -122,10 +123,11 @@ class StatCache:
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
-        #: label -> (stat signature, digest): a string compares in one step and loads
-        #: in half the time of a list of numbers
+        #: label -> (stat signature, digest, CRC-32): a string compares in one step and
+        #: loads in half the time of a list of numbers; the CRC finds shipped files in
+        #: a wheel without decompressing it (``_engine``)
         self._old: dict[str, Any] = {}
-        self._new: dict[str, tuple[str, str]] = {}
+        self._new: dict[str, tuple[str, str, Any]] = {}
         #: labels digested in this process, with their newest time (racy-git: a file
         #: changed within 2 s of its stat may change again unseen; it is not saved)
         self._fresh: dict[str, int] = {}
@@ -156,11 +158,18 @@ class StatCache:
             old = self._new.get(label) if label not in self._fresh else None
             old = old or self._old.get(label)
             # the stat cache is storage: a record of another shape is no record
-            if (type(old) is tuple and len(old) == 2 and type(old[1]) is str
+            if (type(old) is tuple and len(old) == 3 and type(old[1]) is str
                     and old[0] == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"):
                 self._new[label] = old
                 return old[1]
         return self._digest(label, path, (), st)
+
+    def size_and_crc(self, label: str) -> tuple[int, int] | None:
+        """The size and CRC-32 of a file digested in this process, or None."""
+        record = self._new.get(label)
+        if record is None or type(record[2]) is not int:
+            return None
+        return int(record[0].split(":", 1)[0]), record[2]
 
     def _digest(self, label: str, path: str, chain: tuple[str, ...], st: os.stat_result | None = None) -> str:
         """digest(), below the directories in chain (real paths, outermost first)."""
@@ -192,11 +201,12 @@ class StatCache:
             return f"special:{kind}"
         sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
         old = self._old.get(label)
-        if type(old) is tuple and len(old) == 2 and old[0] == sig and type(old[1]) is str:
+        if type(old) is tuple and len(old) == 3 and old[0] == sig and type(old[1]) is str:
             digest: str = old[1]
+            crc = old[2]
         else:
             try:
-                digest = file_digest(path)
+                digest, crc = file_digest_crc(path)
             except OSError as e:
                 return _unreadable(label, e)
             if st.st_mode & stat.S_IXUSR:
@@ -204,7 +214,7 @@ class StatCache:
             newest = max(st.st_mtime_ns, st.st_ctime_ns)
             if time.time_ns() - newest < _RACY_NS:
                 self._fresh[label] = newest
-        self._new[label] = (sig, digest)
+        self._new[label] = (sig, digest, crc)
         return digest
 
     def _tree_digest(self, label: str, directory: str, chain: tuple[str, ...]) -> str:
@@ -289,7 +299,13 @@ def _read_no_follow(path: Path) -> bytes:
 
 def file_digest(path: str | Path) -> str:
     """SHA-256 of a regular file; OSError for anything else (never a blocking open)."""
+    return file_digest_crc(path)[0]
+
+
+def file_digest_crc(path: str | Path) -> tuple[str, int]:
+    """SHA-256 and CRC-32 of a regular file; OSError for anything else (never a blocking open)."""
     h = hashlib.sha256()
+    crc = 0
     with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             import errno
@@ -297,7 +313,8 @@ def file_digest(path: str | Path) -> str:
             raise OSError(errno.EINVAL, "not a regular file", str(path))
         while chunk := f.read(_CHUNK):
             h.update(chunk)
-    return h.hexdigest()
+            crc = zlib.crc32(chunk, crc)
+    return h.hexdigest(), crc
 
 
 def find_extension_files(root: Path) -> list[str]:
