@@ -431,3 +431,16 @@ def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None
     learned, changed = learn(recorder, context, _Digests(), cargo, dict)
     assert learned["files"] == {}
     assert changed == []
+
+
+def test_a_frontends_lock_file_the_build_reads_is_learned(hooks: Hooks, fake_site: FakeSite) -> None:
+    """uv.lock is no declared input (no backend reads it), but one that does learns it."""
+    (hooks.project / "uv.lock").write_text("version = 1\n")
+    _learning(hooks, fake_site, read=["uv.lock"])
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    (hooks.project / "uv.lock").write_text("version = 2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["uv.lock"] == "version = 2\n"

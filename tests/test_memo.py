@@ -131,3 +131,15 @@ def test_quiet_log(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest
     hooks.build_wheel()
     hooks.build_wheel()
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("lock", ["uv.lock", "pdm.lock", "poetry.lock", "pylock.toml", "pylock.dev.toml"])
+def test_a_frontends_lock_file_is_not_an_input(hooks: Hooks, lock: str) -> None:
+    """uv sync writes uv.lock before it builds: the wheel uv build cached still hits."""
+    hooks.build_wheel()
+    (hooks.project / lock).write_text("version = 1\n")
+    hooks.build_wheel()
+    (hooks.project / lock).write_text("version = 2\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+

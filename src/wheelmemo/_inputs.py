@@ -51,6 +51,9 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".p
 #: install puts them beside the sources; list a prebuilt binary under ``inputs``).
 DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib",
                    "*.dll", "*.pyc")
+#: Lock files of frontends (uv sync writes uv.lock before it builds): no backend reads
+#: them, so they are not declared inputs; a build seen reading one learns it (``_learned``).
+FRONTEND_LOCKS = ("/uv.lock", "/pdm.lock", "/poetry.lock", "/pylock.toml", "/pylock.*.toml")
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Sources of compiled parts, and the files that say how they are built: what an
 #: editable install's staleness check watches and what ``wheelmemo init`` keys uv on.
@@ -479,7 +482,7 @@ def collect_inputs(
     skip_dirs: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Map each input's label (a POSIX path relative to the project) to its digest."""
-    excluded = compile_glob(*DEFAULT_EXCLUDE, *exclude).match
+    excluded = compile_glob(*DEFAULT_EXCLUDE, *FRONTEND_LOCKS, *exclude).match
     root_str = str(root)
     prefix = root_str + os.sep
     found: dict[str, str] = {}
