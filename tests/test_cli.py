@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from wheelmemo._cli import main
+from wheelmemo._settings import tomllib
 from wheelmemo._store import LocalStore
 
 from conftest import PACKAGES, ROOT, Hooks
@@ -216,3 +217,32 @@ def test_clean_removes_every_entry_not_in_use(hooks: Hooks, cache_dir: Path, cap
     assert out.startswith(f"wheelmemo: removed {len(entries)} entries")
     assert store.records() == []
     assert store.size() == 0
+
+
+def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The import warning names a command that rebuilds; uv sync rebuilds only on a
+    cache-key: a build file in any directory must be one (issue 11: src/pkg/meson.build)."""
+    from wheelmemo._inputs import builds_compiled_parts
+
+    project = _plain_project(tmp_path)
+    for rel in ("src/pkg/meson.build", "cmake/FindThing.cmake", "lib/sub/CMakeLists.txt"):
+        (project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (project / rel).write_text("# build file\n")
+    assert _cli(capsys, "init", str(project))[0] == 0
+    keys = [key["file"] for key in tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]
+            ["cache-keys"] if "file" in key]
+    for pattern in ("src/**/meson.build", "cmake/**/*.cmake", "lib/**/CMakeLists.txt", "src/**/*.c"):
+        assert pattern in keys
+    # every watched file is under a key (a glob of uv's: ** spans directories)
+    import fnmatch
+
+    watched = [p.relative_to(project).as_posix() for p in project.rglob("*")
+               if p.is_file() and builds_compiled_parts(p.relative_to(project).as_posix())]
+    for label in watched:
+        assert any(fnmatch.fnmatch(label, key.replace("**/", "*")) or label == key for key in keys), label
+    # a new kind of build file: init --check says the keys drifted
+    (project / "tools" / "gen").mkdir(parents=True)
+    (project / "tools" / "gen" / "meson.build").write_text("# new\n")
+    code, _, err = _cli(capsys, "init", str(project), "--check")
+    assert code == 1 and "tools/**/meson.build" in err

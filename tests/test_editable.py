@@ -111,6 +111,8 @@ def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) 
     err = _python(site_dir, "import fakepkg, fakepkg._generated, fakepkg.data", tmp_path).stderr
     assert err.count("wheelmemo: warning:") == 1
     assert "fake-project: Cargo.toml changed since the installed build" in err
+    # a command that rebuilds whatever uv's cache-keys are (uv sync alone may not)
+    assert "uv sync --reinstall-package fake-project" in err and "pip install -e ." in err
 
 
 def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Path, fake_site: FakeSite,

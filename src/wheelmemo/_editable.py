@@ -28,7 +28,10 @@ from ._log import warn_once
 __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 
 _DATE = (1980, 1, 1, 0, 0, 0)
-REBUILD_HINT = "run `uv sync` or `pip install -e .` again to rebuild them"
+def rebuild_hint(project: str) -> str:
+    """A command that rebuilds whatever uv's cache-keys say (uv sync alone rebuilds
+    only when one of them changed)."""
+    return f"rebuild with `uv sync --reinstall-package {project}` or `pip install -e .`"
 
 
 class _Member(NamedTuple):
@@ -221,7 +224,7 @@ def derive_editable(
         "sources": sources if mode == "redirect" else {t: sources[t] for t in sorted(renamed)},
         "modules": modules,
         "packages": packages if mode == "redirect" else {t: packages[t] for t in sorted(renamed & set(packages))},
-        "copies": copies, "roots": sorted(roots), "hint": REBUILD_HINT, "rebuild": rebuild,
+        "copies": copies, "roots": sorted(roots), "hint": rebuild_hint(project), "rebuild": rebuild,
         "inputs": _fingerprints(tree, inputs, learned or {}) if shipped else {},
         "env": {name: state[0] for name, state in ((learned or {}).get("env") or {}).items()}
         if shipped else {},

@@ -19,7 +19,13 @@ from typing import Any
 
 from ._errors import ConfigError
 from ._inner import ALIASES
-from ._inputs import BUILD_FILES, NATIVE_SOURCE_SUFFIXES, StatCache, collect_inputs
+from ._inputs import (
+    BUILD_FILE_SUFFIXES,
+    NATIVE_SOURCE_SUFFIXES,
+    StatCache,
+    builds_compiled_parts,
+    collect_inputs,
+)
 from ._key import VCS_PLUGINS, backend_family, requirement_name
 
 __all__ = ["init_project", "learned_cache_keys", "required_cache_keys"]
@@ -29,18 +35,25 @@ DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 
 
 def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> list[dict[str, Any]]:
-    """The uv cache-keys that change whenever an input of the compiled parts changes."""
+    """The uv cache-keys that change whenever an input of the compiled parts changes:
+    exactly the files an editable install's stale check watches (``builds_compiled_parts``),
+    in every directory, so that the command its warning names rebuilds them."""
     family = backend_family(ALIASES.get(backend, backend))
     inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
-    keys: list[dict[str, Any]] = [{"file": name} for name in BUILD_FILES if name in inputs]
-    in_tree = [label for label in inputs if not label.startswith(("../", "/"))]
-    for suffix in NATIVE_SOURCE_SUFFIXES:
-        # per top-level directory, not "**/*.rs": that would take in target/'s generated files
-        found = [label for label in in_tree if label.endswith(suffix)]
-        for top in sorted({label.split("/", 1)[0] for label in found if "/" in label}):
-            keys.append({"file": f"{top}/**/*{suffix}"})
-        keys += [{"file": label} for label in found if "/" not in label and {"file": label} not in keys]
-    outside = sorted({"/".join(label.split("/")[: label.count("../") + 1]) for label in inputs
+    watched = [label for label in inputs if builds_compiled_parts(label)]
+    in_tree = [label for label in watched if not label.startswith(("../", "/"))]
+    keys: list[dict[str, Any]] = [{"file": label} for label in in_tree if "/" not in label]
+    # per top-level directory, not "**/*.rs": that would take in target/'s generated files
+    patterns: set[str] = set()
+    for label in in_tree:
+        if "/" not in label or label.startswith(".cargo/"):
+            continue
+        top, name = label.split("/", 1)[0], label.rsplit("/", 1)[-1]
+        suffix = next((s for s in (*NATIVE_SOURCE_SUFFIXES, *BUILD_FILE_SUFFIXES) if name.endswith(s)), None)
+        patterns.add(f"{top}/**/*{suffix}" if suffix else f"{top}/**/{name}")
+    keys += [{"file": pattern} for pattern in sorted(patterns)]
+    keys += [{"file": label} for label in in_tree if label.startswith(".cargo/")]
+    outside = sorted({"/".join(label.split("/")[: label.count("../") + 1]) for label in watched
                       if label.startswith("../")})
     keys += [{"file": f"{directory}/**/*"} for directory in outside]
     requires = pyproject.get("build-system", {}).get("requires", [])

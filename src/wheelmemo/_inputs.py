@@ -60,14 +60,17 @@ EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 NATIVE_SOURCE_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm",
                           ".pyx", ".pxd", ".pxi", ".f", ".f90", ".cu", ".zig", ".go")
 BUILD_FILES = ("pyproject.toml", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py", "setup.cfg",
-               "MANIFEST.in", "CMakeLists.txt", "meson.build", "rust-toolchain", "rust-toolchain.toml",
-               ".cargo/config.toml")
+               "MANIFEST.in", "CMakeLists.txt", "meson.build", "meson.options", "meson_options.txt",
+               "rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml")
+#: Build files known by their suffix, in any directory (CMake modules).
+BUILD_FILE_SUFFIXES = (".cmake",)
 _BUILD_FILE_NAMES = frozenset(name.rsplit("/", 1)[-1] for name in BUILD_FILES)
 
 
 def builds_compiled_parts(label: str) -> bool:
     """Whether an input (a label) is a source or build file of the compiled parts."""
-    return label.endswith(NATIVE_SOURCE_SUFFIXES) or label.rsplit("/", 1)[-1] in _BUILD_FILE_NAMES
+    return (label.endswith(NATIVE_SOURCE_SUFFIXES) or label.endswith(BUILD_FILE_SUFFIXES)
+            or label.rsplit("/", 1)[-1] in _BUILD_FILE_NAMES)
 _OUTPUT_DIRS = frozenset({"target", "build", "dist", ".venv", "venv", "node_modules"})
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
