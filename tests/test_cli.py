@@ -246,3 +246,44 @@ def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path,
     (project / "tools" / "gen" / "meson.build").write_text("# new\n")
     code, _, err = _cli(capsys, "init", str(project), "--check")
     assert code == 1 and "tools/**/meson.build" in err
+
+
+def test_explain_on_a_project_not_adopted_points_to_init(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "mesonproject"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["meson-python"]\nbuild-backend = "mesonpy"\n[project]\nname = "m"\n')
+    code, out, err = _cli(capsys, "explain", str(project))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "'mesonpy'" in err and "wheelmemo init" in err
+    assert "maturin" not in err
+
+
+def test_explain_and_export_write_nothing_into_the_cache(hooks: Hooks, cache_dir: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    (hooks.project / "src" / "fakepkg" / "new.py").write_text("")  # a stat cache would change
+
+    def snapshot() -> dict[str, tuple[int, bytes]]:
+        return {str(p.relative_to(cache_dir)): (p.stat().st_mtime_ns, p.read_bytes())
+                for p in cache_dir.rglob("*") if p.is_file()}
+
+    before = snapshot()
+    assert _cli(capsys, "explain", str(hooks.project))[0] == 0
+    (hooks.project / "src" / "fakepkg" / "new.py").unlink()
+    assert _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "exported"))[0] == 0
+    assert snapshot() == before
+
+
+def test_an_interpreter_change_reads_as_python_versions() -> None:
+    from wheelmemo._key import diff_parts
+
+    old = {"implementation": "cpython", "version": "3.12.1 (main)", "cache_tag": "cpython-312",
+           "ext_suffix": ".cpython-312-x86_64-linux-gnu.so", "soabi": "cpython-312-x86_64-linux-gnu"}
+    new = {"implementation": "cpython", "version": "3.13.0 (main)", "cache_tag": "cpython-313",
+           "ext_suffix": ".cpython-313-x86_64-linux-gnu.so", "soabi": "cpython-313-x86_64-linux-gnu"}
+    assert diff_parts({"interpreter": old}, {"interpreter": new}) == ["Python 3.12.1 → 3.13.0"]
+    threaded = dict(new, soabi="cpython-313t-x86_64-linux-gnu")
+    assert diff_parts({"interpreter": new}, {"interpreter": threaded}) == [
+        "Python 3.13.0, another build of it (soabi)"]

@@ -193,7 +193,16 @@ def _memo(path: str) -> Memo:
     from ._memo import Memo
 
     configure("warning")
-    return Memo(None, root=Path(path).resolve(), offline=True)
+    root = Path(path).resolve()
+    project = load_project(root)
+    if "wheelmemo" not in project.tool:
+        build_system = project.pyproject.get("build-system")
+        declared = build_system.get("build-backend") if isinstance(build_system, dict) else None
+        raise ConfigError(
+            f"{root} does not build through wheelmemo (its build-backend is "
+            f"{declared or 'setuptools, by default'!r}): run `wheelmemo init {path}` to adopt it"
+        )
+    return Memo(None, root=root, offline=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:

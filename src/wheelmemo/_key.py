@@ -378,7 +378,9 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         before, after = old.get(part), new.get(part)
         if before == after:
             continue
-        if isinstance(before, dict) and isinstance(after, dict):
+        if part == "interpreter" and isinstance(before, dict) and isinstance(after, dict):
+            changes.append(_interpreter_change(before, after))
+        elif isinstance(before, dict) and isinstance(after, dict):
             for name in sorted(set(before) | set(after)):
                 if before.get(name) == after.get(name):
                     continue
@@ -390,6 +392,22 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         else:
             changes.append(f"{part} changed")
     return changes
+
+
+def _interpreter_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+    """"Python 3.12.1 → 3.13.0", not the five fields a new interpreter changes."""
+    def name(part: Mapping[str, Any]) -> str:
+        implementation = str(part.get("implementation") or "python")
+        label = "Python" if implementation == "cpython" else implementation
+        return f"{label} {str(part.get('version') or '?').split()[0]}"
+
+    old, new = name(before), name(after)
+    if old != new:
+        same = old.split()[0] == new.split()[0]
+        return f"{old} → {new.split()[1] if same else new}"
+    # the same version, built otherwise (free-threaded, another platform or ABI)
+    changed = [field for field in sorted(set(before) | set(after)) if before.get(field) != after.get(field)]
+    return f"{new}, another build of it ({', '.join(changed)})"
 
 
 def summarize(changes: Sequence[str], most: int = 2) -> str:

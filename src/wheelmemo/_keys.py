@@ -100,7 +100,8 @@ class Keys:
             if self.local is not None and not unpacked_sdist:
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
                 stat_path = self.local.stat_path(f"{tree_id}.m{marshal.version}")
-            self.stat_cache = stat_cache = StatCache(stat_path, read_only=self.settings.cache_read_only)
+            self.stat_cache = stat_cache = StatCache(
+                stat_path, read_only=self.settings.cache_read_only or self.offline)
             inputs = self.collect_inputs()
             self._base = {
                 "format": _key.FORMAT,

@@ -85,8 +85,9 @@ class Memo:
         self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
         local = None
         if not self.settings.disable:
+            # the command line only reads: no stat cache, last-use time or lock is written
             local = LocalStore(self.settings.cache_dir or default_cache_dir(),
-                               read_only=self.settings.cache_read_only)
+                               read_only=self.settings.cache_read_only or offline)
         #: ``offline``: the command line's memo, which reads the cache and never calls the
         #: inner backend (that would run setup.py in the tree, outside any build environment)
         self.keys = Keys(self.project, self.settings, self.inner_config, self.environ,
