@@ -287,3 +287,39 @@ def test_an_interpreter_change_reads_as_python_versions() -> None:
     threaded = dict(new, soabi="cpython-313t-x86_64-linux-gnu")
     assert diff_parts({"interpreter": new}, {"interpreter": threaded}) == [
         "Python 3.13.0, another build of it (soabi)"]
+
+
+@pytest.mark.parametrize("sample", sorted(p.name for p in (PACKAGES / "init_samples").iterdir()))
+def test_init_writes_toml_as_a_person_would(tmp_path: Path, capsys: pytest.CaptureFixture[str], sample: str) -> None:
+    """The pyproject.toml files of real projects (from their sdists), one per backend."""
+    project = tmp_path / "project"
+    project.mkdir()
+    before = (PACKAGES / "init_samples" / sample).read_text()
+    (project / "pyproject.toml").write_text(before)
+    assert _cli(capsys, "init", str(project))[0] == 0
+    after = (project / "pyproject.toml").read_text()
+    assert tomllib.loads(after)["build-system"]["build-backend"] == "wheelmemo"
+    assert after.count('","') == before.count('","')  # a space after every comma we write
+    assert ",tags" not in after
+    lines = after.split("\n")
+    added = {line for line in lines if line.startswith("[")} - {line for line in before.split("\n")}
+    assert "[tool.wheelmemo]" in added
+    previous_header = ""
+    for number, line in enumerate(lines):
+        if not line.startswith("["):
+            continue
+        # a table we added, and the one after it, are separated by a blank line
+        if line in added or previous_header in added:
+            assert lines[number - 1] == "", f"{line} touches the line above"
+        previous_header = line
+    assert after.endswith("\n") and not after.endswith("\n\n")
+    # the requires list keeps its layout: one line, or one item per line indented as before
+    requires_before = before.split("requires = ", 1)[1].split("]", 1)[0]
+    requires_after = after.split("requires = ", 1)[1].split("]", 1)[0]
+    if "\n" in requires_before:
+        indent = requires_before.split("\n")[1][: len(requires_before.split("\n")[1])
+                                                  - len(requires_before.split("\n")[1].lstrip())]
+        assert f'\n{indent}"wheelmemo",\n' in requires_after
+    else:
+        assert requires_after.startswith('["wheelmemo", ')
+    assert _cli(capsys, "init", str(project), "--check")[0] == 0

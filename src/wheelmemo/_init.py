@@ -93,6 +93,42 @@ def _plain(value: Any) -> Any:
     return unwrap() if callable(unwrap) else value
 
 
+def _space_tables(text: str, before: str) -> str:
+    """A blank line before and after each table header that ``init`` added, as a person
+    separates tables (tomlkit may put a new table right against the next one)."""
+    lines = text.split("\n")
+    old_headers = {line.strip() for line in before.split("\n") if line.startswith("[")}
+    spaced: list[str] = []
+    for number, line in enumerate(lines):
+        is_header = line.startswith("[")
+        ours = is_header and line.strip() not in old_headers
+        follows_ours = is_header and any(
+            previous.startswith("[") and previous.strip() not in old_headers
+            for previous in _last_header(lines[:number]))
+        if (ours or follows_ours) and spaced and spaced[-1].strip():
+            spaced.append("")
+        spaced.append(line)
+    return "\n".join(spaced)
+
+
+def _last_header(lines: list[str]) -> list[str]:
+    for line in reversed(lines):
+        if line.startswith("["):
+            return [line]
+    return []
+
+
+def _inline(value: dict[str, Any]) -> Any:
+    """``{git = {commit = true, tags = true}}``, spaced as a person writes it (tomlkit's
+    ``update`` of a nested dict leaves out the space after the comma)."""
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    for name, item in value.items():
+        table.append(name, _inline(item) if isinstance(item, dict) else item)
+    return table
+
+
 def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
     """Edit the document in place; return the build-backend it had and the keys added."""
     import tomlkit
@@ -112,7 +148,13 @@ def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
     inner = str(wheelmemo.get("backend", DEFAULT_BACKEND))
     requires = build_system["requires"]
     if not any(requirement_name(str(r)) == "wheelmemo" for r in requires):
-        requires.insert(0, "wheelmemo")
+        if "\n" in requires.as_string():  # one item per line, indented as the others
+            requires.insert(0, "wheelmemo")
+        else:  # tomlkit's insert writes no space after the comma: ["wheelmemo","x"]
+            spaced = tomlkit.item(["wheelmemo", *requires.unwrap()])
+            spaced.trivia.comment_ws = requires.trivia.comment_ws
+            spaced.trivia.comment = requires.trivia.comment
+            build_system["requires"] = spaced
 
     uv = tool.setdefault("uv", tomlkit.table())
     existing = [_plain(key) for key in uv.get("cache-keys", [])]
@@ -123,9 +165,7 @@ def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
         keys = uv.setdefault("cache-keys", tomlkit.array())
         keys.multiline(True)
         for key in missing:
-            table = tomlkit.inline_table()
-            table.update(key)
-            keys.append(table)
+            keys.append(_inline(key))
 
     return backend, missing
 
@@ -145,7 +185,7 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
         raise ConfigError(f"{pyproject} is not valid TOML ({e}): fix the syntax") from None
 
     backend, missing = _adopt(doc, path)
-    after = tomlkit.dumps(doc)
+    after = _space_tables(tomlkit.dumps(doc), before)
     if check:
         if after == before:
             print(f"wheelmemo: {pyproject} is up to date")
