@@ -323,3 +323,16 @@ def test_init_writes_toml_as_a_person_would(tmp_path: Path, capsys: pytest.Captu
     else:
         assert requires_after.startswith('["wheelmemo", ')
     assert _cli(capsys, "init", str(project), "--check")[0] == 0
+
+
+def test_init_says_when_wheelmemo_saves_little(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pure = tmp_path / "pure"
+    (pure / "src" / "pure").mkdir(parents=True)
+    (pure / "src" / "pure" / "__init__.py").write_text("")
+    (pure / "pyproject.toml").write_text('[build-system]\nrequires = ["pdm-backend"]\n'
+                                         'build-backend = "pdm.backend"\n[project]\nname = "pure"\n')
+    code, out, _ = _cli(capsys, "init", str(pure))
+    assert code == 0 and "note: nothing in" in out and "saves little" in out
+    native = _plain_project(tmp_path)
+    code, out, _ = _cli(capsys, "init", str(native))
+    assert code == 0 and "note:" not in out

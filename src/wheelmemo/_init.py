@@ -118,6 +118,13 @@ def _last_header(lines: list[str]) -> list[str]:
     return []
 
 
+def _compiles(root: Path, pyproject: dict[str, Any], backend: str) -> bool:
+    """Whether the project has sources of compiled parts (Rust, C, C++, Cython...)."""
+    family = backend_family(ALIASES.get(backend, backend))
+    inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
+    return family in ("maturin",) or any(label.endswith(NATIVE_SOURCE_SUFFIXES) for label in inputs)
+
+
 def _inline(value: dict[str, Any]) -> Any:
     """``{git = {commit = true, tags = true}}``, spaced as a person writes it (tomlkit's
     ``update`` of a nested dict leaves out the space after the comma)."""
@@ -204,5 +211,10 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
             print(f"wheelmemo: {pyproject} is up to date")
         return 0
     pyproject.write_text(after, encoding="utf-8")
-    print(f"wheelmemo: {pyproject} now builds through wheelmemo with {doc['tool']['wheelmemo']['backend']!r}")
+    inner = str(doc["tool"]["wheelmemo"]["backend"])
+    print(f"wheelmemo: {pyproject} now builds through wheelmemo with {inner!r}")
+    if not _compiles(path, doc.unwrap(), inner):
+        print(f"wheelmemo: note: nothing in {path} is compiled: a hit costs about what {inner} itself "
+              "takes to build a pure-Python wheel, so wheelmemo saves little here; it pays for "
+              "native builds (Rust, C, C++, Cython)")
     return 0
