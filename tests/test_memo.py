@@ -143,3 +143,45 @@ def test_a_frontends_lock_file_is_not_an_input(hooks: Hooks, lock: str) -> None:
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
 
+
+
+def test_build_sdist_is_memoized_on_the_tree(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    """meson-python and scikit-build-core configure their project to make an sdist:
+    uv build must not pay for it again when the tree is the same."""
+    first, second = hooks.out / "s1", hooks.out / "s2"
+    for dest in (first, second):
+        dest.mkdir(parents=True)
+    name = hooks("build_sdist", str(first))
+    assert hooks("build_sdist", str(second)) == name
+    assert hooks.calls()["build_sdist"] == 1
+    assert (first / name).read_bytes() == (second / name).read_bytes()
+    assert "build_sdist hit" in capsys.readouterr().err
+    (hooks.project / "src" / "fakepkg" / "__init__.py").write_text("VALUE = 2\n")
+    third = hooks.out / "s3"
+    third.mkdir()
+    hooks("build_sdist", str(third))
+    assert hooks.calls()["build_sdist"] == 2
+    assert "build_sdist miss (src/fakepkg/__init__.py changed)" in capsys.readouterr().err
+
+
+def test_a_miss_is_worded_against_the_closest_entry_not_the_newest(
+        hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    from wheelmemo._cli import main
+
+    package = hooks.project / "src" / "fakepkg"
+    (package / "extra.py").write_text("A = 1\n")
+    original = (package / "__init__.py").read_text()
+    hooks.build_wheel()
+    (package / "__init__.py").write_text(original + "# an edit\n")
+    hooks.build_wheel()
+    # the edit reverted, another file changed: the first entry is one change away
+    (package / "__init__.py").write_text(original)
+    (package / "extra.py").write_text("A = 2\n")
+    capsys.readouterr()
+    assert main(["explain", str(hooks.project)]) == 0
+    out = capsys.readouterr().out
+    assert "src/fakepkg/extra.py changed" in out and "__init__.py" not in out
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert "build_wheel miss (src/fakepkg/extra.py changed)" in err and "__init__" not in err
+    assert hooks.calls()["build_wheel"] == 3

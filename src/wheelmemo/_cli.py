@@ -206,7 +206,6 @@ def _memo(path: str) -> Memo:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from ._key import diff_parts
 
     memo = _memo(args.path)
     store = memo.store
@@ -228,12 +227,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if mismatch is not None:
             print(f"  {label}: would miss: {mismatch}")
             continue
-        last, old = memo.keys.newest(kind)
-        if old is None:
+        closest = memo.keys.closest(kind, parts)
+        if closest is None:
             print(f"  {label}: would miss: nothing cached for this project yet")
             continue
-        print(f"  {label}: would miss; since the newest entry {last[:8] if last else ''}:")
-        for change in diff_parts(old, parts) or ["nothing differs: the entry was evicted"]:
+        key, changes = closest
+        print(f"  {label}: would miss; against the closest entry {key[:8]}:")
+        for change in changes or ["nothing differs: the entry was evicted"]:
             print(f"    {change}")
     if not adopted:
         print("  (no entry yet: the interpreter and build requirements are this command's own)")

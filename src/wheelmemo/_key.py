@@ -373,7 +373,7 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     changes += [f"{p} changed" for p in new_inputs if p in old_inputs and old_inputs[p] != new_inputs[p]]
     changes += [f"{p} added" for p in new_inputs if p not in old_inputs]
     changes += [f"{p} removed" for p in old_inputs if p not in new_inputs]
-    for part in ("config_settings", "env", "interpreter", "versions", "toolchain", "vcs",
+    for part in ("config_settings", "env", "interpreter", "versions", "build_requires", "toolchain", "vcs",
                  "backend", "hook", "format", "wheelmemo"):
         before, after = old.get(part), new.get(part)
         if before == after:

@@ -185,7 +185,8 @@ class Keys:
         """The closure of what ``get_requires_for_build_*`` added to the build environment."""
         if self._adopted is not None or self.offline:
             return dict((self._adopted or {}).get("build_requires") or {})
-        requires_kind = "editable" if kind in ("editable", "metadata-editable") else "wheel"
+        requires_kind = ("editable" if kind in ("editable", "metadata-editable")
+                         else "sdist" if kind == "sdist" else "wheel")
         base = self.base()
         extra = self.requires(requires_kind)
         return {name: version for name, version in _key.versions_part(extra, self.family).items()
@@ -253,16 +254,32 @@ class Keys:
         last = self.local.last_key(self.project_id, kind)
         return last, (self.local.parts(last) if last else None)
 
+    def closest(self, kind: str, parts: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+        """Of this project's newest entries for ``kind``, the one whose parts differ least
+        from ``parts`` (the newest of those that differ as little), and how: after an
+        edit is reverted, a miss is not worded against the edit."""
+        if self.local is None:
+            return None
+        best: tuple[str, list[str]] | None = None
+        for key in self.local.recent_keys(self.project_id, kind):
+            old = self.local.parts(key)
+            if old is None:
+                continue
+            changes = _key.diff_parts(old, parts)
+            if best is None or len(changes) < len(best[1]):
+                best = (key, changes)
+        return best
+
     def why(self, kind: str, lookup: Lookup, mismatch: str | None) -> str:
         """Why ``lookup`` missed, in a few words: ``mismatch`` (a learned input), else what
-        changed since the newest entry of this project."""
+        changed since the entry of this project that differs least."""
         if mismatch is not None:
             return mismatch
-        last, old = self.newest(kind)
-        if last is None:
+        if self.local is None or not self.local.last_key(self.project_id, kind):
             return "nothing cached for this project yet"
-        if old is None:
+        closest = self.closest(kind, lookup.parts)
+        if closest is None:
             return "previous key unknown"
-        if _key.key_digest({k: v for k, v in old.items() if k != "learned"}) == lookup.key:
+        if not closest[1]:
             return "entry missing"
-        return _key.summarize(_key.diff_parts(old, lookup.parts))
+        return _key.summarize(closest[1])

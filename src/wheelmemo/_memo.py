@@ -151,18 +151,45 @@ class Memo:
         return [S3_REQUIREMENT]
 
     def build_sdist(self, sdist_directory: str) -> str:
-        from ._inner import answer_problem
+        """Memoized like the wheel: the key is the tree, the result the sdist file (a
+        meson or CMake backend configures its project to make one: seconds)."""
+        from ._inner import answer_problem, plain_name
 
+        dest = Path(sdist_directory)
         self.keys.outputs.append(os.path.abspath(sdist_directory))
-        if self.store is not None:
-            # the tree the sdist is made from, before the backend's import changes the
-            # process (setuptools puts its vendored distributions on sys.path)
+
+        def fetch(store: Store, entry: Entry) -> str | None:
+            names = [stored.name for stored in entry.files]
+            if len(names) != 1 or not plain_name(names[0]):
+                _discard(store, entry.key)
+                raise CorruptEntryError(f"cache entry {entry.key[:8]} holds no sdist ({names[:1]}); discarded")
+            store.materialize_file(entry.files[0], dest / names[0])
+            return names[0]
+
+        def compute() -> Outcome[str]:
+            answer = self._inner_sdist(sdist_directory)
+            problem = answer_problem(answer, sdist_directory)
+            if problem is not None:
+                warn_once(f"backend {self.inner.ref!r}: build_sdist returned {answer!r}, {problem} (PEP 517: "
+                          f"the basename of the sdist it created in {sdist_directory}): passed on as is, "
+                          "not cached, and what it was made from is not recorded")
+                self.engine.local = None
+                return Outcome(answer)
             try:
-                self.keys.base()
-            except StoreError as e:
-                self.engine.storage_failed(e)
+                if self.store is not None:
+                    self.keys.remember_sdist(self.store, dest / answer)
+            except Exception as e:  # noqa: BLE001
+                # the sdist is built and is the frontend's whatever happens here: what it
+                # was made from only serves a later hit (an archive wheelmemo cannot read,
+                # a member the tarfile data filter refuses, a full disk: all one warning)
+                warn_once(f"cannot record what {answer} was made from ({e}); its wheel will be built anew")
+            return Outcome(answer, files=[(answer, dest / answer)])
+
+        return self.engine.memoized("sdist", "build_sdist", fetch, compute)
+
+    def _inner_sdist(self, sdist_directory: str) -> Any:
         try:
-            answer = self.inner.call("build_sdist", sdist_directory, self.inner_config)
+            return self.inner.call("build_sdist", sdist_directory, self.inner_config)
         except ConfigError:
             raise
         except Exception as e:
@@ -176,22 +203,6 @@ class Memo:
                 if not isinstance(e, UnsupportedOperation):
                     raise UnsupportedOperation(*e.args) from e
             raise
-        problem = answer_problem(answer, sdist_directory)
-        if problem is not None:
-            warn_once(f"backend {self.inner.ref!r}: build_sdist returned {answer!r}, {problem} (PEP 517: "
-                      f"the basename of the sdist it created in {sdist_directory}): passed on as is, "
-                      "and what it was made from is not recorded")
-        else:
-            try:
-                if self.store is not None:
-                    self.keys.remember_sdist(self.store, Path(sdist_directory) / answer)
-            except Exception as e:  # noqa: BLE001
-                # the sdist is built and is the frontend's whatever happens here: what it
-                # was made from only serves a later hit (an archive wheelmemo cannot read,
-                # a member the tarfile data filter refuses, a full disk: all one warning)
-                warn_once(f"cannot record what {answer} was made from ({e}); its wheel will be built anew")
-        logger.info("build_sdist → %s (%s)", self.inner.name, elapsed(self.start))
-        return answer  # type: ignore[no-any-return]  # the inner answer, untouched
 
     # -- build_wheel / build_editable ---------------------------------------------
     @property

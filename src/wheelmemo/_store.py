@@ -60,6 +60,8 @@ from ._records import (
 __all__ = ["FAILED", "READ_ONLY", "READ_WRITE", "Entry", "LocalStore", "Store", "StoredFile",
            "default_cache_dir", "materialize"]
 _CHUNK = 1 << 20
+#: How many of a project's newest keys per hook kind are remembered (``recent_keys``).
+RECENT = 4
 
 
 #: What a store does with writes (``Store.mode``).
@@ -373,7 +375,9 @@ class LocalStore:
             data = check_projects(load_json(self._read(("projects",), name)[0]))
         except (OSError, ValueError):
             data = {}
-        data[kind] = key
+        older = [data.get(f"{kind}#{n}" if n else kind) for n in range(RECENT)]
+        for n, recent in enumerate([key, *[k for k in older if k and k != key]][:RECENT]):
+            data[f"{kind}#{n}" if n else kind] = recent
         self._write_atomic(("projects",), name, json.dumps(data, sort_keys=True).encode())
 
     # -- reading -------------------------------------------------------------
@@ -478,11 +482,18 @@ class LocalStore:
         return data if check_parts(data) else None
 
     def last_key(self, project_id: str, kind: str) -> str | None:
+        recent = self.recent_keys(project_id, kind)
+        return recent[0] if recent else None
+
+    def recent_keys(self, project_id: str, kind: str) -> list[str]:
+        """The keys of the newest entries of a project for ``kind``, newest first (at
+        most ``RECENT``): a miss is explained against the one that differs least."""
         try:
-            data = load_json(self._read(("projects",), self._project_name(project_id))[0])
+            data = check_projects(load_json(self._read(("projects",), self._project_name(project_id))[0]))
         except (OSError, ValueError, StoreError):
-            return None
-        return check_projects(data).get(kind)
+            return []
+        found = [data.get(f"{kind}#{n}" if n else kind) for n in range(RECENT)]
+        return [key for key in found if key]
 
     def _lock_file(self, key: str) -> int:
         if not is_digest(key):
