@@ -1,0 +1,3 @@
+from ._speed import greeting
+
+__all__ = ["greeting"]
