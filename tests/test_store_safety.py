@@ -22,7 +22,7 @@ import pytest
 from wheelmemo._cli import main
 from wheelmemo._errors import CorruptEntryError, StoreError
 from wheelmemo._records import StoredFile, checksum
-from wheelmemo._store import LocalStore
+from wheelmemo._store import LocalStore, materialize
 
 from conftest import ROOT, FakeSite, Hooks
 
@@ -283,12 +283,12 @@ def test_materialize_refuses_a_symlink_in_the_destination(tmp_path: Path) -> Non
     entry = store.get(KEY)
     assert entry is not None
     with pytest.raises(CorruptEntryError, match="outside"):
-        store.materialize(entry, dest)
+        materialize(store, entry, dest)
     with pytest.raises(CorruptEntryError, match="outside"):
         store.materialize_file(stored, dest / "pkg-1.0.dist-info" / "METADATA")
     assert list(outside.iterdir()) == []
     (dest / "pkg-1.0.dist-info").unlink()
-    store.materialize(entry, dest)
+    materialize(store, entry, dest)
     assert (dest / "pkg-1.0.dist-info" / "METADATA").read_bytes() == b"stored bytes"
 
 

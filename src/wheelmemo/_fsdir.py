@@ -15,7 +15,7 @@ import errno
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Callable
 
 from ._errors import StoreError
@@ -156,6 +156,20 @@ def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
     except BlockingIOError:
         return False
     return True
+
+
+def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:
+    """``directory/names...``, opened one level at a time with no symlink followed (made
+    when ``create``); ``directory`` itself is closed, whatever happens."""
+    try:
+        for name in names:
+            below = directory.sub(name, create=create)
+            directory.__exit__()
+            directory = below
+    except BaseException:
+        directory.__exit__()
+        raise
+    return directory
 
 
 @contextlib.contextmanager

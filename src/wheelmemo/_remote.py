@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from ._errors import ConfigError, StoreError
-from ._fsdir import AT, Dir, is_symlink_error
+from ._fsdir import AT, Dir, descend, is_symlink_error
 
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
@@ -205,15 +205,7 @@ class FileTransport(_Budget):
         if create:
             os.makedirs(self.root, exist_ok=True)
         flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-        directory = Dir(self.root, os.open(self.root, flags) if AT else None)
-        try:
-            for part in parents:
-                sub = directory.sub(part, create=create)
-                directory.__exit__()
-                directory = sub
-        except BaseException:
-            directory.__exit__()
-            raise
+        directory = descend(Dir(self.root, os.open(self.root, flags) if AT else None), parents, create=create)
         return directory, last
 
     def _fail(self, what: str, name: str, error: OSError) -> RemoteError:

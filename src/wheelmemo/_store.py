@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from ._errors import CorruptEntryError, StoreError
-from ._fsdir import BINARY, Dir, flock, is_symlink_error, list_names, open_dir
+from ._fsdir import BINARY, Dir, descend, flock, is_symlink_error, list_names, open_dir
 from ._records import (
     FORMAT,
     INVALID,
@@ -281,15 +281,7 @@ class LocalStore:
         when ``create``.  FileNotFoundError when it is missing; StoreError when it or a
         directory above it is something else (a file, a symlink) or cannot be opened."""
         try:
-            current = self._open_root(create)
-            try:
-                for name in names:
-                    below = current.sub(name, create=create)
-                    current.__exit__()
-                    current = below
-            except BaseException:
-                current.__exit__()
-                raise
+            current = descend(self._open_root(create), names, create=create)
         except FileNotFoundError:
             raise
         except OSError as e:
@@ -414,28 +406,6 @@ class LocalStore:
             self.discard(key)
             raise CorruptEntryError(f"cache entry {key[:8]} could not be read ({e}); discarded") from None
         return entry
-
-    def materialize(self, entry: Entry, dest: Path) -> None:
-        """Copy an entry's files into ``dest``, verifying every byte on the way (files of
-        the tree are the memoizer's to restore, into the tree)."""
-        written: list[Path] = []
-        try:
-            for stored in entry.files:
-                if stored.name.startswith(TREE_PREFIX):
-                    continue
-                target = dest / stored.name
-                check_target(stored.name, target)
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as e:
-                    raise StoreError(f"cannot write into {target.parent} ({e})") from e
-                self.materialize_file(stored, target)
-                written.append(target)
-        except BaseException:
-            for path in written:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-            raise
 
     def materialize_file(self, stored: StoredFile, target: Path) -> None:
         """Copy one stored file to ``target``, verifying its digest on the way; refuse a
