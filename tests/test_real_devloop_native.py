@@ -1,4 +1,4 @@
-"""The dev loop as a meson-python user meets it (issue 11): uv sync and uv build on a
+"""The dev loop as meson-python and scikit-build-core users meet it (issue 11): uv sync and
 project that does not commit uv.lock, an edit of a meson.build below the root, the
 import warning and the command it names.  Compiles counted by the CC shim."""
 
@@ -32,6 +32,12 @@ def test_meson_python_sync_build_edit_warn_rebuild(frontends: Frontends, tmp_pat
     def wheelmemo(*args: str) -> subprocess.CompletedProcess[str]:
         return frontends.run(sys.executable, "-m", "wheelmemo", *args, cwd=project)
 
+    # item 4: explain on a project that does not build through wheelmemo points to init
+    not_adopted = subprocess.run([sys.executable, "-m", "wheelmemo", "explain"], cwd=project,
+                                 env=frontends.env(), capture_output=True, text=True, check=False)
+    assert not_adopted.returncode == 2
+    assert "'mesonpy'" in not_adopted.stderr and "wheelmemo init" in not_adopted.stderr
+
     wheelmemo("init")
     for git in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"]):
         frontends.run("git", *git, cwd=project)  # meson dist packs what git tracks
@@ -60,3 +66,18 @@ def test_meson_python_sync_build_edit_warn_rebuild(frontends: Frontends, tmp_pat
     assert frontends.compiles(SOURCE) == 2
     fresh = frontends.run(str(python), "-c", greeting, cwd=tmp_path)
     assert (fresh.stdout.strip(), fresh.stderr) == ("hello v2", "")
+
+
+def test_scikit_build_core_uv_sync_after_uv_build_compiles_nothing(frontends: Frontends, tmp_path: Path) -> None:
+    """Where the uv.lock miss was seen (27 C/C++ files compiled again)."""
+    project = copy_project("skbuild_cext", tmp_path)
+    frontends.extra_env["UV_PYTHON"] = sys.executable
+    frontends.run(sys.executable, "-m", "wheelmemo", "init", cwd=project)
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles(SOURCE) == 1
+    frontends.run(tool("uv"), "sync", cwd=project)
+    assert (project / "uv.lock").exists()
+    assert frontends.compiles(SOURCE) == 1
+    python = project / ".venv" / "bin" / "python"
+    out = frontends.run(str(python), "-c", "import _speed; print(_speed.greeting())", cwd=tmp_path)
+    assert out.stdout.strip() == "hello v1"
