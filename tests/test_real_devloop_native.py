@@ -1,6 +1,7 @@
-"""The dev loop as meson-python and scikit-build-core users meet it (issue 11): uv sync and
-project that does not commit uv.lock, an edit of a meson.build below the root, the
-import warning and the command it names.  Compiles counted by the CC shim."""
+"""The dev loop as meson-python and scikit-build-core users meet it (issue 11): uv sync
+and uv build on projects that do not commit uv.lock, an edit of a meson.build below the
+root, the import warning and the command it names, explain before init.  Compiles
+counted by the CC shim."""
 
 from __future__ import annotations
 
