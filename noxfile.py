@@ -89,9 +89,12 @@ def compare(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Cold build, hit and the frontend's floor (a trivial pure project) for each example."""
-    session.install("-e", ".", "uv", "build")
-    session.run("python", "examples/bench.py", *session.posargs)
+    """Cold build, hit and the frontend's floor, hook times, a big project and a big crate.
+
+    Writes the plots into docs/ (``--plots DIR`` after -- to change it); see docs/benchmarks.md.
+    """
+    session.install("-e", ".", "uv", "build", "matplotlib")
+    session.run("python", "examples/bench.py", "--plots", "docs", *session.posargs)
 
 
 @nox.session

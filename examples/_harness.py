@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +30,8 @@ class Run:
     seconds: float
     compiles: int
     stderr: str
+    #: compiles counted with the ``count`` needles of ``Workspace.uv_build``
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Workspace:
@@ -40,16 +42,21 @@ class Workspace:
         self.log = self.dir / "compiles.log"
         #: more variables for the builds (a remote cache)
         self.extra_env: dict[str, str] = {}
+        #: False: leave ``CARGO_TARGET_DIR`` unset, so that wheelmemo's own persistent
+        #: build directory (or maturin's ``target/``) is what cargo uses
+        self.cargo_target_dir = True
 
     def env(self, cache: bool = True) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELMEMO_")}
         env.pop("VIRTUAL_ENV", None)
+        env.pop("CARGO_TARGET_DIR", None)
         env.update(
             WHEELMEMO_CACHE_DIR=str(self.dir / "cache"),
-            CARGO_TARGET_DIR=str(self.dir / "target"),
             RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
             WHEELMEMO_TEST_COMPILE_LOG=str(self.log),
         )
+        if self.cargo_target_dir:
+            env["CARGO_TARGET_DIR"] = str(self.dir / "target")
         env.update(self.extra_env)
         if not cache:
             env["WHEELMEMO_DISABLE"] = "1"
@@ -61,18 +68,29 @@ class Workspace:
         return sum(needle in line for line in self.log.read_text().splitlines())
 
     def uv_build_wheel(self, project: Path, needle: str = "\0", cache: bool = True) -> Run:
+        return self.uv_build(project, needle, cache)
+
+    def uv_build(self, project: Path, needle: str = "\0", cache: bool = True, wheel_only: bool = True,
+                 count: tuple[str, ...] = ()) -> Run:
+        """``uv build --wheel`` (``wheel_only``) or ``uv build``: an sdist, then a wheel
+        built from it in uv's temporary copy; compiles of ``needle`` and of each of
+        ``count`` (in ``Run.counts``) counted."""
         out = Path(tempfile.mkdtemp(dir=self.dir, prefix="out-"))
-        before = self.compiles(needle)
+        needles = (needle, *count)
+        before = {n: self.compiles(n) for n in needles}
         start = time.perf_counter()
         result = subprocess.run(
-            [tool("uv"), "build", "--wheel", "--out-dir", str(out), str(project)],
+            [tool("uv"), "build", *(["--wheel"] if wheel_only else []), "--out-dir", str(out), str(project)],
             env=self.env(cache), capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
         )
         seconds = time.perf_counter() - start
+        shutil.rmtree(out, ignore_errors=True)
         if result.returncode:
             sys.exit(f"uv build failed for {project}:\n{result.stderr[-5000:]}")
         lines = [line for line in result.stderr.splitlines() if line.startswith("wheelmemo:")]
-        return Run(seconds, self.compiles(needle) - before, "\n".join(lines))
+        after = {n: self.compiles(n) for n in needles}
+        return Run(seconds, after[needle] - before[needle], "\n".join(lines),
+                   {n: after[n] - before[n] for n in count})
 
     def clean(self, project: Path) -> None:
         """Remove in-tree build outputs so that a cold build is really cold."""

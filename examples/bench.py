@@ -1,15 +1,32 @@
-"""Benchmarks of the cache-hit path (``nox -s bench``); figures, no assertions.
+"""Benchmarks of wheelmemo against the plain backend (``nox -s bench``); figures, no assertions.
 
-1. Under ``uv build --wheel``, for each example: a cold build, a hit, and the floor --
-   a trivial pure-Python project with plain hatchling under the same frontend -- as
-   medians of several runs, with the hit/floor ratio (goal: at most 1.2).
-2. The hook alone: a fresh ``python`` process that imports wheelmemo and answers
-   ``build_wheel`` from the cache, for generated projects of 1,000 and 20,000 files
-   (goal: under 50 ms for 1,000), with a warm and a cold stat cache.
-2b. With a remote cache (``--remote URL``, else a ``file://`` directory): a cold build
+Every figure is the median, minimum and maximum of ``--runs`` runs (default 5), with the
+plain backend measured beside wheelmemo in the same run.  ``docs/benchmarks.md`` has the
+latest tables and says how to read them.
+
+1. Under ``uv build --wheel``, for each example: the plain backend cold, wheelmemo cold,
+   a hit, and the floor -- a trivial pure-Python project with plain hatchling under the
+   same frontend -- with hit/floor (goal: at most 1.1) and cold/plain.
+2. A big pure project (10,000 generated files of ~4 KB, ~40 MB) under ``uv build
+   --wheel``: plain hatchling cold, wheelmemo cold (goal: at most 1.05x plain), a hit
+   and the floor (goal: hit at most 1.2x the floor).
+3. With a remote cache (``--remote URL``, else a ``file://`` directory): a cold build
    that uploads, a remote hit (a machine with an empty local cache) and a local hit.
-3. What checking a hit's learned inputs costs (files and variables its build read
+4. What checking a hit's learned inputs costs (files and variables its build read
    beyond the declared key; goal: at most 10 ms for 200 files with a warm stat cache).
+5. The hook alone: a fresh ``python`` process that imports wheelmemo and answers
+   ``build_wheel`` from the cache, for generated projects of ``--sizes`` files and the
+   big pure project, with a warm and a cold stat cache (and the bytes hashed per second
+   then), beside hatchling's own ``build_wheel`` in a fresh process for the same project
+   (goals: at most 30 ms at 1,000 files and 150 ms at 20,000 with a warm stat cache);
+   then the hook under load.
+6. An edit in a big crate: a generated maturin + pyo3 crate of 2,500 functions, cold
+   ``uv build`` (sdist, then the wheel in uv's temporary copy), a one-line edit and
+   ``uv build`` again, another edit and ``uv build --wheel`` from the tree with its
+   ``target/`` deleted (goal: an edit at most 0.25x the cold build), beside plain
+   maturin, whose every such build is cold; compiles of the crate and of pyo3 counted.
+
+``--plots DIR`` writes ``bench-hit-vs-files.png`` and ``bench-frontends.png`` there.
 """
 
 from __future__ import annotations
@@ -17,15 +34,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Callable
 
-from _harness import EXAMPLES, HERE, ROOT, Workspace
+from _harness import EXAMPLES, HERE, ROOT, Run, Workspace, tool
 
 FLOOR_PYPROJECT = """\
 [build-system]
@@ -47,94 +67,253 @@ end = time.perf_counter()
 print(json.dumps({"total_ms": (end - start) * 1000, "hook_ms": (end - imported) * 1000}))
 """
 
+#: hatchling's own build_wheel in a fresh process: what the inner backend costs
+PLAIN_TIMER = HOOK_TIMER.replace("import wheelmemo, wheelmemo._memo", "import hatchling.build").replace(
+    "wheelmemo.build_wheel", "hatchling.build.build_wheel")
 
-def median_of(runs: int, measure: object) -> float:
-    return statistics.median(measure() for _ in range(runs))  # type: ignore[operator]
+#: what the plots are drawn from, filled in by the tables
+FIGURES: dict[str, Any] = {}
+
+
+# -- figures ---------------------------------------------------------------------------
+
+def spread(values: Iterable[float]) -> tuple[float, float, float]:
+    """Minimum, median and maximum."""
+    items = list(values)
+    return min(items), statistics.median(items), max(items)
+
+
+def cell(values: Iterable[float], unit: str = " s", digits: int = 3) -> str:
+    """``median unit (min-max)``."""
+    low, mid, high = spread(values)
+    return f"{mid:.{digits}f}{unit} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def ratio(top: Iterable[float], bottom: Iterable[float]) -> str:
+    return f"{statistics.median(top) / statistics.median(bottom):.2f}x"
+
+
+def counts(values: Iterable[int]) -> str:
+    items = sorted(set(values))
+    return str(items[0]) if len(items) == 1 else f"{items[0]}-{items[-1]}"
+
+
+def human(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} KB" if size >= 1e4 else f"{size / 1e3:.1f} KB"
+
+
+def seconds(runs: Iterable[Run]) -> list[float]:
+    return [run.seconds for run in runs]
+
+
+# -- under uv build --wheel ------------------------------------------------------------
+
+def make_floor(work: Workspace) -> Path:
+    floor = work.dir / "floor"
+    (floor / "floor").mkdir(parents=True)
+    (floor / "floor" / "__init__.py").write_text("")
+    (floor / "pyproject.toml").write_text(FLOOR_PYPROJECT)
+    return floor
 
 
 def frontend_table(runs: int) -> list[str]:
+    """Each example: plain backend cold, wheelmemo cold, hit and the floor, interleaved."""
     work = Workspace()
     rows = []
     try:
-        floor = work.dir / "floor"
-        (floor / "floor").mkdir(parents=True)
-        (floor / "floor" / "__init__.py").write_text("")
-        (floor / "pyproject.toml").write_text(FLOOR_PYPROJECT)
+        floor = make_floor(work)
         work.uv_build_wheel(floor)  # warm uv's cache of hatchling
-        floor_s = median_of(runs, lambda: work.uv_build_wheel(floor).seconds)
+        floor_s = seconds(work.uv_build_wheel(floor) for _ in range(runs))
+        FIGURES.setdefault("frontends", {})["floor"] = floor_s
+        for name, needle in EXAMPLES.items():
+            project = HERE / name
+            plain, cold = [], []
+            for _ in range(runs):
+                work.clean(project)
+                plain.append(work.uv_build_wheel(project, needle, cache=False))
+                work.clean(project)
+                cold.append(work.uv_build_wheel(project, needle))
+            hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
+            assert all(h.compiles == 0 for h in hits), "a hit compiled something"
+            assert all("hit" in h.stderr for h in hits), "a hit was not one"
+            FIGURES["frontends"][name] = {"plain": seconds(plain), "cold": seconds(cold), "hit": seconds(hits)}
+            rows.append(f"| {name} | {cell(seconds(plain), '')} | {cell(seconds(cold), '')} "
+                        f"| {counts(c.compiles for c in cold)} | {cell(seconds(hits), '')} "
+                        f"| {cell(floor_s, '')} | {ratio(seconds(hits), floor_s)} "
+                        f"| {ratio(seconds(cold), seconds(plain))} | {ratio(seconds(cold), seconds(hits))} |")
+            work.clean(project)
+    finally:
+        work.close()
+    head = [("| example | plain backend, cold (s) | wheelmemo, cold (s) | compiles | hit (s) | floor (s) "
+             "| hit/floor | cold/plain | cold/hit |"),
+            "|---|---|---|---|---|---|---|---|---|"]
+    return head + rows
+
+
+def write_big_pure(project: Path, files: int, lines: int, wheelmemo: bool) -> int:
+    """A pure package of ``files`` modules of ``lines`` + 1 lines (~50 bytes each); its bytes."""
+    package = project / "bigpure"
+    package.mkdir(parents=True)
+    padding = "".join(f"X{j} = {j}  # {'x' * (40 - len(str(j)))}\n" for j in range(lines))
+    total = 0
+    for i in range(files):
+        text = f"VALUE = {i}\n{padding}"
+        (package / f"mod_{i:05d}.py").write_text(text)
+        total += len(text)
+    if wheelmemo:
+        system = ('[build-system]\nrequires = ["wheelmemo", "hatchling"]\nbuild-backend = "wheelmemo"\n'
+                  '[tool.wheelmemo]\nbackend = "hatchling.build"\n'
+                  f'[tool.uv.sources]\nwheelmemo = {{ path = {json.dumps(str(ROOT))}, editable = true }}\n')
+    else:
+        system = '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    (project / "pyproject.toml").write_text(
+        f'{system}[project]\nname = "bigpure"\nversion = "1.0"\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["bigpure"]\n')
+    return total
+
+
+def big_pure_table(runs: int, files: int = 10_000, lines: int = 80) -> list[str]:
+    """The big pure project under ``uv build --wheel``: plain hatchling and wheelmemo."""
+    work = Workspace()
+    try:
+        floor = make_floor(work)
+        plain_project, project = work.dir / "big-plain", work.dir / "big-wheelmemo"
+        size = write_big_pure(plain_project, files, lines, wheelmemo=False)
+        write_big_pure(project, files, lines, wheelmemo=True)
+        work.uv_build_wheel(floor)  # warm uv's cache of hatchling
+        work.uv_build_wheel(plain_project, cache=False)  # and of the build environments
+        time.sleep(2.5)  # past the stat cache's racy window
+        floor_s: list[float] = []
+        plain: list[Run] = []
+        cold: list[Run] = []
+        for _ in range(runs):
+            floor_s.append(work.uv_build_wheel(floor).seconds)
+            plain.append(work.uv_build_wheel(plain_project, cache=False))
+            shutil.rmtree(work.dir / "cache", ignore_errors=True)
+            cold.append(work.uv_build_wheel(project))
+        hits = [work.uv_build_wheel(project) for _ in range(runs)]
+        assert all("miss" in c.stderr for c in cold), "a cold build was not a miss"
+        assert all("hit" in h.stderr for h in hits), "a hit was not one"
+    finally:
+        work.close()
+    FIGURES["big"] = {"plain": seconds(plain), "cold": seconds(cold), "hit": seconds(hits), "floor": floor_s}
+    return [f"{files:,} files, {size / 1e6:.1f} MB, hatchling:", "",
+            ("| plain hatchling, cold (s) | wheelmemo, cold (s) | wheelmemo, hit (s) | floor (s) "
+             "| wheelmemo cold/plain cold | hit/floor |"),
+            "|---|---|---|---|---|---|",
+            (f"| {cell(seconds(plain), '')} | {cell(seconds(cold), '')} | {cell(seconds(hits), '')} "
+             f"| {cell(floor_s, '')} | {ratio(seconds(cold), seconds(plain))} | {ratio(seconds(hits), floor_s)} |")]
+
+
+def remote_table(runs: int, remote: str | None) -> list[str]:
+    """Cold (uploads), remote hit (an empty local cache each run) and local hit, per example."""
+    work = Workspace()
+    rows = []
+    try:
+        if remote is None:
+            (work.dir / "remote").mkdir()
+            remote = (work.dir / "remote").as_uri()
+        # the caller's credentials (WHEELMEMO_REMOTE_TOKEN...), which Workspace leaves out
+        work.extra_env = {name: value for name, value in os.environ.items() if name.startswith("WHEELMEMO_REMOTE_")}
+        work.extra_env["WHEELMEMO_REMOTE"] = f"{remote.rstrip('/')}/bench-{time.time_ns()}"
         for name, needle in EXAMPLES.items():
             project = HERE / name
             work.clean(project)
             cold = work.uv_build_wheel(project, needle)
-            hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
-            assert all(h.compiles == 0 for h in hits), "a hit compiled something"
-            hit_s = statistics.median(h.seconds for h in hits)
-            rows.append(f"| {name} | {cold.seconds:.2f} s ({cold.compiles} compiles) | {hit_s:.3f} s "
-                        f"| {floor_s:.3f} s | {hit_s / floor_s:.2f}x | {cold.seconds / hit_s:.0f}x |")
+            remote_hits = []
+            for _ in range(runs):
+                shutil.rmtree(work.dir / "cache", ignore_errors=True)
+                remote_hits.append(work.uv_build_wheel(project, needle))
+            local_hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
+            assert all(h.compiles == 0 for h in remote_hits + local_hits), "a hit compiled something"
+            assert all("from the remote" in h.stderr for h in remote_hits), "a remote hit was not one"
+            remote_s, local_s = seconds(remote_hits), seconds(local_hits)
+            rows.append(f"| {name} | {cold.seconds:.2f} ({cold.compiles} compiles) | {cell(remote_s, '')} "
+                        f"| {cell(local_s, '')} | {statistics.median(remote_s) - statistics.median(local_s):+.3f} |")
             work.clean(project)
     finally:
         work.close()
-    head = ["| example | cold | hit (median) | floor (median) | hit/floor | cold/hit |",
-            "|---|---|---|---|---|---|"]
+    head = [f"remote: {remote.split('://')[0]}://...", "",
+            "| example | cold, uploads (s) | remote hit (s) | local hit (s) | remote - local, medians (s) |",
+            "|---|---|---|---|---|"]
     return head + rows
 
 
-def hook_table(runs: int, sizes: list[int]) -> list[str]:
+# -- the hook alone --------------------------------------------------------------------
+
+def hook_table(runs: int, plain_runs: int, sizes: list[int], big: bool = True) -> list[str]:
     """The hook in a venv holding wheelmemo and hatchling, as an isolated build env does."""
     rows = []
     load: list[str] = []
+    points = []
     base = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-"))
     try:
-        from _harness import tool
-
         subprocess.run([tool("uv"), "venv", "--quiet", str(base / "venv")], check=True)
         python = str(base / "venv" / "bin" / "python")
         subprocess.run([tool("uv"), "pip", "install", "--quiet", "--python", python, str(ROOT), "hatchling"],
                        check=True)
         env = {"WHEELMEMO_CACHE_DIR": str(base / "cache"), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
-        bare = median_of(runs, lambda: _timed([python, "-c", "pass"], base, env)[0])
-        for size in sizes:
-            project = base / f"p{size}"
+        bare = [_timed([python, "-c", "pass"], base, env)[0] * 1000 for _ in range(runs)]
+        projects = [(f"{size:,} files", size, 0) for size in sizes]
+        if big:
+            projects.append(("10,000 files of ~4 KB", 10_000, 80))
+        load_size = 1000 if 1000 in sizes else sizes[0]
+        for label, files, lines in projects:
+            project = base / f"p{files}-{lines}"
             package = project / "src" / "gen"
             package.mkdir(parents=True)
-            for i in range(size):
-                (package / f"mod_{i:05d}.py").write_text(f"VALUE = {i}\n")
+            padding = "".join(f"X{j} = {j}  # {'x' * (40 - len(str(j)))}\n" for j in range(lines))
+            for i in range(files):
+                (package / f"mod_{i:05d}.py").write_text(f"VALUE = {i}\n{padding}")
             (project / "pyproject.toml").write_text(
                 '[build-system]\nrequires = ["wheelmemo", "hatchling"]\nbuild-backend = "wheelmemo"\n'
                 '[project]\nname = "gen"\nversion = "1.0"\n'
                 '[tool.hatch.build.targets.wheel]\npackages = ["src/gen"]\n'
                 '[tool.wheelmemo]\nbackend = "hatchling.build"\n')
+            size = sum(path.stat().st_size for path in project.rglob("*") if path.is_file())
             # the stat cache never trusts a stat taken within 2 s of a change (racy-git rule)
             time.sleep(2.5)
-            out = base / "out"
+            out, plain_out = base / "out", base / "plain-out"
             out.mkdir(exist_ok=True)
             cmd = [python, "-c", HOOK_TIMER, str(out)]
             _timed(cmd, project, env)  # the miss that fills the cache (and writes .pyc files)
             warm = [_timed(cmd, project, env) for _ in range(runs)]
             cold = []
-            for _ in range(max(3, runs // 3)):
+            for _ in range(max(5, runs // 3)):
                 shutil.rmtree(base / "cache" / "v1" / "stat", ignore_errors=True)
                 cold.append(_timed(cmd, project, env))
-            if size == sizes[0]:
+            plain = []
+            for _ in range(plain_runs):
+                shutil.rmtree(plain_out, ignore_errors=True)
+                plain_out.mkdir()
+                plain.append(_timed([python, "-c", PLAIN_TIMER, str(plain_out)], project, env))
+            if files == load_size and not lines:
                 load = load_table(python, project, out, env)
+            rate = [size / 1e6 / (c[2] / 1000) for c in cold]
+            warm_ms = [w[1] for w in warm]
+            plain_ms = [p[1] for p in plain]
+            points.append({"label": label, "files": files, "big": bool(lines), "warm": warm_ms,
+                           "hook": [w[2] for w in warm],
+                           "cold": [c[1] for c in cold], "plain": plain_ms})
             rows.append(
-                f"| {size:,} files | {statistics.median(w[2] for w in warm):.1f} ms "
-                f"| {statistics.median(w[1] for w in warm):.1f} ms (min {min(w[1] for w in warm):.1f}) "
-                f"| {statistics.median(w[0] for w in warm) * 1000:.1f} ms "
-                f"| {statistics.median(c[1] for c in cold):.1f} ms | {bare * 1000:.1f} ms |")
+                f"| {label} | {human(size)} | {cell((w[2] for w in warm), '', 1)} "
+                f"| {cell(warm_ms, '', 1)} | {cell((w[0] * 1000 for w in warm), '', 1)} "
+                f"| {cell((c[1] for c in cold), '', 1)} | {cell(rate, '', 0 if min(rate) >= 10 else 2)} "
+                f"| {cell(plain_ms, '', 0)} | {ratio(warm_ms, plain_ms)} |")
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    head = [("| project | hook, warm stat cache | import + hook, warm | whole process, warm "
-             "| import + hook, cold stat cache | `python -c pass` |"),
-            "|---|---|---|---|---|---|"]
-    return [*head, *rows, "", f"Under load, the {sizes[0]:,}-file project:", "",
+    FIGURES["hook"] = points
+    head = [("| project | bytes | hook, warm stat cache (ms) | import + hook, warm (ms) | whole process, warm (ms) "
+             "| import + hook, cold stat cache (ms) | cold: MB hashed / s of hook | plain hatchling: import + "
+             "`build_wheel` (ms) | warm hit/plain |"),
+            "|---|---|---|---|---|---|---|---|---|"]
+    return [*head, *rows, "", f"`python -c pass` in the same venv: {cell(bare, ' ms', 1)}.", "",
+            f"Under load, the {load_size:,}-file project:", "",
             "| load | p50 | p99 | |", "|---|---|---|---|", *load]
 
 
 def learned_table(runs: int, counts: list[int]) -> list[str]:
     """``check_learned`` over N learned files outside the tree and 20 variables, in process."""
-    import os
-
     from wheelmemo._inputs import StatCache
     from wheelmemo._learned import check_learned, env_digest
 
@@ -207,65 +386,305 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     """Wall seconds of the process; import + hook ms and hook ms as it measured them."""
     start = time.perf_counter()
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True)
-    seconds = time.perf_counter() - start
+    wall = time.perf_counter() - start
     if not result.stdout.strip():
-        return seconds, 0.0, 0.0
+        return wall, 0.0, 0.0
     figures = json.loads(result.stdout.splitlines()[-1])
-    return seconds, figures["total_ms"], figures["hook_ms"]
+    return wall, figures["total_ms"], figures["hook_ms"]
 
 
-def remote_table(runs: int, remote: str | None) -> list[str]:
-    """Cold (uploads), remote hit (an empty local cache each run) and local hit, per example."""
+# -- an edit in a big crate ------------------------------------------------------------
+
+CRATE = "bigcrate"
+CRATE_SHAPES = {
+    "pyfunctions": "2,500 `#[pyfunction]`s",
+    "fns": "2,500 plain `fn`s behind one `#[pyfunction]`",
+}
+#: the line of lib.rs the benchmark edits
+EDIT_LINE = "const EDIT: i64 = {};"
+
+
+def crate_source(shape: str, functions: int = 2500, edit: int = 0) -> str:
+    """``src/lib.rs`` of the big crate: ``functions`` small functions, each exported
+    (``pyfunctions``) or called through one exported dispatcher (``fns``)."""
+    lines = ["//! Generated by examples/bench.py: a big crate for the edit benchmark.", "",
+             "use pyo3::prelude::*;", "", EDIT_LINE.format(edit), ""]
+    export = shape == "pyfunctions"
+    for i in range(functions):
+        lines += [*(["#[pyfunction]"] if export else []), f"fn f{i:04d}(x: i64) -> i64 {{",
+                  f"    let mut acc = x.wrapping_mul({2 * i + 1});",
+                  f"    for k in 0..{i % 7 + 1} {{ acc = acc.rotate_left(k) ^ {i}; }}",
+                  "    acc", "}", ""]
+    if export:
+        lines += ["#[pyfunction]", "fn edited() -> i64 {", "    EDIT", "}", ""]
+    else:
+        lines += ["/// Generated function `i` of `x`, plus the edited constant.", "#[pyfunction]",
+                  "fn call(i: usize, x: i64) -> PyResult<i64> {", "    let value = match i {"]
+        lines += [f"        {i} => f{i:04d}(x)," for i in range(functions)]
+        lines += ["        _ => return Err(pyo3::exceptions::PyIndexError::new_err(i)),", "    };",
+                  "    Ok(value + EDIT)", "}", ""]
+    lines += ["#[pymodule]", f"fn {CRATE}(m: &Bound<'_, PyModule>) -> PyResult<()> {{"]
+    names = [*(f"f{i:04d}" for i in range(functions)), "edited"] if export else ["call"]
+    lines += [f"    m.add_function(wrap_pyfunction!({name}, m)?)?;" for name in names]
+    lines += ["    Ok(())", "}", ""]
+    return "\n".join(lines)
+
+
+def write_crate(project: Path, shape: str, wheelmemo: bool) -> None:
+    """The shape of examples/maturin-pyo3, its Cargo.lock (the same dependencies) included."""
+    example = HERE / "maturin-pyo3"
+    (project / "src").mkdir(parents=True)
+    manifest = (example / "Cargo.toml").read_text().replace("maturin_pyo3_example", CRATE)
+    (project / "Cargo.toml").write_text(manifest.replace('build = "build.rs"\n', ""))
+    lock = (example / "Cargo.lock").read_text().replace('name = "maturin_pyo3_example"', f'name = "{CRATE}"')
+    (project / "Cargo.lock").write_text(lock)
+    (project / "src" / "lib.rs").write_text(crate_source(shape))
+    if wheelmemo:
+        system = ('[build-system]\nrequires = ["wheelmemo", "maturin>=1.7,<2"]\nbuild-backend = "wheelmemo"\n'
+                  '[tool.wheelmemo]\nbackend = "maturin"\n'
+                  f'[tool.uv.sources]\nwheelmemo = {{ path = {json.dumps(str(ROOT))}, editable = true }}\n')
+    else:
+        system = '[build-system]\nrequires = ["maturin>=1.7,<2"]\nbuild-backend = "maturin"\n'
+    (project / "pyproject.toml").write_text(
+        f'{system}[project]\nname = "{CRATE}"\nrequires-python = ">=3.9"\ndynamic = ["version"]\n'
+        '[tool.maturin]\nfeatures = ["pyo3/extension-module"]\n')
+
+
+class Editor:
+    """One-line edits of lib.rs, each to a value never built before in this run."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def edit(self, project: Path) -> None:
+        lib = project / "src" / "lib.rs"
+        text = lib.read_text()
+        old = next(line for line in text.splitlines() if line.startswith("const EDIT"))
+        self.value += 1
+        lib.write_text(text.replace(old, EDIT_LINE.format(self.value)))
+
+
+def crate_table(runs: int, shapes: list[str]) -> list[str]:
+    """Per crate shape and run: wheelmemo cold ``uv build``, an edit + ``uv build``, an
+    edit + ``uv build --wheel`` from the tree without ``target/``; plain maturin's
+    ``uv build`` after an edit.  wheelmemo's own build directory, no CARGO_TARGET_DIR."""
     work = Workspace()
+    work.cargo_target_dir = False
+    needle, pyo3 = f"--crate-name {CRATE} ", "--crate-name pyo3 "
+    every = ("--crate-name ",)
+    editor = Editor()
     rows = []
     try:
-        if remote is None:
-            (work.dir / "remote").mkdir()
-            remote = (work.dir / "remote").as_uri()
-        # the caller's credentials (WHEELMEMO_REMOTE_TOKEN...), which Workspace leaves out
-        work.extra_env = {name: value for name, value in os.environ.items() if name.startswith("WHEELMEMO_REMOTE_")}
-        work.extra_env["WHEELMEMO_REMOTE"] = f"{remote.rstrip('/')}/bench-{time.time_ns()}"
-        for name, needle in EXAMPLES.items():
-            project = HERE / name
-            work.clean(project)
-            cold = work.uv_build_wheel(project, needle)
-            remote_hits = []
+        for shape in shapes:
+            project, plain_project = work.dir / f"{shape}-wheelmemo", work.dir / f"{shape}-plain"
+            write_crate(project, shape, wheelmemo=True)
+            write_crate(plain_project, shape, wheelmemo=False)
+            steps: dict[str, list[Run]] = {"cold": [], "sdist": [], "tree": [], "plain": []}
             for _ in range(runs):
-                shutil.rmtree(work.dir / "cache", ignore_errors=True)
-                remote_hits.append(work.uv_build_wheel(project, needle))
-            local_hits = [work.uv_build_wheel(project, needle) for _ in range(runs)]
-            assert all(h.compiles == 0 for h in remote_hits + local_hits), "a hit compiled something"
-            assert all("from the remote" in h.stderr for h in remote_hits), "a remote hit was not one"
-            remote_s = statistics.median(h.seconds for h in remote_hits)
-            local_s = statistics.median(h.seconds for h in local_hits)
-            rows.append(f"| {name} | {cold.seconds:.2f} s ({cold.compiles} compiles) | {remote_s:.3f} s "
-                        f"| {local_s:.3f} s | {remote_s - local_s:+.3f} s |")
-            work.clean(project)
+                shutil.rmtree(work.dir / "cache", ignore_errors=True)  # its build directories too
+                shutil.rmtree(project / "target", ignore_errors=True)
+                editor.edit(project)
+                steps["cold"].append(work.uv_build(project, needle, wheel_only=False, count=(pyo3, *every)))
+                editor.edit(project)
+                steps["sdist"].append(work.uv_build(project, needle, wheel_only=False, count=(pyo3, *every)))
+                editor.edit(project)
+                shutil.rmtree(project / "target", ignore_errors=True)
+                steps["tree"].append(work.uv_build(project, needle, count=(pyo3, *every)))
+                editor.edit(plain_project)
+                steps["plain"].append(work.uv_build(plain_project, needle, wheel_only=False, count=(pyo3, *every)))
+            for run in steps["cold"] + steps["sdist"] + steps["tree"]:
+                assert "miss" in run.stderr, f"a build after an edit was not a miss:\n{run.stderr}"
+            cold = seconds(steps["cold"])
+            labels = {"cold": "wheelmemo: cold `uv build`",
+                      "sdist": "wheelmemo: edit, `uv build`",
+                      "tree": "wheelmemo: edit, `uv build --wheel`, tree's `target/` deleted",
+                      "plain": "plain maturin: edit, `uv build`"}
+            for step, label in labels.items():
+                done = steps[step]
+                rows.append(f"| {CRATE_SHAPES[shape]} | {label} | {cell(seconds(done), '', 2)} "
+                            f"| {ratio(seconds(done), cold)} | {counts(r.compiles for r in done)} "
+                            f"| {counts(r.counts[pyo3] for r in done)} "
+                            f"| {counts(r.counts[every[0]] - r.compiles - r.counts[pyo3] for r in done)} |")
+            FIGURES.setdefault("crate", {})[shape] = {step: seconds(done) for step, done in steps.items()}
     finally:
         work.close()
-    head = [f"remote: {remote.split('://')[0]}://...", "",
-            "| example | cold (uploads) | remote hit (median) | local hit (median) | remote - local |",
-            "|---|---|---|---|---|"]
+    head = ["| crate | build | time (s) | /wheelmemo cold | crate compiles | pyo3 compiles | other compiles |",
+            "|---|---|---|---|---|---|---|"]
     return head + rows
+
+
+# -- plots -----------------------------------------------------------------------------
+
+def _spread_bars(values: list[float]) -> tuple[float, list[float]]:
+    """Median, and its distances to the minimum and the maximum (matplotlib's yerr)."""
+    low, mid, high = spread(values)
+    return mid, [mid - low, high - mid]
+
+
+def plot(directory: Path) -> list[Path]:
+    """The PNGs of what was measured (matplotlib, Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    if FIGURES.get("hook"):
+        written.append(_plot_hook(directory / "bench-hit-vs-files.png"))
+    if FIGURES.get("frontends") or FIGURES.get("big"):
+        written.append(_plot_frontends(directory / "bench-frontends.png"))
+    return written
+
+
+def _plain_ticks(ax: Any) -> None:
+    """Log-scale y ticks as plain numbers (0.5, 1, 20), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}" if f"{value:.0e}"[0] in "25" else ""))
+
+
+def _plot_hook(path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    hook = FIGURES["hook"]
+    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    series = [("hook", "wheelmemo hit, warm stat cache: the hook alone, no import", "tab:blue", "."),
+              ("warm", "wheelmemo hit, warm stat cache", "tab:green", "o"),
+              ("cold", "wheelmemo hit, cold stat cache", "tab:orange", "s"),
+              ("plain", "plain hatchling build_wheel", "tab:red", "^")]
+    for key, label, color, marker in series:
+        for big in (False, True):
+            points = [p for p in hook if p["big"] == big]
+            if not points:
+                continue
+            mids, errs = zip(*(_spread_bars(p[key]) for p in points))
+            ax.errorbar([p["files"] for p in points], mids, yerr=list(zip(*errs)), color=color, marker=marker,
+                        capsize=4, linestyle="none" if big else "-", markerfacecolor="white" if big else color,
+                        markersize=9 if big else 6,
+                        label=f"{label} (10,000 files of ~4 KB)" if big else label)
+    ax.plot([1000, 20000], [30, 150], linestyle="none", marker="_", markersize=22, markeredgewidth=2,
+            color="black", label="goals for the hook alone, warm (issue 10)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_ticks(ax)
+    ax.set_xlabel("files in the project (generated pure-Python package)")
+    ax.set_ylabel("fresh process: import + build_wheel (ms)")
+    ax.set_title("build_wheel answered from the cache vs. the plain backend\n"
+                 "(median, bars min-max; hollow: ~4 KB files, the others ~14 bytes)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _plot_frontends(path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    frontends = FIGURES.get("frontends") or {}
+    groups: list[tuple[str, dict[str, list[float]]]] = [
+        (name, {**figures, "floor": frontends["floor"]}) for name, figures in frontends.items() if name != "floor"]
+    if FIGURES.get("big"):
+        groups.append(("big pure project\n(10,000 files, 40 MB)", FIGURES["big"]))
+    kinds = [("plain", "plain backend, cold", "tab:red"), ("cold", "wheelmemo, cold", "tab:orange"),
+             ("hit", "wheelmemo, hit", "tab:green"), ("floor", "floor: trivial hatchling project", "tab:gray")]
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=110)
+    width = 0.2
+    for k, (key, label, color) in enumerate(kinds):
+        xs = [g + (k - 1.5) * width for g in range(len(groups))]
+        mids, errs = zip(*(_spread_bars(figures[key]) for _, figures in groups))
+        ax.bar(xs, mids, width, yerr=list(zip(*errs)), capsize=3, color=color, label=label)
+        for x, mid, err in zip(xs, mids, errs):
+            ax.annotate(f"{mid:.2f}", (x, mid + err[1]), textcoords="offset points", xytext=(0, 2),
+                        ha="center", fontsize=7)
+    ax.set_xticks(range(len(groups)), [name for name, _ in groups])
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.1)
+    _plain_ticks(ax)
+    ax.set_ylabel("uv build --wheel, wall time (s)")
+    ax.set_title("uv build --wheel: cold, hit and the frontend's floor (median, bars min-max)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+# -- main ------------------------------------------------------------------------------
+
+def versions() -> str:
+    """The machine and the tools, for the record."""
+    def last_line(*cmd: str) -> str:
+        try:
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
+        except OSError:
+            return "?"
+        return (result.stdout.strip() or result.stderr.strip() or "?").splitlines()[-1]
+
+    uv = tool("uv")
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
+    return "\n".join([
+        f"machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}",
+        f"python {sys.version.split()[0]}, {last_line(uv, '--version')}, {last_line('cargo', '--version')}",
+        f"wheelmemo at {last_line('git', '-C', str(ROOT), 'describe', '--always', '--dirty')}",
+        ("build backends (as uv resolves them): "
+         f"{last_line(uv, 'tool', 'run', '--from', 'maturin>=1.7,<2', 'maturin', '--version')}, "
+         f"hatchling {last_line(*_RUN, 'hatchling', 'python', '-c', _VERSION % 'hatchling')}, "
+         f"setuptools {last_line(*_RUN, 'setuptools', 'python', '-c', _VERSION % 'setuptools')}"),
+    ])
+
+
+_RUN = (tool("uv"), "run", "--no-project", "--isolated", "--with")
+_VERSION = "import importlib.metadata as m; print(m.version('%s'))"
+PARTS = ("frontend", "big", "remote", "learned", "hook", "crate")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=5, help="runs per median (default 5)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 20000])
-    parser.add_argument("--skip-frontend", action="store_true", help="only the hook benchmark")
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (default 5)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000, 20000],
+                        help="files in the generated projects of the hook benchmark")
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure")
+    parser.add_argument("--skip-frontend", action="store_true", help="only the hook and learned benchmarks")
+    parser.add_argument("--crates", nargs="+", choices=sorted(CRATE_SHAPES), default=list(CRATE_SHAPES),
+                        help="crate shapes of the edit benchmark")
     parser.add_argument("--remote", help="a remote cache URL to measure (default: a file:// directory)")
+    parser.add_argument("--plots", type=Path, help="write the PNG plots into this directory")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {args.runs} runs per median\n")
-    if not args.skip_frontend:
-        print("uv build --wheel of each example:\n")
-        print("\n".join(frontend_table(args.runs)), "\n", flush=True)
-        print("uv build --wheel of each example with a remote cache:\n")
-        print("\n".join(remote_table(args.runs, args.remote)), "\n", flush=True)
-    print("checking the learned inputs of a hit (stat cache loaded from disk, warm):\n")
-    print("\n".join(learned_table(args.runs * 4, [20, 200, 1000])), "\n", flush=True)
-    print("build_wheel answered from the cache in a fresh process (hatchling inner backend):\n")
-    print("\n".join(hook_table(args.runs * 4, args.sizes)))
+    parts = [p for p in args.parts if not (args.skip_frontend and p in ("frontend", "big", "remote", "crate"))]
+    began = time.perf_counter()
+    print(versions())
+    print(f"{args.runs} runs per figure: median (min-max)\n", flush=True)
+    sections: list[tuple[str, Callable[[], list[str]]]] = [
+        ("frontend", lambda: frontend_table(args.runs)),
+        ("big", lambda: big_pure_table(args.runs)),
+        ("remote", lambda: remote_table(args.runs, args.remote)),
+        ("learned", lambda: learned_table(args.runs * 4, [20, 200, 1000])),
+        ("hook", lambda: hook_table(args.runs * 4, args.runs, args.sizes)),
+        ("crate", lambda: crate_table(args.runs, args.crates)),
+    ]
+    titles = {
+        "frontend": "uv build --wheel of each example:",
+        "big": "A big pure project under uv build --wheel:",
+        "remote": "uv build --wheel of each example with a remote cache:",
+        "learned": "Checking the learned inputs of a hit (stat cache loaded from disk, warm):",
+        "hook": "build_wheel answered from the cache in a fresh process (hatchling inner backend), "
+                "beside hatchling's own build_wheel:",
+        "crate": "An edit in a big crate (maturin + pyo3; wheelmemo's own build directory, "
+                 "no CARGO_TARGET_DIR):",
+    }
+    for name, table in sections:
+        if name in parts:
+            print(titles[name], "\n")
+            print("\n".join(table()), "\n", flush=True)
+    if args.plots:
+        for path in plot(args.plots):
+            print(f"wrote {path}")
+    print(f"\nthe whole bench took {time.perf_counter() - began:.0f} s")
 
 
 if __name__ == "__main__":
