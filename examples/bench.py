@@ -548,7 +548,7 @@ def _plot_hook(path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     hook = FIGURES["hook"]
-    fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(11, 5), dpi=110)
     series = [("hook", "wheelmemo hit, warm stat cache: the hook alone, no import", "tab:blue", "."),
               ("warm", "wheelmemo hit, warm stat cache", "tab:green", "o"),
               ("cold", "wheelmemo hit, cold stat cache", "tab:orange", "s"),
@@ -561,21 +561,20 @@ def _plot_hook(path: Path) -> Path:
             mids, errs = zip(*(_spread_bars(p[key]) for p in points))
             ax.errorbar([p["files"] for p in points], mids, yerr=list(zip(*errs)), color=color, marker=marker,
                         capsize=4, linestyle="none" if big else "-", markerfacecolor="white" if big else color,
-                        markersize=9 if big else 6,
-                        label=f"{label} (10,000 files of ~4 KB)" if big else label)
+                        markersize=9 if big else 6, label="_nolegend_" if big else label)
     ax.plot([1000, 20000], [30, 150], linestyle="none", marker="_", markersize=22, markeredgewidth=2,
             color="black", label="goals for the hook alone, warm (issue 10)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_ticks(ax)
     ax.set_xlabel("files in the project (generated pure-Python package)")
-    ax.set_ylabel("fresh process: import + build_wheel (ms)")
+    ax.set_ylabel("build_wheel in a fresh process (ms)")
     ax.set_title("build_wheel answered from the cache vs. the plain backend\n"
-                 "(median, bars min-max; hollow: ~4 KB files, the others ~14 bytes)")
+                 "(median, bars min-max; hollow markers: 10,000 files of ~4 KB, the others ~14 bytes)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path)
+    fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
     return path
 
