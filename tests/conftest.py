@@ -74,11 +74,16 @@ class Hooks:
 
         self.monkeypatch.chdir(self.project)
         saved_path = sys.path[:]
+        imported_before = set(sys.modules)
         try:
             return getattr(wheelmemo, hook)(*args, **kwargs)
         finally:
             sys.path[:] = saved_path
-            for name in [m for m in sys.modules if m.startswith("countingbackend")]:
+            # the fake backends and what the call imported from this test's directories
+            # (the next call's import must be seen, as in a fresh process)
+            here = str(self.project.parent)
+            for name in [m for m, module in sys.modules.items() if m.startswith("countingbackend") or (
+                    m not in imported_before and str(getattr(module, "__file__", None) or "").startswith(here))]:
                 del sys.modules[name]
             _log._warned.clear()
             importlib.invalidate_caches()
@@ -89,6 +94,41 @@ class Hooks:
         dest.mkdir(parents=True, exist_ok=True)
         name = self("build_wheel", str(dest), config_settings, metadata_directory)
         return dest / name
+
+
+def settle_timestamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every file look older than two seconds, so that nothing is racy.
+
+    Changes made right after a build would otherwise be within the racy window, where
+    wheelmemo trusts no stat and hashes every file again: the remembered walk and the
+    one-comparison check of the stat cache never run.  Here they run, and each hook call
+    ends with a pause longer than a file system's timestamp tick, so that a change made
+    after it gets another time, as it would for a person.
+    """
+    import time
+
+    from wheelmemo import _inputs, _walk
+
+    monkeypatch.setattr(_inputs, "_RACY_NS", -(10**12))
+    monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))
+    call = Hooks.__call__
+
+    def call_then_pause(self: Hooks, hook: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(self, hook, *args, **kwargs)
+        finally:
+            time.sleep(0.03)
+
+    monkeypatch.setattr(Hooks, "__call__", call_then_pause)
+
+
+@pytest.fixture(params=["racy", "settled"])
+def timestamps(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: files just written (racy: every stat is checked by hashing) and
+    files settled (the remembered walk and stat cache answer)."""
+    if request.param == "settled":
+        settle_timestamps(monkeypatch)
+    return str(request.param)
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ from wheelmemo._inputs import StatCache, collect_inputs, tomllib
 
 from conftest import Hooks
 
+pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
+
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 

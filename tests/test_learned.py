@@ -23,6 +23,8 @@ from wheelmemo._learned import Recorder, cargo_learned, parse_make_deps
 
 from conftest import HERE, FakeSite, Hooks
 
+pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
+
 
 def _learning(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
     """Make the project build with learningbackend and this ``[tool.learning]`` table."""

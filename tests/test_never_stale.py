@@ -16,6 +16,8 @@ import pytest
 
 from conftest import FakeSite, Hooks
 
+pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
+
 Change = Callable[[Hooks, pytest.MonkeyPatch], None]
 
 

@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,13 @@ from typing import Any
 import pytest
 
 from wheelmemo import _walk
-from wheelmemo._walk import INDEX_MEMO_KEY, list_tree, parse_index, tracked_paths
+from wheelmemo._walk import (
+    INDEX_MEMO_KEY,
+    WALK_MEMO_KEY,
+    list_tree,
+    parse_index,
+    tracked_paths,
+)
 
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="git is the oracle and is not installed")
@@ -777,6 +784,104 @@ def test_parsed_index_is_remembered_by_its_stat(
     git(tmp_path, "add", "-f", "b.log")
     assert tracked_paths(root, memo) == {".gitignore", "a.log", "b.log", "f"}
     assert "b.log" in memo[INDEX_MEMO_KEY][2]
+
+
+# A remembered walk: the same listing without listing a directory, until one changes.
+
+def _tick() -> None:
+    """Let the file system's clock move on (its timestamps may be a few ms coarse)."""
+    time.sleep(0.05)
+
+
+def _remembered(root: Path, memo: dict[str, Any]) -> list[str]:
+    """list_tree with memo, failing if it lists a directory."""
+    def no_listing(path: str) -> None:
+        raise AssertionError(f"listed {path}")
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_walk.os, "scandir", no_listing)
+        return list_tree(root, memo=memo)
+
+
+_CHANGES: dict[str, Any] = {
+    "a file added below": lambda r: (r / "pkg" / "sub" / "new.py").write_text(""),
+    "a file removed": lambda r: (r / "pkg" / "sub" / "m.py").unlink(),
+    "a file renamed": lambda r: (r / "pkg" / "a.py").rename(r / "pkg" / "b.py"),
+    "a directory added": lambda r: write_tree(r, {"pkg/newdir/x.py": ""}),
+    "a file replaced by a directory": lambda r: ((r / "pkg" / "a.py").unlink(),
+                                                 write_tree(r, {"pkg/a.py/inner": ""})),
+    "a .gitignore edited": lambda r: (r / ".gitignore").write_text("*.log\nnotes.txt\n"),
+    "a .gitignore un-ignoring": lambda r: (r / ".gitignore").write_text(""),
+    "a nested .gitignore added": lambda r: (r / "pkg" / "sub" / ".gitignore").write_text("notes.txt\n"),
+    "info/exclude written": lambda r: write_tree(r, {".git/info/exclude": "notes.txt\n"}),
+    "an ignored file tracked": lambda r: git(r, "add", "-f", "debug.log"),
+    "a virtualenv made": lambda r: write_tree(r, {"pkg/sub/pyvenv.cfg": ""}),
+}
+
+
+@needs_git
+@pytest.mark.parametrize("change", list(_CHANGES))
+def test_a_remembered_walk_sees_every_change_of_the_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    make_repo(tmp_path, {".gitignore": "*.log\n", "debug.log": "", "pkg/a.py": "", "pkg/sub/m.py": ""})
+    git(tmp_path, "add", "-A")
+    write_tree(tmp_path, {"pkg/sub/notes.txt": ""})  # not tracked
+    monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))  # nothing is racy: only the stats tell
+    memo: dict[str, Any] = {}
+    first = list_tree(tmp_path, memo=memo)
+    assert WALK_MEMO_KEY in memo
+    assert _remembered(tmp_path, memo) == first == git_files(tmp_path)  # nothing listed again
+    _tick()
+    _CHANGES[change](tmp_path)
+    changed = list_tree(tmp_path, memo=memo)
+    assert changed != first
+    assert changed == list_tree(tmp_path)  # a walk without memo (checked against git above)
+    assert _remembered(tmp_path, memo) == changed  # the new walk is remembered in its turn
+
+
+def test_a_walk_that_saw_a_recent_change_is_not_remembered(tmp_path: Path) -> None:
+    # a directory changed within the file system's timestamp tick could change again
+    # unseen (racy, as in git): nothing is remembered, the next walk lists again
+    write_tree(tmp_path, {"a.py": ""})
+    memo: dict[str, Any] = {}
+    assert list_tree(tmp_path, memo=memo) == ["a.py"]
+    assert WALK_MEMO_KEY not in memo
+    (tmp_path / "b.py").write_text("")
+    assert list_tree(tmp_path, memo=memo) == ["a.py", "b.py"]
+
+
+@needs_git
+def test_a_recently_written_index_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_repo(tmp_path, {".gitignore": "*.log\n", "a.log": "", "f": ""})
+    git(tmp_path, "add", "-A")
+    index = os.stat(tmp_path / ".git" / "index")
+    written = max(index.st_mtime_ns, index.st_ctime_ns)
+    # within two seconds of its change a same-size rewrite could keep the index's stat
+    assert _walk._index_state(str(tmp_path), written + 10**9) == ""
+    assert _walk._index_state(str(tmp_path), written + 3 * 10**9).endswith(_walk._sig_text(index))
+    monkeypatch.setattr(_walk, "_index_state", lambda root, now: "")
+    monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))
+    memo: dict[str, Any] = {}
+    assert list_tree(tmp_path, memo=memo) == [".gitignore", "f"]
+    # the walk is remembered, the tracked files it lacks are not: the index is read again
+    assert memo[WALK_MEMO_KEY][3:] == ["", ""]
+    git(tmp_path, "add", "-f", "a.log")
+    assert _remembered(tmp_path, memo) == [".gitignore", "a.log", "f"]
+
+
+def test_a_remembered_walk_is_of_its_root_and_skip_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))
+    write_tree(tmp_path, {"one/a.py": "", "one/cache/x": "", "two/b.py": ""})
+    memo: dict[str, Any] = {}
+    assert list_tree(tmp_path / "one", memo=memo) == ["a.py", "cache/x"]
+    assert list_tree(tmp_path / "two", memo=memo) == ["b.py"]
+    assert list_tree(tmp_path / "two", memo=memo, skip_dirs=frozenset({"cache"})) == ["b.py"]
+    assert list_tree(tmp_path / "one", memo=memo, skip_dirs=frozenset({"cache"})) == ["a.py"]
+    # damaged memo entries are no memo
+    for damaged in (None, 5, [1, 2, 3, 4, 5], ["x"] * 4):
+        memo[WALK_MEMO_KEY] = damaged
+        assert list_tree(tmp_path / "one", memo=memo) == ["a.py", "cache/x"]
 
 
 def test_no_index_no_tracked_paths(tmp_path: Path) -> None:

@@ -27,14 +27,14 @@ import stat
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ._log import warn_once
 from ._store import temp_file
-from ._walk import INDEX_MEMO_KEY, list_tree
+from ._walk import INDEX_MEMO_KEY, WALK_MEMO_KEY, list_tree
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -121,36 +121,89 @@ def _glob_source(pattern: str) -> str:
 class StatCache:
     """Content digests of files, remembered by their stat between processes.
 
-    Kept with ``marshal``: it loads 20,000 entries in a few milliseconds where JSON
-    takes ~20 ms, and the file is private to this interpreter (its name carries the
-    marshal version).
+    Two groups are kept.  The tree's declared inputs (``digest_all``) are four columns in
+    label order (labels, stat signatures, digests, CRC-32s): when no input's stat
+    changed, one comparison of the signatures, joined in one string, answers for every
+    file.  Other files (learned inputs, files behind a directory link) are kept one by
+    one (``digest``).  Kept with ``marshal``: the columns load in a millisecond at 20,000
+    files, and the file is private to this interpreter (its name carries the marshal
+    version).
     """
 
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
-        #: label -> (stat signature, digest, CRC-32): a string compares in one step and
-        #: loads in half the time of a list of numbers; the CRC finds shipped files in
-        #: a wheel without decompressing it (``_engine``)
-        self._old: dict[str, Any] = {}
+        #: the inputs' columns as loaded, and as this process last found them (in it,
+        #: only files that were not racy: a partial group still spares hashing)
+        self._old_inputs: _Columns | None = None
+        self._inputs: _Columns | None = None
+        self._old_files: dict[str, Any] = {}
+        #: label -> (stat signature, digest, CRC-32) of both groups as loaded, built when a
+        #: file is looked up one by one; the CRC finds shipped files in a wheel without
+        #: decompressing it (``_engine``)
+        self._old: dict[str, Any] | None = None
         self._new: dict[str, tuple[str, str, Any]] = {}
         #: labels digested in this process, with their newest time (racy-git: a file
         #: changed within 2 s of its stat may change again unseen; it is not saved)
         self._fresh: dict[str, int] = {}
-        #: other memoized probes (the toolchain), saved with the file digests
+        self._crcs: dict[str, Any] | None = None
+        #: other memoized probes (the toolchain, the walk), saved with the file digests
         self.memo: dict[str, Any] = {}
         if path is not None:
             with contextlib.suppress(OSError, ValueError, TypeError, EOFError, KeyError, AttributeError):
                 data = marshal.loads(_read_no_follow(path))
-                self._old = dict(data["files"])
                 self.memo = dict(data["memo"])
+                self._old_files = dict(data["files"])
+                self._old_inputs = _columns(data["inputs"])
         self._memo_before = self._memo_state()
 
-    def _memo_state(self) -> tuple[str, Any]:
-        # The parsed git index (tens of thousands of paths in one string) is compared
-        # as is: JSON-encoding it twice per process would cost more than it saves.
-        rest = {k: v for k, v in self.memo.items() if k != INDEX_MEMO_KEY}
-        return json.dumps(rest, sort_keys=True), self.memo.get(INDEX_MEMO_KEY)
+    def _memo_state(self) -> tuple[str, list[Any]]:
+        # The parsed git index and the remembered walk (tens of thousands of paths in one
+        # string each) are compared as they are: JSON-encoding them twice per process
+        # would cost more than it saves.
+        rest = {k: v for k, v in self.memo.items() if k not in _LISTING_MEMO_KEYS}
+        return json.dumps(rest, sort_keys=True), [self.memo.get(k) for k in _LISTING_MEMO_KEYS]
+
+    def _known(self) -> dict[str, Any]:
+        """What was loaded, label by label."""
+        if self._old is None:
+            self._old = dict(self._old_files)
+            if self._old_inputs is not None:
+                labels, sigs, digests, crcs = self._old_inputs
+                self._old.update(zip(_split(labels), zip(_split(sigs), _split(digests), _crcs(crcs))))
+        return self._old
+
+    def digest_all(self, found: Mapping[str, str]) -> dict[str, str]:
+        """``digest`` of every label of found (label -> path): the declared inputs.
+
+        The hit path: one stat per file, and when no signature changed since the inputs
+        were last digested, no lookup per file.
+        """
+        labels = sorted(found)
+        stats: list[os.stat_result | None] = []
+        for label in labels:
+            try:
+                stats.append(os.stat(found[label]))
+            except OSError:
+                stats.append(None)
+        sigs = [f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+                if st is not None and stat.S_ISREG(st.st_mode) else "-" for st in stats]
+        names, joined = "\0".join(labels), "\0".join(sigs)
+        for known in (self._inputs, self._old_inputs):
+            # saved only for regular files that were not racy: the same signatures are
+            # the same contents (a "-" never matches: it is never saved)
+            if known is not None and known[0] == names and known[1] == joined:
+                self._inputs = known
+                return dict(zip(labels, _split(known[2])))
+        digests = {label: self._digest_stat(label, found[label], st, sig)
+                   for label, st, sig in zip(labels, stats, sigs)}
+        kept = [i for i, (label, sig) in enumerate(zip(labels, sigs))
+                if sig != "-" and label not in self._fresh and label in self._new]
+        self._inputs = ("\0".join(labels[i] for i in kept), "\0".join(sigs[i] for i in kept),
+                        "\0".join(digests[labels[i]] for i in kept),
+                        "".join(_crc_text(self._new[labels[i]][2]) for i in kept))
+        self._crcs = None
+        return digests
 
     def digest(self, label: str, path: str) -> str:
         """``x:`` + digest for executables (the mode reaches the wheel), else the digest."""
@@ -158,14 +211,19 @@ class StatCache:
             st = os.stat(path)
         except OSError:
             return self._digest(label, path, ())
-        if stat.S_ISREG(st.st_mode):  # the hit path: one stat, one string, one lookup
+        regular = stat.S_ISREG(st.st_mode)
+        sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}" if regular else "-"
+        return self._digest_stat(label, path, st, sig)
+
+    def _digest_stat(self, label: str, path: str, st: os.stat_result | None, sig: str) -> str:
+        """digest(), given the file's stat (None: it failed) and its signature."""
+        if sig != "-":  # the hit path: one string, one lookup
             # digested earlier in this process (a racy file is digested again: the build
             # may have changed it within the file system's time granularity)
             old = self._new.get(label) if label not in self._fresh else None
-            old = old or self._old.get(label)
+            old = old or self._known().get(label)
             # the stat cache is storage: a record of another shape is no record
-            if (type(old) is tuple and len(old) == 3 and type(old[1]) is str
-                    and old[0] == f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"):
+            if type(old) is tuple and len(old) == 3 and type(old[1]) is str and old[0] == sig:
                 self._new[label] = old
                 return old[1]
         return self._digest(label, path, (), st)
@@ -173,6 +231,12 @@ class StatCache:
     def size_and_crc(self, label: str) -> tuple[int, int] | None:
         """The size and CRC-32 of a file digested in this process, or None."""
         record = self._new.get(label)
+        if record is None and self._inputs is not None:
+            if self._crcs is None:
+                labels, sigs, _, crcs = self._inputs
+                self._crcs = dict(zip(_split(labels), zip(_split(sigs), _crcs(crcs))))
+            found = self._crcs.get(label)
+            record = (found[0], "", found[1]) if found is not None else None
         if record is None or type(record[2]) is not int:
             return None
         return int(record[0].split(":", 1)[0]), record[2]
@@ -206,7 +270,7 @@ class StatCache:
                       "exclude if the build does not read it)")
             return f"special:{kind}"
         sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
-        old = self._old.get(label)
+        old = self._known().get(label)
         if type(old) is tuple and len(old) == 3 and old[0] == sig and type(old[1]) is str:
             digest: str = old[1]
             crc = old[2]
@@ -236,15 +300,20 @@ class StatCache:
         return h.hexdigest()
 
     def save(self) -> None:
-        changed = self._new != self._old or self._memo_state() != self._memo_before
-        if self.path is None or self.read_only or not changed:
+        if self.path is None or self.read_only:
             return
-        horizon = time.time_ns() - _RACY_NS
-        keep = {k: v for k, v in self._new.items() if self._fresh.get(k, 0) < horizon}
+        inputs = self._inputs if self._inputs is not None else self._old_inputs
+        in_group = set(_split(inputs[0])) if inputs is not None and self._new else set()
         # (a file digested in this process that was not racy then is not racy now)
+        files = {k: v for k, v in self._new.items() if k not in in_group and k not in self._fresh}
+        if not files and not any(k not in in_group for k in self._new):
+            # no other file looked at: what was known still is, but for the inputs
+            files = {k: v for k, v in self._old_files.items() if k not in in_group}
+        if inputs == self._old_inputs and files == self._old_files and self._memo_state() == self._memo_before:
+            return
         tmp: str | None = None
         try:
-            data = marshal.dumps({"files": keep, "memo": self.memo})
+            data = marshal.dumps({"inputs": inputs, "files": files, "memo": self.memo})
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = temp_file(self.path.parent)
             with os.fdopen(fd, "wb") as f:
@@ -259,6 +328,40 @@ class StatCache:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+#: Memo entries holding a listing of the tree (one string each), compared as they are.
+_LISTING_MEMO_KEYS = (INDEX_MEMO_KEY, WALK_MEMO_KEY, "kept")
+
+#: The inputs group, in label order: labels, stat signatures and digests, each joined
+#: with NUL (which no path holds), and the CRC-32s as 8 hex digits each.
+_Columns = tuple[str, str, str, str]
+
+
+def _split(joined: str) -> list[str]:
+    return joined.split("\0") if joined else []
+
+
+_CRC_COLUMN = re.compile(r"(?:[0-9a-f]{8}|-{8})*")
+
+
+def _crc_text(crc: Any) -> str:
+    return f"{crc:08x}" if type(crc) is int and 0 <= crc < 1 << 32 else "--------"
+
+
+def _crcs(text: str) -> list[int | None]:
+    return [None if text[i] == "-" else int(text[i:i + 8], 16) for i in range(0, len(text), 8)]
+
+
+def _columns(data: Any) -> _Columns | None:
+    """The inputs group as loaded, or None for one of another shape."""
+    if not (isinstance(data, tuple) and len(data) == 4 and all(type(x) is str for x in data)):
+        return None
+    labels, sigs, digests, crcs = data
+    if not _CRC_COLUMN.fullmatch(crcs) or not labels.count("\0") == sigs.count("\0") == digests.count("\0") or len(crcs) != 8 * (
+            labels.count("\0") + 1 if labels else 0):
+        return None
+    return labels, sigs, digests, crcs
 
 
 #: The special file kinds, by the stat test that tells them.
@@ -309,17 +412,24 @@ def file_digest(path: str | Path) -> str:
 
 
 def file_digest_crc(path: str | Path) -> tuple[str, int]:
-    """SHA-256 and CRC-32 of a regular file; OSError for anything else (never a blocking open)."""
+    """SHA-256 and CRC-32 of a regular file; OSError for anything else (never a blocking open).
+
+    Plain descriptor reads: a buffered file object costs more to make than hashing a
+    small source file does.
+    """
     h = hashlib.sha256()
     crc = 0
-    with os.fdopen(os.open(path, _OPEN_FLAGS), "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             import errno
 
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        while chunk := f.read(_CHUNK):
+        while chunk := os.read(fd, _CHUNK):
             h.update(chunk)
             crc = zlib.crc32(chunk, crc)
+    finally:
+        os.close(fd)
     return h.hexdigest(), crc
 
 
@@ -474,6 +584,23 @@ def _metadata_files(root: str, pyproject: dict[str, Any], listing: list[str]) ->
     return found
 
 
+def _not_excluded(listing: list[str], patterns: tuple[str, ...], memo: dict[str, Any]) -> list[str]:
+    """The labels of listing no pattern excludes, remembered in memo for the same listing."""
+    joined, rules = "\0".join(listing), "\0".join(patterns)
+    saved = memo.get("kept")
+    if (isinstance(saved, list) and len(saved) == 3 and saved[0] == rules and saved[1] == joined
+            and type(saved[2]) is str):
+        return _split(saved[2])
+    excluded = compile_glob(*patterns).match
+    # cargo writes target/ next to a crate's manifest at any depth (setuptools-rust builds
+    # src/_ext/Cargo.toml into src/_ext/target/): that is an output like the root's
+    targets = tuple(f"{label[:-len('Cargo.toml')]}target/" for label in listing
+                    if label.endswith("/Cargo.toml"))
+    kept = [rel for rel in listing if not excluded(rel) and not (targets and rel.startswith(targets))]
+    memo["kept"] = [rules, joined, "\0".join(kept)]
+    return kept
+
+
 def collect_inputs(
     root: Path,
     pyproject: dict[str, Any],
@@ -485,18 +612,11 @@ def collect_inputs(
     skip_dirs: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """Map each input's label (a POSIX path relative to the project) to its digest."""
-    excluded = compile_glob(*DEFAULT_EXCLUDE, *FRONTEND_LOCKS, *exclude).match
     root_str = str(root)
     prefix = root_str + os.sep
-    found: dict[str, str] = {}
     listing = list_tree(root, skip_dirs=SKIP_DIRS | skip_dirs, memo=stat_cache.memo)
-    # cargo writes target/ next to a crate's manifest at any depth (setuptools-rust builds
-    # src/_ext/Cargo.toml into src/_ext/target/): that is an output like the root's
-    targets = tuple(f"{label[:-len('Cargo.toml')]}target/" for label in listing
-                    if label.endswith("/Cargo.toml"))
-    for rel in listing:
-        if not excluded(rel) and not (targets and rel.startswith(targets)):
-            found[rel] = prefix + (rel if os.sep == "/" else rel.replace("/", os.sep))
+    kept = _not_excluded(listing, (*DEFAULT_EXCLUDE, *FRONTEND_LOCKS, *exclude), stat_cache.memo)
+    found = {rel: prefix + (rel if os.sep == "/" else rel.replace("/", os.sep)) for rel in kept}
     # what the metadata names reaches METADATA or the wheel: no exclusion applies
     found.update(_metadata_files(root_str, pyproject, listing))
     # explicit inputs win over every exclusion, and may point outside the tree
@@ -508,4 +628,4 @@ def collect_inputs(
                 found[Path(os.path.relpath(path, root_str)).as_posix()] = path
     if backend == "maturin":
         found.update(_cargo_files(root, pyproject))
-    return {label: stat_cache.digest(label, found[label]) for label in sorted(found)}
+    return stat_cache.digest_all(found)

@@ -48,6 +48,13 @@ unknown version, a truncated file) adds nothing: the listing is then what
 the ignore rules alone give.  Parsed indexes are remembered by the index
 file's stat, in this process and, when the caller passes a ``memo`` dict,
 between processes.
+
+With a ``memo``, the walk itself is remembered too, with the stat of every
+directory it listed and of every ignore file it read: a later walk whose
+directories and ignore files all have the same stat (an entry added, removed
+or renamed changes its directory's; an edit of an ignore file, its own) gives
+the same listing without listing a directory.  As for the index, nothing is
+remembered of a walk that saw a change within two seconds (racily clean).
 """
 
 from __future__ import annotations
@@ -60,7 +67,7 @@ import stat
 import time
 from typing import Any, Callable
 
-__all__ = ["list_tree", "parse_index", "tracked_paths"]
+__all__ = ["INDEX_MEMO_KEY", "WALK_MEMO_KEY", "list_tree", "parse_index", "tracked_paths"]
 
 # Characters that make git treat a pattern as non-literal (dir.c simple_length).
 _WILDCARDS = frozenset("*?[\\")
@@ -416,11 +423,16 @@ def _add_path_pattern(tables: tuple[_Table, ...], index: int, line: str, base: s
         table.path_parts.append((index, body))
 
 
-def _read_level(path: str | pathlib.Path, base: str) -> _Level | None:
+def _read_level(path: str | pathlib.Path, base: str, seen: list[str] | None = None) -> _Level | None:
+    """The patterns of an ignore file; seen, when given, gets its path and stat signature."""
     try:
         with open(path, "rb") as f:
+            if seen is not None:
+                seen += (os.fspath(path), _sig_text(os.fstat(f.fileno())))
             data = f.read()
     except OSError:
+        if seen is not None:
+            seen += (os.fspath(path), _sig_text(None))
         return None
     level = _Level(data, base)
     return level if level.negated else None
@@ -447,7 +459,7 @@ def _is_ignored(matchers: _Matchers, name: str, rel: str) -> bool:
 
 
 def _levels_here(
-    entries: list[os.DirEntry[str]], prefix: str, levels: tuple[_Level, ...]
+    entries: list[os.DirEntry[str]], prefix: str, levels: tuple[_Level, ...], seen: list[str]
 ) -> tuple[_Level, ...] | None:
     """The ignore levels for a directory's entries; None to skip it whole."""
     gitignore: os.DirEntry[str] | None = None
@@ -460,32 +472,42 @@ def _levels_here(
     # git does not read a .gitignore that is a symbolic link
     if gitignore is not None and gitignore.is_file(follow_symlinks=False):
         base = prefix if prefix.isascii() else _byte_form(prefix)
-        level = _read_level(gitignore.path, base)
+        level = _read_level(gitignore.path, base, seen)
         if level is not None:
             return (level, *levels)
     return levels
 
 
 class _Walk:
-    """One listing: the directories still to scan and the files found."""
+    """One listing: the directories still to scan, the files found, and what was read.
 
-    __slots__ = ("out", "pending", "skip_dirs")
+    seen alternates paths and stat signatures (``_sig_text``) of each directory listed
+    and ignore file read: what the listing depends on.
+    """
+
+    __slots__ = ("out", "pending", "seen", "skip_dirs")
 
     def __init__(self, skip_dirs: frozenset[str]) -> None:
         self.skip_dirs = skip_dirs
         self.pending: list[tuple[str, str, tuple[_Level, ...]]] = []
         self.out: list[str] = []
+        self.seen: list[str] = []
 
     def scan(self, path: str, prefix: str, levels: tuple[_Level, ...]) -> None:
         """List one directory: files to out, subdirectories to pending."""
         try:
+            # stat before listing: an entry added in between changes the signature
+            # after it, so the remembered listing is never newer than its signature
+            sig = _sig_text(os.stat(path))
             with os.scandir(path) as it:
                 entries = list(it)
         except OSError:
             if not prefix:
                 raise  # the root itself: the caller must hear of it
+            self.seen += (path, _sig_text(None))
             return  # unreadable or vanished directory: git skips it too
-        here = _levels_here(entries, prefix, levels)
+        self.seen += (path, sig)
+        here = _levels_here(entries, prefix, levels, self.seen)
         if here is None:
             return
         skip_dirs, pending, out = self.skip_dirs, self.pending, self.out
@@ -517,6 +539,8 @@ class _Walk:
 
 #: The key of the parsed index in a caller's persistent memo (JSON-able values only).
 INDEX_MEMO_KEY = "git-index"
+#: The key of the remembered walk in the same memo.
+WALK_MEMO_KEY = "walk"
 # Like git's own racy-clean rule: a stat taken within this of the file's last
 # change may miss a same-size rewrite in the same timestamp tick, so it is
 # not remembered.
@@ -686,6 +710,56 @@ def _signature(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+def _sig_text(st: os.stat_result | None) -> str:
+    """A stat signature as one string ("-" for a path that is not there)."""
+    return "-" if st is None else f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _is_racy(sig: str, now: int) -> bool:
+    """Whether a signature was taken within two seconds of its file's last change."""
+    if sig == "-":
+        return False
+    _, mtime, ctime, _ = sig.split(":")
+    return now - max(int(mtime), int(ctime)) < _RACY_NS
+
+
+def _remembered_walk(memo: dict[str, Any], key: str) -> list[str] | None:
+    """The remembered walk's record, if every path it read has the same stat.
+
+    The record: key, the paths read and their signatures, the sorted listing, the
+    index's state and the tracked paths missing from the listing (all strings).
+    """
+    saved = memo.get(WALK_MEMO_KEY)
+    if not (isinstance(saved, list) and len(saved) == 5 and saved[0] == key
+            and all(isinstance(part, str) for part in saved)):
+        return None
+    seen = saved[1].split("\0")
+    for i in range(0, len(seen) - 1, 2):
+        try:
+            st: os.stat_result | None = os.stat(seen[i])
+        except OSError:
+            st = None
+        if _sig_text(st) != seen[i + 1]:
+            return None
+    return saved
+
+
+def _split(joined: str) -> list[str]:
+    return joined.split("\0") if joined else []
+
+
+def _index_state(root: str, now: int) -> str:
+    """The index file's path and signature, "" for one changed within two seconds."""
+    index = _index_path(root)
+    if index is None:
+        return "-"
+    try:
+        sig = _sig_text(os.stat(index))
+    except OSError:
+        sig = "-"
+    return "" if _is_racy(sig, now) else f"{index}\0{sig}"
+
+
 def tracked_paths(root: str, memo: dict[str, Any] | None = None) -> frozenset[str]:
     """The paths git's index tracks in the work tree at root; empty without one.
 
@@ -724,13 +798,9 @@ def tracked_paths(root: str, memo: dict[str, Any] | None = None) -> frozenset[st
     return paths
 
 
-def _add_tracked(
-    root: str, tracked: frozenset[str], skip_dirs: frozenset[str], out: list[str]
-) -> None:
-    """Append to out the tracked files the ignore rules left out."""
-    missing = tracked.difference(out)
-    if not missing:
-        return
+def _existing_tracked(root: str, missing: list[str], skip_dirs: frozenset[str]) -> list[str]:
+    """Those of the tracked paths the ignore rules left out that the walk would count."""
+    found = []
     dir_ok: dict[str, bool] = {}
     for rel in missing:
         parts = rel.split("/")
@@ -745,7 +815,8 @@ def _add_tracked(
         except OSError:
             continue  # deleted, or outside a sparse checkout
         if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
-            out.append(rel)
+            found.append(rel)
+    return found
 
 
 def _dir_ok(root: str, rel: str, known: dict[str, bool]) -> bool:
@@ -777,17 +848,30 @@ def list_tree(
 ) -> list[str]:
     """Sorted POSIX relative paths of the files under root that git would not ignore.
 
-    memo, a JSON-able dict the caller keeps between processes, spares
-    parsing an unchanged git index again.
+    memo, a dict the caller keeps between processes (marshal-able values), spares
+    walking an unchanged tree and parsing an unchanged git index again.
     """
-    top = pathlib.Path(root)
-    exclude = _read_level(top / ".git" / "info" / "exclude", "")
-    walk = _Walk(skip_dirs)
-    walk.pending.append((os.fspath(top), "", () if exclude is None else (exclude,)))
-    while walk.pending:
-        walk.scan(*walk.pending.pop())
-    tracked = tracked_paths(os.fspath(top), memo)
-    if tracked:
-        _add_tracked(os.fspath(top), tracked, skip_dirs, walk.out)
-    walk.out.sort()
-    return walk.out
+    top = os.fspath(root)
+    key = "\0".join((top, *sorted(skip_dirs)))
+    now = time.time_ns()
+    index_state = _index_state(top, now)
+    saved = None if memo is None else _remembered_walk(memo, key)
+    if saved is not None and saved[3] == index_state and index_state:
+        out, missing = _split(saved[2]), _split(saved[4])
+    else:
+        if saved is None:
+            walk = _Walk(skip_dirs)
+            exclude = _read_level(os.path.join(top, ".git", "info", "exclude"), "", walk.seen)
+            walk.pending.append((top, "", () if exclude is None else (exclude,)))
+            while walk.pending:
+                walk.scan(*walk.pending.pop())
+            out, seen = sorted(walk.out), walk.seen
+            racy = any(_is_racy(sig, now) for sig in seen[1::2])
+        else:
+            out, seen, racy = _split(saved[2]), saved[1].split("\0"), False
+        missing = sorted(tracked_paths(top, memo).difference(out))
+        if memo is not None and not racy:
+            memo[WALK_MEMO_KEY] = [key, "\0".join(seen), "\0".join(out), index_state, "\0".join(missing)]
+    if missing:
+        out = sorted(out + _existing_tracked(top, missing, skip_dirs))
+    return out
