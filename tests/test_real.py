@@ -97,6 +97,32 @@ def test_hatchling_pure_project(frontends: Frontends, tmp_path: Path) -> None:
     assert wheel_members(edited) != wheel_members(first)
 
 
+def test_hatchling_edits_of_files_it_never_read_are_hits(frontends: Frontends, tmp_path: Path) -> None:
+    """Narrow inputs: hatchling opens only what it ships (and pyproject.toml) and runs no
+    other process, so editing the tests or the docs needs no build; any other edit does."""
+    project = copy_project("hatch_pure", tmp_path)
+    for rel in ("docs/guide.md", "tests/test_pure.py"):
+        (project / rel).parent.mkdir()
+        (project / rel).write_text("first\n")
+    first = frontends.uv_build_wheel(project)
+    (project / "docs" / "guide.md").write_text("edited\n")
+    (project / "tests" / "test_pure.py").write_text("edited\n")
+    assert frontends.uv_build_wheel(project).read_bytes() == first.read_bytes()
+    assert "build_wheel hit" in frontends.last_stderr
+    assert frontends.pip_wheel(project).read_bytes() == first.read_bytes()
+
+    def wheels() -> int:
+        entries = (frontends.cache_dir / "v1" / "entries").rglob("*.json")
+        return sum(json.loads(p.read_text())["kind"] == "wheel" for p in entries)
+
+    assert wheels() == 1
+    _edit(project / "src" / "pure_demo" / "__init__.py", '"pure v1"', '"pure v2"')
+    edited = frontends.uv_build_wheel(project)
+    assert "build_wheel miss" in frontends.last_stderr
+    assert frontends.run_in_venv(edited, "__import__('pure_demo').pure()") == "pure v2"
+    assert wheels() == 2
+
+
 def test_wheelmemo_packages_itself(frontends: Frontends, tmp_path: Path) -> None:
     from realtools import ROOT, tool
 

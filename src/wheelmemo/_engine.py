@@ -164,6 +164,47 @@ class Engine:
             self.storage_failed(e)
         return None, reason
 
+    def _fetch_unread(
+        self, store: LocalStore, kind: str, lookup: Lookup, fetch: Fetch[T],
+    ) -> tuple[T, float, str] | None:
+        """A recent result of this project whose build read none of the files changed since
+        (``_learned.unread_changes``), recorded under this key too; or None."""
+        if not self.keys.settings.narrow or len(self.keys.lookups(kind)) > 1:
+            return None  # (an unpacked sdist lacks the tree's files: never only edits)
+        for key in store.recent_keys(self.keys.project_id, kind):
+            old = store.parts(key)
+            if old is None:
+                continue
+            changed = _learned.unread_changes(old, lookup.parts)
+            if changed is None or self._mismatch(old["learned"], lookup) is not None:
+                continue
+            with store.reading(key):
+                entry = store.get(key)
+                result = None if entry is None else fetch(store, entry)
+            if result is None or entry is None:
+                continue
+            learned = old["learned"]
+            if entry.kind in ("wheel", "editable"):
+                self.last_learned = learned
+            if store.mode == READ_WRITE:
+                with contextlib.suppress(StoreError):  # found directly next time, or again so
+                    self._list_under(store, lookup.key, key, learned)
+            logger.debug("%s: %s changed, which its build did not read", key[:8], ", ".join(changed[:3]))
+            return result, entry.build_seconds, entry.key
+        return None
+
+    def _list_under(self, store: Store, declared_key: str, result_key: str, learned: dict[str, Any]) -> None:
+        """List a result first in the manifest of a declared key (which keeps ``MAX_CANDIDATES``)."""
+        manifest_key = _learned.manifest_key(declared_key)
+        try:
+            old = store.get(manifest_key)
+        except CorruptEntryError:
+            old = None
+        older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
+                 if isinstance(c, dict) and c.get("key") != result_key]
+        store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
+                  value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+
     def _fetch_remote(
         self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
     ) -> tuple[T, float, str] | None:
@@ -238,6 +279,8 @@ class Engine:
                         stack.enter_context(local.lock(target.key))
                         # another process may have built it while we waited
                         hit, mismatch = self._fetch(local, lookups, fetch)
+                    if hit is None:
+                        hit = self._fetch_unread(local, kind, lookups[-1], fetch)
                     remote = self._remote()
                     if hit is None and remote is not None:
                         hit = self._fetch_remote(remote, lookups, fetch)
@@ -353,15 +396,7 @@ class Engine:
         result_key = key or _learned.learned_key(target.key, learned)
         entry = store.put(result_key, kind, files, build_seconds=seconds,
                           parts=dict(target.parts, learned=learned), value=value)
-        manifest_key = _learned.manifest_key(target.key)
-        try:
-            old = store.get(manifest_key)
-        except CorruptEntryError:
-            old = None
-        older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
-                 if isinstance(c, dict) and c.get("key") != result_key]
-        store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
-                  value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+        self._list_under(store, target.key, result_key, learned)
         return entry
 
     def _store_outcome(self, target: Lookup, kind: str, outcome: Outcome[Any],

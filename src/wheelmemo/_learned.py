@@ -29,10 +29,13 @@ path or a terminal setting (``NOISE_ENV``).  Environment values are never stored
 only a digest of the value or ``"unset"``: a value may be a secret.
 
 A learned-inputs record is plain JSON: ``{"files": {label: [state, source]}, "env":
-{name: [digest, source]}, "dists": {name: [version, source]}, "read": [labels]}``,
-where a label is a POSIX path relative to the project or an absolute path outside it,
-and ``read`` lists the project files the build was seen reading or shipping (what an
-unpacked sdist must hold with the same bytes to share the tree's result).
+{name: [digest, source]}, "dists": {name: [version, source]}, "read": [labels],
+"sealed": bool}``, where a label is a POSIX path relative to the project or an absolute
+path outside it, and ``read`` lists the project files the build was seen reading or
+shipping (what an unpacked sdist must hold with the same bytes to share the tree's
+result).  ``sealed``: the build ran no other process and loaded no library through
+ctypes, so every file it opened was seen, and ``read`` is all it read of the project
+(``unread_changes``: an edit of any other file cannot change its result).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import sys
 import time
 from collections import deque
@@ -86,32 +90,53 @@ _HOOKED: list[bool] = []
 _ACCESS_MODE = getattr(os, "O_ACCMODE", 3)
 
 
+#: Audit events after which what a build reads is no longer all seen: another process
+#: (what it opens raises no event here) or a library loaded through ctypes.
+_UNSEEN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
+                            "os.fork", "os.forkpty", "os.startfile", "pty.spawn", "ctypes.dlopen"})
+
+
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     """The process-wide audit hook (PEP 578 hooks cannot be removed): cheap when idle."""
     if event != "open" or not _ACTIVE:
+        if event in _UNSEEN_EVENTS:
+            for recorder in _ACTIVE:
+                recorder.sealed = False
         return
-    path, mode, flags = args
+    opened = _opened(*args)
+    if opened is None:
+        return
+    name, reading, exists = opened
+    for recorder in _ACTIVE:
+        if name not in recorder.opened:
+            # whether it was there when first read: a file read, then deleted by the build,
+            # was a temporary of the build; one read as absent is an input (it must stay so)
+            recorder.opened[name] = (reading, reading and exists)
+
+
+def _opened(path: Any, mode: Any, flags: Any) -> tuple[str, bool, bool] | None:
+    """An ``open`` event's file: (absolute path, read first, exists); None for none."""
     if isinstance(path, int):
-        return  # an already open descriptor
+        return None  # an already open descriptor
     try:
         text = os.fsdecode(path)
     except (TypeError, ValueError):
-        return
+        return None
     if mode is None and not os.path.isabs(text):
-        return  # os.open() of a relative name may be relative to a dir_fd the event omits
+        return None  # os.open() of a relative name may be relative to a dir_fd the event omits
     name = os.path.abspath(text)
-    if os.path.isdir(name):
-        return  # a directory opened to walk or remove it: its files are what counts
+    try:
+        if stat.S_ISDIR(os.stat(name).st_mode):
+            return None  # a directory opened to walk or remove it: its files are what counts
+        exists = True
+    except (OSError, ValueError):
+        exists = False
     if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
         reading = not any(c in mode for c in "wax")
     else:  # os.open(): flags only
         flags = flags or 0
         reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
-    for recorder in _ACTIVE:
-        if name not in recorder.opened:
-            # whether it was there when first read: a file read, then deleted by the build,
-            # was a temporary of the build; one read as absent is an input (it must stay so)
-            recorder.opened[name] = (reading, reading and os.path.exists(name))
+    return name, reading, exists
 
 
 #: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
@@ -177,6 +202,8 @@ class Recorder:
         #: the environment as the call found it: learned variables are digested from it
         self.environ_before: dict[str, str] = {}
         self.compiler_dep_paths: list[str] = []
+        #: no other process ran and no library was loaded through ctypes: every open was seen
+        self.sealed = True
 
     def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
         if not _HOOKED:
@@ -443,6 +470,7 @@ def learn(
         for name, source in cargo.env.items():
             env_sources.setdefault(name, source)
     files, read, changed = _file_states(sources, context, digests, recorder.start_ns)
+    read |= _project_modules(context)
     env = {
         name: [env_digest(recorder.environ_before.get(name)), source]
         for name, source in sorted(env_sources.items())
@@ -456,7 +484,26 @@ def learn(
             dist = _distribution_of(top, site, found)
             if dist is not None and dist not in context.closure:
                 dists[dist] = [dist_state(found, dist), f"import {top}"]
-    return {"files": files, "env": env, "dists": dists, "read": sorted(read)}, changed
+    sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
+    return {"files": files, "env": env, "dists": dists, "read": sorted(read), "sealed": sealed}, changed
+
+
+def _project_modules(context: BuildContext) -> set[str]:
+    """The declared inputs that are modules in this process, whenever they were imported.
+
+    An in-tree backend is imported before the inner call, and an import served from a
+    valid ``__pycache__`` opens no source file: their sources count as read all the same.
+    """
+    found = set()
+    for module in list(sys.modules.values()):
+        origin = getattr(module, "__file__", None)
+        if isinstance(origin, str):
+            path = os.path.abspath(origin)
+            if path.startswith(context.prefix):
+                label = path[len(context.prefix):].replace(os.sep, "/")
+                if label in context.declared:
+                    found.add(label)
+    return found
 
 
 def _file_states(
@@ -466,11 +513,19 @@ def _file_states(
     files: dict[str, list[str]] = {}
     read: set[str] = set()
     changed: list[str] = []
+    prefix, declared = context.prefix, context.declared
     for path, source in sorted(sources.items()):
+        # most reads are of declared inputs (a pure project's whole tree): known at once
+        norm = os.path.normpath(path)
+        if norm.startswith(prefix):
+            in_tree = norm[len(prefix):].replace(os.sep, "/")
+            if in_tree in declared:
+                read.add(in_tree)  # keyed already; kept for the sdist equivalence check
+                continue
         label = context.classify(path)
         if label is None:
             continue
-        if label in context.declared:
+        if label in declared:
             read.add(label)  # keyed already; kept for the sdist equivalence check
             continue
         full = path if os.path.isabs(label) else context.prefix + label
@@ -500,6 +555,34 @@ def _distribution_of(top: str, site: str, installed: Mapping[str, tuple[str, str
         except OSError:
             continue
     return None
+
+
+#: Parts that differ with the inputs themselves, not beside them.
+_INPUT_PARTS = frozenset({"inputs", "inputs_digest", "learned"})
+
+
+def unread_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str] | None:
+    """The inputs that changed since a build, when its result holds for them too: None when
+    that cannot be decided.
+
+    It holds when the build was sealed (every file it opened was seen), nothing but the
+    contents of existing files changed (no file added or removed: a build may list a
+    directory, or test whether a file exists, without opening anything), and it read or
+    shipped none of them.  The learned inputs are checked by the caller, as for any hit.
+    """
+    learned = old.get("learned")
+    if not (isinstance(learned, dict) and learned.get("sealed") is True):
+        return None
+    if any(old.get(part) != new.get(part) for part in set(old) | set(new) if part not in _INPUT_PARTS):
+        return None
+    before, after = old.get("inputs"), new.get("inputs")
+    if not (isinstance(before, dict) and isinstance(after, dict)) or before.keys() != after.keys():
+        return None
+    changed = sorted(label for label, state in after.items() if before[label] != state)
+    read = learned.get("read")
+    if not changed or not isinstance(read, list) or not read or not set(read).isdisjoint(changed):
+        return None
+    return changed
 
 
 def manifest_key(declared_key: str) -> str:

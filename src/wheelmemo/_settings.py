@@ -102,6 +102,10 @@ class Settings(NamedTuple):
     """Upload a local hit the remote lacks (by default only what a build made is
     uploaded)."""
 
+    narrow: bool = True
+    """A result of this project stands for a tree whose only changes are edits of files
+    its build (sealed: no other process ran) never read or shipped."""
+
 
 # toml key -> (field name, kind, environment variable or None)
 _FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -122,6 +126,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "remote-timeout": ("remote_timeout", "seconds", "WHEELMEMO_REMOTE_TIMEOUT"),
     "remote-budget": ("remote_budget", "seconds", "WHEELMEMO_REMOTE_BUDGET"),
     "remote-reshare": ("remote_reshare", "bool", "WHEELMEMO_REMOTE_RESHARE"),
+    "narrow": ("narrow", "bool", "WHEELMEMO_NARROW"),
 }
 #: The keys a user-level configuration file may set, below the project's own: where the
 #: cache is and the remote (so that a CI secret or a team's URL need not be in the project).

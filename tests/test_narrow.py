@@ -1,0 +1,159 @@
+"""Narrow inputs: an edit of files no build read or shipped is a hit, when that is known.
+
+A result stands for a tree whose only changes since its build are edits of files the
+build never opened or shipped, when the build was sealed (it ran no other process, so
+every file it opened was seen).  Added and removed files, other changes of the key, a
+learned input that changed, a build that ran a process: all misses.  The fake backend
+reads ``pyproject.toml`` and the files under ``src/``, and ships the latter.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import HERE, FakeSite, Hooks
+
+pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
+
+
+@pytest.fixture(autouse=True)
+def narrowing(monkeypatch: pytest.MonkeyPatch, hooks: Hooks) -> None:
+    monkeypatch.delenv("WHEELMEMO_NARROW")  # the default: on
+    for rel in ("docs/guide.md", "tests/test_fake.py"):
+        (hooks.project / rel).parent.mkdir(parents=True, exist_ok=True)
+        (hooks.project / rel).write_text("first\n")
+
+
+def _edit(hooks: Hooks, rel: str, text: str = "edited\n") -> None:
+    (hooks.project / rel).write_text(text)
+
+
+def _learning(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
+    shutil.copy(HERE / "fake_backend" / "learningbackend.py", fake_site.path / "learningbackend.py")
+    fake_site.install("learningbackend", "1.0", requires=("countingbackend",))
+    pyproject = hooks.project / "pyproject.toml"
+    text = pyproject.read_text().replace('"countingbackend"]', '"learningbackend"]')
+    text = text.replace('backend = "countingbackend"', 'backend = "learningbackend"')
+    text += "\n[tool.learning]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+    pyproject.write_text(text)
+
+
+def test_edits_of_files_no_build_read_are_hits(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    first = hooks.build_wheel().read_bytes()
+    _edit(hooks, "docs/guide.md")
+    _edit(hooks, "tests/test_fake.py")
+    assert hooks.build_wheel().read_bytes() == first
+    assert hooks.calls()["build_wheel"] == 1
+    assert hooks.calls()["get_requires_for_build_wheel"] == 1  # its answer too
+    # found under this tree's own key from now on
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    # a file the build read (and shipped): a miss, then edits of the others are hits again
+    _edit(hooks, "src/fakepkg/data.py", "VALUE = 2\n")
+    second = hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    _edit(hooks, "docs/guide.md", "third\n")
+    assert hooks.build_wheel().read_bytes() == second.read_bytes()
+    assert hooks.calls()["build_wheel"] == 2
+    assert "miss" not in capsys.readouterr().err.split("src/fakepkg/data.py changed")[-1]
+
+
+@pytest.mark.parametrize("change", ["added", "removed", "renamed"])
+def test_a_file_added_or_removed_is_a_miss(hooks: Hooks, change: str) -> None:
+    """A build may list a directory, or test whether a file exists, without opening it."""
+    hooks.build_wheel()
+    docs = hooks.project / "docs"
+    if change == "added":
+        (docs / "more.md").write_text("x\n")
+    elif change == "removed":
+        (docs / "guide.md").unlink()
+    else:
+        (docs / "guide.md").rename(docs / "moved.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_any_other_change_beside_an_unread_edit_is_a_miss(hooks: Hooks) -> None:
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel(config_settings={"x": "1"})
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_a_file_the_build_read_is_a_miss(hooks: Hooks, fake_site: FakeSite) -> None:
+    _learning(hooks, fake_site, read=["docs/guide.md"])
+    hooks.build_wheel()
+    _edit(hooks, "tests/test_fake.py")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == "edited\n"
+
+
+def test_a_changed_learned_input_is_a_miss(hooks: Hooks, fake_site: FakeSite,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    _learning(hooks, fake_site)
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    monkeypatch.setenv("LEARN_FLAVOR", "b")  # read by the build, declared nowhere
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_a_build_that_ran_a_process_is_not_narrowed(hooks: Hooks, fake_site: FakeSite) -> None:
+    """What another process reads is not seen: any edit may matter."""
+    _learning(hooks, fake_site, run=["pass"])
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_an_in_tree_backends_modules_count_as_read(hooks: Hooks) -> None:
+    """Imported before the build and maybe from __pycache__: no open is seen, yet they count."""
+    backend = hooks.project / "_backend"
+    backend.mkdir()
+    shutil.copy(HERE / "fake_backend" / "countingbackend.py", backend / "intree.py")
+    (backend / "helper.py").write_text("FLAVOR = 1\n")
+    with open(backend / "intree.py", "a") as f:
+        f.write("\nimport helper  # noqa\n")
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'backend = "countingbackend"', 'backend = "intree"\nbackend-path = ["_backend"]'))
+    try:
+        hooks.build_wheel()
+        _edit(hooks, "docs/guide.md")
+        hooks.build_wheel()
+        assert hooks.calls()["build_wheel"] == 1
+        _edit(hooks, "_backend/helper.py", "FLAVOR = 2\n")
+        hooks.build_wheel()
+        assert hooks.calls()["build_wheel"] == 2
+    finally:
+        for name in ("intree", "helper"):
+            sys.modules.pop(name, None)
+
+
+def test_narrow_false_keys_on_every_file(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_NARROW", "false")
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_the_sdist_reads_every_file(hooks: Hooks, tmp_path: Path) -> None:
+    """build_sdist packs the docs and tests: editing them is a miss for it."""
+    out = tmp_path / "sdists"
+    out.mkdir()
+    hooks("build_sdist", str(out))
+    _edit(hooks, "docs/guide.md")
+    hooks("build_sdist", str(out))
+    assert hooks.calls()["build_sdist"] == 2
