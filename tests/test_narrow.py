@@ -10,6 +10,7 @@ reads ``pyproject.toml`` and the files under ``src/``, and ships the latter.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -157,3 +158,19 @@ def test_the_sdist_reads_every_file(hooks: Hooks, tmp_path: Path) -> None:
     _edit(hooks, "docs/guide.md")
     hooks("build_sdist", str(out))
     assert hooks.calls()["build_sdist"] == 2
+
+
+def test_explain_and_export_see_it_and_write_nothing(hooks: Hooks, capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    from wheelmemo._cli import main
+
+    first = hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    cache = Path(os.environ["WHEELMEMO_CACHE_DIR"])
+    before = sorted(p for p in cache.rglob("*") if "stat" not in p.parts)
+    capsys.readouterr()
+    assert main(["explain", str(hooks.project)]) == 0
+    assert "build_wheel: would hit" in capsys.readouterr().out
+    assert main(["export", str(hooks.project), "--out-dir", str(tmp_path / "exported")]) == 0
+    assert (tmp_path / "exported" / first.name).read_bytes() == first.read_bytes()
+    assert sorted(p for p in cache.rglob("*") if "stat" not in p.parts) == before

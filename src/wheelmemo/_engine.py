@@ -137,7 +137,10 @@ class Engine:
         ``last_learned``), or why none does."""
         if self.local is None:
             return None, None
-        hit, reason = self._fetch(self.local, self.keys.lookups(kind), lambda _, entry: entry)
+        lookups = self.keys.lookups(kind)
+        hit, reason = self._fetch(self.local, lookups, lambda _, entry: entry)
+        if hit is None:
+            hit = self._fetch_unread(self.local, kind, lookups[-1], lambda _, entry: entry)
         return (hit[0] if hit is not None else None), reason
 
     def _fetch(
@@ -403,8 +406,11 @@ class Engine:
                        learned: dict[str, Any], seconds: float, *, count: bool) -> None:
         """Store a computed result locally and upload it; ``count`` it in the statistics
         (a frontend's call, not our own)."""
+        # a sealed build opened every file it shipped (the bytes came from somewhere it
+        # was seen reading): its wheel need not be searched for them
+        shipped = [] if learned.get("sealed") is True else outcome.files
         read = set(learned.get("read") or ()) | _read_by_nature(
-            target.parts["inputs"], outcome.files, self.keys.project.root, self.keys.stat_cache.size_and_crc)
+            target.parts["inputs"], shipped, self.keys.project.root, self.keys.stat_cache.size_and_crc)
         learned = dict(learned, read=sorted(read))
         local = self.local
         assert local is not None
