@@ -13,6 +13,7 @@ remote is skipped for the rest of the hook call (sccache's and ccache's fail-ope
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -182,7 +183,7 @@ class RemoteStore:
         except BaseException as e:
             if isinstance(e, StoreError):
                 self.fail(e)
-            with _suppress():
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
         finally:
@@ -229,12 +230,6 @@ def _digest(f: Any) -> tuple[str, int]:
         digest.update(chunk)
         size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _suppress() -> Any:
-    import contextlib
-
-    return contextlib.suppress(OSError)
 
 
 def open_remote(settings: Settings, environ: Mapping[str, str]) -> RemoteStore | None:
