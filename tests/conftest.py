@@ -96,6 +96,17 @@ class Hooks:
         return dest / name
 
 
+def use_learning_backend(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
+    """Make the project build with learningbackend and this ``[tool.learning]`` table."""
+    shutil.copy(HERE / "fake_backend" / "learningbackend.py", fake_site.path / "learningbackend.py")
+    fake_site.install("learningbackend", "1.0", requires=("countingbackend",))
+    pyproject = hooks.project / "pyproject.toml"
+    text = pyproject.read_text().replace('"countingbackend"]', '"learningbackend"]')
+    text = text.replace('backend = "countingbackend"', 'backend = "learningbackend"')
+    text += "\n[tool.learning]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+    pyproject.write_text(text)
+
+
 def settle_timestamps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every file look older than two seconds, so that nothing is racy.
 

@@ -9,7 +9,6 @@ hatchling through real frontends.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,20 +20,9 @@ import pytest
 
 from wheelmemo._learned import Recorder, cargo_learned, parse_make_deps
 
-from conftest import HERE, FakeSite, Hooks
+from conftest import FakeSite, Hooks, use_learning_backend
 
 pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
-
-
-def _learning(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
-    """Make the project build with learningbackend and this ``[tool.learning]`` table."""
-    shutil.copy(HERE / "fake_backend" / "learningbackend.py", fake_site.path / "learningbackend.py")
-    fake_site.install("learningbackend", "1.0", requires=("countingbackend",))
-    pyproject = hooks.project / "pyproject.toml"
-    text = pyproject.read_text().replace('"countingbackend"]', '"learningbackend"]')
-    text = text.replace('backend = "countingbackend"', 'backend = "learningbackend"')
-    text += "\n[tool.learning]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
-    pyproject.write_text(text)
 
 
 def _saw(hooks: Hooks) -> dict[str, Any]:
@@ -44,7 +32,7 @@ def _saw(hooks: Hooks) -> dict[str, Any]:
 
 def test_undeclared_variable_read_by_the_build(hooks: Hooks, fake_site: FakeSite,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    _learning(hooks, fake_site)
+    use_learning_backend(hooks, fake_site)
     hooks.build_wheel()
     monkeypatch.setenv("LEARN_FLAVOR", "a")
     hooks.build_wheel()
@@ -71,7 +59,7 @@ def test_the_miss_line_and_explain_name_the_learned_input(
 ) -> None:
     from wheelmemo._cli import main
 
-    _learning(hooks, fake_site)
+    use_learning_backend(hooks, fake_site)
     hooks.build_wheel()
     monkeypatch.setenv("LEARN_FLAVOR", "secret-value-42")
     capsys.readouterr()
@@ -91,7 +79,7 @@ def test_gitignored_and_outside_files_read_by_the_build(hooks: Hooks, fake_site:
     shared = tmp_path / "shared.h"
     shared.write_text("#define X 1\n")
     (hooks.project / "generated.log").write_text("one\n")  # *.log is gitignored
-    _learning(hooks, fake_site, read=["generated.log", "../shared.h", "absent.txt"])
+    use_learning_backend(hooks, fake_site, read=["generated.log", "../shared.h", "absent.txt"])
     hooks.build_wheel()
     (hooks.project / "generated.log").write_text("two\n")
     hooks.build_wheel()
@@ -112,7 +100,7 @@ def test_gitignored_and_outside_files_read_by_the_build(hooks: Hooks, fake_site:
 
 def test_exclude_never_hides_a_file_the_build_read(hooks: Hooks, fake_site: FakeSite) -> None:
     (hooks.project / "NOTES.md").write_text("v1\n")
-    _learning(hooks, fake_site, read=["NOTES.md"])
+    use_learning_backend(hooks, fake_site, read=["NOTES.md"])
     pyproject = hooks.project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('env = ["FAKE_BUILD_FLAG"]',
                                                        'env = ["FAKE_BUILD_FLAG"]\nexclude = ["*.md"]'))
@@ -126,7 +114,7 @@ def test_exclude_never_hides_a_file_the_build_read(hooks: Hooks, fake_site: Fake
 
 
 def test_files_the_build_writes_before_reading_are_no_inputs(hooks: Hooks, fake_site: FakeSite) -> None:
-    _learning(hooks, fake_site, scratch=["scratch.log"])
+    use_learning_backend(hooks, fake_site, scratch=["scratch.log"])
     hooks.build_wheel()
     (hooks.project / "scratch.log").write_text("changed by hand\n")
     hooks.build_wheel()
@@ -137,7 +125,7 @@ def test_an_input_changed_during_the_build_is_not_cached(
     hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
 ) -> None:
     (hooks.project / "state.log").write_text("0\n")
-    _learning(hooks, fake_site, read=["state.log"], rewrite=["state.log"])
+    use_learning_backend(hooks, fake_site, read=["state.log"], rewrite=["state.log"])
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
@@ -148,7 +136,7 @@ def test_a_build_that_writes_a_declared_input_is_named_once(
     hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """cargo writes a missing Cargo.lock: the next build would miss because of it."""
-    _learning(hooks, fake_site, rewrite=["Cargo.lock"])
+    use_learning_backend(hooks, fake_site, rewrite=["Cargo.lock"])
     hooks.build_wheel()
     err = capsys.readouterr().err
     assert err.count("the build changed its own inputs (Cargo.lock changed)") == 1
@@ -159,7 +147,7 @@ def test_imported_distribution_outside_the_requirement_closure(hooks: Hooks, fak
     """--no-build-isolation: setup.py imports what build-system.requires does not name."""
     (fake_site.path / "extradep.py").write_text("VALUE = 1\n")
     fake_site.install("extradep", "1.0")
-    _learning(hooks, fake_site, **{"import": ["extradep"]})
+    use_learning_backend(hooks, fake_site, **{"import": ["extradep"]})
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
@@ -171,7 +159,7 @@ def test_imported_distribution_outside_the_requirement_closure(hooks: Hooks, fak
 def test_requirements_added_by_get_requires_are_keyed(hooks: Hooks, fake_site: FakeSite) -> None:
     """setup_requires: what get_requires_for_build_wheel added is part of the key."""
     fake_site.install("helperdep", "1.0")
-    _learning(hooks, fake_site, requires=["helperdep>=1"])
+    use_learning_backend(hooks, fake_site, requires=["helperdep>=1"])
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
@@ -182,7 +170,7 @@ def test_requirements_added_by_get_requires_are_keyed(hooks: Hooks, fake_site: F
 
 def test_vcs_plugin_added_by_get_requires_keys_the_git_state(hooks: Hooks, fake_site: FakeSite) -> None:
     fake_site.install("setuptools-scm", "8.0")
-    _learning(hooks, fake_site, requires=["setuptools-scm>=8"])
+    use_learning_backend(hooks, fake_site, requires=["setuptools-scm>=8"])
 
     def git(*args: str) -> None:
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
@@ -278,7 +266,7 @@ def test_editable_import_warns_when_a_learned_input_changed(
     shared = tmp_path / "shared.h"
     shared.write_text("#define X 1\n")
     monkeypatch.setenv("LEARN_FLAVOR", "a")
-    _learning(hooks, fake_site, read=["../shared.h"])
+    use_learning_backend(hooks, fake_site, read=["../shared.h"])
     dest = hooks.out / "editable"
     dest.mkdir(parents=True)
     site_dir = tmp_path / "site-packages"
@@ -309,7 +297,7 @@ def test_init_adds_what_the_build_was_seen_reading_to_uv_cache_keys(
     from wheelmemo._settings import tomllib
 
     (tmp_path / "shared.h").write_text("#define X 1\n")
-    _learning(hooks, fake_site, read=["../shared.h"])
+    use_learning_backend(hooks, fake_site, read=["../shared.h"])
     monkeypatch.setenv("LEARN_FLAVOR", "a")
     hooks.build_wheel()
     assert main(["init", str(hooks.project)]) == 0
@@ -354,7 +342,7 @@ def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requir
     import tarfile
 
     fake_site.install("setuptools-scm", "8.0")
-    _learning(hooks, fake_site, requires=["setuptools-scm>=8"])
+    use_learning_backend(hooks, fake_site, requires=["setuptools-scm>=8"])
     (hooks.project / ".gitignore").unlink()  # the fake sdist leaves dotfiles out
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"], ["tag", "v1.0"]):
         subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
@@ -438,7 +426,7 @@ def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None
 def test_a_frontends_lock_file_the_build_reads_is_learned(hooks: Hooks, fake_site: FakeSite) -> None:
     """uv.lock is no declared input (no backend reads it), but one that does learns it."""
     (hooks.project / "uv.lock").write_text("version = 1\n")
-    _learning(hooks, fake_site, read=["uv.lock"])
+    use_learning_backend(hooks, fake_site, read=["uv.lock"])
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1

@@ -9,16 +9,14 @@ reads ``pyproject.toml`` and the files under ``src/``, and ships the latter.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import HERE, FakeSite, Hooks
+from conftest import HERE, FakeSite, Hooks, use_learning_backend
 
 pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
 
@@ -35,16 +33,6 @@ def _edit(hooks: Hooks, rel: str, text: str = "edited\n") -> None:
     (hooks.project / rel).write_text(text)
 
 
-def _learning(hooks: Hooks, fake_site: FakeSite, **table: Any) -> None:
-    shutil.copy(HERE / "fake_backend" / "learningbackend.py", fake_site.path / "learningbackend.py")
-    fake_site.install("learningbackend", "1.0", requires=("countingbackend",))
-    pyproject = hooks.project / "pyproject.toml"
-    text = pyproject.read_text().replace('"countingbackend"]', '"learningbackend"]')
-    text = text.replace('backend = "countingbackend"', 'backend = "learningbackend"')
-    text += "\n[tool.learning]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
-    pyproject.write_text(text)
-
-
 def test_edits_of_files_no_build_read_are_hits(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
     first = hooks.build_wheel().read_bytes()
     _edit(hooks, "docs/guide.md")
@@ -52,9 +40,11 @@ def test_edits_of_files_no_build_read_are_hits(hooks: Hooks, capsys: pytest.Capt
     assert hooks.build_wheel().read_bytes() == first
     assert hooks.calls()["build_wheel"] == 1
     assert hooks.calls()["get_requires_for_build_wheel"] == 1  # its answer too
-    # found under this tree's own key from now on
+    # listed under this tree's own key: found there even with narrowing off
+    hooks.monkeypatch.setenv("WHEELMEMO_NARROW", "0")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
+    hooks.monkeypatch.delenv("WHEELMEMO_NARROW")
     # a file the build read (and shipped): a miss, then edits of the others are hits again
     _edit(hooks, "src/fakepkg/data.py", "VALUE = 2\n")
     second = hooks.build_wheel()
@@ -88,7 +78,7 @@ def test_any_other_change_beside_an_unread_edit_is_a_miss(hooks: Hooks) -> None:
 
 
 def test_a_file_the_build_read_is_a_miss(hooks: Hooks, fake_site: FakeSite) -> None:
-    _learning(hooks, fake_site, read=["docs/guide.md"])
+    use_learning_backend(hooks, fake_site, read=["docs/guide.md"])
     hooks.build_wheel()
     _edit(hooks, "tests/test_fake.py")
     hooks.build_wheel()
@@ -101,7 +91,7 @@ def test_a_file_the_build_read_is_a_miss(hooks: Hooks, fake_site: FakeSite) -> N
 
 def test_a_changed_learned_input_is_a_miss(hooks: Hooks, fake_site: FakeSite,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    _learning(hooks, fake_site)
+    use_learning_backend(hooks, fake_site)
     hooks.build_wheel()
     _edit(hooks, "docs/guide.md")
     monkeypatch.setenv("LEARN_FLAVOR", "b")  # read by the build, declared nowhere
@@ -111,7 +101,7 @@ def test_a_changed_learned_input_is_a_miss(hooks: Hooks, fake_site: FakeSite,
 
 def test_a_build_that_ran_a_process_is_not_narrowed(hooks: Hooks, fake_site: FakeSite) -> None:
     """What another process reads is not seen: any edit may matter."""
-    _learning(hooks, fake_site, run=["pass"])
+    use_learning_backend(hooks, fake_site, run=["pass"])
     hooks.build_wheel()
     _edit(hooks, "docs/guide.md")
     hooks.build_wheel()

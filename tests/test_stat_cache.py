@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from wheelmemo import _inputs, _walk
-from wheelmemo._inputs import StatCache, collect_inputs, file_digest
+from wheelmemo._inputs import KEPT_MEMO_KEY, StatCache, collect_inputs, file_digest
 
 from conftest import Hooks, settle_timestamps
 
@@ -158,7 +158,7 @@ def test_exclusions_are_remembered_by_listing_and_patterns(tmp_path: Path, monke
     cache.memo = memo
     assert sorted(collect_inputs(tmp_path, {}, backend="x", stat_cache=cache)) == [
         "pkg/m0.py", "pkg/m1.py", "pkg/m2.py"]
-    assert "kept" in memo
+    assert KEPT_MEMO_KEY in memo
 
     def no_matching(*patterns: str) -> None:
         raise AssertionError("matched again")

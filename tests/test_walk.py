@@ -859,7 +859,7 @@ def test_a_recently_written_index_is_read_again(tmp_path: Path, monkeypatch: pyt
     written = max(index.st_mtime_ns, index.st_ctime_ns)
     # within two seconds of its change a same-size rewrite could keep the index's stat
     assert _walk._index_state(str(tmp_path), written + 10**9) == ""
-    assert _walk._index_state(str(tmp_path), written + 3 * 10**9).endswith(_walk._sig_text(index))
+    assert _walk._index_state(str(tmp_path), written + 3 * 10**9).endswith(_walk.stat_signature(index))
     monkeypatch.setattr(_walk, "_index_state", lambda root, now: "")
     monkeypatch.setattr(_walk, "_RACY_NS", -(10**12))
     memo: dict[str, Any] = {}

@@ -34,7 +34,7 @@ from typing import Any
 
 from ._log import warn_once
 from ._store import temp_file
-from ._walk import INDEX_MEMO_KEY, WALK_MEMO_KEY, list_tree
+from ._walk import INDEX_MEMO_KEY, WALK_MEMO_KEY, list_tree, stat_signature
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -146,7 +146,6 @@ class StatCache:
         #: labels digested in this process, with their newest time (racy-git: a file
         #: changed within 2 s of its stat may change again unseen; it is not saved)
         self._fresh: dict[str, int] = {}
-        self._crcs: dict[str, Any] | None = None
         #: other memoized probes (the toolchain, the walk), saved with the file digests
         self.memo: dict[str, Any] = {}
         if path is not None:
@@ -186,8 +185,7 @@ class StatCache:
                 stats.append(os.stat(found[label]))
             except OSError:
                 stats.append(None)
-        sigs = [f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
-                if st is not None and stat.S_ISREG(st.st_mode) else "-" for st in stats]
+        sigs = [stat_signature(st) if st is not None and stat.S_ISREG(st.st_mode) else "-" for st in stats]
         names, joined = "\0".join(labels), "\0".join(sigs)
         for known in (self._inputs, self._old_inputs):
             # saved only for regular files that were not racy: the same signatures are
@@ -202,7 +200,6 @@ class StatCache:
         self._inputs = ("\0".join(labels[i] for i in kept), "\0".join(sigs[i] for i in kept),
                         "\0".join(digests[labels[i]] for i in kept),
                         "".join(_crc_text(self._new[labels[i]][2]) for i in kept))
-        self._crcs = None
         return digests
 
     def digest(self, label: str, path: str) -> str:
@@ -211,9 +208,7 @@ class StatCache:
             st = os.stat(path)
         except OSError:
             return self._digest(label, path, ())
-        regular = stat.S_ISREG(st.st_mode)
-        sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}" if regular else "-"
-        return self._digest_stat(label, path, st, sig)
+        return self._digest_stat(label, path, st, stat_signature(st) if stat.S_ISREG(st.st_mode) else "-")
 
     def _digest_stat(self, label: str, path: str, st: os.stat_result | None, sig: str) -> str:
         """digest(), given the file's stat (None: it failed) and its signature."""
@@ -231,12 +226,9 @@ class StatCache:
     def size_and_crc(self, label: str) -> tuple[int, int] | None:
         """The size and CRC-32 of a file digested in this process, or None."""
         record = self._new.get(label)
-        if record is None and self._inputs is not None:
-            if self._crcs is None:
-                labels, sigs, _, crcs = self._inputs
-                self._crcs = dict(zip(_split(labels), zip(_split(sigs), _crcs(crcs))))
-            found = self._crcs.get(label)
-            record = (found[0], "", found[1]) if found is not None else None
+        if record is None and self._inputs is not None and self._inputs is self._old_inputs:
+            # digest_all found every input as loaded: what was loaded is what is there
+            record = self._known().get(label)
         if record is None or type(record[2]) is not int:
             return None
         return int(record[0].split(":", 1)[0]), record[2]
@@ -269,7 +261,7 @@ class StatCache:
                       "on what it is, never on what it holds (list it under [tool.wheelmemo] "
                       "exclude if the build does not read it)")
             return f"special:{kind}"
-        sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+        sig = stat_signature(st)
         old = self._known().get(label)
         if type(old) is tuple and len(old) == 3 and old[0] == sig and type(old[1]) is str:
             digest: str = old[1]
@@ -304,10 +296,10 @@ class StatCache:
             return
         inputs = self._inputs if self._inputs is not None else self._old_inputs
         in_group = set(_split(inputs[0])) if inputs is not None and self._new else set()
-        # (a file digested in this process that was not racy then is not racy now)
-        files = {k: v for k, v in self._new.items() if k not in in_group and k not in self._fresh}
-        if not files and not any(k not in in_group for k in self._new):
-            # no other file looked at: what was known still is, but for the inputs
+        others = [k for k in self._new if k not in in_group]
+        if others:  # the other files this process looked at, but racy ones
+            files = {k: self._new[k] for k in others if k not in self._fresh}
+        else:  # none: what was known of them still is
             files = {k: v for k, v in self._old_files.items() if k not in in_group}
         if inputs == self._old_inputs and files == self._old_files and self._memo_state() == self._memo_before:
             return
@@ -330,8 +322,10 @@ class StatCache:
                     os.unlink(tmp)
 
 
+#: The memo entry of the listing's labels that no exclusion matches (``_not_excluded``).
+KEPT_MEMO_KEY = "kept"
 #: Memo entries holding a listing of the tree (one string each), compared as they are.
-_LISTING_MEMO_KEYS = (INDEX_MEMO_KEY, WALK_MEMO_KEY, "kept")
+_LISTING_MEMO_KEYS = (INDEX_MEMO_KEY, WALK_MEMO_KEY, KEPT_MEMO_KEY)
 
 #: The inputs group, in label order: labels, stat signatures and digests, each joined
 #: with NUL (which no path holds), and the CRC-32s as 8 hex digits each.
@@ -343,6 +337,10 @@ def _split(joined: str) -> list[str]:
 
 
 _CRC_COLUMN = re.compile(r"(?:[0-9a-f]{8}|-{8})*")
+
+
+def _count(joined: str) -> int:
+    return joined.count("\0") + 1 if joined else 0
 
 
 def _crc_text(crc: Any) -> str:
@@ -358,8 +356,8 @@ def _columns(data: Any) -> _Columns | None:
     if not (isinstance(data, tuple) and len(data) == 4 and all(type(x) is str for x in data)):
         return None
     labels, sigs, digests, crcs = data
-    if not _CRC_COLUMN.fullmatch(crcs) or not labels.count("\0") == sigs.count("\0") == digests.count("\0") or len(crcs) != 8 * (
-            labels.count("\0") + 1 if labels else 0):
+    count = _count(labels)  # (counted, not split: this runs on every hit)
+    if not (_count(sigs) == _count(digests) == count == len(crcs) // 8 and _CRC_COLUMN.fullmatch(crcs)):
         return None
     return labels, sigs, digests, crcs
 
@@ -587,7 +585,7 @@ def _metadata_files(root: str, pyproject: dict[str, Any], listing: list[str]) ->
 def _not_excluded(listing: list[str], patterns: tuple[str, ...], memo: dict[str, Any]) -> list[str]:
     """The labels of listing no pattern excludes, remembered in memo for the same listing."""
     joined, rules = "\0".join(listing), "\0".join(patterns)
-    saved = memo.get("kept")
+    saved = memo.get(KEPT_MEMO_KEY)
     if (isinstance(saved, list) and len(saved) == 3 and saved[0] == rules and saved[1] == joined
             and type(saved[2]) is str):
         return _split(saved[2])
@@ -597,7 +595,7 @@ def _not_excluded(listing: list[str], patterns: tuple[str, ...], memo: dict[str,
     targets = tuple(f"{label[:-len('Cargo.toml')]}target/" for label in listing
                     if label.endswith("/Cargo.toml"))
     kept = [rel for rel in listing if not excluded(rel) and not (targets and rel.startswith(targets))]
-    memo["kept"] = [rules, joined, "\0".join(kept)]
+    memo[KEPT_MEMO_KEY] = [rules, joined, "\0".join(kept)]
     return kept
 
 

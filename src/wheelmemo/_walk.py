@@ -67,7 +67,7 @@ import stat
 import time
 from typing import Any, Callable
 
-__all__ = ["INDEX_MEMO_KEY", "WALK_MEMO_KEY", "list_tree", "parse_index", "tracked_paths"]
+__all__ = ["INDEX_MEMO_KEY", "WALK_MEMO_KEY", "list_tree", "parse_index", "stat_signature", "tracked_paths"]
 
 # Characters that make git treat a pattern as non-literal (dir.c simple_length).
 _WILDCARDS = frozenset("*?[\\")
@@ -428,11 +428,11 @@ def _read_level(path: str | pathlib.Path, base: str, seen: list[str] | None = No
     try:
         with open(path, "rb") as f:
             if seen is not None:
-                seen += (os.fspath(path), _sig_text(os.fstat(f.fileno())))
+                seen += (os.fspath(path), stat_signature(os.fstat(f.fileno())))
             data = f.read()
     except OSError:
         if seen is not None:
-            seen += (os.fspath(path), _sig_text(None))
+            seen += (os.fspath(path), stat_signature(None))
         return None
     level = _Level(data, base)
     return level if level.negated else None
@@ -481,7 +481,7 @@ def _levels_here(
 class _Walk:
     """One listing: the directories still to scan, the files found, and what was read.
 
-    seen alternates paths and stat signatures (``_sig_text``) of each directory listed
+    seen alternates paths and stat signatures (``stat_signature``) of each directory listed
     and ignore file read: what the listing depends on.
     """
 
@@ -498,13 +498,13 @@ class _Walk:
         try:
             # stat before listing: an entry added in between changes the signature
             # after it, so the remembered listing is never newer than its signature
-            sig = _sig_text(os.stat(path))
+            sig = stat_signature(os.stat(path))
             with os.scandir(path) as it:
                 entries = list(it)
         except OSError:
             if not prefix:
                 raise  # the root itself: the caller must hear of it
-            self.seen += (path, _sig_text(None))
+            self.seen += (path, stat_signature(None))
             return  # unreadable or vanished directory: git skips it too
         self.seen += (path, sig)
         here = _levels_here(entries, prefix, levels, self.seen)
@@ -710,8 +710,9 @@ def _signature(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
-def _sig_text(st: os.stat_result | None) -> str:
-    """A stat signature as one string ("-" for a path that is not there)."""
+def stat_signature(st: os.stat_result | None) -> str:
+    """A stat signature as one string ("-" for a path that is not there): what tells a
+    changed file or directory, as in git's index (size, times, inode)."""
     return "-" if st is None else f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
@@ -739,7 +740,7 @@ def _remembered_walk(memo: dict[str, Any], key: str) -> list[str] | None:
             st: os.stat_result | None = os.stat(seen[i])
         except OSError:
             st = None
-        if _sig_text(st) != seen[i + 1]:
+        if stat_signature(st) != seen[i + 1]:
             return None
     return saved
 
@@ -754,7 +755,7 @@ def _index_state(root: str, now: int) -> str:
     if index is None:
         return "-"
     try:
-        sig = _sig_text(os.stat(index))
+        sig = stat_signature(os.stat(index))
     except OSError:
         sig = "-"
     return "" if _is_racy(sig, now) else f"{index}\0{sig}"
