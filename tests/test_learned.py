@@ -132,6 +132,20 @@ def test_an_input_changed_during_the_build_is_not_cached(
     assert "the build changed its own inputs (state.log)" in capsys.readouterr().err
 
 
+def test_a_declared_input_the_build_read_and_deleted_is_not_cached(
+    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The recorder takes a declared input for a file without looking (no stat per open):
+    one the build deletes is seen by the key's second look at the tree."""
+    (hooks.project / "once.txt").write_text("read once\n")
+    use_learning_backend(hooks, fake_site, remove=["once.txt"])
+    hooks.build_wheel()
+    assert "the build changed its own inputs (once.txt" in capsys.readouterr().err
+    (hooks.project / "once.txt").write_text("read once\n")  # the tree as the first build found it
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
 def test_a_build_that_writes_a_declared_input_is_named_once(
     hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -211,6 +225,32 @@ def test_recorder_sees_reads_before_writes(tmp_path: Path, monkeypatch: pytest.M
     assert str(tmp_path / "in.txt") in recorder.files_read()
     assert str(tmp_path / "out.txt") not in recorder.files_read()
     assert recorder.environ_before["READ_ME"] == "1"
+
+
+def test_recorder_takes_declared_inputs_for_files_without_a_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    declared, other = tmp_path / "declared.txt", tmp_path / "other.txt"
+    declared.write_text("x")
+    other.write_text("y")
+    stats: list[str] = []
+    real = os.stat
+
+    def counting(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        stats.append(os.fspath(path))
+        return real(path, *args, **kwargs)
+
+    with Recorder(tmp_path, {str(declared): "declared.txt"}) as recorder:
+        monkeypatch.setattr(os, "stat", counting)
+        declared.read_text()
+        other.read_text()
+        monkeypatch.setattr(os, "stat", real)
+    assert stats == [str(other)]
+    declared.unlink()
+    other.unlink()
+    # a declared input gone after the build is the key's to see (it then caches nothing);
+    # another file read and gone was the build's temporary
+    assert recorder.files_read() == [str(declared)]
 
 
 def test_make_style_dependency_lists() -> None:

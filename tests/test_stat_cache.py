@@ -9,6 +9,7 @@ with settled timestamps too, through these paths; here are the paths themselves.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import zlib
@@ -196,3 +197,20 @@ def test_a_settled_hit_lists_no_directory_and_hashes_no_file(hooks: Hooks, monke
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
     assert any(p.endswith(os.path.join("src", "fakepkg")) for p in listed)
+
+
+@pytest.mark.parametrize("short_reads", [False, True], ids=["whole-reads", "short-reads"])
+def test_file_digests_cover_every_byte_whatever_the_reads_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_reads: bool,
+) -> None:
+    """A small file is hashed in one read, asked for one byte more than its size; a file
+    system whose reads stop short (FUSE, network) is read on to its end all the same."""
+    chunk = _inputs._CHUNK
+    if short_reads:
+        real_read = os.read
+        monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 1000)))
+    for size in (0, 1, 999, 1000, 1001, chunk - 1, chunk, chunk + 1, 2 * chunk + 7):
+        data = bytes((i * 7 + size) % 251 for i in range(size))
+        path = tmp_path / f"f{size}"
+        path.write_bytes(data)
+        assert _inputs.file_digest_crc(path) == (hashlib.sha256(data).hexdigest(), zlib.crc32(data)), size

@@ -36,14 +36,17 @@ __all__ = ["cargo_target_dirs", "observed_build"]
 
 
 @contextlib.contextmanager
-def observed_build(family: str, env: Mapping[str, str]) -> Iterator[tuple[Recorder, Path]]:
+def observed_build(
+    family: str, env: Mapping[str, str], known: Mapping[str, str] | None = None,
+) -> Iterator[tuple[Recorder, Path]]:
     """Run the body as a miss: a scratch directory, a clean or persistent build dir
-    (``env``: the variables that name it), a recorder."""
+    (``env``: the variables that name it), a recorder (``known``: the declared inputs,
+    by absolute path)."""
     scratch = Path(tempfile.mkdtemp(prefix="wheelmemo-build-"))
     saved: dict[str, str | None] = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
-        with Recorder(scratch) as recorder:
+        with Recorder(scratch, known) as recorder:
             # inside the recorder: a user's DIST_EXTRA_CONFIG read here is a learned input
             if family == "setuptools":
                 saved["DIST_EXTRA_CONFIG"] = os.environ.get("DIST_EXTRA_CONFIG")

@@ -305,8 +305,9 @@ class Engine:
             from ._buildenv import observed_build
 
             build_env = self._build_dir_env(kind, target, stack)
+            known = None if target is None else _declared_paths(self.keys.project.root, target.parts["inputs"])
             began = time.monotonic()
-            with observed_build(self.keys.family, build_env) as (recorder, scratch):
+            with observed_build(self.keys.family, build_env, known) as (recorder, scratch):
                 outcome = compute()
             seconds = time.monotonic() - began
             if target is not None and self.local is not None:
@@ -467,6 +468,15 @@ class Engine:
         remote.stats = type(stats)()
 
 
+def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:
+    """The declared inputs by absolute path (an absolute label, outside the tree, makes a
+    path no file is opened by)."""
+    prefix = str(root) + os.sep
+    if os.sep == "/":
+        return {prefix + label: label for label in inputs}
+    return {prefix + label.replace("/", os.sep): label for label in inputs}
+
+
 def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path,
                     size_and_crc: Callable[[str], tuple[int, int] | None]) -> set[str]:
     """Project files a build reads whoever runs it (sources and build files of compiled
@@ -479,16 +489,17 @@ def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], ro
     """
     from ._inputs import builds_compiled_parts
 
-    read = {label for label in inputs if not os.path.isabs(label) and builds_compiled_parts(label)}
+    read = {label for label in inputs if builds_compiled_parts(label) and not os.path.isabs(label)}
+    wheels = [path for name, path in files if name.endswith(".whl")]
+    if not wheels:
+        return read
+    import zipfile
+
     by_name: dict[str, list[str]] = {}
     for label in inputs:
         if not os.path.isabs(label):
             by_name.setdefault(label.rpartition("/")[2], []).append(label)
-    for name, path in files:
-        if not name.endswith(".whl"):
-            continue
-        import zipfile
-
+    for path in wheels:
         try:
             with zipfile.ZipFile(path) as zf:
                 members = zf.infolist()

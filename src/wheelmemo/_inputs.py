@@ -419,13 +419,22 @@ def file_digest_crc(path: str | Path) -> tuple[str, int]:
     crc = 0
     fd = os.open(path, _OPEN_FLAGS)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             import errno
 
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        while chunk := os.read(fd, _CHUNK):
+        # a small file in one read: asked for one byte more than its size, a read that
+        # brings it to that size exactly has met its end (anything else reads on to an
+        # empty read, as a file that grew meanwhile or a file system's short reads need)
+        size, seen, want = st.st_size, 0, min(st.st_size + 1, _CHUNK)
+        while chunk := os.read(fd, want):
             h.update(chunk)
             crc = zlib.crc32(chunk, crc)
+            seen += len(chunk)
+            if seen == size and len(chunk) < want:
+                break
+            want = _CHUNK
     finally:
         os.close(fd)
     return h.hexdigest(), crc

@@ -103,10 +103,24 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             for recorder in _ACTIVE:
                 recorder.sealed = False
         return
-    opened = _opened(*args)
-    if opened is None:
+    path, mode, flags = args
+    name = _open_name(path, mode)
+    if name is None or all(name in recorder.opened for recorder in _ACTIVE):
         return
-    name, reading, exists = opened
+    if name in _ACTIVE[0].known:
+        exists = True  # a declared input: a regular file when the key was made
+    else:
+        try:
+            if stat.S_ISDIR(os.stat(name).st_mode):
+                return  # a directory opened to walk or remove it: its files are what counts
+            exists = True
+        except (OSError, ValueError):
+            exists = False
+    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
+        reading = not any(c in mode for c in "wax")
+    else:  # os.open(): flags only
+        flags = flags or 0
+        reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
     for recorder in _ACTIVE:
         if name not in recorder.opened:
             # whether it was there when first read: a file read, then deleted by the build,
@@ -114,8 +128,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             recorder.opened[name] = (reading, reading and exists)
 
 
-def _opened(path: Any, mode: Any, flags: Any) -> tuple[str, bool, bool] | None:
-    """An ``open`` event's file: (absolute path, read first, exists); None for none."""
+def _open_name(path: Any, mode: Any) -> str | None:
+    """An ``open`` event's file as an absolute path; None for none."""
     if isinstance(path, int):
         return None  # an already open descriptor
     try:
@@ -124,19 +138,7 @@ def _opened(path: Any, mode: Any, flags: Any) -> tuple[str, bool, bool] | None:
         return None
     if mode is None and not os.path.isabs(text):
         return None  # os.open() of a relative name may be relative to a dir_fd the event omits
-    name = os.path.abspath(text)
-    try:
-        if stat.S_ISDIR(os.stat(name).st_mode):
-            return None  # a directory opened to walk or remove it: its files are what counts
-        exists = True
-    except (OSError, ValueError):
-        exists = False
-    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
-        reading = not any(c in mode for c in "wax")
-    else:  # os.open(): flags only
-        flags = flags or 0
-        reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
-    return name, reading, exists
+    return os.path.abspath(text)
 
 
 #: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
@@ -190,7 +192,11 @@ class Recorder:
     and compilers append their dependency lists to a file of ours.
     """
 
-    def __init__(self, scratch: Path) -> None:
+    def __init__(self, scratch: Path, known: Mapping[str, str] | None = None) -> None:
+        #: the declared inputs' absolute paths -> labels: regular files when the key was
+        #: made, so their opens need no stat; one gone after the build is seen by the
+        #: key's second look at the tree (``Engine._learn``), which then caches nothing
+        self.known: Mapping[str, str] = known or {}
         #: path -> (read before written, existed when first read)
         self.opened: dict[str, tuple[bool, bool]] = {}
         self.env_access: dict[str, bool] = {}
@@ -248,8 +254,9 @@ class Recorder:
     def files_read(self) -> list[str]:
         """Absolute paths the call opened for reading before writing them, less the
         temporary files it read and deleted."""
+        known = self.known
         return sorted(p for p, (reading, existed) in self.opened.items()
-                      if reading and (os.path.exists(p) or not existed))
+                      if reading and (p in known or os.path.exists(p) or not existed))
 
     def _read_compiler_deps(self) -> list[str]:
         try:
@@ -469,7 +476,7 @@ def learn(
                 sources.setdefault(path, source)
         for name, source in cargo.env.items():
             env_sources.setdefault(name, source)
-    files, read, changed = _file_states(sources, context, digests, recorder.start_ns)
+    files, read, changed = _file_states(sources, context, digests, recorder.start_ns, recorder.known)
     read |= _project_modules(context)
     env = {
         name: [env_digest(recorder.environ_before.get(name)), source]
@@ -508,14 +515,20 @@ def _project_modules(context: BuildContext) -> set[str]:
 
 def _file_states(
     sources: Mapping[str, str], context: BuildContext, digests: DigestSource, start_ns: int,
+    known: Mapping[str, str],
 ) -> tuple[dict[str, list[str]], set[str], list[str]]:
-    """Learned files with their states, project files read, and files changed mid-build."""
+    """Learned files with their states, project files read, and files changed mid-build
+    (``known``: the declared inputs by absolute path, as the recorder has them)."""
     files: dict[str, list[str]] = {}
     read: set[str] = set()
     changed: list[str] = []
     prefix, declared = context.prefix, context.declared
     for path, source in sorted(sources.items()):
         # most reads are of declared inputs (a pure project's whole tree): known at once
+        label = known.get(path)
+        if label is not None:
+            read.add(label)  # keyed already; kept for the sdist equivalence check
+            continue
         norm = os.path.normpath(path)
         if norm.startswith(prefix):
             in_tree = norm[len(prefix):].replace(os.sep, "/")

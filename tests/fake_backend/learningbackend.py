@@ -4,7 +4,8 @@ It wraps ``countingbackend`` (same wheel, same call log) and, in ``build_wheel``
 the environment variable ``LEARN_FLAVOR``, the files listed in ``[tool.learning] read``
 (relative to the project; they may be gitignored or outside it), imports the modules in
 ``[tool.learning] import``, writes then reads the files in ``[tool.learning] scratch``,
-rewrites the files in ``[tool.learning] rewrite``, and runs ``python -c CODE`` for each
+rewrites the files in ``[tool.learning] rewrite``, reads then deletes the files in
+``[tool.learning] remove``, and runs ``python -c CODE`` for each
 CODE in ``[tool.learning] run`` (another process: what it reads is not seen).  What it saw goes to the log
 line of the call, so a test can tell which state a returned wheel was built from.
 ``get_requires_for_build_wheel`` answers ``[tool.learning] requires``.
@@ -57,6 +58,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     for rel in table.get("rewrite", []):
         with open(rel, "a", encoding="utf-8") as f:
             f.write("# the build was here\n")
+    for rel in table.get("remove", []):
+        with open(rel, encoding="utf-8") as f:
+            seen[rel] = f.read()
+        os.remove(rel)
     for code in table.get("run", []):
         subprocess.run([sys.executable, "-c", code], check=True)
     _log("saw", **seen)
