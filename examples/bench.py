@@ -25,6 +25,9 @@ latest tables and says how to read them.
    ``uv build`` again, another edit and ``uv build --wheel`` from the tree with its
    ``target/`` deleted (goal: an edit at most 0.25x the cold build), beside plain
    maturin, whose every such build is cold; compiles of the crate and of pyo3 counted.
+   The ``-incremental`` shapes are the same crates with ``[profile.release] incremental
+   = true`` in their Cargo.toml: the user's choice, which wheelmemo's persistent build
+   directory makes pay off under ``uv build``.
 
 ``--plots DIR`` writes ``bench-hit-vs-files.png`` and ``bench-frontends.png`` there.
 """
@@ -399,7 +402,11 @@ CRATE = "bigcrate"
 CRATE_SHAPES = {
     "pyfunctions": "2,500 `#[pyfunction]`s",
     "fns": "2,500 plain `fn`s behind one `#[pyfunction]`",
+    "pyfunctions-incremental": "2,500 `#[pyfunction]`s, `incremental = true`",
+    "fns-incremental": "2,500 plain `fn`s, `incremental = true`",
 }
+#: what a shape's name ends with when its Cargo.toml asks for incremental release builds
+INCREMENTAL = "-incremental"
 #: the line of lib.rs the benchmark edits
 EDIT_LINE = "const EDIT: i64 = {};"
 
@@ -435,10 +442,13 @@ def write_crate(project: Path, shape: str, wheelmemo: bool) -> None:
     example = HERE / "maturin-pyo3"
     (project / "src").mkdir(parents=True)
     manifest = (example / "Cargo.toml").read_text().replace("maturin_pyo3_example", CRATE)
-    (project / "Cargo.toml").write_text(manifest.replace('build = "build.rs"\n', ""))
+    manifest = manifest.replace('build = "build.rs"\n', "")
+    if shape.endswith(INCREMENTAL):  # the user's choice, in the crate: wheelmemo keeps cargo's profile
+        manifest += "\n[profile.release]\nincremental = true\n"
+    (project / "Cargo.toml").write_text(manifest)
     lock = (example / "Cargo.lock").read_text().replace('name = "maturin_pyo3_example"', f'name = "{CRATE}"')
     (project / "Cargo.lock").write_text(lock)
-    (project / "src" / "lib.rs").write_text(crate_source(shape))
+    (project / "src" / "lib.rs").write_text(crate_source(shape.removesuffix(INCREMENTAL)))
     if wheelmemo:
         system = ('[build-system]\nrequires = ["wheelmemo", "maturin>=1.7,<2"]\nbuild-backend = "wheelmemo"\n'
                   '[tool.wheelmemo]\nbackend = "maturin"\n'
