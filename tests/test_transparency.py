@@ -334,6 +334,20 @@ BAD_BACKEND = """
             shutil.rmtree(os.path.join(metadata_directory, name))
             os.mkdir(os.path.join(metadata_directory, name))
         return name
+
+    def build_sdist(sdist_directory, config_settings=None):
+        how = os.environ["BAD_ANSWER"]
+        if how == "subdir":
+            os.makedirs(os.path.join(sdist_directory, "sub"), exist_ok=True)
+            return "sub/" + countingbackend.build_sdist(os.path.join(sdist_directory, "sub"), config_settings)
+        name = countingbackend.build_sdist(sdist_directory, config_settings)
+        if how == "absolute":
+            return os.path.abspath(os.path.join(sdist_directory, name))
+        if how == "missing":
+            return "not-" + name
+        if how == "none":
+            return None
+        return name
 """
 BAD_ANSWERS = ["subdir", "absolute", "missing", "none"]
 
@@ -389,6 +403,23 @@ def test_metadata_answer_that_is_not_a_basename_is_passed_on_uncached(
         assert len(warnings) == 1, warnings
         assert "not cached" in warnings[0]
     assert bad_hooks.calls()["prepare_metadata_for_build_wheel"] == 3
+
+
+@pytest.mark.parametrize("how", BAD_ANSWERS)
+def test_sdist_answer_that_is_not_a_basename_is_passed_on_uncached(
+    bad_hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    monkeypatch.setenv("BAD_ANSWER", how)
+    name = "fake_project-1.0.0.tar.gz"
+    for attempt in ("one", "two", "three"):
+        dest = bad_hooks.out / attempt
+        dest.mkdir(parents=True)
+        capsys.readouterr()
+        assert bad_hooks("build_sdist", str(dest)) == _expected(how, dest, name)
+        warnings = [line for line in _stderr_lines(capsys) if "warning" in line]
+        assert len(warnings) == 1, warnings
+        assert "not cached, and what it was made from is not recorded" in warnings[0]
+    assert bad_hooks.calls()["build_sdist"] == 3
 
 
 def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:

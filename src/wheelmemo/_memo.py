@@ -170,11 +170,8 @@ class Memo:
             answer = self._inner_sdist(sdist_directory)
             problem = answer_problem(answer, sdist_directory)
             if problem is not None:
-                warn_once(f"backend {self.inner.ref!r}: build_sdist returned {answer!r}, {problem} (PEP 517: "
-                          f"the basename of the sdist it created in {sdist_directory}): passed on as is, "
-                          "not cached, and what it was made from is not recorded")
-                self.engine.local = None
-                return Outcome(answer)
+                return self._passed_on(self._unfit("build_sdist", answer, problem, "the sdist", sdist_directory),
+                                       answer, ", and what it was made from is not recorded")
             try:
                 if self.store is not None:
                     self.keys.remember_sdist(self.store, dest / answer)
@@ -186,6 +183,20 @@ class Memo:
             return Outcome(answer, files=[(answer, dest / answer)])
 
         return self.engine.memoized("sdist", "build_sdist", fetch, compute)
+
+    # -- inner answers that break PEP 517's rule ---------------------------------------
+    def _unfit(self, hook: str, answer: Any, problem: str, made: str, directory: str) -> str:
+        """What is wrong with an inner answer: PEP 517 asks for the basename of what the
+        hook ``made`` in ``directory``."""
+        return (f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
+                f"the basename of {made} it created in {directory})")
+
+    def _passed_on(self, what: str, answer: Any, also: str = "") -> Outcome[Any]:
+        """The frontend gets what the inner backend said, as without wheelmemo; a hit could
+        not hand it back (another directory, no such file), so this call stores nothing."""
+        warn_once(f"{what}: passed on as is, not cached{also}")
+        self.engine.local = None
+        return Outcome(answer)
 
     def _inner_sdist(self, sdist_directory: str) -> Any:
         try:
@@ -253,17 +264,11 @@ class Memo:
             answer = self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory)
             problem = answer_problem(answer, wheel_directory, suffix=".whl")
             if problem is not None:
-                what = (f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
-                        f"the basename of the wheel it created in {wheel_directory})")
+                what = self._unfit(hook, answer, problem, "the wheel", wheel_directory)
                 derivation = getattr(self, "_derivation", None)
                 if derivation is not None:
                     raise ConfigError(f"{what}: wheelmemo cannot make {derivation}")
-                # the frontend gets what the inner backend said, as without wheelmemo; a
-                # hit could not hand it back (another directory, no such file): no entry.
-                # the engine stores only while there is a store.
-                warn_once(f"{what}: passed on as is, not cached")
-                self.engine.local = None
-                return Outcome(answer)
+                return self._passed_on(what, answer)
             files = [(answer, dest / answer)]
             if kind == "editable":
                 # a native editable may rely on files it wrote into the tree (seed 003)
@@ -308,12 +313,8 @@ class Memo:
                 if problem is None and not any(path.is_file() for path in (dest / answer).rglob("*")):
                     problem = "a directory with no files"
                 if problem is not None:
-                    # as in build(): the inner answer, untouched; nothing a hit could give back
-                    warn_once(f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
-                              f"the basename of the .dist-info directory it created in {metadata_directory}): "
-                              "passed on as is, not cached")
-                    self.engine.local = None
-                    return Outcome(answer)
+                    what = self._unfit(hook, answer, problem, "the .dist-info directory", metadata_directory)
+                    return self._passed_on(what, answer)
                 name = answer
             else:
                 self._derivation = ("the metadata" if self.settings.metadata == "hook"
