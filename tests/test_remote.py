@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from wheelmemo import _tiers
+
 from conftest import Hooks
 
 
@@ -123,12 +125,23 @@ def test_a_local_hit_uploads_nothing_unless_reshare(machines: Machines, shared: 
     assert machines.hooks.calls()["build_wheel"] == 1
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "record", "missing-blob"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "grow", "record", "missing-blob"])
 def test_a_damaged_remote_object_is_one_warning_and_a_correct_build(
-        machines: Machines, shared: Path, damage: str, capsys: pytest.CaptureFixture[str]) -> None:
+        machines: Machines, shared: Path, damage: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     good = machines.on("A").build_wheel(subdir="a").read_bytes()
     (blob,) = (shared / "team" / "v1" / "cas").iterdir()
-    if damage == "flip":
+    written: list[int] = []
+    real = _tiers._Hashing.write
+
+    def counting(self: Any, data: Any) -> object:
+        written.append(len(data))
+        return real(self, data)
+
+    monkeypatch.setattr(_tiers._Hashing, "write", counting)
+    if damage == "grow":  # a remote that sends more than the record says: never on disk
+        blob.write_bytes(blob.read_bytes() + b"\0" * (8 << 20))
+    elif damage == "flip":
         data = bytearray(blob.read_bytes())
         data[len(data) // 2] ^= 0x01
         blob.write_bytes(bytes(data))
@@ -146,6 +159,7 @@ def test_a_damaged_remote_object_is_one_warning_and_a_correct_build(
     err = capsys.readouterr().err
     assert err.count("remote cache file://") == 1, err
     assert "building without it" in err
+    assert sum(written) <= len(good)
     # nothing damaged reached B's local cache: with the remote gone, B hits its own build
     machines.monkeypatch.delenv("WHEELMEMO_REMOTE")
     assert machines.on("B").build_wheel(subdir="c").read_bytes() == good

@@ -88,7 +88,7 @@ def test_bytes_round_trip(remote: Remote) -> None:
     assert transport.exists(KEY)
     assert transport.get(KEY, limit=100) == b"an entry"
     out = io.BytesIO()
-    assert transport.download(KEY, out)
+    assert transport.download(KEY, out, limit=100)
     assert out.getvalue() == b"an entry"
     transport.put(KEY, b"an entry")  # idempotent
     assert transport.get(KEY, limit=8) == b"an entry"
@@ -100,9 +100,25 @@ def test_path_round_trip_of_a_few_megabytes(remote: Remote, tmp_path: Path) -> N
     transport = remote.open()
     transport.put(BLOB, source)
     with (tmp_path / "copy").open("wb") as out:
-        assert transport.download(BLOB, out)
+        assert transport.download(BLOB, out, limit=1 << 30)
     assert (tmp_path / "copy").read_bytes() == source.read_bytes()
     assert transport.get(BLOB, limit=source.stat().st_size) == source.read_bytes()
+
+
+@every_kind
+def test_a_download_stops_at_its_limit(remote: Remote, tmp_path: Path) -> None:
+    """An object larger than its record says (a damaged or hostile remote) is refused
+    before more than the limit is written."""
+    source = big_file(tmp_path / "blob")
+    transport = remote.open()
+    transport.put(BLOB, source)
+    out = io.BytesIO()
+    with pytest.raises(RemoteError, match="larger than 1000 bytes"):
+        transport.download(BLOB, out, limit=1000)
+    assert len(out.getvalue()) <= 1000
+    out = io.BytesIO()
+    assert transport.download(BLOB, out, limit=source.stat().st_size)
+    assert out.getvalue() == source.read_bytes()
 
 
 @pytest.mark.parametrize("remote", ["file", "webdav"], indirect=True)
@@ -115,7 +131,7 @@ def test_a_path_is_streamed_not_read_whole(remote: Remote, tmp_path: Path) -> No
     try:
         transport.put(BLOB, source)
         with (tmp_path / "copy").open("wb") as out:
-            transport.download(BLOB, out)
+            transport.download(BLOB, out, limit=1 << 30)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -128,7 +144,7 @@ def test_absent(remote: Remote) -> None:
     transport = remote.open()
     out = io.BytesIO()
     assert transport.get(KEY, limit=100) is None
-    assert not transport.download(BLOB, out)
+    assert not transport.download(BLOB, out, limit=1 << 30)
     assert out.getvalue() == b""
     assert not transport.exists(KEY)
 
@@ -238,7 +254,7 @@ def test_500_is_an_error_naming_the_status_and_the_remote(webdav: WebDAV) -> Non
     transport = open_transport(webdav.url("fail500/team"), {"WHEELMEMO_REMOTE_TOKEN": TOKEN})
     calls: list[Callable[[], object]] = [
         lambda: transport.get(KEY, limit=10), lambda: transport.exists(KEY),
-        lambda: transport.download(KEY, io.BytesIO()), lambda: transport.put(KEY, b"x")]
+        lambda: transport.download(KEY, io.BytesIO(), limit=100), lambda: transport.put(KEY, b"x")]
     for call in calls:
         with pytest.raises(RemoteError, match=r"HTTP 500") as caught:
             call()
@@ -312,7 +328,7 @@ def test_one_kept_alive_connection(webdav: WebDAV, tmp_path: Path) -> None:
     transport.get(KEY, limit=10)
     transport.get("v1/ac/absent", limit=10)
     transport.exists(BLOB)
-    transport.download(BLOB, io.BytesIO())
+    transport.download(BLOB, io.BytesIO(), limit=1 << 30)
     requests = webdav.requests()
     assert len(requests) == 6
     assert len({r.connection for r in requests}) == 1
@@ -353,7 +369,7 @@ def test_a_spent_deadline_raises_before_any_request(remote: Remote, tmp_path: Pa
     transport = remote.open(deadline=time.monotonic() - 1)
     calls: list[Callable[[], object]] = [
         lambda: transport.get(KEY, limit=10), lambda: transport.exists(KEY),
-        lambda: transport.download(KEY, io.BytesIO()), lambda: transport.put(BLOB, b"x"),
+        lambda: transport.download(KEY, io.BytesIO(), limit=100), lambda: transport.put(BLOB, b"x"),
         lambda: transport.put(BLOB, big_file(tmp_path / "blob", 10))]
     for call in calls:
         with pytest.raises(RemoteTimeout, match="time budget"):
@@ -372,7 +388,7 @@ def test_a_hanging_server_times_out_at_a_short_deadline(hanging_server: RawServe
         url = f"s3://bucket/team?endpoint={hanging_server.endpoint}"
         environ = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
     for call in (lambda t: t.get(KEY, limit=10), lambda t: t.exists(KEY), lambda t: t.put(KEY, b"x"),
-                 lambda t: t.download(KEY, io.BytesIO())):
+                 lambda t: t.download(KEY, io.BytesIO(), limit=100)):
         transport = open_transport(url, environ, connect_timeout=0.2, deadline=time.monotonic() + 0.25)
         with pytest.raises(RemoteTimeout):
             call(transport)
@@ -403,7 +419,7 @@ def test_a_truncated_response(truncating_server: RawServer, kind: str) -> None:
     assert not isinstance(caught.value, RemoteTimeout)
     out = io.BytesIO()
     with pytest.raises(RemoteError):
-        transport.download(KEY, out)
+        transport.download(KEY, out, limit=100)
     assert out.getvalue() in (b"", TRUNCATED_BODY)
     transport.close()
 

@@ -31,7 +31,7 @@ import os
 import stat
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ._errors import ConfigError, StoreError
 from ._fsdir import AT, Dir, descend, is_symlink_error
@@ -68,6 +68,12 @@ class ClientMissing(RemoteError):
     answers ``get_requires_for_build_*``, which is what brings it)."""
 
 
+class Sink(Protocol):
+    """Where a download goes: a file, or one that hashes what it is given (``_tiers``)."""
+
+    def write(self, data: bytes | memoryview, /) -> object: ...
+
+
 class Transport(Protocol):
     """What every remote storage can do, on objects named relative to its prefix."""
 
@@ -81,8 +87,9 @@ class Transport(Protocol):
     def get(self, name: str, *, limit: int) -> bytes | None:
         """A small object; None when absent; RemoteError when larger than ``limit``."""
 
-    def download(self, name: str, out: BinaryIO) -> bool:
-        """Stream an object into ``out``; False when absent."""
+    def download(self, name: str, out: Sink, *, limit: int) -> bool:
+        """Stream an object into ``out``; False when absent; RemoteError when it is larger
+        than ``limit`` (a damaged or hostile remote does not fill the disk)."""
 
     def exists(self, name: str) -> bool: ...
 
@@ -243,10 +250,11 @@ class FileTransport(_Budget):
             raise RemoteError(f"{self.display}: {name} is larger than {limit} bytes")
         return data
 
-    def download(self, name: str, out: BinaryIO) -> bool:
+    def download(self, name: str, out: Sink, *, limit: int) -> bool:
         fd = self._open(name)
         if fd is None:
             return False
+        total = 0
         with open(fd, "rb") as f:
             while True:
                 self._left(0)
@@ -256,6 +264,9 @@ class FileTransport(_Budget):
                     raise self._fail("read", name, e) from e
                 if not chunk:
                     return True
+                total += len(chunk)
+                if total > limit:
+                    raise RemoteError(f"{self.display}: {name} is larger than {limit} bytes")
                 out.write(chunk)  # an error here is the local disk's, not the remote's
 
     def exists(self, name: str) -> bool:

@@ -22,6 +22,7 @@ from ._remote import (
     CHUNK,
     RemoteError,
     RemoteTimeout,
+    Sink,
     _Budget,
     _config_error,
     _scrub,
@@ -243,8 +244,8 @@ class HttpTransport(_Budget):
         chunks: list[bytes] = []
         return b"".join(chunks) if self._fetch(name, chunks.append, limit) else None
 
-    def download(self, name: str, out: BinaryIO) -> bool:
-        return self._fetch(name, out.write, None)
+    def download(self, name: str, out: Sink, *, limit: int) -> bool:
+        return self._fetch(name, out.write, limit)
 
     def exists(self, name: str) -> bool:
         response = self._request("HEAD", name)

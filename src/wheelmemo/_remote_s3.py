@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._remote import (
     CHUNK,
     ClientMissing,
     RemoteError,
     RemoteTimeout,
+    Sink,
     _Budget,
     _config_error,
     _scrub,
@@ -182,11 +183,13 @@ class S3Transport(_Budget):
             raise RemoteError(f"{self.display}: GET {name}: truncated")
         return data
 
-    def download(self, name: str, out: BinaryIO) -> bool:
+    def download(self, name: str, out: Sink, *, limit: int) -> bool:
         opened = self._open(name, transfer=True)
         if opened is None:
             return False
         result, size = opened
+        if size > limit:
+            raise RemoteError(f"{self.display}: {name} is larger than {limit} bytes")
         local: list[OSError] = []
 
         def stream() -> int:
@@ -194,6 +197,8 @@ class S3Transport(_Budget):
             for chunk in result.stream(min_chunk_size=CHUNK):
                 self._left(0)
                 view = memoryview(chunk)
+                if total + len(view) > limit:
+                    raise RemoteError(f"{self.display}: {name} is larger than {limit} bytes")
                 try:
                     out.write(view)
                 except OSError as e:  # the local disk's failure, not the remote's

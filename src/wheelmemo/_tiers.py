@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 from ._errors import StoreError
 from ._log import logger, warn_once
@@ -170,16 +170,16 @@ class RemoteStore:
         except OSError as e:
             raise StoreError(f"cannot write into {target.parent} ({e})") from e
         try:
-            with os.fdopen(fd, "w+b") as out:
-                found = self._open().download(f"{CAS}/{stored.blob}", out)
-                out.seek(0)
-                digest, size = _digest(out)
+            with os.fdopen(fd, "wb") as out:
+                written = _Hashing(out)
+                # never more than the record says: a hostile remote does not fill the disk
+                found = self._open().download(f"{CAS}/{stored.blob}", written, limit=stored.size)
             if not found:
                 raise StoreError(f"blob {stored.blob[:8]} of {stored.name} is missing")
-            if (digest, size) != (stored.blob, stored.size):
+            if (written.digest.hexdigest(), written.size) != (stored.blob, stored.size):
                 raise StoreError(f"blob {stored.blob[:8]} of {stored.name} failed verification")
             os.replace(tmp, target)
-            self.stats.bytes_down += size
+            self.stats.bytes_down += written.size
         except BaseException as e:
             if isinstance(e, StoreError):
                 self.fail(e)
@@ -221,6 +221,20 @@ class RemoteStore:
         finally:
             self._timed(started)
         return entry
+
+
+class _Hashing:
+    """A file being downloaded into, hashed on the way: verified without reading it back."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview, /) -> object:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.out.write(data)
 
 
 def _digest(f: Any) -> tuple[str, int]:
