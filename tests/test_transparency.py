@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -299,55 +299,37 @@ def test_pyproject_that_is_a_fifo_is_one_error_line(hooks: Hooks, fake_site: Fak
 # -- 5. answers that are not PEP 517's are passed on, never cached ----------------------------
 BAD_BACKEND = """
     import os
+    import shutil
     import countingbackend
     from countingbackend import *  # noqa: F403
 
-    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    def _answer(hook, directory, config_settings):
+        # countingbackend's hook, answered as BAD_ANSWER says
         how = os.environ["BAD_ANSWER"]
         if how == "subdir":
-            os.makedirs(os.path.join(wheel_directory, "sub"), exist_ok=True)
-            return "sub/" + countingbackend.build_wheel(os.path.join(wheel_directory, "sub"), config_settings)
-        name = countingbackend.build_wheel(wheel_directory, config_settings)
+            sub = os.path.join(directory, "sub")
+            os.makedirs(sub, exist_ok=True)
+            return "sub/" + hook(sub, config_settings)
+        name = hook(directory, config_settings)
         if how == "absolute":
-            return os.path.abspath(os.path.join(wheel_directory, name))
+            return os.path.abspath(os.path.join(directory, name))
         if how == "missing":
             return "not-" + name
         if how == "none":
             return None
+        if how == "empty":  # (metadata) a directory with no files
+            shutil.rmtree(os.path.join(directory, name))
+            os.mkdir(os.path.join(directory, name))
         return name
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        return _answer(countingbackend.build_wheel, wheel_directory, config_settings)
 
     def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
-        how = os.environ["BAD_ANSWER"]
-        if how == "subdir":
-            os.makedirs(os.path.join(metadata_directory, "sub"), exist_ok=True)
-            sub = os.path.join(metadata_directory, "sub")
-            return "sub/" + countingbackend.prepare_metadata_for_build_wheel(sub, config_settings)
-        name = countingbackend.prepare_metadata_for_build_wheel(metadata_directory, config_settings)
-        if how == "absolute":
-            return os.path.abspath(os.path.join(metadata_directory, name))
-        if how == "missing":
-            return "not-" + name
-        if how == "none":
-            return None
-        if how == "empty":
-            import shutil
-            shutil.rmtree(os.path.join(metadata_directory, name))
-            os.mkdir(os.path.join(metadata_directory, name))
-        return name
+        return _answer(countingbackend.prepare_metadata_for_build_wheel, metadata_directory, config_settings)
 
     def build_sdist(sdist_directory, config_settings=None):
-        how = os.environ["BAD_ANSWER"]
-        if how == "subdir":
-            os.makedirs(os.path.join(sdist_directory, "sub"), exist_ok=True)
-            return "sub/" + countingbackend.build_sdist(os.path.join(sdist_directory, "sub"), config_settings)
-        name = countingbackend.build_sdist(sdist_directory, config_settings)
-        if how == "absolute":
-            return os.path.abspath(os.path.join(sdist_directory, name))
-        if how == "missing":
-            return "not-" + name
-        if how == "none":
-            return None
-        return name
+        return _answer(countingbackend.build_sdist, sdist_directory, config_settings)
 """
 BAD_ANSWERS = ["subdir", "absolute", "missing", "none"]
 
@@ -364,22 +346,29 @@ def _expected(how: str, directory: Path, name: str) -> str | None:
             "missing": f"not-{name}", "none": None}[how]
 
 
+def _answered_uncached(hooks: Hooks, capsys: pytest.CaptureFixture[str], hook: str,
+                       expected: Callable[[Path], str | None], warning: str, *args: Any) -> None:
+    """Three calls of ``hook``, each passing on ``expected(its directory)`` with one
+    warning saying ``warning``: none is answered from the cache."""
+    for attempt in ("one", "two", "three"):
+        dest = hooks.out / attempt
+        dest.mkdir(parents=True)
+        capsys.readouterr()
+        assert hooks(hook, str(dest), *args) == expected(dest)
+        warnings = [line for line in _stderr_lines(capsys) if "warning" in line]
+        assert len(warnings) == 1, warnings
+        assert warning in warnings[0]
+    assert hooks.calls()[hook] == 3
+
+
 @pytest.mark.parametrize("how", BAD_ANSWERS)
 def test_build_wheel_answer_that_is_not_a_basename_is_passed_on_uncached(
     bad_hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
     name = "fake_project-1.0.0-py3-none-any.whl"
-    for attempt in ("one", "two", "three"):
-        dest = bad_hooks.out / attempt
-        dest.mkdir(parents=True)
-        capsys.readouterr()
-        answer = bad_hooks("build_wheel", str(dest), None)
-        assert answer == _expected(how, dest, name)
-        warnings = [line for line in _stderr_lines(capsys) if "warning" in line]
-        assert len(warnings) == 1, warnings
-        assert "not cached" in warnings[0]
-    assert bad_hooks.calls()["build_wheel"] == 3
+    _answered_uncached(bad_hooks, capsys, "build_wheel", lambda dest: _expected(how, dest, name),
+                       "not cached", None)
     # a sound answer afterwards is cached as usual
     monkeypatch.setenv("BAD_ANSWER", "good")
     bad_hooks.build_wheel(subdir="good1")
@@ -393,16 +382,8 @@ def test_metadata_answer_that_is_not_a_basename_is_passed_on_uncached(
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
     name = "fake_project-1.0.0.dist-info"
-    for attempt in ("one", "two", "three"):
-        dest = bad_hooks.out / attempt
-        dest.mkdir(parents=True)
-        capsys.readouterr()
-        answer = bad_hooks("prepare_metadata_for_build_wheel", str(dest), None)
-        assert answer == (name if how == "empty" else _expected(how, dest, name))
-        warnings = [line for line in _stderr_lines(capsys) if "warning" in line]
-        assert len(warnings) == 1, warnings
-        assert "not cached" in warnings[0]
-    assert bad_hooks.calls()["prepare_metadata_for_build_wheel"] == 3
+    _answered_uncached(bad_hooks, capsys, "prepare_metadata_for_build_wheel",
+                       lambda dest: name if how == "empty" else _expected(how, dest, name), "not cached", None)
 
 
 @pytest.mark.parametrize("how", BAD_ANSWERS)
@@ -410,16 +391,8 @@ def test_sdist_answer_that_is_not_a_basename_is_passed_on_uncached(
     bad_hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
-    name = "fake_project-1.0.0.tar.gz"
-    for attempt in ("one", "two", "three"):
-        dest = bad_hooks.out / attempt
-        dest.mkdir(parents=True)
-        capsys.readouterr()
-        assert bad_hooks("build_sdist", str(dest)) == _expected(how, dest, name)
-        warnings = [line for line in _stderr_lines(capsys) if "warning" in line]
-        assert len(warnings) == 1, warnings
-        assert "not cached, and what it was made from is not recorded" in warnings[0]
-    assert bad_hooks.calls()["build_sdist"] == 3
+    _answered_uncached(bad_hooks, capsys, "build_sdist", lambda dest: _expected(how, dest, "fake_project-1.0.0.tar.gz"),
+                       "not cached, and what it was made from is not recorded")
 
 
 def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:
