@@ -522,22 +522,15 @@ def _file_states(
     files: dict[str, list[str]] = {}
     read: set[str] = set()
     changed: list[str] = []
-    prefix, declared = context.prefix, context.declared
+    declared = context.declared
     for path, source in sorted(sources.items()):
-        # most reads are of declared inputs (a pure project's whole tree): known at once
+        # most reads are of declared inputs (a pure project's whole tree), by the very
+        # path the recorder has for them: known at once; the rest are classified
         label = known.get(path)
-        if label is not None:
-            read.add(label)  # keyed already; kept for the sdist equivalence check
-            continue
-        norm = os.path.normpath(path)
-        if norm.startswith(prefix):
-            in_tree = norm[len(prefix):].replace(os.sep, "/")
-            if in_tree in declared:
-                read.add(in_tree)  # keyed already; kept for the sdist equivalence check
-                continue
-        label = context.classify(path)
         if label is None:
-            continue
+            label = context.classify(path)
+            if label is None:
+                continue
         if label in declared:
             read.add(label)  # keyed already; kept for the sdist equivalence check
             continue
