@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, StoreError
-from ._settings import load_project, load_settings, parse_size
-from ._store import LocalStore, default_cache_dir
+from ._settings import default_cache_dir, load_project, load_settings, parse_size
+from ._store import LocalStore
 
 if TYPE_CHECKING:
     from ._memo import Memo

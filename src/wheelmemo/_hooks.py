@@ -42,12 +42,23 @@ class UnsupportedOperation(Exception):
 
 
 def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:
+    import os
+
     from ._log import configure
-    from ._memo import Memo
+    from ._settings import default_cache_dir, load_project, load_settings
 
     configure()
     try:
-        memo = Memo(config_settings)
+        environ = dict(os.environ)
+        project = load_project()
+        settings, inner_config = load_settings(project, config_settings, environ)
+        if not settings.disable:
+            from ._bytecode import install
+
+            install(str(settings.cache_dir or default_cache_dir()), writable=not settings.cache_read_only)
+        from ._memo import Memo
+
+        memo = Memo(config_settings, environ=environ, loaded=(project, settings, inner_config))
         try:
             return action(memo)
         finally:

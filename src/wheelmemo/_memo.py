@@ -23,8 +23,15 @@ from ._inner import InnerBackend
 from ._inputs import file_digest, find_extension_files
 from ._keys import Keys
 from ._log import logger, warn_once
-from ._settings import ConfigSettings, load_project, load_settings
-from ._store import Entry, LocalStore, Store, StoredFile, default_cache_dir, materialize
+from ._settings import (
+    ConfigSettings,
+    Project,
+    Settings,
+    default_cache_dir,
+    load_project,
+    load_settings,
+)
+from ._store import Entry, LocalStore, Store, StoredFile, materialize
 from ._tiers import open_remote
 
 __all__ = ["Memo", "extract_dist_info"]
@@ -75,13 +82,18 @@ class Memo:
     def __init__(
         self, config_settings: ConfigSettings = None, root: Path | None = None,
         environ: Mapping[str, str] | None = None, *, offline: bool = False,
+        loaded: tuple[Project, Settings, ConfigSettings] | None = None,
     ) -> None:
+        """``loaded``: the project, the settings and the inner backend's config settings,
+        when the caller has read them already (``load_project``, ``load_settings``)."""
         self.start = time.monotonic()
         # the frontend's environment, as this hook found it: an inner backend may set
         # variables in the process (mesonpy sets NINJA) that no key computed later may see
         self.environ = dict(os.environ) if environ is None else environ
-        self.project = load_project(root)
-        self.settings, self.inner_config = load_settings(self.project, config_settings, self.environ)
+        if loaded is None:
+            project = load_project(root)
+            loaded = (project, *load_settings(project, config_settings, self.environ))
+        self.project, self.settings, self.inner_config = loaded
         self.inner = InnerBackend(self.settings.backend, self.settings.backend_path, self.project.root)
         local = None
         if not self.settings.disable:

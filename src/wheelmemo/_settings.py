@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on old Pythons only
     import tomli as tomllib
 
-__all__ = ["ConfigSettings", "Project", "Settings", "load_project", "load_settings"]
+__all__ = ["ConfigSettings", "Project", "Settings", "default_cache_dir", "load_project", "load_settings"]
 
 #: What a frontend passes as ``config_settings`` (PEP 517: ``None`` or a str -> str|list).
 ConfigSettings = Optional[Mapping[str, Union[str, list[str]]]]
@@ -162,6 +162,16 @@ class Project(NamedTuple):
 
 #: open() of a FIFO waits for a writer, for ever: opened non-blocking, it is refused below
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def default_cache_dir() -> Path:
+    """The platform's user cache directory for wheelmemo."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "wheelmemo" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "wheelmemo"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wheelmemo"
 
 
 def load_project(root: Path | None = None) -> Project:

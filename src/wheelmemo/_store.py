@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -58,7 +57,7 @@ from ._records import (
 )
 
 __all__ = ["FAILED", "READ_ONLY", "READ_WRITE", "Entry", "LocalStore", "Store", "StoredFile",
-           "default_cache_dir", "materialize"]
+           "materialize"]
 _CHUNK = 1 << 20
 #: How many of a project's newest keys per hook kind are remembered (``recent_keys``).
 RECENT = 4
@@ -117,16 +116,6 @@ def materialize(store: Store, entry: Entry, dest: Path) -> None:
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
-
-
-def default_cache_dir() -> Path:
-    """The platform's user cache directory for wheelmemo."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-        return Path(base) / "wheelmemo" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "wheelmemo"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wheelmemo"
 
 
 def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
@@ -676,7 +665,9 @@ class LocalStore:
                 removed += 1
                 size -= int(record["size"])
         self.collect_garbage()
-        self._forget_trees(0.0 if max_size == 0 else (older_than or 30 * 86400))
+        horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
+        self._forget_trees(horizon)
+        self._forget_code(horizon)
         if max_size == 0 or older_than is not None:  # clean, or prune --older-than
             self._prune_build_dirs(0.0 if max_size == 0 else older_than or 0.0)
         return removed, before - self.size()
@@ -691,6 +682,22 @@ class LocalStore:
                         if stats.lstat(name).st_mtime <= horizon:
                             stats.unlink(name)
         except (OSError, StoreError):
+            return
+
+    def _forget_code(self, older_than: float) -> None:
+        """Compiled modules of wheelmemo (``_bytecode``) written that long ago: those of
+        the versions still in use are written again by the next build that needs them."""
+        from ._bytecode import CODE_DIR
+
+        horizon = time.time() - older_than
+        path = str(self.root.parent / CODE_DIR)
+        try:
+            with open_dir(path, path, None) as code:
+                for name in code.names():
+                    with contextlib.suppress(OSError):
+                        if code.lstat(name).st_mtime <= horizon:
+                            code.unlink(name)
+        except OSError:
             return
 
     def enforce_limit(self, max_size: int) -> None:

@@ -1,0 +1,127 @@
+"""wheelmemo's own modules, compiled once per interpreter and kept in the cache.
+
+uv installs the packages of a build environment without compiling them to bytecode
+(pip compiles them as it installs) and makes a new environment for every build, so
+each hook process of a ``uv build`` would compile wheelmemo's modules from source
+again: about 55 ms per build, hit or miss, and twice that where
+``PYTHONDONTWRITEBYTECODE`` keeps the first process from writing them for the second.
+
+:func:`install` puts a finder for ``wheelmemo.*`` first on ``sys.meta_path``.  A module
+whose usual ``__pycache__`` file exists is loaded as always.  Any other module's code is
+read from ``<cache>/code/<name>``, ``name`` being the SHA-256 of the interpreter's
+magic number and the module's source, and is compiled and written there when it is
+missing.  Such a file holds the SHA-256 of the marshalled code, then the code: a file
+that does not match is compiled again, never an error, and no problem of this
+directory ever fails an import.  It is written in the cache, not beside the sources, so
+``PYTHONDONTWRITEBYTECODE`` does not stop it.  Nothing here goes to a remote; pruning
+removes files unused for as long as the stat caches, ``clean`` removes them all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.machinery
+import importlib.util
+import marshal
+import os
+import sys
+from collections.abc import Sequence
+from types import CodeType, ModuleType
+
+from ._fsdir import Dir, open_dir
+
+__all__ = ["CODE_DIR", "install"]
+
+#: the directory of compiled modules in the cache directory, beside the store (``v1``)
+CODE_DIR = "code"
+_PACKAGE = __name__.rpartition(".")[0]
+#: CPython's own fix of a code object's file names after a move (what its pyc loader uses)
+_fix_co_filename = getattr(sys.modules.get("_imp"), "_fix_co_filename", None)
+
+
+class _Finder:
+    """Finds ``wheelmemo.*`` as the path finder does, with :class:`_Loader` for sources."""
+
+    def __init__(self, cache_dir: str, writable: bool) -> None:
+        self.cache_dir = cache_dir
+        self.writable = writable
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_PACKAGE + "."):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and type(spec.loader) is importlib.machinery.SourceFileLoader and spec.origin:
+            spec.loader = _Loader(fullname, spec.origin, self)
+        return spec
+
+
+class _Loader(importlib.machinery.SourceFileLoader):
+    def __init__(self, fullname: str, path: str, finder: _Finder) -> None:
+        super().__init__(fullname, path)
+        self.finder = finder
+
+    def get_code(self, fullname: str) -> CodeType | None:
+        path = self.get_filename(fullname)
+        try:
+            usual = importlib.util.cache_from_source(path)
+        except NotImplementedError:
+            usual = None
+        if usual is None or _fix_co_filename is None or os.path.exists(usual):
+            return super().get_code(fullname)
+        source = self.get_data(path)
+        name = hashlib.sha256(importlib.util.MAGIC_NUMBER + source).hexdigest()
+        code = self._read(name)
+        if code is not None:
+            _fix_co_filename(code, path)
+            return code
+        code = self.source_to_code(source, path)
+        if self.finder.writable:
+            self._write(name, code)
+        return code
+
+    def _code_dir(self, create: bool) -> Dir:
+        """``<cache>/code``, never through a symlink (the cache directory may be one)."""
+        path = os.path.join(self.finder.cache_dir, CODE_DIR)
+        if create:
+            os.makedirs(self.finder.cache_dir, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(path)
+        return open_dir(path, path, None)
+
+    def _read(self, name: str) -> CodeType | None:
+        try:
+            with self._code_dir(create=False) as directory:
+                data = directory.read(name)[0]
+            if hashlib.sha256(data[32:]).digest() != data[:32]:
+                return None
+            code = marshal.loads(data[32:])
+        except (OSError, ValueError, EOFError, TypeError):
+            return None  # missing, damaged, a symlink or a directory: compiled again
+        return code if isinstance(code, CodeType) else None
+
+    def _write(self, name: str, code: CodeType) -> None:
+        data = marshal.dumps(code)
+        try:
+            with self._code_dir(create=True) as directory:
+                fd, tmp = directory.temp(".tmp-")
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        f.write(hashlib.sha256(data).digest() + data)
+                    directory.replace(tmp, directory, name)
+                except BaseException:
+                    directory.unlink(tmp)
+                    raise
+        except OSError:
+            pass  # a full, read-only or damaged cache: the next process compiles it again
+
+
+def install(cache_dir: str, *, writable: bool) -> None:
+    """Load the modules of wheelmemo not imported yet through ``cache_dir``: a finder
+    first on ``sys.meta_path``, once per process, using the newest call's cache."""
+    for finder in sys.meta_path:
+        if isinstance(finder, _Finder):
+            finder.cache_dir, finder.writable = cache_dir, writable
+            return
+    sys.meta_path.insert(0, _Finder(cache_dir, writable))
