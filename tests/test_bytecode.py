@@ -98,8 +98,12 @@ def test_a_changed_module_is_compiled_again(tmp_path: Path) -> None:
     assert out.stdout.strip() == "1"
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "directory", "symlink"])
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "directory", "symlink",
+                                    "writable-by-others", "someone-else's"])
 def test_a_damaged_code_file_is_compiled_again(tmp_path: Path, damage: str) -> None:
+    """Damaged, or not the user's own: the code of a shared cache's other writers is never run."""
+    if damage == "someone-else's" and os.getuid() != 0:
+        pytest.skip("giving a file to another user takes root")
     cache = tmp_path / "cache"
     site = _copy(tmp_path / "env")
     first = _run(site, cache, modules=["wheelmemo._records"])
@@ -117,13 +121,30 @@ def test_a_damaged_code_file_is_compiled_again(tmp_path: Path, damage: str) -> N
         code.write_bytes(b"")
     elif damage == "directory":
         code.mkdir()
-    else:
+    elif damage == "symlink":
         code.symlink_to(outside)  # a good file behind a symlink is not followed either
+    else:  # the right bytes, from someone else, or where someone else could have put them
+        code.write_bytes(data)
+        if damage == "writable-by-others":
+            code.chmod(0o666)
+        else:
+            os.chown(code, 54321, 54321)
     assert _run(site, cache, modules=["wheelmemo._records"])["compiled"] == ["_records.py"]
-    if damage != "directory":  # written again whole
+    if damage != "directory":  # written again whole, the user's own
         assert code.read_bytes() == data and not code.is_symlink()
+        assert code.stat().st_uid == os.getuid() and not code.stat().st_mode & 0o022
         assert _run(site, cache, modules=["wheelmemo._records"])["compiled"] == []
     assert outside.read_bytes() == data
+
+
+def test_a_code_directory_others_can_write_is_never_used(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    site = _copy(tmp_path / "env")
+    every = _run(site, cache)["compiled"]
+    (cache / "code").chmod(0o775)
+    files = _code_files(cache)
+    assert _run(site, cache)["compiled"] == every
+    assert _code_files(cache) == files  # nor written
 
 
 def test_a_read_only_cache_is_read_and_never_written(tmp_path: Path) -> None:

@@ -12,7 +12,10 @@ read from ``<cache>/code/<name>``, ``name`` being the SHA-256 of the interpreter
 magic number and the module's source, and is compiled and written there when it is
 missing.  Such a file holds the SHA-256 of the marshalled code, then the code: a file
 that does not match is compiled again, never an error, and no problem of this
-directory ever fails an import.  It is written in the cache, not beside the sources, so
+directory ever fails an import.  Code is run from there only when the directory and the
+file belong to the user running the build and nobody else can write them (POSIX): the
+other writers of a shared cache can make a build return their wheel, never run code in
+it.  It is written in the cache, not beside the sources, so
 ``PYTHONDONTWRITEBYTECODE`` does not stop it.  Nothing here goes to a remote; pruning
 removes files unused for as long as the stat caches, ``clean`` removes them all.
 """
@@ -82,23 +85,31 @@ class _Loader(importlib.machinery.SourceFileLoader):
         return code
 
     def _code_dir(self, create: bool) -> Dir:
-        """``<cache>/code``, never through a symlink (the cache directory may be one)."""
+        """``<cache>/code``, never through a symlink (the cache directory may be one);
+        OSError when it is not the user's own."""
         path = os.path.join(self.finder.cache_dir, CODE_DIR)
         if create:
             os.makedirs(self.finder.cache_dir, exist_ok=True)
             with contextlib.suppress(FileExistsError):
-                os.mkdir(path)
-        return open_dir(path, path, None)
+                os.mkdir(path, 0o755)
+        directory = open_dir(path, path, None)
+        if not _private(directory.stat()):
+            directory.__exit__()
+            raise PermissionError(f"{path} is not the user's own")
+        return directory
 
     def _read(self, name: str) -> CodeType | None:
         try:
-            with self._code_dir(create=False) as directory:
-                data = directory.read(name)[0]
+            with self._code_dir(create=False) as directory, \
+                    os.fdopen(directory.open(name, os.O_RDONLY), "rb") as f:
+                if not _private(os.fstat(f.fileno())):
+                    return None
+                data = f.read()
             if hashlib.sha256(data[32:]).digest() != data[:32]:
                 return None
             code = marshal.loads(data[32:])
         except (OSError, ValueError, EOFError, TypeError):
-            return None  # missing, damaged, a symlink or a directory: compiled again
+            return None  # missing, damaged, someone else's, a symlink or a directory
         return code if isinstance(code, CodeType) else None
 
     def _write(self, name: str, code: CodeType) -> None:
@@ -115,6 +126,12 @@ class _Loader(importlib.machinery.SourceFileLoader):
                     raise
         except OSError:
             pass  # a full, read-only or damaged cache: the next process compiles it again
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (always, where there are no uids)."""
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (st.st_uid == getuid() and not st.st_mode & 0o022)
 
 
 def install(cache_dir: str, *, writable: bool) -> None:

@@ -98,6 +98,10 @@ class Dir:
                 os.mkdir(self._at(name), dir_fd=self.fd)
         return open_dir(os.path.join(self.path, name), self._at(name), self.fd)
 
+    def stat(self) -> os.stat_result:
+        """The directory's own stat."""
+        return os.fstat(self.fd) if self.fd is not None else os.lstat(self.path)
+
     def names(self) -> list[str]:
         return os.listdir(self.fd if self.fd is not None else self.path)
 
