@@ -17,7 +17,8 @@ file belong to the user running the build and nobody else can write them (POSIX)
 other writers of a shared cache can make a build return their wheel, never run code in
 it.  It is written in the cache, not beside the sources, so
 ``PYTHONDONTWRITEBYTECODE`` does not stop it.  Nothing here goes to a remote; pruning
-removes files unused for as long as the stat caches, ``clean`` removes them all.
+removes the files written longer ago than it keeps stat caches (the next hook that
+needs one writes it again), ``clean`` removes them all.
 """
 
 from __future__ import annotations
