@@ -51,12 +51,12 @@ def _copy(dest: Path) -> Path:
 
 
 def _run(site: Path, cache: Path, *, writable: bool = True, modules: list[str] = LATE,
-         dont_write: bool = True) -> dict[str, Any]:
+         dont_write: bool = True, flags: tuple[str, ...] = ()) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     env["PYTHONPATH"] = str(site)
     if dont_write:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(site / "wheelmemo"), str(cache),
+    out = subprocess.run([sys.executable, *flags, "-c", SCRIPT, str(site / "wheelmemo"), str(cache),
                           "1" if writable else "0", *modules],
                          env=env, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(out)
@@ -83,6 +83,18 @@ def test_modules_are_compiled_once_for_every_build_environment(tmp_path: Path) -
     assert other["co_filenames"] == other["files"]
     assert all(name.startswith(str(tmp_path / "env2")) for name in other["co_filenames"])
     assert len(_code_files(cache)) == len(first["compiled"])
+
+
+def test_code_compiled_with_other_optimizations_is_kept_apart(tmp_path: Path) -> None:
+    """-O strips asserts and -OO docstrings: such code never stands for plain code."""
+    cache = tmp_path / "cache"
+    site = _copy(tmp_path / "env")
+    plain = _run(site, cache, modules=["wheelmemo._records"])
+    assert plain["compiled"] == ["_records.py"]
+    assert _run(site, cache, modules=["wheelmemo._records"], flags=("-OO",))["compiled"] == ["_records.py"]
+    assert _run(site, cache, modules=["wheelmemo._records"], flags=("-OO",))["compiled"] == []
+    assert _run(site, cache, modules=["wheelmemo._records"])["compiled"] == []
+    assert len(_code_files(cache)) == 2
 
 
 def test_a_changed_module_is_compiled_again(tmp_path: Path) -> None:

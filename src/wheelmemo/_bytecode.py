@@ -8,8 +8,9 @@ again: about 55 ms per build, hit or miss, and twice that where
 
 :func:`install` puts a finder for ``wheelmemo.*`` first on ``sys.meta_path``.  A module
 whose usual ``__pycache__`` file exists is loaded as always.  Any other module's code is
-read from ``<cache>/code/<name>``, ``name`` being the SHA-256 of the interpreter's
-magic number and the module's source, and is compiled and written there when it is
+read from ``<cache>/code/<name>``, ``name`` being the SHA-256 of what the code depends
+on (the interpreter's cache tag and magic number, the optimization level of ``-O``) and
+of the module's source, and is compiled and written there when it is
 missing.  Such a file holds the SHA-256 of the marshalled code, then the code: a file
 that does not match is compiled again, never an error, and no problem of this
 directory ever fails an import.  Code is run from there only when the directory and the
@@ -40,6 +41,9 @@ __all__ = ["CODE_DIR", "install"]
 #: the directory of compiled modules in the cache directory, beside the store (``v1``)
 CODE_DIR = "code"
 _PACKAGE = __name__.rpartition(".")[0]
+#: what the compiled code depends on besides the source (-O strips asserts, -OO docstrings)
+_COMPILER = (f"{sys.implementation.cache_tag}\0{sys.flags.optimize}\0".encode()
+             + importlib.util.MAGIC_NUMBER)
 #: CPython's own fix of a code object's file names after a move (what its pyc loader uses)
 _fix_co_filename = getattr(sys.modules.get("_imp"), "_fix_co_filename", None)
 
@@ -75,7 +79,7 @@ class _Loader(importlib.machinery.SourceFileLoader):
         if usual is None or _fix_co_filename is None or os.path.exists(usual):
             return super().get_code(fullname)
         source = self.get_data(path)
-        name = hashlib.sha256(importlib.util.MAGIC_NUMBER + source).hexdigest()
+        name = hashlib.sha256(_COMPILER + source).hexdigest()
         code = self._read(name)
         if code is not None:
             _fix_co_filename(code, path)
