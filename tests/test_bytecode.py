@@ -229,3 +229,21 @@ def test_clean_removes_the_compiled_modules_and_prune_the_old_ones(tmp_path: Pat
     assert _code_files(cache) == files[1:]
     LocalStore(cache).prune(max_size=0)  # clean
     assert _code_files(cache) == []
+
+
+def test_processes_writing_the_same_modules_at_once(tmp_path: Path) -> None:
+    """Eight processes start on an empty cache together: each file is written whole once
+    (the last rename wins, every one the same), and none is left half-written."""
+    cache = tmp_path / "cache"
+    site = _copy(tmp_path / "env")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
+    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(site / "wheelmemo"), str(cache), "1", *LATE],
+                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    compiled = [json.loads(p.communicate()[0])["compiled"] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    every = _run(site, tmp_path / "alone")["compiled"]
+    assert set().union(*compiled) == set(every)  # each module by one process at least
+    assert [p.name for p in _code_files(cache) if p.name.startswith(".tmp-")] == []
+    assert len(_code_files(cache)) == len(every)
+    assert _run(site, cache)["compiled"] == []
