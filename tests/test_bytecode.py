@@ -208,6 +208,13 @@ def test_a_hook_process_loads_wheelmemo_through_the_cache(tmp_path: Path) -> Non
                              check=True, capture_output=True, text=True).stdout.split()
         assert out == ["[]", "_Loader"]
     assert len(_code_files(cache)) > 5
+    # a read-only cache (untrusted jobs) is read, and gets nothing written
+    env["WHEELMEMO_CACHE_DIR"] = str(tmp_path / "fresh")
+    env["WHEELMEMO_CACHE_READ_ONLY"] = "1"
+    out = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
+                         check=True, capture_output=True, text=True).stdout.split()
+    assert out == ["[]", "_Loader"]
+    assert _code_files(tmp_path / "fresh") == []
     env["WHEELMEMO_DISABLE"] = "1"
     out = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
                          check=True, capture_output=True, text=True).stdout.split()

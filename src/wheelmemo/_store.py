@@ -34,10 +34,11 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from ._bytecode import CODE_DIR
 from ._errors import CorruptEntryError, StoreError
 from ._fsdir import BINARY, Dir, descend, flock, is_symlink_error, list_names, open_dir
 from ._records import (
@@ -666,38 +667,26 @@ class LocalStore:
                 size -= int(record["size"])
         self.collect_garbage()
         horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
-        self._forget_trees(horizon)
-        self._forget_code(horizon)
+        # stat caches of trees not built for a while (temporary copies, deleted checkouts),
+        # and wheelmemo's compiled modules (``_bytecode``) written that long ago: those of
+        # the versions still in use are written again by the next hook that needs them
+        self._forget(lambda: self._dir("stat"), horizon)
+        code = str(self.root.parent / CODE_DIR)
+        self._forget(lambda: open_dir(code, code, None), horizon)
         if max_size == 0 or older_than is not None:  # clean, or prune --older-than
             self._prune_build_dirs(0.0 if max_size == 0 else older_than or 0.0)
         return removed, before - self.size()
 
-    def _forget_trees(self, older_than: float) -> None:
-        """Stat caches of trees not built for a while (temporary copies, deleted checkouts)."""
+    def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> None:
+        """Remove the files of ``directory`` last written more than ``older_than`` seconds ago."""
         horizon = time.time() - older_than
         try:
-            with self._dir("stat") as stats:
-                for name in stats.names():
+            with directory() as found:
+                for name in found.names():
                     with contextlib.suppress(OSError):
-                        if stats.lstat(name).st_mtime <= horizon:
-                            stats.unlink(name)
+                        if found.lstat(name).st_mtime <= horizon:
+                            found.unlink(name)
         except (OSError, StoreError):
-            return
-
-    def _forget_code(self, older_than: float) -> None:
-        """Compiled modules of wheelmemo (``_bytecode``) written that long ago: those of
-        the versions still in use are written again by the next build that needs them."""
-        from ._bytecode import CODE_DIR
-
-        horizon = time.time() - older_than
-        path = str(self.root.parent / CODE_DIR)
-        try:
-            with open_dir(path, path, None) as code:
-                for name in code.names():
-                    with contextlib.suppress(OSError):
-                        if code.lstat(name).st_mtime <= horizon:
-                            code.unlink(name)
-        except OSError:
             return
 
     def enforce_limit(self, max_size: int) -> None:
