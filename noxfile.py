@@ -43,7 +43,8 @@ def _other_pythons() -> list[str]:
 OTHER_PYTHONS = _other_pythons()
 
 # a machine with no other Python runs the rest: nox refuses a default session it lacks
-nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "transparency", "lint", "typing"]
+nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint",
+                        "typing"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -51,7 +52,24 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", "-m", "not fuzz", *session.posargs)  # stale-fuzz runs those
+
+
+@nox.session(name="stale-fuzz")
+def stale_fuzz(session: nox.Session) -> None:
+    """The differential fuzzer (tests/stalefuzz): random steps over real projects, judged
+    by plain builds of fresh copies.
+
+    Without arguments (CI): the suite's bounded run, a new seed each time, printed
+    (``WHEELMEMO_FUZZ_BUDGET`` seconds, default 420; ``WHEELMEMO_FUZZ_SEED`` replays).
+    With arguments, the fuzzer itself: ``-- --steps N --seed S [--family F] [--budget
+    SECONDS] [--record FILE]``, or ``-- --family F --replay 'JSON'``.
+    """
+    session.install("-e", ".[test]")
+    if session.posargs:
+        session.run("python", "-m", "stalefuzz", *session.posargs, env={"PYTHONPATH": "tests"})
+    else:
+        session.run("pytest", "-m", "fuzz", "-s", "tests/test_stale_fuzz.py")
 
 
 @nox.session(python=OTHER_PYTHONS)

@@ -1,0 +1,843 @@
+"""The fuzzer's machinery: worlds, operations, builds, the oracle, the shrinker, the report.
+
+A **world** is one template's tree (``proj/`` a git repository, ``shared/`` beside it),
+its own wheelmemo cache, the variables and config settings of the moment, and two
+virtual environments (``dev`` for editable installs, ``noiso`` for builds without
+isolation, where an optional module may be installed).  A **step** is a JSON-able dict
+``{"op": name, ...arguments}`` with every random choice already made, so that a list
+of steps replays exactly; a step whose target is gone (a file already removed) does
+nothing.
+
+**The oracle** (``Oracle``): after every build, a fresh copy of the same state is built
+with the plain backend (``WHEELMEMO_DISABLE=1``) by the same route (from the tree, from
+the sdist, or without isolation in the same ``noiso`` environment), and the two must
+agree: both fail, or both build and every member is equal by content, a compiled
+member whose bytes differ being compared by behaviour (``probe()`` of each wheel, in a
+subprocess).  An editable install is compared by ``probe()`` in its environment with
+the oracle's tree wheel.  The oracle's result is reused only for the same *state*: a
+digest of every file of the tree (ignored ones included, the builds' outputs not), the
+git commit and tags, the variables, the config settings, the installed optional
+module and the route; never across states.
+
+Cargo in the oracle: a plain build from a clean copy must not reuse anything of the
+project's own crates, or the oracle could be stale in the very timestamp ways we hunt,
+but compiling pyo3 afresh for every state costs a minute on a shared machine.  So the
+oracle builds with a new ``CARGO_TARGET_DIR`` per build, seeded by copying (a real
+copy, not hard links: cargo rewrites fingerprint files in place) a target directory
+that holds **registry dependencies only**: made once per run by a plain build, after
+which every artifact, fingerprint and build-script directory of the project's own
+crates (``fzr``, ``fzdep``) is deleted.  The copy's sources get the current time, so
+even a leftover could not look newer than them.
+
+**Shrinking** is a small delta debugging of our own (drop halves, then quarters, ...,
+then single steps; keep a shorter list when a replay from a fresh world and a fresh
+cache still fails the same way), bounded by time.  hypothesis's stateful testing does
+not fit: its examples must be cheap and its database keys on test functions, while a
+step here is a real build of seconds to minutes whose world cannot be rolled back, and
+the replay of a found list has to be printed as a command.
+
+Frontends: ``uv sync`` runs with ``--reinstall-package``: uv decides from its own
+cache keys whether to call the backend at all, and what we judge is what wheelmemo
+returns when it is called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .templates import (
+    ENV_VALUES,
+    FEATURE_TOKENS,
+    OUTPUT_DIRS,
+    OUTPUT_FILES,
+    OUTPUT_SUFFIXES,
+    TEMPLATES,
+    TOKENS,
+    Template,
+)
+from realtools import ROOT, build_wheelhouse, tool
+
+Step = dict[str, Any]
+
+#: a frontend's route: what the oracle builds for it
+ROUTES = {"uv-wheel": "tree", "pip-wheel": "tree", "build-wheel": "tree", "uv-build": "sdist",
+          "build": "sdist", "pip-e": "editable", "uv-sync": "editable", "pip-noiso": "noiso"}
+TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
+STEP_TIMEOUT = 900.0
+
+
+class OutOfTime(Exception):
+    """The budget ran out in the middle of a step."""
+
+
+class Clock:
+    def __init__(self, budget: float | None) -> None:
+        self.deadline = None if budget is None else time.monotonic() + budget
+
+    def left(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def timeout(self) -> float:
+        left = self.left()
+        if left <= 0:
+            raise OutOfTime
+        return min(STEP_TIMEOUT, left)
+
+
+@dataclass
+class Result:
+    """What one command gave: ok, and its output's end (for a report)."""
+
+    ok: bool
+    output: str
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], clock: Clock) -> Result:
+    """Run ``cmd``; on the clock's timeout kill its whole process group."""
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          stdin=subprocess.DEVNULL, text=True, start_new_session=True) as proc:
+        try:
+            out, _ = proc.communicate(timeout=clock.timeout())
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise OutOfTime from None
+    return Result(proc.returncode == 0, out[-8000:])
+
+
+def is_output(rel: Path) -> bool:
+    return (any(part in OUTPUT_DIRS or part.endswith(OUTPUT_SUFFIXES) for part in rel.parts[:-1])
+            or rel.name in OUTPUT_FILES or rel.name.endswith(OUTPUT_SUFFIXES) or rel.name in OUTPUT_DIRS)
+
+
+def state_files(tree: Path) -> dict[str, bytes]:
+    """Every file of the tree that a fresh copy of this state has, by relative path."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(tree):
+        rel_dir = Path(dirpath).relative_to(tree)
+        dirnames[:] = sorted(d for d in dirnames if not is_output(rel_dir / d / "x"))
+        for name in sorted(filenames):
+            rel = rel_dir / name
+            if not is_output(rel):
+                path = Path(dirpath) / name
+                mode = b"x" if os.access(path, os.X_OK) else b"-"
+                found[rel.as_posix()] = mode + path.read_bytes()
+    return found
+
+
+def copy_state(tree: Path, dest: Path) -> None:
+    """A fresh copy: the state's files with the current time, and the git repository."""
+    for rel, data in state_files(tree).items():
+        path = dest / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data[1:])
+        if data[:1] == b"x":
+            path.chmod(0o755)
+    shutil.copytree(tree / "proj" / ".git", dest / "proj" / ".git")
+
+
+# -- comparing two wheels ------------------------------------------------------------
+COMPILED = (".so", ".pyd", ".dylib")
+
+
+def probe_dir(path: Path, module: str) -> str:
+    code = f"import sys; sys.path.insert(0, {str(path)!r}); import {module}; print({module}.probe())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=path, capture_output=True, text=True,
+                         check=False, timeout=120)
+    return out.stdout.strip() if out.returncode == 0 else f"<probe failed: {out.stderr.strip()[-300:]}>"
+
+
+def probe_wheel(wheel: Path, module: str) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extractall(tmp)
+        return probe_dir(Path(tmp), module)
+
+
+def _record_without(record: bytes, names: list[str]) -> list[str]:
+    return sorted(line for line in record.decode().splitlines() if line.split(",")[0] not in names)
+
+
+def compare_wheels(got: Path, want: Path, module: str) -> list[str]:
+    """How ``got`` differs from ``want``: [] when every member is the same, by content
+    or (a compiled member) by behaviour."""
+    if got.name != want.name:
+        return [f"wheel name {got.name} != {want.name}"]
+    with zipfile.ZipFile(got) as a, zipfile.ZipFile(want) as b:
+        ga = {n: a.read(n) for n in a.namelist()}
+        gb = {n: b.read(n) for n in b.namelist()}
+    diffs = [f"member {n} only in the cached build" for n in sorted(set(ga) - set(gb))]
+    diffs += [f"member {n} only in the plain build" for n in sorted(set(gb) - set(ga))]
+    compiled = sorted(n for n in set(ga) & set(gb) if ga[n] != gb[n] and n.endswith(COMPILED))
+    for name in sorted(set(ga) & set(gb)):
+        if ga[name] == gb[name] or name in compiled:
+            continue
+        # a compiled member's digest in RECORD differs with its bytes; the rest must not
+        if name.endswith(".dist-info/RECORD") and (
+                _record_without(ga[name], compiled) == _record_without(gb[name], compiled)):
+            continue
+        diffs.append(f"member {name} differs by content")
+    if compiled and not diffs:
+        mine, plain = probe_wheel(got, module), probe_wheel(want, module)
+        if mine != plain:
+            diffs.append(f"{', '.join(compiled)} differ by behaviour: probe() {mine!r} != plain {plain!r}")
+    return diffs
+
+
+# -- the run's shared things -----------------------------------------------------------
+@dataclass
+class Shared:
+    """What all worlds of a run share: the wheelhouse, caches of uv and of the oracle."""
+
+    work: Path
+    wheelhouse: Path
+    uv_cache: Path
+    oracle_dir: Path
+    oracle: dict[str, tuple[Path | None, str]] = field(default_factory=dict)
+    cargo_seed: Path | None = None
+    cargo_lock: str | None = None
+
+    @classmethod
+    def make(cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None) -> Shared:
+        """A run's shared things; the wheelhouse is made from this checkout unless given."""
+        work.mkdir(parents=True, exist_ok=True)
+        uv_cache = uv_cache or work / "uv-cache"
+        wheelhouse = wheelhouse or build_wheelhouse(Path(tempfile.mkdtemp(prefix="wheelhouse-", dir=work)),
+                                                    uv_cache)
+        oracle_dir = work / "oracle"
+        oracle_dir.mkdir(exist_ok=True)
+        return cls(work, wheelhouse, uv_cache, oracle_dir)
+
+    def base_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET"))}
+        env.pop("VIRTUAL_ENV", None)
+        env.update(PIP_FIND_LINKS=str(self.wheelhouse), UV_FIND_LINKS=str(self.wheelhouse),
+                   UV_CACHE_DIR=str(self.uv_cache), PIP_DISABLE_PIP_VERSION_CHECK="1",
+                   MATURIN_PEP517_USE_BASE_PYTHON="1", UV_PYTHON=sys.executable,
+                   PIP_NO_INPUT="1")
+        return env
+
+
+# -- a world ----------------------------------------------------------------------------
+class World:
+    def __init__(self, shared: Shared, template: Template, root: Path, clock: Clock) -> None:
+        self.shared = shared
+        self.t = template
+        self.root = root
+        self.clock = clock
+        self.tree = root / "tree"
+        self.proj = self.tree / "proj"
+        self.cache = root / "cache"
+        self.env: dict[str, str] = {}
+        self.config: dict[str, str] = {}
+        self.narrow: str | None = None
+        self.accel: str | None = None
+        self.history: dict[str, list[tuple[bytes, int]]] = {}
+        self.outs = 0
+        self.venvs: dict[str, Path] = {}
+        self._create()
+
+    # setup
+    def _create(self) -> None:
+        for rel, text in self.t.files.items():
+            self._write(rel, text)
+        for slot in self.t.slots:
+            self._write(slot.path, slot.text.replace("@V@", self._tokens(slot.path)[0]))
+        if self.t.family == "maturin":
+            self._cargo_lock()
+            (self.tree / "shared" / "fzdep" / "Cargo.lock").unlink(missing_ok=True)
+        self.git("init", "-q")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", "init")
+
+    def _tokens(self, path: str) -> tuple[str, ...]:
+        return FEATURE_TOKENS if path == "proj/pyproject.toml" and self.t.family == "maturin" else TOKENS
+
+    def _cargo_lock(self) -> None:
+        lock = self.proj / "Cargo.lock"
+        if self.shared.cargo_lock is None:
+            subprocess.run([tool("cargo") if (Path(sys.executable).parent / "cargo").exists() else "cargo",
+                            "generate-lockfile"], cwd=self.proj, check=True, capture_output=True)
+            self.shared.cargo_lock = lock.read_text()
+        lock.write_text(self.shared.cargo_lock)
+
+    def _write(self, rel: str, text: str) -> None:
+        path = self.tree / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        self.history.setdefault(rel, []).append((text.encode(), path.stat().st_mtime_ns))
+
+    def git(self, *args: str) -> bool:
+        return subprocess.run(["git", "-c", "user.name=f", "-c", "user.email=f@f", *args], cwd=self.proj,
+                              capture_output=True, check=False).returncode == 0
+
+    def venv(self, name: str) -> Path:
+        """A virtual environment with pip; ``noiso`` also has the build requirements."""
+        if name not in self.venvs:
+            path = self.root / name
+            env = self.shared.base_env()
+            for cmd in ([tool("uv"), "venv", "--seed", "--quiet", "--python", sys.executable, str(path)],):
+                result = run(cmd, self.root, env, self.clock)
+                if not result.ok:
+                    raise RuntimeError(result.output)
+            if name == "noiso":
+                result = run([tool("uv"), "pip", "install", "--quiet", "--python", str(path / "bin" / "python"),
+                              "wheelmemo", "setuptools>=64", "wheel"], self.root, env, self.clock)
+                if not result.ok:
+                    raise RuntimeError(result.output)
+            self.venvs[name] = path
+        return self.venvs[name]
+
+    # the state
+    def state_key(self, route: str) -> str:
+        digest = hashlib.sha256()
+        for rel, data in state_files(self.tree).items():
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        head = subprocess.run(["git", "rev-parse", "HEAD^{tree}"], cwd=self.proj, capture_output=True,
+                              text=True, check=False).stdout.strip()
+        tags = subprocess.run(["git", "tag", "--points-at", "HEAD"], cwd=self.proj, capture_output=True,
+                              text=True, check=False).stdout.split()
+        extra = {"family": self.t.family, "env": self.env, "config": self.config, "route": route,
+                 "accel": self.accel if route == "noiso" else None, "head": head, "tags": sorted(tags)}
+        digest.update(json.dumps(extra, sort_keys=True).encode())
+        return digest.hexdigest()[:24]
+
+    def build_env(self, shared_dir: Path, plain: bool) -> dict[str, str]:
+        env = self.shared.base_env()
+        env.update(self.env)
+        env["FZ_SHARED_DIR"] = str(shared_dir)
+        env["WHEELMEMO_CACHE_DIR"] = str(self.cache)
+        if plain:
+            env["WHEELMEMO_DISABLE"] = "1"
+        elif self.narrow is not None:
+            env["WHEELMEMO_NARROW"] = self.narrow
+        return env
+
+    def out_dir(self, label: str) -> Path:
+        self.outs += 1
+        out = self.root / "out" / f"{self.outs:04d}-{label}"
+        out.mkdir(parents=True)
+        return out
+
+    def frontend_cmd(self, frontend: str, out: Path) -> tuple[list[str], Path | None]:
+        """The command, and the python whose environment an editable install goes to."""
+        py = sys.executable
+        cs = self.config
+        if frontend == "uv-wheel":
+            return [tool("uv"), "build", "--wheel", "--out-dir", str(out), *[f"-C{k}={v}" for k, v in cs.items()]], None
+        if frontend == "uv-build":
+            return [tool("uv"), "build", "--out-dir", str(out), *[f"-C{k}={v}" for k, v in cs.items()]], None
+        if frontend == "pip-wheel":
+            return [py, "-m", "pip", "wheel", "--no-deps", "-w", str(out), ".",
+                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], None
+        if frontend == "build":
+            return [py, "-m", "build", "--outdir", str(out), ".", *[f"-C{k}={v}" for k, v in cs.items()]], None
+        if frontend == "build-wheel":
+            return [py, "-m", "build", "--wheel", "--outdir", str(out), ".",
+                    *[f"-C{k}={v}" for k, v in cs.items()]], None
+        if frontend == "pip-noiso":
+            vpy = str(self.venv("noiso") / "bin" / "python")
+            return [vpy, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), ".",
+                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], None
+        if frontend == "pip-e":
+            vpy = self.venv("dev") / "bin" / "python"
+            return [str(vpy), "-m", "pip", "install", "--no-deps", "-e", ".",
+                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], vpy
+        if frontend == "uv-sync":
+            return [tool("uv"), "sync", "--reinstall-package", self.t.dist,
+                    *[f"-C{k}={v}" for k, v in cs.items()]], self.proj / ".venv" / "bin" / "python"
+        raise ValueError(frontend)
+
+    def stats(self) -> tuple[int, int]:
+        out = subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats",
+                              "--json"], capture_output=True, text=True, check=False, cwd=self.root)
+        try:
+            total = json.loads(out.stdout)["total"]
+            return int(total["hits"]), int(total["misses"])
+        except (ValueError, KeyError, TypeError):
+            return (0, 0)
+
+
+# -- the oracle -----------------------------------------------------------------------------
+class Oracle:
+    """Plain builds of fresh copies of a world's states, one per state and route."""
+
+    def __init__(self, shared: Shared) -> None:
+        self.shared = shared
+        self.plain_builds = 0
+
+    def __call__(self, world: World, route: str) -> tuple[Path | None, str]:
+        route = "tree" if route == "editable" else route
+        key = world.state_key(route)
+        if key in self.shared.oracle:
+            return self.shared.oracle[key]
+        base = self.shared.oracle_dir / key
+        shutil.rmtree(base, ignore_errors=True)
+        copy_state(world.tree, base / "tree")
+        out = base / "out"
+        out.mkdir()
+        env = world.build_env(base / "tree" / "shared", plain=True)
+        env["WHEELMEMO_CACHE_DIR"] = str(base / "unused-cache")
+        if world.t.family == "maturin":
+            env["CARGO_TARGET_DIR"] = str(self._cargo_target(world, base))
+        frontend = {"tree": "uv-wheel", "sdist": "uv-build", "noiso": "pip-noiso"}[route]
+        cmd, _ = world.frontend_cmd(frontend, out)
+        result = run(cmd, base / "tree" / "proj", env, world.clock)
+        self.plain_builds += 1
+        wheels = sorted(out.glob("*.whl"))
+        answer = (wheels[0] if result.ok and wheels else None, result.output)
+        shutil.rmtree(base / "tree", ignore_errors=True)
+        shutil.rmtree(base / "cargo-target", ignore_errors=True)
+        self.shared.oracle[key] = answer
+        return answer
+
+    def _cargo_target(self, world: World, base: Path) -> Path:
+        """A fresh target dir holding the registry dependencies only (module docstring)."""
+        if self.shared.cargo_seed is None:
+            seed = self.shared.work / "cargo-seed"
+            shutil.rmtree(seed, ignore_errors=True)
+            scratch = self.shared.work / "cargo-seed-tree"
+            shutil.rmtree(scratch, ignore_errors=True)
+            copy_state(world.tree, scratch)
+            env = world.build_env(scratch / "shared", plain=True)
+            env["CARGO_TARGET_DIR"] = str(seed)
+            out = scratch / "out"
+            out.mkdir()
+            cmd, _ = world.frontend_cmd("uv-wheel", out)
+            result = run(cmd, scratch / "proj", env, world.clock)
+            if not result.ok:
+                raise RuntimeError("the cargo seed build failed:\n" + result.output)
+            for path in list(seed.rglob("*")):
+                if path.exists() and any(path.name.startswith(p) for p in ("fzr", "libfzr", "fzdep", "libfzdep")):
+                    if path.is_dir():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+            shutil.rmtree(seed / "wheels", ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+            self.shared.cargo_seed = seed
+        dest = base / "cargo-target"
+        subprocess.run(["cp", "-a", str(self.shared.cargo_seed), str(dest)], check=True)
+        return dest
+
+
+# -- the operations ----------------------------------------------------------------------
+@dataclass
+class Failure:
+    step: int
+    kind: str
+    detail: str
+
+    def same(self, other: Failure | None) -> bool:
+        return other is not None and other.kind == self.kind
+
+
+@dataclass
+class Tally:
+    """What a run did: steps per family and frontend, hits, misses, failures, times."""
+
+    steps: dict[str, int] = field(default_factory=dict)
+    builds: dict[str, dict[str, int]] = field(default_factory=dict)
+    hits: dict[str, int] = field(default_factory=dict)
+    misses: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    plain_builds: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, table: dict[str, Any], key: str, n: float = 1) -> None:
+        table[key] = table.get(key, 0) + n
+
+
+def _change(rng: random.Random, t: Template, op: str) -> Step:
+    """One change of kind ``op``, its random choices made."""
+    if op in ("edit", "revert", "touch", "remove"):
+        slot = rng.choice(t.slots)
+        if op == "edit":
+            tokens = FEATURE_TOKENS if slot.path == "proj/pyproject.toml" and t.family == "maturin" else TOKENS
+            return {"op": op, "path": slot.path, "token": rng.choice(tokens)}
+        if op == "revert":
+            return {"op": op, "path": slot.path, "back": rng.randint(1, 3)}
+        return {"op": op, "path": slot.path}
+    if op == "env":
+        var = rng.choice(t.env_vars)
+        return {"op": "env", "var": var, "value": rng.choice((None, *ENV_VALUES.get(var, TOKENS)))}
+    if op == "config":
+        key, values = rng.choice(t.config)
+        return {"op": "config", "key": key, "value": rng.choice(values)}
+    if op == "module":
+        return {"op": "module", "action": rng.choice(("add", "add", "remove", "rename")),
+                "n": rng.randint(1, 3), "to": rng.randint(1, 3), "git": rng.random() < 0.5}
+    if op == "cache":
+        return {"op": "cache", "action": rng.choice(("prune", "clean", "truncate-blob", "corrupt-entry"))}
+    if op == "commit":
+        return {"op": "commit", "tag": rng.random() < 0.3}
+    return {"op": op, "value": rng.choice((None, "0", "1") if op == "narrow" else (None, *TOKENS))}
+
+
+def generate(rng: random.Random, t: Template) -> list[Step]:
+    """Zero to three changes, then a build (or two at once)."""
+    weights = {"edit": 6, "revert": 3, "touch": 2, "env": 3 if t.env_vars else 0,
+               "config": 2 if t.config else 0, "narrow": 1, "commit": 1,
+               "accel": 3 if "accel" in t.extra_ops else 0, "module": 2 if t.module_dir else 0,
+               "remove": 1, "cache": 1}
+    names = [n for n, w in weights.items() if w]
+    steps = [_change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names],
+                                                        k=rng.choice((0, 1, 1, 2, 3)))]
+    if rng.random() < 0.1:
+        steps.append({"op": "build2", "frontends": rng.sample([f for f in t.frontends if f in TREE_FRONTENDS], 2)})
+    else:
+        steps.append({"op": "build", "frontend": rng.choice(t.frontends)})
+    return steps
+
+
+class Runner:
+    """Applies steps to a world and judges every build against the oracle."""
+
+    def __init__(self, world: World, oracle: Oracle, tally: Tally | None = None,
+                 log: Callable[[str], None] = print) -> None:
+        self.w = world
+        self.oracle = oracle
+        self.tally = tally or Tally()
+        self.log = log
+        self.last = ""
+        self.last_counts = (0, 0)
+
+    def apply(self, i: int, step: Step) -> Failure | None:
+        op = step["op"]
+        getattr(self, "op_" + op.replace("-", "_"))(step) if op not in ("build", "build2") else None
+        if op == "build":
+            return self.build(i, [step["frontend"]])
+        if op == "build2":
+            return self.build(i, list(step["frontends"]))
+        return None
+
+    # changes
+    def op_edit(self, step: Step) -> None:
+        slot = self.w.t.slot(step["path"])
+        self.w._write(slot.path, slot.text.replace("@V@", step["token"]))
+
+    def op_revert(self, step: Step) -> None:
+        history = self.w.history.get(step["path"], [])
+        if len(history) <= step["back"]:
+            return
+        data, mtime = history[-1 - step["back"]]
+        path = self.w.tree / step["path"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, ns=(mtime, mtime))  # as a backup or an archive restores it
+        history.append((data, mtime))
+
+    def op_touch(self, step: Step) -> None:
+        path = self.w.tree / step["path"]
+        if path.exists():
+            os.utime(path)
+
+    def op_remove(self, step: Step) -> None:
+        path = self.w.tree / step["path"]
+        if path.exists():
+            path.unlink()
+
+    def op_env(self, step: Step) -> None:
+        if step["value"] is None:
+            self.w.env.pop(step["var"], None)
+        else:
+            self.w.env[step["var"]] = step["value"]
+
+    def op_config(self, step: Step) -> None:
+        if step["value"]:
+            self.w.config[step["key"]] = step["value"]
+        else:
+            self.w.config.pop(step["key"], None)
+
+    def op_narrow(self, step: Step) -> None:
+        self.w.narrow = step["value"]
+
+    def op_commit(self, step: Step) -> None:
+        self.w.git("add", "-A")
+        self.w.git("commit", "-q", "-m", "step")
+        if step["tag"]:
+            n = len(subprocess.run(["git", "tag"], cwd=self.w.proj, capture_output=True, text=True,
+                                   check=False).stdout.split())
+            self.w.git("tag", f"v1.{n + 1}")
+
+    def op_accel(self, step: Step) -> None:
+        """Install or uninstall ``fzaccel`` (a distribution) in the no-isolation venv."""
+        site = next((self.w.venv("noiso") / "lib").glob("python*/site-packages"))
+        for old in [site / "fzaccel.py", *site.glob("fzaccel-*.dist-info")]:
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink(missing_ok=True)
+        self.w.accel = step["value"]
+        if step["value"] is not None:
+            (site / "fzaccel.py").write_text(f"VALUE = {step['value']!r}\n")
+            info = site / f"fzaccel-1.{TOKENS.index(step['value'])}.dist-info"
+            info.mkdir()
+            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fzaccel\nVersion: 1.{TOKENS.index(step['value'])}\n")
+            (info / "RECORD").write_text("fzaccel.py,,\n")
+            (info / "top_level.txt").write_text("fzaccel\n")
+
+    def op_module(self, step: Step) -> None:
+        base = self.w.tree / self.w.t.module_dir
+        src, dst = base / f"mod_{step['n']}.py", base / f"mod_{step['to']}.py"
+        if step["action"] == "add":
+            src.write_text(f"N = {step['n']}\n")
+            if step["git"]:
+                self.w.git("add", str(src))
+        elif step["action"] == "remove" and src.exists():
+            src.unlink()
+            if step["git"]:
+                self.w.git("rm", "-q", "--cached", "--ignore-unmatch", str(src))
+        elif step["action"] == "rename" and src.exists() and src != dst:
+            src.rename(dst)
+            if step["git"]:
+                self.w.git("add", "-A", str(base))
+
+    def op_cache(self, step: Step) -> None:
+        action = step["action"]
+        store = self.w.cache / "v1"
+        if action in ("prune", "clean"):
+            args = ["prune", "--max-size", "1"] if action == "prune" else ["clean"]
+            subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.w.cache), *args],
+                           cwd=self.w.proj, capture_output=True, check=False)
+            return
+        pattern = "blobs/*/*" if action == "truncate-blob" else "entries/*/*.json"
+        files = sorted(store.glob(pattern))
+        if files:
+            victim = files[len(files) // 2]
+            data = victim.read_bytes()
+            victim.write_bytes(data[: len(data) // 2] if action == "truncate-blob" else data[:-10] + b"garbage!!}")
+
+    # builds
+    def build(self, i: int, frontends: list[str]) -> Failure | None:
+        w, t = self.w, self.tally
+        started = time.monotonic()
+        before = w.stats()
+        jobs = []
+        for frontend in frontends:
+            out = w.out_dir(frontend)
+            cmd, editable_python = w.frontend_cmd(frontend, out)
+            env = w.build_env(w.tree / "shared", plain=False)
+            jobs.append((frontend, out, editable_python, cmd, env))
+        if len(jobs) == 1:
+            results = [run(jobs[0][3], w.proj, jobs[0][4], w.clock)]
+        else:
+            procs = [subprocess.Popen(j[3], cwd=w.proj, env=j[4], stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+                                      start_new_session=True) for j in jobs]
+            results = []
+            for proc in procs:
+                try:
+                    out, _ = proc.communicate(timeout=w.clock.timeout())
+                except (subprocess.TimeoutExpired, OutOfTime):
+                    for p in procs:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(p.pid, signal.SIGKILL)
+                    raise OutOfTime from None
+                results.append(Result(proc.returncode == 0, out[-8000:]))
+        after = w.stats()
+        self.last_counts = (after[0] - before[0], after[1] - before[1])
+        t.add(t.hits, w.t.family, after[0] - before[0])
+        t.add(t.misses, w.t.family, after[1] - before[1])
+        t.add(t.seconds, w.t.family, time.monotonic() - started)
+        for (frontend, out, editable_python, _, _), result in zip(jobs, results):
+            t.builds.setdefault(w.t.family, {})
+            t.add(t.builds[w.t.family], frontend)
+            failure = self.judge(i, frontend, out, editable_python, result)
+            if failure:
+                return failure
+        return None
+
+    def judge(self, i: int, frontend: str, out: Path, editable_python: Path | None,
+              result: Result) -> Failure | None:
+        route = ROUTES[frontend]
+        want, plain_output = self.oracle(self.w, route)
+        self.tally.plain_builds = self.oracle.plain_builds
+        self.last = "both failed" if not result.ok and want is None else "built"
+        if not result.ok and want is None:
+            return None
+        if not result.ok:
+            return Failure(i, "wheelmemo failed where the plain build succeeds",
+                           f"{frontend}:\n{result.output[-3000:]}")
+        if want is None:
+            return Failure(i, "cache hides a broken build",
+                           f"{frontend} succeeded; plain build failed:\n{plain_output[-3000:]}")
+        module = self.w.t.module
+        if editable_python is not None:
+            code = f"import {module}; print({module}.probe())"
+            got = subprocess.run([str(editable_python), "-c", code], cwd=self.w.root, capture_output=True,
+                                 text=True, check=False, timeout=120)
+            mine = got.stdout.strip() if got.returncode == 0 else f"<import failed: {got.stderr[-300:]}>"
+            plain = probe_wheel(want, module)
+            if mine != plain:
+                return Failure(i, "stale editable", f"{frontend}: probe() {mine!r} != plain wheel {plain!r}")
+            return None
+        wheels = sorted(out.glob("*.whl"))
+        if len(wheels) != 1:
+            return Failure(i, "no wheel", f"{frontend} made {wheels}")
+        diffs = compare_wheels(wheels[0], want, module)
+        if diffs:
+            return Failure(i, "stale wheel", f"{frontend}: " + "; ".join(diffs))
+        return None
+
+
+# -- runs, replays, shrinking ---------------------------------------------------------------
+def replay(shared: Shared, oracle: Oracle, family: str, steps: list[Step], clock: Clock,
+           tally: Tally | None = None, log: Callable[[str], None] = lambda s: None) -> Failure | None:
+    """The steps from a fresh world and a fresh cache: the first failure, if any."""
+    root = Path(tempfile.mkdtemp(prefix=f"replay-{family}-", dir=shared.work))
+    try:
+        runner = Runner(World(shared, TEMPLATES[family], root, clock), oracle, tally, log)
+        for i, step in enumerate(steps):
+            failure = runner.apply(i, step)
+            if failure:
+                return failure
+        return None
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def shrink(shared: Shared, oracle: Oracle, family: str, steps: list[Step], failure: Failure,
+           clock: Clock, log: Callable[[str], None] = print) -> list[Step]:
+    """The shortest step list found (by dropping chunks, then single steps) that still
+    fails the same way; the clock bounds it."""
+    best = steps[: failure.step + 1]
+    n = 2
+    while len(best) > 1:
+        chunk = max(1, len(best) // n)
+        shrunk = False
+        for start in range(0, len(best), chunk):
+            candidate = best[:start] + best[start + chunk:]
+            if not candidate or candidate[-1]["op"] not in ("build", "build2"):
+                continue
+            try:
+                again = replay(shared, oracle, family, candidate, clock)
+            except OutOfTime:
+                return best
+            if failure.same(again):
+                assert again is not None
+                best = candidate[: again.step + 1]
+                log(f"  shrunk to {len(best)} steps")
+                n = max(n - 1, 2)
+                shrunk = True
+                break
+        if not shrunk:
+            if chunk == 1:
+                break
+            n = min(n * 2, len(best))
+    return best
+
+
+def summary_table(tally: Tally) -> str:
+    families = sorted(set(tally.steps) | set(tally.builds))
+    frontends = sorted({f for b in tally.builds.values() for f in b})
+    rows = [["family", "steps", "builds", "hits", "misses", "s/build", *frontends]]
+    for fam in families:
+        builds = sum(tally.builds.get(fam, {}).values())
+        rows.append([fam, str(tally.steps.get(fam, 0)), str(builds), str(tally.hits.get(fam, 0)),
+                     str(tally.misses.get(fam, 0)),
+                     f"{tally.seconds.get(fam, 0.0) / builds:.1f}" if builds else "-",
+                     *[str(tally.builds.get(fam, {}).get(f, 0)) for f in frontends]])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random, family: str,
+               clock: Clock, builds_left: float, log: Callable[[str], None]) -> tuple[int, list[Step], Failure | None]:
+    """A fresh world (and cache) taken through a run of random steps: builds done, the
+    steps, the first failure."""
+    root = Path(tempfile.mkdtemp(prefix=f"world-{family}-", dir=shared.work))
+    world = World(shared, TEMPLATES[family], root, clock)
+    runner = Runner(world, oracle, tally, log)
+    done: list[Step] = []
+    builds = 0
+    try:
+        for _ in range(rng.randint(6, 14)):
+            if builds >= builds_left or clock.left() <= 0:
+                break
+            for step in generate(rng, world.t):
+                done.append(step)
+                tally.add(tally.steps, family)
+                failure = runner.apply(len(done) - 1, step)
+                if step["op"] in ("build", "build2"):
+                    builds += 1
+                    hits, misses = runner.last_counts
+                    log(f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
+                        f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; hook calls: "
+                        f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}")
+                if failure:
+                    return builds, done, failure
+        return builds, done, None
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[str], work: Path,
+         shrink_budget: float = 600.0, log: Callable[[str], None] = print, record: Path | None = None,
+         shared: Shared | None = None) -> tuple[Tally, list[dict[str, Any]]]:
+    """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
+    or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
+    reported with its replay command."""
+    clock = Clock(budget)
+    rng = random.Random(seed)
+    shared = shared or Shared.make(work)
+    oracle = Oracle(shared)
+    tally = Tally()
+    found: list[dict[str, Any]] = []
+    log(f"stale fuzz: seed {seed}, families {','.join(families)}, budget {budget}, steps {steps}")
+    started = time.time()
+    builds = 0
+    try:
+        for n in itertools.count():
+            if (steps is not None and builds >= steps) or clock.left() <= 0:
+                break
+            family = families[n % len(families)]
+            done, history, failure = _world_run(shared, oracle, tally, rng, family, clock,
+                                                float("inf") if steps is None else steps - builds, log)
+            builds += done
+            if failure is None:
+                continue
+            log(f"FAILURE ({failure.kind}) at step {failure.step}: {failure.detail[:2000]}")
+            short = shrink(shared, oracle, family, history, failure,
+                           Clock(min(shrink_budget, max(clock.left(), 0.0) + shrink_budget)), log)
+            entry = {"family": family, "seed": seed, "kind": failure.kind, "detail": failure.detail[:4000],
+                     "steps": short}
+            found.append(entry)
+            tally.failures.append(entry)
+            log(f"shortest steps ({len(short)}): {json.dumps(short)}")
+            log(f"replay: nox -s stale-fuzz -- --family {family} --replay '{json.dumps(short)}'")
+    except OutOfTime:
+        log("budget reached (mid-step)")
+    log(summary_table(tally))
+    if record is not None:
+        line = {"seed": seed, "started": started, "seconds": round(time.time() - started, 1),
+                "families": families, "steps": tally.steps, "builds": tally.builds, "hits": tally.hits,
+                "misses": tally.misses, "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
+                "plain_builds": tally.plain_builds, "commit": _head(),
+                "failures": [{**{k: v for k, v in f.items() if k != "detail"}, "detail": f["detail"][:500]}
+                             for f in found]}
+        with record.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+    return tally, found
+
+
+def _head() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()

@@ -1,0 +1,61 @@
+"""The differential fuzzer in the suite: a bounded random run, and the step lists it found.
+
+``test_fuzz_budget`` (markers ``real`` and ``fuzz``) runs every family for a budget
+(``WHEELMEMO_FUZZ_BUDGET`` seconds, default 420) with a new seed each run, printed
+(``WHEELMEMO_FUZZ_SEED`` replays one); ``nox -s stale-fuzz`` runs it in CI.  Each
+failure the fuzzer found is a fixed step list replayed from a fresh project and a
+fresh cache by ``test_found``: the build it ends with must equal a plain build of a
+fresh copy of that state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stalefuzz.engine import Clock, Oracle, Shared, fuzz, replay
+from stalefuzz.templates import TEMPLATES
+
+pytestmark = pytest.mark.real
+
+# (family, steps, why it failed; None once fixed)
+FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
+    "setuptools-environb": ("setuptools", [
+        {"op": "build", "frontend": "build-wheel"},
+        {"op": "env", "var": "FZ_ENVB", "value": "a"},
+        {"op": "build", "frontend": "uv-wheel"},
+    ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, uv_cache: Path) -> Shared:
+    return Shared.make(tmp_path_factory.mktemp("stalefuzz"), wheelhouse, uv_cache)
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=why)] if why else [])
+    for name, (_, _, why) in FOUND.items()])
+def test_found(name: str, shared: Shared) -> None:
+    family, steps, _ = FOUND[name]
+    failure = replay(shared, Oracle(shared), family, steps, Clock(None))
+    assert failure is None, f"{failure.kind}: {failure.detail}"
+
+
+@pytest.mark.fuzz
+def test_fuzz_budget(tmp_path: Path, wheelhouse: Path, uv_cache: Path) -> None:
+    seed = int(os.environ.get("WHEELMEMO_FUZZ_SEED") or random.SystemRandom().randrange(10**9))
+    budget = float(os.environ.get("WHEELMEMO_FUZZ_BUDGET", "420"))
+    record = os.environ.get("WHEELMEMO_FUZZ_RECORD")
+    print(f"WHEELMEMO_FUZZ_SEED={seed}")
+    _, found = fuzz(seed=seed, budget=budget, steps=None, families=sorted(TEMPLATES), work=tmp_path,
+                    shrink_budget=120.0, record=Path(record) if record else None,
+                    shared=Shared.make(tmp_path, wheelhouse, uv_cache))
+    assert not found, f"seed {seed}:\n" + "\n".join(
+        f"{f['family']}: {f['kind']}: {f['detail'][:1500]}\n  steps: {json.dumps(f['steps'])}" for f in found)
+
