@@ -158,9 +158,16 @@ COMPILED = (".so", ".pyd", ".dylib")
 
 def probe_dir(path: Path, module: str) -> str:
     code = f"import sys; sys.path.insert(0, {str(path)!r}); import {module}; print({module}.probe())"
-    out = subprocess.run([sys.executable, "-c", code], cwd=path, capture_output=True, text=True,
-                         check=False, timeout=120)
-    return out.stdout.strip() if out.returncode == 0 else f"<probe failed: {out.stderr.strip()[-300:]}>"
+    return probe_with(sys.executable, code, path)
+
+
+def probe_with(python: str, code: str, cwd: Path) -> str:
+    """What ``code`` prints; a failure as the exception's type only (its message names paths)."""
+    out = subprocess.run([python, "-c", code], cwd=cwd, capture_output=True, text=True, check=False, timeout=120)
+    if out.returncode == 0:
+        return out.stdout.strip()
+    last = (out.stderr.strip().splitlines() or ["?"])[-1]
+    return f"<failed: {last.split(':')[0]}>"
 
 
 def probe_wheel(wheel: Path, module: str) -> str:
@@ -174,9 +181,28 @@ def _record_without(record: bytes, names: list[str]) -> list[str]:
     return sorted(line for line in record.decode().splitlines() if line.split(",")[0] not in names)
 
 
+def _sbom_components(data: bytes) -> list[str]:
+    """What a CycloneDX SBOM (maturin writes one) says of the build: its components by
+    name and version.  Two plain builds of one state differ in the rest (a random
+    serial number, a timestamp, absolute paths)."""
+    try:
+        bom = json.loads(data)
+        return sorted(f"{c.get('name')}@{c.get('version')}" for c in bom.get("components", []))
+    except (ValueError, AttributeError):
+        return [data.decode(errors="replace")]
+
+
+#: members two plain builds of one state write differently, compared by what they mean
+VOLATILE = {".cyclonedx.json": _sbom_components}
+
+
+def _same_meaning(name: str, a: bytes, b: bytes) -> bool:
+    return any(name.endswith(suffix) and f(a) == f(b) for suffix, f in VOLATILE.items())
+
+
 def compare_wheels(got: Path, want: Path, module: str) -> list[str]:
     """How ``got`` differs from ``want``: [] when every member is the same, by content
-    or (a compiled member) by behaviour."""
+    or (a compiled member) by behaviour, or (a volatile member) by meaning."""
     if got.name != want.name:
         return [f"wheel name {got.name} != {want.name}"]
     with zipfile.ZipFile(got) as a, zipfile.ZipFile(want) as b:
@@ -185,12 +211,13 @@ def compare_wheels(got: Path, want: Path, module: str) -> list[str]:
     diffs = [f"member {n} only in the cached build" for n in sorted(set(ga) - set(gb))]
     diffs += [f"member {n} only in the plain build" for n in sorted(set(gb) - set(ga))]
     compiled = sorted(n for n in set(ga) & set(gb) if ga[n] != gb[n] and n.endswith(COMPILED))
+    volatile = sorted(n for n in set(ga) & set(gb) if ga[n] != gb[n] and _same_meaning(n, ga[n], gb[n]))
     for name in sorted(set(ga) & set(gb)):
-        if ga[name] == gb[name] or name in compiled:
+        if ga[name] == gb[name] or name in compiled or name in volatile:
             continue
-        # a compiled member's digest in RECORD differs with its bytes; the rest must not
+        # those members' digests in RECORD differ with their bytes; the rest must not
         if name.endswith(".dist-info/RECORD") and (
-                _record_without(ga[name], compiled) == _record_without(gb[name], compiled)):
+                _record_without(ga[name], compiled + volatile) == _record_without(gb[name], compiled + volatile)):
             continue
         diffs.append(f"member {name} differs by content")
     if compiled and not diffs:
@@ -682,9 +709,7 @@ class Runner:
         module = self.w.t.module
         if editable_python is not None:
             code = f"import {module}; print({module}.probe())"
-            got = subprocess.run([str(editable_python), "-c", code], cwd=self.w.root, capture_output=True,
-                                 text=True, check=False, timeout=120)
-            mine = got.stdout.strip() if got.returncode == 0 else f"<import failed: {got.stderr[-300:]}>"
+            mine = probe_with(str(editable_python), code, self.w.root)
             plain = probe_wheel(want, module)
             if mine != plain:
                 return Failure(i, "stale editable", f"{frontend}: probe() {mine!r} != plain wheel {plain!r}")
