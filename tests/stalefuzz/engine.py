@@ -395,10 +395,11 @@ class World:
     def stats(self) -> tuple[int, int]:
         out = subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats",
                               "--json"], capture_output=True, text=True, check=False, cwd=self.root)
-        try:
-            total = json.loads(out.stdout)["total"]
-            return int(total["hits"]), int(total["misses"])
-        except (ValueError, KeyError, TypeError):
+        try:  # the build hooks' (wheel, editable) hits and misses: what a build returned
+            kinds = [k for p in json.loads(out.stdout)["projects"].values() for n, k in p["kinds"].items()
+                     if n in ("wheel", "editable")]
+            return sum(int(k["hits"]) for k in kinds), sum(int(k["misses"]) for k in kinds)
+        except (ValueError, KeyError, TypeError, AttributeError):
             return (0, 0)
 
 
@@ -805,7 +806,7 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
                     builds += 1
                     hits, misses = runner.last_counts
                     log(f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
-                        f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; hook calls: "
+                        f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; "
                         f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}")
                 if failure:
                     return builds, done, failure
