@@ -345,7 +345,8 @@ class Engine:
         env = build_dir_env(build_dir, keys.environ, cargo=True)
         if not env:
             return {}
-        stack.enter_context(local.using_build_dir(name))
+        if not stack.enter_context(local.using_build_dir(name)):
+            return {}
         if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
             return {}
         self._build_dir = build_dir
