@@ -455,9 +455,10 @@ class BuildContext:
 
 def learn(
     recorder: Recorder, context: BuildContext, digests: DigestSource, cargo: CargoFindings | None,
-    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    installed: Callable[[], Mapping[str, tuple[str, str]]], *, build_system: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The learned-inputs record of one build, and the inputs that changed while it ran."""
+    """The learned-inputs record of one build, and the inputs that changed while it ran
+    (``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
     sources: dict[str, str] = {}
     for path in recorder.files_read():
         sources.setdefault(path, "python")
@@ -469,6 +470,9 @@ def learn(
         path = dep if os.path.isabs(dep) else str(context.root / dep)
         if os.path.exists(path):
             sources.setdefault(path, "the C compiler")
+    for path, source in (build_system or {}).items():
+        if os.path.exists(path):
+            sources.setdefault(path, source)
     env_sources = {name: "python" for name in recorder.env_read()}
     if cargo is not None:
         for path, source in cargo.files.items():
