@@ -185,7 +185,7 @@ def parse_ninja_deps(data: bytes) -> tuple[dict[str, list[str]], bool]:
     Reading stops at the first damaged record (as ninja does): what came before is kept.
     """
     if len(data) < 16 or not data.startswith(NINJA_DEPS_MAGIC):
-        return {}, not data
+        return {}, False
     (version,) = struct.unpack_from("=i", data, 12)
     if version not in (3, 4):
         return {}, False
