@@ -15,7 +15,8 @@ What a miss observes (a hit only re-checks what was recorded):
   inner call; the distributions it imported from outside the requirement closure.
 - **C and C++ compilers** it runs: gcc and clang append the headers each compile read
   to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
-  with and without it; ``tests/test_learned.py`` checks it).
+  with and without it; ``tests/test_learned.py`` checks it).  CMake and meson pass
+  ``-MD -MF``, which overrides it: their records are read by ``_buildsys``.
 - **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
   scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
   ``cargo:`` and ``cargo::`` forms) in the target directory.
