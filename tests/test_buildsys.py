@@ -4,6 +4,7 @@ whose compiler reads nobody reported (``_engine``: not cached)."""
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import subprocess
 import zipfile
@@ -13,6 +14,7 @@ import pytest
 
 from wheelmemo._buildsys import (
     build_dir_plan,
+    build_dirs,
     parse_build_ninja,
     parse_ninja_deps,
     read_build_dirs,
@@ -164,25 +166,33 @@ def test_a_real_cmake_ninja_build_names_the_outside_header_and_the_ignored_sourc
 def test_build_dir_plan(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     plan = {"pyproject": {}, "config": None, "environ": {}, "scratch": scratch}
-    ours = ({"build-dir": str(scratch / "build-dir")}, [scratch / "build-dir"])
+    ours = ({"build-dir": str(scratch / "build-dir")}, [str(scratch / "build-dir")])
     assert build_dir_plan("scikit_build_core", "wheel", tmp_path, **plan) == ours
     assert build_dir_plan("mesonpy", "wheel", tmp_path, **plan) == ours
     # editables write their build directory into the wheel; other hooks compile nothing
     assert build_dir_plan("scikit_build_core", "editable", tmp_path, **plan) == ({}, [])
     assert build_dir_plan("mesonpy", "metadata-wheel", tmp_path, **plan) == ({}, [])
     assert build_dir_plan("setuptools", "wheel", tmp_path, **plan) == ({}, [])
-    # the user's own directory is read, not replaced (placeholders match any name)
-    (tmp_path / "build" / "cp311-abi3").mkdir(parents=True)
-    (tmp_path / "mine").mkdir()
-    user = ({}, [tmp_path / "build" / "cp311-abi3"])
+    # the user's own directory is read, not replaced: placeholders match any name, and
+    # it is looked for after the build (the first build makes it)
     for settings in ({"pyproject": {"tool": {"scikit-build": {"build-dir": "build/{wheel_tag}"}}}},
-                     {"pyproject": {"tool": {"scikit-build": {"overrides": [{"if": {}, "build-dir": "build/*"}]}}}},
+                     {"pyproject": {"tool": {"scikit-build": {"overrides": [{"if": {}, "build-dir": "build/{state}"}]}}}},
                      {"environ": {"SKBUILD_BUILD_DIR": "build/{cache_tag}"}},
-                     {"config": {"skbuild.build-dir": "build/{wheel_tag}"}}):
-        assert build_dir_plan("scikit_build_core", "wheel", tmp_path, **{**plan, **settings}) == user
-    assert build_dir_plan("mesonpy", "wheel", tmp_path, **{**plan, "config": {"builddir": "mine"}}) == (
-        {}, [tmp_path / "mine"])
-    assert build_dir_plan("mesonpy", "editable", tmp_path, **plan) == user  # meson-python's build/<abi>
+                     {"config": {"skbuild.build-dir": str(tmp_path / "build" / "{wheel_tag}")}}):
+        config, patterns = build_dir_plan("scikit_build_core", "wheel", tmp_path, **{**plan, **settings})
+        assert config == {}
+        assert build_dirs(patterns, tmp_path) == []
+        (tmp_path / "build" / "cp311-abi3").mkdir(parents=True, exist_ok=True)
+        assert build_dirs(patterns, tmp_path) == [tmp_path / "build" / "cp311-abi3"]
+        shutil.rmtree(tmp_path / "build")
+    (tmp_path / "mi[n]e").mkdir()
+    _, patterns = build_dir_plan("mesonpy", "wheel", tmp_path, **{**plan, "config": {"builddir": "mi[n]e"}})
+    assert build_dirs(patterns, tmp_path) == [tmp_path / "mi[n]e"]
+    (tmp_path / "build" / "cp311").mkdir(parents=True)
+    _, patterns = build_dir_plan("mesonpy", "editable", tmp_path, **plan)  # meson-python's build/<abi>
+    assert build_dirs(patterns, tmp_path) == [tmp_path / "build" / "cp311"]
+    _, patterns = build_dir_plan("mesonpy", "wheel", tmp_path, **{**plan, "config": {"build-dir": "."}})
+    assert build_dirs(patterns, tmp_path) == []  # the project itself holds no build records of its own
 
 
 # -- builds whose compiler reads nobody reported ----------------------------------------------

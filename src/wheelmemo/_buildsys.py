@@ -34,7 +34,7 @@ from typing import Any
 
 from ._learned import parse_make_deps
 
-__all__ = ["BuildSystemFindings", "build_dir_plan", "parse_build_ninja", "parse_ninja_deps",
+__all__ = ["BuildSystemFindings", "build_dir_plan", "build_dirs", "parse_build_ninja", "parse_ninja_deps",
            "read_build_dirs"]
 
 #: The backends (by top-level module) whose build system is read here.
@@ -52,10 +52,10 @@ _DEPFILE_SUFFIXES = (".d", ".dep")
 def build_dir_plan(
     family: str, kind: str, root: Path, *, pyproject: Mapping[str, Any], config: Mapping[str, Any] | None,
     environ: Mapping[str, str], scratch: Path,
-) -> tuple[dict[str, str], list[Path]]:
+) -> tuple[dict[str, str], list[str]]:
     """The config settings to add for this build (a build directory in ``scratch`` when
-    the user named none and it changes nothing else), and the build directories to read
-    after it."""
+    the user named none and it changes nothing else), and glob patterns of the build
+    directories to read after it (``build_dirs``: a user's may not exist yet)."""
     if family not in FAMILIES or kind not in ("wheel", "editable"):
         return {}, []  # the other hooks compile nothing
     config = config or {}
@@ -68,26 +68,31 @@ def build_dir_plan(
     else:
         named = [config.get("build-dir"), config.get("builddir")]
         if kind == "editable":
-            named.append("build/*")  # meson-python's own: build/<abi tag>
+            named.append("build/{abi_tag}")  # meson-python's own for editables
     user = [value for value in named if isinstance(value, str) and value]
     if user:
-        return {}, _user_dirs(root, user)
+        return {}, [_pattern(root, value) for value in user]
     if kind != "wheel":
         return {}, []
     ours = scratch / "build-dir"
-    return {"build-dir": str(ours)}, [ours]
+    return {"build-dir": str(ours)}, [glob.escape(str(ours))]
 
 
-def _user_dirs(root: Path, values: list[str]) -> list[Path]:
-    """The directories a user's ``build-dir`` values name; scikit-build-core's
-    placeholders (``{wheel_tag}``, ``{build_type}``…) match any name."""
+def _pattern(root: Path, value: str) -> str:
+    """A user's ``build-dir`` as a glob: scikit-build-core's placeholders (``{wheel_tag}``,
+    ``{build_type}``…) match any name."""
+    path = value if os.path.isabs(value) else os.path.join(root, value)
+    return "*".join(glob.escape(part) for part in re.split(r"\{[^{}]*\}", os.path.normpath(path)))
+
+
+def build_dirs(patterns: list[str], root: Path) -> list[Path]:
+    """The directories the patterns of ``build_dir_plan`` name now (never the project)."""
     found: list[Path] = []
-    for value in values:
-        pattern = re.sub(r"\{[^{}]*\}", "*", value)
-        base = pattern if os.path.isabs(pattern) else os.path.join(root, pattern)
-        for match in sorted(glob.glob(base)) if "*" in pattern else [base]:
+    top = Path(os.path.abspath(root))
+    for pattern in patterns:
+        for match in sorted(glob.glob(pattern)):
             path = Path(os.path.abspath(match))
-            if path.is_dir() and path != Path(os.path.abspath(root)) and path not in found:
+            if path.is_dir() and path != top and path not in found:
                 found.append(path)
     return found
 

@@ -318,7 +318,7 @@ class Engine:
         """Build as a miss (``_buildenv``), learn what the build read and store the outcome."""
         # shutil comes with it: a miss's cost, not a hit's
         from ._buildenv import observed_build
-        from ._buildsys import build_dir_plan, read_build_dirs
+        from ._buildsys import build_dir_plan, build_dirs, read_build_dirs
 
         keys = self.keys
         build_env = self._build_dir_env(kind, target, stack)
@@ -326,15 +326,16 @@ class Engine:
         began = time.monotonic()
         records: BuildSystemFindings | None = None
         with observed_build(keys.family, build_env, known) as (recorder, scratch):
-            self.build_config, build_dirs = build_dir_plan(
+            self.build_config, patterns = build_dir_plan(
                 keys.family, kind, keys.project.root, pyproject=keys.project.pyproject,
                 config=keys.inner_config, environ=keys.environ, scratch=scratch)
             try:
                 outcome = compute()
             finally:
                 self.build_config = {}
-            if build_dirs and target is not None and self.local is not None:
-                records = read_build_dirs(build_dirs)  # before the scratch directory goes
+            if patterns and target is not None and self.local is not None:
+                # before the scratch directory goes
+                records = read_build_dirs(build_dirs(patterns, keys.project.root))
         seconds = time.monotonic() - began
         if target is not None and self.local is not None:
             learned = outcome.learned
