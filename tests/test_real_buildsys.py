@@ -69,6 +69,12 @@ def test_ignored_source_and_outside_header_compiled_by_the_build_system(
     header.write_text(header.read_text().replace("shared v1", "shared v2"))
     step("header outside the project edited", frontends.uv_build_wheel, ("gen v2", "shared v2"), (1, 1))
 
+    _generated(project, "gen v1")
+    header.write_text(header.read_text().replace("shared v2", "shared v1"))
+    back = step("both edits reverted: the first result", frontends.pip_wheel, ("gen v1", "shared v1"), (0, 0))
+    if back.read_bytes() != first.read_bytes():
+        failures.append("both edits reverted: not the first wheel byte for byte")
+
     # as after `git clean -fdx`: the plain backend fails, so must wheelmemo
     (project / "src" / "generated.c").unlink()
     before = compiles()
@@ -80,5 +86,8 @@ def test_ignored_source_and_outside_header_compiled_by_the_build_system(
             failures.append(f"gitignored src/generated.c deleted: failed otherwise: {failed}")
     if compiles()[0] != before[0]:
         failures.append("gitignored src/generated.c deleted: compiled?")
+    frontends.extra_env["WHEELMEMO_DISABLE"] = "1"
+    with pytest.raises(AssertionError, match="generated.c"):
+        frontends.uv_build_wheel(project)  # the plain backend: the same failure
     if failures:
         pytest.fail("\n".join(failures))
