@@ -120,10 +120,10 @@ def test_read_build_dirs_depfiles_ninja_inputs_outputs_and_damage(tmp_path: Path
     found = read_build_dirs([build])
     src = str(tmp_path / "src")
     assert found.files == {
-        f"{src}/a.c": "the C compiler (Ninja deps log)",
-        f"{src}/m.pyx": "a depfile (m.pyx.c.dep)", f"{src}/m.pxd": "a depfile (m.pyx.c.dep)",
-        "/abs/x.h": "a depfile (compiler_depend.make)", "/abs/y.h": "a depfile (compiler_depend.make)",
-        f"{src}/in.txt": "build.ninja",
+        f"{src}/a.c": "a compiler (Ninja deps log)",
+        f"{src}/m.pyx": "a compiler (depfile m.pyx.c.dep)", f"{src}/m.pxd": "a compiler (depfile m.pyx.c.dep)",
+        "/abs/x.h": "a compiler (depfile compiler_depend.make)", "/abs/y.h": "a compiler (depfile compiler_depend.make)",
+        f"{src}/in.txt": "a step of build.ninja",
     }  # gen/config.h is in the build directory, ../src/out.c a step's output: neither is an input
     assert found.complete and found.compiler_reported
     (build / ".ninja_deps").write_bytes((build / ".ninja_deps").read_bytes()[:-2])
@@ -157,9 +157,9 @@ def test_a_real_cmake_ninja_build_names_the_outside_header_and_the_ignored_sourc
     subprocess.run([str(_which("ninja")), "-C", str(build)], check=True, capture_output=True, env=env)
     found = read_build_dirs([build])
     assert found.complete and found.compiler_reported
-    assert found.files[str(project / "src" / "gen.c")] == "the C compiler (Ninja deps log)"
-    assert found.files[str(shared / "v.h")] == "the C compiler (Ninja deps log)"
-    assert found.files[str(project / "CMakeLists.txt")] == "build.ninja"
+    assert found.files[str(project / "src" / "gen.c")] == "a compiler (Ninja deps log)"
+    assert found.files[str(shared / "v.h")] == "a compiler (Ninja deps log)"
+    assert found.files[str(project / "CMakeLists.txt")] == "a step of build.ninja"
     assert not any(path.startswith(str(build) + os.sep) for path in found.files)
 
 

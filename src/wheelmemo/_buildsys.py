@@ -134,7 +134,7 @@ def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
             for deps in records.values():
                 findings.compiler_reported |= bool(deps)
                 for dep in deps:
-                    add(dep, "the C compiler (Ninja deps log)")
+                    add(dep, "a compiler (Ninja deps log)")
         for depfile in _depfiles(build_dir):
             text = _read_text(depfile)
             if text is None:
@@ -143,12 +143,12 @@ def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
             deps = parse_make_deps(text)
             findings.compiler_reported |= bool(deps)
             for dep in deps:
-                add(dep, f"a depfile ({depfile.name})")
+                add(dep, f"a compiler (depfile {depfile.name})")
         if (build_dir / "build.ninja").is_file():
             inputs, outs, whole = _ninja_files(build_dir)
             findings.complete &= whole
             for dep in inputs:
-                add(dep, "build.ninja")
+                add(dep, "a step of build.ninja")
             outputs.update(os.path.normpath(os.path.join(base, out)) for out in outs)
     # a step's output is no input, nor is anything in a build directory (generated files)
     for path in [p for p in findings.files if p in outputs or _in_any(p, findings.build_dirs)]:
