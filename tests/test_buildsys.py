@@ -111,6 +111,8 @@ def test_read_build_dirs_depfiles_ninja_inputs_outputs_and_damage(tmp_path: Path
     build = tmp_path / "build"
     (build / "sub").mkdir(parents=True)
     (tmp_path / "src").mkdir()
+    for name in ("a.c", "m.pyx", "m.pxd", "in.txt"):
+        (tmp_path / "src" / name).write_text(name)
     (build / ".ninja_deps").write_bytes(_log(4, ("path", "a.o"), ("path", "../src/a.c"),
                                              ("path", "gen/config.h"), ("deps", (0, [1, 2]))))
     (build / "sub" / "m.pyx.c.dep").write_text("sub/m.pyx.c: ../src/m.pyx ../src/m.pxd\n")
@@ -126,6 +128,15 @@ def test_read_build_dirs_depfiles_ninja_inputs_outputs_and_damage(tmp_path: Path
         f"{src}/in.txt": "a step of build.ninja",
     }  # gen/config.h is in the build directory, ../src/out.c a step's output: neither is an input
     assert found.complete and found.compiler_reported
+    # a reported file that is not there: resolved against the wrong directory, unless the
+    # directory is the user's (ninja keeps records of deleted sources until it compacts)
+    (build / "sub" / "more.d").write_text("x.o: ../src/gone.c\n")
+    assert read_build_dirs([build]).complete
+    assert not read_build_dirs([build], fresh=True).complete
+    (build / "sub" / "more.d").unlink()
+    assert read_build_dirs([build], fresh=True).complete is False  # /abs/x.h is not there either
+    (build / "sub" / "compiler_depend.make").unlink()
+    assert read_build_dirs([build], fresh=True).complete
     (build / ".ninja_deps").write_bytes((build / ".ninja_deps").read_bytes()[:-2])
     assert not read_build_dirs([build]).complete
 

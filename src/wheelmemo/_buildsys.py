@@ -112,10 +112,17 @@ class BuildSystemFindings:
         self.compiler_reported = False
 
 
-def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
-    """Read the deps log, depfiles and ``build.ninja`` of each build directory."""
+def read_build_dirs(build_dirs: list[Path], *, fresh: bool = False) -> BuildSystemFindings:
+    """Read the deps log, depfiles and ``build.ninja`` of each build directory.
+
+    ``fresh``: the directories were made by this build (wheelmemo's own), so every file a
+    compiler reported existed: one missing outside them was resolved against the wrong
+    directory, and the findings are incomplete (a user's directory may keep records of
+    sources deleted since, which ninja keeps until it compacts its log).
+    """
     findings = BuildSystemFindings(build_dirs)
     outputs: set[str] = set()
+    reported: set[str] = set()
     for build_dir in build_dirs:
         base = str(build_dir)
 
@@ -135,6 +142,7 @@ def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
                 findings.compiler_reported |= bool(deps)
                 for dep in deps:
                     add(dep, "a compiler (Ninja deps log)")
+                    reported.add(os.path.normpath(os.path.join(base, dep)))
         for depfile in _depfiles(build_dir):
             text = _read_text(depfile)
             if text is None:
@@ -144,6 +152,7 @@ def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
             findings.compiler_reported |= bool(deps)
             for dep in deps:
                 add(dep, f"a compiler (depfile {depfile.name})")
+                reported.add(os.path.normpath(os.path.join(base, dep)))
         if (build_dir / "build.ninja").is_file():
             inputs, outs, whole = _ninja_files(build_dir)
             findings.complete &= whole
@@ -153,6 +162,8 @@ def read_build_dirs(build_dirs: list[Path]) -> BuildSystemFindings:
     # a step's output is no input, nor is anything in a build directory (generated files)
     for path in [p for p in findings.files if p in outputs or _in_any(p, findings.build_dirs)]:
         del findings.files[path]
+    if fresh and any(p in reported and not os.path.exists(p) for p in findings.files):
+        findings.complete = False
     return findings
 
 

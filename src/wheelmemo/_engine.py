@@ -329,13 +329,14 @@ class Engine:
             self.build_config, patterns = build_dir_plan(
                 keys.family, kind, keys.project.root, pyproject=keys.project.pyproject,
                 config=keys.inner_config, environ=keys.environ, scratch=scratch)
+            fresh = bool(self.build_config)  # the build directory is ours: made by this build
             try:
                 outcome = compute()
             finally:
                 self.build_config = {}
             if patterns and target is not None and self.local is not None:
                 # before the scratch directory goes
-                records = read_build_dirs(build_dirs(patterns, keys.project.root))
+                records = read_build_dirs(build_dirs(patterns, keys.project.root), fresh=fresh)
         seconds = time.monotonic() - began
         if target is not None and self.local is not None:
             learned = outcome.learned
