@@ -13,6 +13,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +31,7 @@ _DATE = (1980, 1, 1, 0, 0, 0)
 FLAVOR_BACKEND = '''
 import subprocess, sys, zipfile
 from pathlib import Path
+from typing import Any
 
 import countingbackend
 from countingbackend import build_sdist, get_requires_for_build_wheel, prepare_metadata_for_build_wheel
@@ -278,3 +280,63 @@ def test_the_behaviour_probe_imports_and_calls(tmp_path: Path) -> None:
     with BehaviourProbe(one, other) as probe:
         assert probe("p/missing.py") is None  # no such module: it cannot be compared
     assert os.listdir(tmp_path / "one") == ["p-1-py3-none-any.whl"]
+
+
+# -- through a real frontend, with a real compiled module ------------------------------------
+FLAVOR_SETUP = '''
+import subprocess, sys
+from setuptools import Extension, setup
+
+CODE = "import os; print(os.environ.get('FLAVOR', 'plain'))"
+flavor = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True).stdout.strip()
+setup(ext_modules=[Extension("cext_demo._speed", ["src/cext_demo/_speed.c"],
+                             define_macros=[("FLAVOR", f'"{flavor}"')])])
+'''
+
+
+@pytest.mark.real
+def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """setuptools compiles a C extension whose string comes from a subprocess handed the
+    environment whole; two plain builds in two copies differ in their bytes (paths in
+    the debug information), so verify compares the module by behaviour."""
+    from realtools import copy_project, wheel_members
+
+    project = copy_project("setuptools_cext", tmp_path)
+    (project / "setup.py").write_text(FLAVOR_SETUP)
+    source = project / "src" / "cext_demo" / "_speed.c"
+    source.write_text(source.read_text().replace('"hello v1"', '"hello " FLAVOR'))
+
+    def so(wheel: Path) -> bytes:
+        (data,) = [v for k, v in wheel_members(wheel).items() if k.endswith(".so")]
+        return data
+
+    frontends.extra_env["FLAVOR"] = "vanilla"
+    assert b"hello vanilla" in so(frontends.uv_build_wheel(project))
+    frontends.extra_env["FLAVOR"] = "chocolate"
+    assert b"hello vanilla" in so(frontends.uv_build_wheel(project))  # the blind spot: a stale hit
+    assert frontends.compiles("_speed.c") == 1
+
+    for name, value in frontends.env().items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
+        monkeypatch.delenv(name)
+    code = main(["verify", str(project), "--frontend", "uv", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    (member,) = [name for name in report["members"] if name.endswith(".so")]
+    assert (code, report["status"], report["plain_builds"]) == (1, "different", 2)
+    assert report["members"][member] == "behaviour"  # greeting() returns another string
+    assert {v for n, v in report["members"].items() if n != member} <= {"same", "only timestamps", "follows"}
+    assert frontends.compiles("_speed.c") == 3
+
+    monkeypatch.setenv("FLAVOR", "vanilla")
+    code = main(["verify", str(project), "--frontend", "uv", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["status"], report["members"][member]) == (0, "same", "behaviour-same")
+    assert frontends.compiles("_speed.c") == 5
+
+    frontends.extra_env.update(FLAVOR="chocolate", WHEELMEMO_VERIFY_RATE="1")
+    assert b"hello chocolate" in so(frontends.uv_build_wheel(project))
+    assert frontends.compiles("_speed.c") == 6
+    assert "differs from a fresh build of the same state" in frontends.last_stderr
+    assert f"{member}: behaviour" in frontends.last_stderr

@@ -30,8 +30,9 @@ wheel (unpacked, first on ``sys.path``, in a subprocess of this interpreter, in 
 directory) and compares the sorted public names of the module (not starting with ``_``);
 for each plain value its ``repr`` (None, bool, numbers, str, bytes and containers of
 them; other objects by type name only); for each callable that takes no required
-argument, the ``repr`` of what calling it returns, or the name of the exception it
-raises; for other callables their signature, where Python can tell it.  A module that
+argument (and each C function Python cannot tell the signature of: one that needs
+arguments raises TypeError, and is then only "callable"), the ``repr`` of what calling it
+returns, or the name of the exception it raises; for other callables their signature.  A module that
 does not import from either wheel cannot be compared: its verdict is ``content``.
 """
 
@@ -210,14 +211,15 @@ for name in sorted(n for n in dir(module) if not n.startswith("_")):
         continue
     try:
         signature = inspect.signature(value)
-    except (TypeError, ValueError):
-        seen[name] = "callable"
-        continue
-    if any(required(p) for p in signature.parameters.values()):
+    except (TypeError, ValueError):  # a C function without a text signature (METH_NOARGS)
+        signature = None
+    if signature is not None and any(required(p) for p in signature.parameters.values()):
         seen[name] = "callable" + str(signature)
         continue
     try:
         seen[name] = "returns " + simple(value())
+    except TypeError:
+        seen[name] = "callable" if signature is None else "raises TypeError"
     except Exception as e:
         seen[name] = "raises " + type(e).__name__
 print(json.dumps(seen, sort_keys=True))
