@@ -340,3 +340,29 @@ def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: 
     assert frontends.compiles("_speed.c") == 6
     assert "differs from a fresh build of the same state" in frontends.last_stderr
     assert f"{member}: behaviour" in frontends.last_stderr
+
+
+def test_a_rejected_key_is_not_imported_from_the_remote_again(
+    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for var in ("WHEELMEMO_REMOTE_READ_ONLY", "WHEELMEMO_REMOTE_RESHARE", "WHEELMEMO_REMOTE_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WHEELMEMO_REMOTE", shared.as_uri() + "/team")
+    monkeypatch.setenv("FLAVOR", "vanilla")
+    flavored.build_wheel(subdir="a")  # machine A builds and uploads
+    uploaded = sorted(p.name for p in shared.rglob("*") if p.is_file())
+
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "cache-B"))  # machine B
+    monkeypatch.setenv("FLAVOR", "chocolate")
+    monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "1")
+    capsys.readouterr()
+    assert _flavor(flavored.build_wheel(subdir="b")) == "chocolate"  # a remote hit, found wrong
+    assert flavored.calls()["build_wheel"] == 2
+    assert "differs from a fresh build of the same state" in capsys.readouterr().err
+
+    monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "0")
+    assert _flavor(flavored.build_wheel(subdir="c")) == "chocolate"  # not the remote's wrong wheel
+    assert flavored.calls()["build_wheel"] == 3
+    assert sorted(p.name for p in shared.rglob("*") if p.is_file()) == uploaded  # and nothing uploaded
