@@ -325,26 +325,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _verify_against_plain(memo: Memo, cache: Path, cached: Path, work: Path, frontend: str) -> tuple[Any, int]:
-    """Compare ``cached`` with a plain build; build twice when a compiled member differs:
-    reproducible bytes make it a content difference, else it is compared by behaviour."""
-    from ._verify import compare_wheels, is_compiled, plain_build
+    """Compare ``cached`` with a plain build (two when a compiled member differs)."""
+    from ._verify import compare_with_plain_builds, plain_build
 
     root, pyproject = memo.project.root, memo.project.pyproject
     fresh = plain_build(root, work, frontend, pyproject, skip=(cache,), name="a")
-    diff = compare_wheels(fresh, cached)
-    compiled = [m.name for m in diff.differences if m.verdict == "content" and is_compiled(m.name)]
-    if not compiled:
-        return diff, 1
-    import zipfile
-
-    from ._verify import BehaviourProbe
-
-    again = plain_build(root, work, frontend, pyproject, skip=(cache,), name="b")
-    with zipfile.ZipFile(fresh) as first, zipfile.ZipFile(again) as second:
-        names = set(second.namelist())
-        reproducible = {n for n in compiled if n in names and first.read(n) == second.read(n)}
-    with BehaviourProbe(fresh, cached) as probe:
-        return compare_wheels(fresh, cached, lambda n: None if n in reproducible else probe(n)), 2
+    return compare_with_plain_builds(
+        fresh, cached, lambda: plain_build(root, work, frontend, pyproject, skip=(cache,), name="b"))
 
 
 def _say(args: argparse.Namespace, report: dict[str, Any], text: str) -> None:

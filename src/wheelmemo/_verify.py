@@ -61,6 +61,8 @@ __all__ = [
     "MemberDiff",
     "WheelDiff",
     "compare_wheels",
+    "compare_with_plain_builds",
+    "compare_with_probe",
     "copy_tree",
     "is_compiled",
     "plain_build",
@@ -285,6 +287,28 @@ def compare_with_probe(expected: Path, actual: Path, python: str | None = None) 
     """``compare_wheels``, compiled members whose bytes differ judged by behaviour."""
     with BehaviourProbe(expected, actual, python) as probe:
         return compare_wheels(expected, actual, probe)
+
+
+def compare_with_plain_builds(plain: Path, actual: Path, second_plain: Callable[[], Path],
+                              python: str | None = None) -> tuple[WheelDiff, int]:
+    """Judge ``actual`` against a plain build, as ``verify`` and the stale fuzzer do; the
+    verdicts and how many plain builds were used (1 or 2).
+
+    A compiled member whose bytes differ calls for ``second_plain()`` (another plain
+    build of the same state, made once): where the two plain builds agree on its bytes,
+    the member is reproducible and ``content`` stands; where they differ, the member is
+    compared by behaviour (``BehaviourProbe``).
+    """
+    diff = compare_wheels(plain, actual)
+    compiled = [m.name for m in diff.differences if m.verdict == "content" and is_compiled(m.name)]
+    if not compiled:
+        return diff, 1
+    again = second_plain()
+    with zipfile.ZipFile(plain) as first, zipfile.ZipFile(again) as second:
+        names = set(second.namelist())
+        reproducible = {n for n in compiled if n in names and first.read(n) == second.read(n)}
+    with BehaviourProbe(plain, actual, python) as probe:
+        return compare_wheels(plain, actual, lambda n: None if n in reproducible else probe(n)), 2
 
 
 # -- the plain build of a clean copy ---------------------------------------------------
