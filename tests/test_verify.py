@@ -366,3 +366,58 @@ def test_a_rejected_key_is_not_imported_from_the_remote_again(
     assert _flavor(flavored.build_wheel(subdir="c")) == "chocolate"  # not the remote's wrong wheel
     assert flavored.calls()["build_wheel"] == 3
     assert sorted(p.name for p in shared.rglob("*") if p.is_file()) == uploaded  # and nothing uploaded
+
+
+def test_an_sbom_that_differs_only_in_build_stamps_is_no_difference(tmp_path: Path) -> None:
+    """maturin writes a CycloneDX SBOM with a random serial number, the time and the build
+    directory: two plain builds of one tree differ there, and nowhere else."""
+    def sbom(serial: str, when: str, where: str, version: str = "0.22.0") -> bytes:
+        return json.dumps({
+            "bomFormat": "CycloneDX", "serialNumber": f"urn:uuid:{serial}",
+            "metadata": {"timestamp": when, "component": {"bom-ref": f"path+file://{where}#m@0.1.0"}},
+            "components": [{"name": "pyo3", "version": version}],
+            "dependencies": [{"ref": f"path+file://{where}#m@0.1.0", "dependsOn": ["pyo3"]}],
+        }).encode()
+
+    name = "m-0.1.0.dist-info/sboms/m.cyclonedx.json"
+    for label, body in (("a", sbom("1", "2026-01-01T00:00:00Z", "/tmp/a")),
+                        ("b", sbom("2", "2026-01-02T00:00:00Z", "/home/u/m")),
+                        ("c", sbom("3", "2026-01-03T00:00:00Z", "/tmp/a", version="0.23.0"))):
+        (tmp_path / label).mkdir()
+        _wheel(tmp_path / label / "m-0.1.0-py3-none-any.whl", {"m/__init__.py": b"", name: body})
+    a, b, c = (tmp_path / label / "m-0.1.0-py3-none-any.whl" for label in "abc")
+    stamped = compare_wheels(a, b)
+    assert stamped.same
+    assert {m.name: m.verdict for m in stamped.members}[name] == "only build stamps"
+    assert {m.name: m.verdict for m in compare_wheels(a, c).differences} == {name: "content"}
+
+
+@pytest.mark.real
+def test_real_verify_finds_a_maturin_entry_right(frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A right entry is reported right: maturin's SBOM differs in every build (its
+    serial number, time and build directory), its compiled module does not."""
+    from realtools import copy_project
+
+    project = copy_project("maturin_mixed", tmp_path)
+    crate = "--crate-name mixed_demo "
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles(crate) == 1
+
+    for name, value in frontends.env().items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
+        monkeypatch.delenv(name)
+    code = main(["verify", str(project), "--frontend", "uv", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["status"], report["plain_builds"]) == (0, "same", 1)  # the .so: the same bytes
+    assert "only build stamps" in report["members"].values()
+    assert frontends.compiles(crate) == 2
+
+    frontends.extra_env["WHEELMEMO_VERIFY_RATE"] = "1"
+    frontends.uv_build_wheel(project)  # a hit, built fresh in its build process too
+    assert frontends.compiles(crate) == 3
+    assert "differs" not in frontends.last_stderr
+    frontends.extra_env["WHEELMEMO_VERIFY_RATE"] = "0"
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles(crate) == 3  # the entry stands

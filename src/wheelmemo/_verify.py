@@ -12,6 +12,12 @@ by it.  Each member gets one verdict:
 ``follows``
     the ``.dist-info/RECORD`` differs only in the rows of members that differ themselves:
     not a difference of its own (the member is reported instead);
+``only build stamps``
+    a CycloneDX SBOM (``.dist-info/sboms/*.json``, PEP 770; maturin writes one) that
+    differs only in what every build stamps anew: its ``serialNumber`` (a random UUID),
+    its ``metadata.timestamp`` and the build directory in ``path+file://`` references
+    (measured: two plain maturin 1.16 builds of one tree differ in these alone): no
+    difference;
 ``behaviour-same``
     a compiled module (``.so``/``.pyd``/``.dylib``) whose bytes differ but that behaves the
     same by the caller's probe (``BehaviourProbe``): no difference;
@@ -41,7 +47,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -170,10 +178,36 @@ def compare_wheels(expected: Path, actual: Path, probe: Probe | None = None) -> 
     return WheelDiff(expected.name, actual.name, [MemberDiff(n, v) for n, v in sorted(verdicts.items())])
 
 
+_BUILD_PATH = re.compile(r"path\+file://[^#\s\"]*")
+
+
+def _without_build_stamps(value: Any, top: bool = True) -> Any:
+    """A CycloneDX document without its serial number, time stamp and build paths."""
+    if isinstance(value, dict):
+        return {k: (None if k == "timestamp" or (top and k == "serialNumber") else _without_build_stamps(v, False))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_build_stamps(v, False) for v in value]
+    return _BUILD_PATH.sub("path+file://", value) if isinstance(value, str) else value
+
+
+def _only_build_stamps(name: str, before: bytes, after: bytes) -> bool:
+    parts = name.split("/")
+    if not (len(parts) >= 3 and parts[0].endswith(".dist-info") and parts[1] == "sboms"
+            and name.endswith(".json")):
+        return False
+    try:
+        return bool(_without_build_stamps(json.loads(before)) == _without_build_stamps(json.loads(after)))
+    except ValueError:
+        return False
+
+
 def _member_verdict(name: str, infos: tuple[zipfile.ZipInfo, zipfile.ZipInfo], before: bytes, after: bytes,
                     probe: Probe | None) -> str:
     left, right = infos
     if before != after:
+        if _only_build_stamps(name, before, after):
+            return "only build stamps"
         if probe is None or not is_compiled(name):
             return "content"
         same = probe(name)
