@@ -434,8 +434,9 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
     compare the wheels.  None when they agree (the hit stands); else the fresh outcome,
     after one warning and the entry's removal (``LocalStore.reject``).
 
-    The fresh build runs in the same tree as the build that made the entry, but not in
-    the same scratch or temporary directory (setuptools' build directory, an unpacked
+    The fresh build runs from nothing: a scratch build directory for setuptools, a
+    target directory of its own for cargo (removed after).  It runs in the same tree as
+    the build that made the entry, but not in the same scratch or temporary directory (setuptools' build directory, an unpacked
     sdist): compiled modules whose bytes differ are compared by behaviour
     (``BehaviourProbe``), since such builds embed those paths (a C extension built by
     setuptools with ``-g`` in two directories differs in its bytes).
@@ -452,7 +453,10 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
     with tempfile.TemporaryDirectory(prefix="wheelmemo-verify-") as tmp:
         cached = Path(tmp) / stored.name
         local.materialize_file(stored, cached)
-        with observed_build(engine.keys.family, {}, None):
+        # cargo's artifacts in a target directory of their own, removed after: a build
+        # from nothing (not the persistent build directory, nor a target/ left in the tree)
+        clean = {"CARGO_TARGET_DIR": str(Path(tmp) / "target")} if engine.keys.cargo else {}
+        with observed_build(engine.keys.family, clean, None):
             outcome = compute()
         wheels = [path for name, path in outcome.files if name.endswith(".whl")]
         if not wheels:
