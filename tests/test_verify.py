@@ -146,6 +146,39 @@ def test_the_clean_copy_leaves_build_outputs_out(tmp_path: Path) -> None:
     assert kept == [".git/HEAD", "pyproject.toml", "src/gen.cxx", "src/m.py"]
 
 
+OUTSIDE_BACKEND = '''
+import zipfile
+from pathlib import Path
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name = "p-1-py3-none-any.whl"
+    with zipfile.ZipFile(Path(wheel_directory) / name, "w") as zf:
+        zf.writestr("p/shared.txt", Path("../shared/shared.txt").read_text())
+    return name
+'''
+
+
+def test_the_plain_build_runs_beside_the_project(tmp_path: Path) -> None:
+    """A build that reads ``../shared`` (a path source, a cargo path dependency, an
+    outside header) reads the same file from the clean copy; the copy is removed."""
+    from wheelmemo._verify import plain_build
+
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "shared.txt").write_text("from beside")
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "outside_backend.py").write_text(OUTSIDE_BACKEND)
+    pyproject = {"build-system": {"build-backend": "outside_backend", "backend-path": ["."]}}
+    work = tmp_path / "work"
+    work.mkdir()
+    before = sorted(os.listdir(tmp_path))
+    wheel = plain_build(root, work, "none", pyproject)
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("p/shared.txt") == b"from beside"
+    assert sorted(os.listdir(tmp_path)) == before
+
+
 # -- sampled verification of hits ----------------------------------------------------------
 def test_verify_rate_evicts_a_wrong_entry_and_returns_the_fresh_wheel(
     flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str],

@@ -360,7 +360,7 @@ def copy_tree(root: Path, dest: Path, also_skip: tuple[Path, ...] = ()) -> None:
         ignored = _ignore_outputs(directory, names)
         return ignored | {n for n in names if os.path.abspath(os.path.join(directory, n)) in skip}
 
-    shutil.copytree(root, dest, symlinks=True, ignore=ignore)
+    shutil.copytree(root, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True)
 
 
 FRONTENDS = ("uv", "build", "pip", "none")
@@ -409,17 +409,31 @@ class BuildFailed(Exception):
     """The plain build failed: the frontend's command and the end of its output."""
 
 
+def _sibling(root: Path, work: Path, name: str) -> Path:
+    """An empty directory beside the project (``../x`` means the same file from it: a
+    ``tool.uv.sources`` path, a cargo path dependency, a header in ``../shared``; a git
+    repository above the project is above it too), else in ``work``."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=f".{root.name}.wheelmemo-verify-{name}-", dir=root.parent))
+    except OSError:  # a parent we may not write into
+        return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=work)) / root.name
+
+
 def plain_build(root: Path, work: Path, frontend: str, pyproject: Mapping[str, Any], *,
                 skip: tuple[Path, ...] = (), name: str = "a") -> Path:
-    """Copy the project into ``work/name`` and build its wheel there with the plain
-    backend (``WHEELMEMO_DISABLE=1``) through ``frontend``; the wheel's path."""
-    copy = work / name / root.name
+    """Copy the project beside itself (``_sibling``) and build its wheel there with the
+    plain backend (``WHEELMEMO_DISABLE=1``) through ``frontend``, into ``work``; the
+    wheel's path.  The copy is removed after."""
+    copy = _sibling(root, work, name)
     out = work / f"{name}-dist"
-    copy_tree(root, copy, skip)
-    out.mkdir(parents=True)
-    command = frontend_command(frontend, copy, out, pyproject)
-    env = {**os.environ, "WHEELMEMO_DISABLE": "1"}
-    done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
+    try:
+        copy_tree(root, copy, skip)
+        out.mkdir(parents=True)
+        command = frontend_command(frontend, copy, out, pyproject)
+        env = {**os.environ, "WHEELMEMO_DISABLE": "1"}
+        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
     wheels = sorted(out.glob("*.whl"))
     if done.returncode != 0 or len(wheels) != 1:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
