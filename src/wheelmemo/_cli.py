@@ -304,7 +304,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         cached.parent.mkdir()
         store.materialize_file(wheel, cached)
         try:
-            diff, builds = _verify_against_plain(memo, store.root, cached, work, frontend)
+            diff, builds = _verify_against_plain(memo, store.root.parent, cached, work, frontend)
         except BuildFailed as e:
             print(f"wheelmemo: error: the plain build of {memo.project_id} failed, so the cached "
                   f"wheel {entry.key[:8]} cannot be checked (if a clean copy cannot build, the cache "
