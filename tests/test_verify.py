@@ -454,3 +454,37 @@ def test_real_verify_finds_a_maturin_entry_right(frontends: Any, tmp_path: Path,
     frontends.extra_env["WHEELMEMO_VERIFY_RATE"] = "0"
     frontends.uv_build_wheel(project)
     assert frontends.compiles(crate) == 3  # the entry stands
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("package", ["skbuild_cext", "meson_cext"])
+def test_real_verify_finds_cmake_and_meson_entries_right(package: str, frontends: Any, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """scikit-build-core and meson-python build the same module bytes in two directories:
+    one plain build, no false alarm; a verified hit keeps its entry."""
+    import sys
+
+    from realtools import copy_project
+
+    project = copy_project(package, tmp_path)
+    frontends.run(sys.executable, "-m", "wheelmemo", "init", cwd=project)
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles("_speed.c") == 1
+
+    for name, value in frontends.env().items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
+        monkeypatch.delenv(name)
+    code = main(["verify", str(project), "--frontend", "uv", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert (code, report["status"], report["plain_builds"]) == (0, "same", 1)
+    assert frontends.compiles("_speed.c") == 2
+
+    frontends.extra_env["WHEELMEMO_VERIFY_RATE"] = "1"
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles("_speed.c") == 3
+    assert "differs" not in frontends.last_stderr
+    frontends.extra_env["WHEELMEMO_VERIFY_RATE"] = "0"
+    frontends.uv_build_wheel(project)
+    assert frontends.compiles("_speed.c") == 3
