@@ -15,7 +15,8 @@ What a miss observes (a hit only re-checks what was recorded):
   inner call; the distributions it imported from outside the requirement closure.
 - **C and C++ compilers** it runs: gcc and clang append the headers each compile read
   to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
-  with and without it; ``tests/test_learned.py`` checks it).
+  with and without it; ``tests/test_learned.py`` checks it).  CMake and meson pass
+  ``-MD -MF``, which overrides it: their records are read by ``_buildsys``.
 - **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
   scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
   ``cargo:`` and ``cargo::`` forms) in the target directory.
@@ -455,9 +456,10 @@ class BuildContext:
 
 def learn(
     recorder: Recorder, context: BuildContext, digests: DigestSource, cargo: CargoFindings | None,
-    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    installed: Callable[[], Mapping[str, tuple[str, str]]], *, build_system: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The learned-inputs record of one build, and the inputs that changed while it ran."""
+    """The learned-inputs record of one build, and the inputs that changed while it ran
+    (``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
     sources: dict[str, str] = {}
     for path in recorder.files_read():
         sources.setdefault(path, "python")
@@ -469,6 +471,9 @@ def learn(
         path = dep if os.path.isabs(dep) else str(context.root / dep)
         if os.path.exists(path):
             sources.setdefault(path, "the C compiler")
+    for path, source in (build_system or {}).items():
+        if os.path.exists(path):
+            sources.setdefault(path, source)
     env_sources = {name: "python" for name in recorder.env_read()}
     if cargo is not None:
         for path, source in cargo.files.items():
