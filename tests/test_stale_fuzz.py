@@ -30,6 +30,23 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "uv-wheel"},
     ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+    "skbuild-outside-header": ("skbuild", [
+        {"op": "build", "frontend": "uv-wheel"},
+        {"op": "edit", "path": "shared/fz_shared.h", "token": "c"},
+        {"op": "build", "frontend": "build-wheel"},
+    ], None),  # issue 18 row, fixed on main by 3d2a0b0 (a header outside the tree CMake's compile read)
+    "skbuild-ignored-source": ("skbuild", [
+        {"op": "build", "frontend": "uv-sync"},
+        {"op": "edit", "path": "proj/gen/gen.c", "token": "b"},
+        {"op": "build", "frontend": "uv-sync"},
+    ], None),  # issue 18 row, fixed on main by 3d2a0b0 (a gitignored source CMake compiles)
+    "maturin-editable-pth-breaks-pip": ("maturin", [
+        {"op": "build", "frontend": "pip-e"},
+        {"op": "edit", "path": "proj/src/lib.rs", "token": "c"},
+        {"op": "build", "frontend": "pip-e"},
+    ], "NEW: the second `pip install -e` fails: pip's build environment (sitecustomize) runs the "
+       ".pth files of the target venv with an empty sys.path in the interpreter maturin runs, and "
+       "wheelmemo's editable .pth imports its finder, which needs the stdlib"),
 }
 
 

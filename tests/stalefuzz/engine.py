@@ -49,6 +49,7 @@ import itertools
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -60,6 +61,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from wheelmemo._verify import compare_with_probe
+
+from .known import KNOWN
 from .templates import (
     ENV_VALUES,
     FEATURE_TOKENS,
@@ -153,9 +157,6 @@ def copy_state(tree: Path, dest: Path) -> None:
 
 
 # -- comparing two wheels ------------------------------------------------------------
-COMPILED = (".so", ".pyd", ".dylib")
-
-
 def probe_dir(path: Path, module: str) -> str:
     code = f"import sys; sys.path.insert(0, {str(path)!r}); import {module}; print({module}.probe())"
     return probe_with(sys.executable, code, path)
@@ -177,54 +178,30 @@ def probe_wheel(wheel: Path, module: str) -> str:
         return probe_dir(Path(tmp), module)
 
 
-def _record_without(record: bytes, names: list[str]) -> list[str]:
-    return sorted(line for line in record.decode().splitlines() if line.split(",")[0] not in names)
+def probe_fields(text: str) -> dict[str, str]:
+    """``"a=1;b=2"`` (what ``probe()`` returns) as a dict; a failed probe as one field."""
+    return dict(part.partition("=")[::2] for part in text.split(";")) if not text.startswith("<") else {
+        "<probe>": text}
 
 
-def _sbom_components(data: bytes) -> list[str]:
-    """What a CycloneDX SBOM (maturin writes one) says of the build: its components by
-    name and version.  Two plain builds of one state differ in the rest (a random
-    serial number, a timestamp, absolute paths)."""
-    try:
-        bom = json.loads(data)
-        return sorted(f"{c.get('name')}@{c.get('version')}" for c in bom.get("components", []))
-    except (ValueError, AttributeError):
-        return [data.decode(errors="replace")]
+def differing_fields(mine: str, plain: str) -> list[str]:
+    a, b = probe_fields(mine), probe_fields(plain)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
-#: members two plain builds of one state write differently, compared by what they mean
-VOLATILE = {".cyclonedx.json": _sbom_components}
-
-
-def _same_meaning(name: str, a: bytes, b: bytes) -> bool:
-    return any(name.endswith(suffix) and f(a) == f(b) for suffix, f in VOLATILE.items())
-
-
-def compare_wheels(got: Path, want: Path, module: str) -> list[str]:
-    """How ``got`` differs from ``want``: [] when every member is the same, by content
-    or (a compiled member) by behaviour, or (a volatile member) by meaning."""
-    if got.name != want.name:
-        return [f"wheel name {got.name} != {want.name}"]
-    with zipfile.ZipFile(got) as a, zipfile.ZipFile(want) as b:
-        ga = {n: a.read(n) for n in a.namelist()}
-        gb = {n: b.read(n) for n in b.namelist()}
-    diffs = [f"member {n} only in the cached build" for n in sorted(set(ga) - set(gb))]
-    diffs += [f"member {n} only in the plain build" for n in sorted(set(gb) - set(ga))]
-    compiled = sorted(n for n in set(ga) & set(gb) if ga[n] != gb[n] and n.endswith(COMPILED))
-    volatile = sorted(n for n in set(ga) & set(gb) if ga[n] != gb[n] and _same_meaning(n, ga[n], gb[n]))
-    for name in sorted(set(ga) & set(gb)):
-        if ga[name] == gb[name] or name in compiled or name in volatile:
-            continue
-        # those members' digests in RECORD differ with their bytes; the rest must not
-        if name.endswith(".dist-info/RECORD") and (
-                _record_without(ga[name], compiled + volatile) == _record_without(gb[name], compiled + volatile)):
-            continue
-        diffs.append(f"member {name} differs by content")
-    if compiled and not diffs:
-        mine, plain = probe_wheel(got, module), probe_wheel(want, module)
-        if mine != plain:
-            diffs.append(f"{', '.join(compiled)} differ by behaviour: probe() {mine!r} != plain {plain!r}")
-    return diffs
+def compare(got: Path, want: Path, module: str) -> tuple[list[str], list[str]]:
+    """How ``got`` differs from ``want`` by ``wheelmemo._verify`` (every member by
+    content, a compiled one whose bytes differ by behaviour, an SBOM without its build
+    stamps), and which ``probe()`` fields differ (or else the differing members)."""
+    diff = compare_with_probe(want, got)
+    if diff.same:
+        return [], []
+    lines = diff.describe()
+    mine, plain = probe_wheel(got, module), probe_wheel(want, module)
+    fields = differing_fields(mine, plain)
+    if fields:
+        lines.append(f"probe() {mine!r} != plain {plain!r}")
+    return lines, fields or [f"member {m.name}" for m in diff.differences]
 
 
 # -- the run's shared things -----------------------------------------------------------
@@ -472,9 +449,23 @@ class Failure:
     step: int
     kind: str
     detail: str
+    frontend: str = ""
+    #: what differs: ``probe()`` fields, else members, else the build's last output line
+    fields: list[str] = field(default_factory=list)
 
     def same(self, other: Failure | None) -> bool:
-        return other is not None and other.kind == self.kind
+        """The same failure, for the shrinker: its kind and what differs."""
+        return other is not None and other.kind == self.kind and other.fields == self.fields
+
+    def known(self, family: str) -> str | None:
+        """The name of the known failure this is (``known.KNOWN``), if it is one."""
+        for name, sig in KNOWN.items():
+            if (sig["family"] == family and sig["kind"] == self.kind
+                    and set(self.fields) <= set(sig.get("fields", self.fields))
+                    and (not sig.get("frontends") or self.frontend in sig["frontends"])
+                    and sig.get("text", "") in self.detail):
+                return name
+        return None
 
 
 @dataclass
@@ -487,6 +478,7 @@ class Tally:
     misses: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     plain_builds: int = 0
+    known: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, table: dict[str, Any], key: str, n: float = 1) -> None:
@@ -703,25 +695,33 @@ class Runner:
             return None
         if not result.ok:
             return Failure(i, "wheelmemo failed where the plain build succeeds",
-                           f"{frontend}:\n{result.output[-3000:]}")
+                           f"{frontend}:\n{result.output[-3000:]}", frontend, [_last_error(result.output)])
         if want is None:
             return Failure(i, "cache hides a broken build",
-                           f"{frontend} succeeded; plain build failed:\n{plain_output[-3000:]}")
+                           f"{frontend} succeeded; plain build failed:\n{plain_output[-3000:]}", frontend,
+                           [_last_error(plain_output)])
         module = self.w.t.module
         if editable_python is not None:
             code = f"import {module}; print({module}.probe())"
             mine = probe_with(str(editable_python), code, self.w.root)
             plain = probe_wheel(want, module)
             if mine != plain:
-                return Failure(i, "stale editable", f"{frontend}: probe() {mine!r} != plain wheel {plain!r}")
+                return Failure(i, "stale editable", f"{frontend}: probe() {mine!r} != plain wheel {plain!r}",
+                               frontend, differing_fields(mine, plain))
             return None
         wheels = sorted(out.glob("*.whl"))
         if len(wheels) != 1:
-            return Failure(i, "no wheel", f"{frontend} made {wheels}")
-        diffs = compare_wheels(wheels[0], want, module)
+            return Failure(i, "no wheel", f"{frontend} made {wheels}", frontend)
+        diffs, fields = compare(wheels[0], want, module)
         if diffs:
-            return Failure(i, "stale wheel", f"{frontend}: " + "; ".join(diffs))
+            return Failure(i, "stale wheel", f"{frontend}: " + "; ".join(diffs), frontend, fields)
         return None
+
+
+def _last_error(output: str) -> str:
+    """A failed build's cause, roughly: its last line that says error (paths vary)."""
+    lines = [line.strip() for line in output.splitlines() if "rror" in line]
+    return re.sub(r"/\S+", "PATH", lines[-1])[:200] if lines else "?"
 
 
 # -- runs, replays, shrinking ---------------------------------------------------------------
@@ -808,7 +808,11 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
                     log(f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
                         f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; "
                         f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}")
-                if failure:
+                name = failure.known(family) if failure else None
+                if name:
+                    tally.add(tally.known, name)
+                    log(f"[{family}] known failure {name} (a regression test replays it): {failure.detail[:300]}")
+                elif failure:
                     return builds, done, failure
         return builds, done, None
     finally:
@@ -852,11 +856,13 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
     except OutOfTime:
         log("budget reached (mid-step)")
     log(summary_table(tally))
+    if tally.known:
+        log("known failures met again: " + ", ".join(f"{k} x{n}" for k, n in sorted(tally.known.items())))
     if record is not None:
         line = {"seed": seed, "started": started, "seconds": round(time.time() - started, 1),
                 "families": families, "steps": tally.steps, "builds": tally.builds, "hits": tally.hits,
                 "misses": tally.misses, "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
-                "plain_builds": tally.plain_builds, "commit": _head(),
+                "plain_builds": tally.plain_builds, "commit": _head(), "known": tally.known,
                 "failures": [{**{k: v for k, v in f.items() if k != "detail"}, "detail": f["detail"][:500]}
                              for f in found]}
         with record.open("a") as f:
