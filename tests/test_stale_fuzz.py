@@ -44,9 +44,9 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "build", "frontend": "pip-e"},
         {"op": "edit", "path": "proj/src/lib.rs", "token": "c"},
         {"op": "build", "frontend": "pip-e"},
-    ], "NEW: the second `pip install -e` fails: pip's build environment (sitecustomize) runs the "
+    ], ("NEW: the second `pip install -e` fails: pip's build environment (sitecustomize) runs the "
        ".pth files of the target venv with an empty sys.path in the interpreter maturin runs, and "
-       "wheelmemo's editable .pth imports its finder, which needs the stdlib"),
+       "wheelmemo's editable .pth imports its finder, which needs the stdlib")),
 }
 
 
