@@ -30,6 +30,21 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "uv-wheel"},
     ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+    "setuptools-environb-editable": ("setuptools", [
+        {"op": "build", "frontend": "pip-e"},
+        {"op": "env", "var": "FZ_ENVB", "value": "a"},
+        {"op": "build", "frontend": "pip-e"},
+    ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+    "hatchling-environb": ("hatchling", [
+        {"op": "build", "frontend": "build-wheel"},
+        {"op": "env", "var": "FZ_ENVB", "value": "a"},
+        {"op": "build", "frontend": "uv-wheel"},
+    ], "issue 18 row: a variable a build hook reads through os.environb is not learned"),
+    "hatchling-environb-editable": ("hatchling", [
+        {"op": "build", "frontend": "uv-wheel"},
+        {"op": "env", "var": "FZ_ENVB", "value": "a"},
+        {"op": "build", "frontend": "pip-e"},
+    ], "issue 18 row: a variable a build hook reads through os.environb is not learned"),
     "skbuild-outside-header": ("skbuild", [
         {"op": "build", "frontend": "uv-wheel"},
         {"op": "edit", "path": "shared/fz_shared.h", "token": "c"},
@@ -56,12 +71,12 @@ def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, uv_cache:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=why)] if why else [])
+    pytest.param(name, marks=[pytest.mark.xfail(strict=True, raises=AssertionError, reason=why)] if why else [])
     for name, (_, _, why) in FOUND.items()])
 def test_found(name: str, shared: Shared) -> None:
     family, steps, _ = FOUND[name]
     failure = replay(shared, Oracle(shared), family, steps, Clock(None))
-    assert failure is None, f"{failure.kind}: {failure.detail}"
+    assert failure is None, f"{failure.kind} ({failure.fields}): {failure.detail}"
 
 
 @pytest.mark.fuzz

@@ -82,6 +82,8 @@ Step = dict[str, Any]
 ROUTES = {"uv-wheel": "tree", "pip-wheel": "tree", "build-wheel": "tree", "uv-build": "sdist",
           "build": "sdist", "pip-e": "editable", "uv-sync": "editable", "pip-noiso": "noiso"}
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
+#: the changes ``undo`` can take back
+UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module")
 STEP_TIMEOUT = 900.0
 
 
@@ -508,12 +510,14 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         return {"op": "cache", "action": rng.choice(("prune", "clean", "truncate-blob", "corrupt-entry"))}
     if op == "commit":
         return {"op": "commit", "tag": rng.random() < 0.3}
+    if op == "undo":
+        return {"op": "undo"}
     return {"op": op, "value": rng.choice((None, "0", "1") if op == "narrow" else (None, *TOKENS))}
 
 
-def generate(rng: random.Random, t: Template) -> list[Step]:
-    """Zero to three changes, then a build (or two at once)."""
-    weights = {"edit": 6, "revert": 3, "touch": 2, "env": 3 if t.env_vars else 0,
+def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step]:
+    """Zero to three changes, then a build (or two at once) by one of ``frontends``."""
+    weights = {"edit": 6, "revert": 3, "undo": 5, "touch": 2, "env": 4 if t.env_vars else 0,
                "config": 2 if t.config else 0, "narrow": 1, "commit": 1,
                "accel": 3 if "accel" in t.extra_ops else 0, "module": 2 if t.module_dir else 0,
                "remove": 1, "cache": 1}
@@ -523,7 +527,7 @@ def generate(rng: random.Random, t: Template) -> list[Step]:
     if rng.random() < 0.1:
         steps.append({"op": "build2", "frontends": rng.sample([f for f in t.frontends if f in TREE_FRONTENDS], 2)})
     else:
-        steps.append({"op": "build", "frontend": rng.choice(t.frontends)})
+        steps.append({"op": "build", "frontend": rng.choice(frontends)})
     return steps
 
 
@@ -538,15 +542,54 @@ class Runner:
         self.log = log
         self.last = ""
         self.last_counts = (0, 0)
+        self.undo_stack: list[list[tuple[str, Any, Any]]] = []
 
     def apply(self, i: int, step: Step) -> Failure | None:
         op = step["op"]
-        getattr(self, "op_" + op.replace("-", "_"))(step) if op not in ("build", "build2") else None
         if op == "build":
             return self.build(i, [step["frontend"]])
         if op == "build2":
             return self.build(i, list(step["frontends"]))
+        if op in UNDOABLE:
+            self.undo_stack.append(self._snapshot(step))
+        getattr(self, "op_" + op)(step)
         return None
+
+    def _snapshot(self, step: Step) -> list[tuple[str, Any, Any]]:
+        """What ``step`` may change, as it is now: files (bytes and mtime, or absent),
+        a variable, a config setting, the optional module."""
+        w = self.w
+        if step["op"] == "env":
+            return [("env", step["var"], w.env.get(step["var"]))]
+        if step["op"] == "config":
+            return [("config", step["key"], w.config.get(step["key"]))]
+        if step["op"] == "accel":
+            return [("accel", None, w.accel)]
+        paths = [step["path"]] if "path" in step else [f"{w.t.module_dir}/mod_{step[k]}.py" for k in ("n", "to")]
+        found: list[tuple[str, Any, Any]] = []
+        for rel in paths:
+            path = w.tree / rel
+            found.append(("file", rel, (path.read_bytes(), path.stat().st_mtime_ns) if path.exists() else None))
+        return found
+
+    def op_undo(self, step: Step) -> None:
+        """Put back what the last undoable change changed (a file with its old mtime)."""
+        if not self.undo_stack:
+            return
+        for what, name, old in self.undo_stack.pop():
+            if what == "env":
+                self.op_env({"var": name, "value": old})
+            elif what == "config":
+                self.op_config({"key": name, "value": old or ""})
+            elif what == "accel":
+                self.op_accel({"value": old})
+            elif old is None:
+                (self.w.tree / name).unlink(missing_ok=True)
+            else:
+                path = self.w.tree / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(old[0])
+                os.utime(path, ns=(old[1], old[1]))
 
     # changes
     def op_edit(self, step: Step) -> None:
@@ -794,11 +837,13 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
     runner = Runner(world, oracle, tally, log)
     done: list[Step] = []
     builds = 0
+    # a few frontends per world: builds by one route meet each other's entries more often
+    frontends = rng.sample(world.t.frontends, min(3, len(world.t.frontends)))
     try:
         for _ in range(rng.randint(6, 14)):
             if builds >= builds_left or clock.left() <= 0:
                 break
-            for step in generate(rng, world.t):
+            for step in generate(rng, world.t, frontends):
                 done.append(step)
                 tally.add(tally.steps, family)
                 failure = runner.apply(len(done) - 1, step)
