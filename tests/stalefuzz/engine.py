@@ -66,7 +66,6 @@ from wheelmemo._verify import compare_with_probe
 from .known import KNOWN
 from .templates import (
     ENV_VALUES,
-    FEATURE_TOKENS,
     OUTPUT_DIRS,
     OUTPUT_FILES,
     OUTPUT_SUFFIXES,
@@ -196,14 +195,39 @@ def compare(got: Path, want: Path, module: str) -> tuple[list[str], list[str]]:
     content, a compiled one whose bytes differ by behaviour, an SBOM without its build
     stamps), and which ``probe()`` fields differ (or else the differing members)."""
     diff = compare_with_probe(want, got)
-    if diff.same:
+    differences = [m for m in diff.differences if not (m.verdict == "content" and _sbom_same(m.name, want, got))]
+    if diff.expected_name == diff.actual_name and not differences:
         return [], []
-    lines = diff.describe()
+    lines = [f"{m.name}: {m.verdict}" for m in differences] or diff.describe()
     mine, plain = probe_wheel(got, module), probe_wheel(want, module)
     fields = differing_fields(mine, plain)
     if fields:
         lines.append(f"probe() {mine!r} != plain {plain!r}")
-    return lines, fields or [f"member {m.name}" for m in diff.differences]
+    return lines, fields or [f"member {m.name}" for m in differences]
+
+
+_BUILD_URL = re.compile(r"(path\+file://|download_url=file://)[^#\s\"&]*")
+
+
+def _sbom_same(name: str, want: Path, got: Path) -> bool:
+    """An SBOM that differs only in build stamps, path dependencies' ``download_url``
+    included (``_verify`` strips ``path+file://`` references only: a path dependency's
+    purl names the build directory too, so two plain builds from different directories
+    differ there)."""
+    if "/sboms/" not in name:
+        return False
+
+    def stripped(wheel: Path) -> Any:
+        with zipfile.ZipFile(wheel) as zf:
+            bom = json.loads(_BUILD_URL.sub(r"\1", zf.read(name).decode()))
+        bom.pop("serialNumber", None)
+        bom.get("metadata", {}).pop("timestamp", None)
+        return bom
+
+    try:
+        return bool(stripped(want) == stripped(got))
+    except (ValueError, KeyError, AttributeError):
+        return False
 
 
 # -- the run's shared things -----------------------------------------------------------
@@ -216,8 +240,8 @@ class Shared:
     uv_cache: Path
     oracle_dir: Path
     oracle: dict[str, tuple[Path | None, str]] = field(default_factory=dict)
-    cargo_seed: Path | None = None
-    cargo_lock: str | None = None
+    cargo_seeds: dict[str, Path] = field(default_factory=dict)
+    cargo_locks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def make(cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None) -> Shared:
@@ -266,23 +290,23 @@ class World:
             self._write(rel, text)
         for slot in self.t.slots:
             self._write(slot.path, slot.text.replace("@V@", self._tokens(slot.path)[0]))
-        if self.t.family == "maturin":
+        if self.t.crates:
             self._cargo_lock()
-            (self.tree / "shared" / "fzdep" / "Cargo.lock").unlink(missing_ok=True)
         self.git("init", "-q")
         self.git("add", "-A")
         self.git("commit", "-q", "-m", "init")
 
     def _tokens(self, path: str) -> tuple[str, ...]:
-        return FEATURE_TOKENS if path == "proj/pyproject.toml" and self.t.family == "maturin" else TOKENS
+        return self.t.tokens(path)
 
     def _cargo_lock(self) -> None:
+        """The same Cargo.lock in every world of a family (cargo would write a missing one
+        into the tree during the build)."""
         lock = self.proj / "Cargo.lock"
-        if self.shared.cargo_lock is None:
-            subprocess.run([tool("cargo") if (Path(sys.executable).parent / "cargo").exists() else "cargo",
-                            "generate-lockfile"], cwd=self.proj, check=True, capture_output=True)
-            self.shared.cargo_lock = lock.read_text()
-        lock.write_text(self.shared.cargo_lock)
+        if self.t.family not in self.shared.cargo_locks:
+            subprocess.run(["cargo", "generate-lockfile"], cwd=self.proj, check=True, capture_output=True)
+            self.shared.cargo_locks[self.t.family] = lock.read_text()
+        lock.write_text(self.shared.cargo_locks[self.t.family])
 
     def _write(self, rel: str, text: str) -> None:
         path = self.tree / rel
@@ -402,7 +426,7 @@ class Oracle:
         out.mkdir()
         env = world.build_env(base / "tree" / "shared", plain=True)
         env["WHEELMEMO_CACHE_DIR"] = str(base / "unused-cache")
-        if world.t.family == "maturin":
+        if world.t.crates:
             env["CARGO_TARGET_DIR"] = str(self._cargo_target(world, base))
         frontend = {"tree": "uv-wheel", "sdist": "uv-build", "noiso": "pip-noiso"}[route]
         cmd, _ = world.frontend_cmd(frontend, out)
@@ -417,31 +441,32 @@ class Oracle:
 
     def _cargo_target(self, world: World, base: Path) -> Path:
         """A fresh target dir holding the registry dependencies only (module docstring)."""
-        if self.shared.cargo_seed is None:
-            seed = self.shared.work / "cargo-seed"
+        family = world.t.family
+        if family not in self.shared.cargo_seeds:
+            seed = self.shared.work / f"cargo-seed-{family}"
             shutil.rmtree(seed, ignore_errors=True)
-            scratch = self.shared.work / "cargo-seed-tree"
-            shutil.rmtree(scratch, ignore_errors=True)
-            copy_state(world.tree, scratch)
-            env = world.build_env(scratch / "shared", plain=True)
+            # the template's first state, whatever the world's is now (it may not build)
+            scratch = Path(tempfile.mkdtemp(prefix="cargo-seed-", dir=self.shared.work))
+            seeded = World(self.shared, world.t, scratch, world.clock)
+            env = seeded.build_env(seeded.tree / "shared", plain=True)
             env["CARGO_TARGET_DIR"] = str(seed)
-            out = scratch / "out"
-            out.mkdir()
-            cmd, _ = world.frontend_cmd("uv-wheel", out)
-            result = run(cmd, scratch / "proj", env, world.clock)
+            out = seeded.out_dir("seed")
+            cmd, _ = seeded.frontend_cmd("uv-wheel", out)
+            result = run(cmd, seeded.proj, env, world.clock)
             if not result.ok:
                 raise RuntimeError("the cargo seed build failed:\n" + result.output)
-            for path in list(seed.rglob("*")):
-                if path.exists() and any(path.name.startswith(p) for p in ("fzr", "libfzr", "fzdep", "libfzdep")):
-                    if path.is_dir():
+            own = tuple(p for crate in world.t.crates for p in (crate, f"lib{crate}"))
+            for path in sorted(seed.rglob("*"), reverse=True):  # deepest first
+                if path.name.startswith(own) and path.exists():
+                    if path.is_dir() and not path.is_symlink():
                         shutil.rmtree(path)
                     else:
                         path.unlink()
             shutil.rmtree(seed / "wheels", ignore_errors=True)
             shutil.rmtree(scratch, ignore_errors=True)
-            self.shared.cargo_seed = seed
+            self.shared.cargo_seeds[family] = seed
         dest = base / "cargo-target"
-        subprocess.run(["cp", "-a", str(self.shared.cargo_seed), str(dest)], check=True)
+        subprocess.run(["cp", "-a", str(self.shared.cargo_seeds[family]), str(dest)], check=True)
         return dest
 
 
@@ -492,8 +517,7 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
     if op in ("edit", "revert", "touch", "remove"):
         slot = rng.choice(t.slots)
         if op == "edit":
-            tokens = FEATURE_TOKENS if slot.path == "proj/pyproject.toml" and t.family == "maturin" else TOKENS
-            return {"op": op, "path": slot.path, "token": rng.choice(tokens)}
+            return {"op": op, "path": slot.path, "token": rng.choice(t.tokens(slot.path))}
         if op == "revert":
             return {"op": op, "path": slot.path, "back": rng.randint(1, 3)}
         return {"op": op, "path": slot.path}

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 V = "@V@"
+#: the tokens a slot takes: few, so that states recur (hits) as often as they change
+TOKENS = ("a", "b", "c")
 
 #: every tree's outputs, never part of a state (the backends' and frontends' own)
 OUTPUT_DIRS = {"build", "target", ".venv", "dist", "__pycache__", "builddir", ".git"}
@@ -57,11 +59,17 @@ class Template:
     extra_ops: tuple[str, ...] = ()
     #: pure modules the add/remove/rename operations move around, in this directory
     module_dir: str = ""
-    build_requires: tuple[str, ...] = field(default=())
+    #: the project's own crates (a cargo family): never in the oracle's seeded target dir
+    crates: tuple[str, ...] = ()
+    #: slots whose tokens are not ``TOKENS``
+    slot_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def slot(self, name: str) -> Slot:
         (found,) = (s for s in self.slots if s.path == name)
         return found
+
+    def tokens(self, path: str) -> tuple[str, ...]:
+        return self.slot_tokens.get(path, TOKENS)
 
 
 def _pyproject(dist: str, requires: str, backend: str, body: str) -> str:
@@ -404,13 +412,51 @@ backend = "maturin"
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV", "MATURIN_PEP517_ARGS"),
     config=(("build-args", ("", "--features=extra")),),
+    crates=("fzr", "fzdep"),
+    slot_tokens={"proj/pyproject.toml": ("", ', "extra"')},
 )
 
-#: the tokens a slot takes: few, so that states recur (hits) as often as they change
-TOKENS = ("a", "b", "c")
-#: what the features slot of maturin's pyproject takes instead
-FEATURE_TOKENS = ("", ', "extra"')
-#: what a variable takes; MATURIN_PEP517_ARGS selects features
-ENV_VALUES = {"MATURIN_PEP517_ARGS": ("--features=extra", "")}
+# -- setuptools-rust ------------------------------------------------------------------------
+SETUP_RUST = '''import os
 
-TEMPLATES = {t.family: t for t in (SETUPTOOLS, HATCH, SKBUILD, MESON, MATURIN)}
+from setuptools import setup
+from setuptools_rust import Binding, RustExtension
+
+features = ["extra"] if os.environ.get("FZ_FEATURE") == "on" else []
+setup(rust_extensions=[RustExtension("fzsr._core", binding=Binding.PyO3, features=features)])
+'''
+
+SETUPTOOLS_RUST = Template(
+    family="setuptools-rust",
+    dist="fz-setuptools-rust",
+    module="fzsr",
+    files={
+        "proj/pyproject.toml": _pyproject("fz-setuptools-rust", '"setuptools>=64", "setuptools-rust>=1.9"',
+                                          "setuptools.build_meta",
+                                          '\n[tool.setuptools]\npackages = ["fzsr"]\npackage-dir = {"" = "src"}\n'),
+        "proj/setup.py": SETUP_RUST,
+        "proj/Cargo.toml": MATURIN.files["proj/Cargo.toml"].replace('name = "fzr"', 'name = "fzsr"').replace(
+            'pyo3 = "0.30.1"', 'pyo3 = { version = "0.30.1", features = ["extension-module"] }'),
+        "proj/build.rs": BUILD_RS,
+        "proj/.gitignore": GITIGNORE,
+        "proj/src/fzsr/_glue.py": "from ._core import probe as _baked  # noqa\n",
+        "shared/fzdep/Cargo.toml": MATURIN.files["shared/fzdep/Cargo.toml"],
+    },
+    slots=(
+        Slot("proj/src/fzsr/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
+        Slot("proj/src/lib.rs", MATURIN_LIB.replace("fn fzr(", "fn _core(")),
+        Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
+        Slot("shared/fzdep/src/lib.rs", 'pub const VALUE: &str = "@V@";\n', outside=True),
+    ),
+    # the path dependency outside the project is not in setuptools' sdist: tree routes only
+    frontends=("uv-wheel", "pip-wheel", "build-wheel", "pip-e", "uv-sync"),
+    env_vars=("FZ_ENV", "FZ_FEATURE"),
+    crates=("fzsr", "fzdep"),
+    module_dir="proj/src/fzsr",
+)
+ENV_VALUES_RUST = {"FZ_FEATURE": ("on", "off")}
+
+#: what a variable takes; MATURIN_PEP517_ARGS selects features
+ENV_VALUES = {"MATURIN_PEP517_ARGS": ("--features=extra", ""), **ENV_VALUES_RUST}
+
+TEMPLATES = {t.family: t for t in (SETUPTOOLS, HATCH, SKBUILD, MESON, MATURIN, SETUPTOOLS_RUST)}
