@@ -24,12 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=Path, default=None, help="append the run's summary here (JSON lines)")
     parser.add_argument("--replay", default=None, help="a JSON step list (or @file) to replay on --family")
     parser.add_argument("--shrink-budget", type=float, default=600.0)
+    parser.add_argument("--wheelmemo-source", type=Path, default=None,
+                        help="build the frontends' wheelmemo from this source tree (default: this checkout)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="stalefuzz-"))
     if args.replay is not None:
         text = Path(args.replay[1:]).read_text() if args.replay.startswith("@") else args.replay
         (family,) = args.family or [""]
-        shared = Shared.make(work)
+        shared = Shared.make(work, source=args.wheelmemo_source)
         failure = replay(shared, Oracle(shared), family, json.loads(text), Clock(args.budget), log=print)
         print(f"replay: {'FAIL ' + failure.kind + ': ' + failure.detail if failure else 'ok'}")
         return 1 if failure else 0
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is None and args.budget is None:
         args.steps = 20
     _, found = fuzz(seed=seed, budget=args.budget, steps=args.steps, families=args.family or sorted(TEMPLATES),
-                    work=work, shrink_budget=args.shrink_budget, record=args.record)
+                    work=work, shrink_budget=args.shrink_budget, record=args.record, source=args.wheelmemo_source)
     print(f"seed {seed}: {len(found)} failure(s)")
     return 1 if found else 0
 

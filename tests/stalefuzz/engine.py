@@ -244,12 +244,20 @@ class Shared:
     cargo_locks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None) -> Shared:
-        """A run's shared things; the wheelhouse is made from this checkout unless given."""
+    def make(cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None,
+             source: Path | None = None) -> Shared:
+        """A run's shared things; the wheelhouse is made from this checkout (or from the
+        wheelmemo source tree ``source``: an old commit, to see the fuzzer find its bugs)
+        unless given."""
         work.mkdir(parents=True, exist_ok=True)
         uv_cache = uv_cache or work / "uv-cache"
-        wheelhouse = wheelhouse or build_wheelhouse(Path(tempfile.mkdtemp(prefix="wheelhouse-", dir=work)),
-                                                    uv_cache)
+        if wheelhouse is None:
+            wheelhouse = Path(tempfile.mkdtemp(prefix="wheelhouse-", dir=work))
+            if source is None:
+                build_wheelhouse(wheelhouse, uv_cache)
+            else:
+                subprocess.run([tool("uv"), "build", "--wheel", "--out-dir", str(wheelhouse), str(source)],
+                               check=True, capture_output=True, env={**os.environ, "UV_CACHE_DIR": str(uv_cache)})
         oracle_dir = work / "oracle"
         oracle_dir.mkdir(exist_ok=True)
         return cls(work, wheelhouse, uv_cache, oracle_dir)
@@ -890,13 +898,13 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
 
 def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[str], work: Path,
          shrink_budget: float = 600.0, log: Callable[[str], None] = print, record: Path | None = None,
-         shared: Shared | None = None) -> tuple[Tally, list[dict[str, Any]]]:
+         shared: Shared | None = None, source: Path | None = None) -> tuple[Tally, list[dict[str, Any]]]:
     """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
     or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
     reported with its replay command."""
     clock = Clock(budget)
     rng = random.Random(seed)
-    shared = shared or Shared.make(work)
+    shared = shared or Shared.make(work, source=source)
     oracle = Oracle(shared)
     tally = Tally()
     found: list[dict[str, Any]] = []
@@ -931,7 +939,8 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
         line = {"seed": seed, "started": started, "seconds": round(time.time() - started, 1),
                 "families": families, "steps": tally.steps, "builds": tally.builds, "hits": tally.hits,
                 "misses": tally.misses, "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
-                "plain_builds": tally.plain_builds, "commit": _head(), "known": tally.known,
+                "plain_builds": tally.plain_builds, "known": tally.known,
+                "commit": _head(source or ROOT),
                 "failures": [{**{k: v for k, v in f.items() if k != "detail"}, "detail": f["detail"][:500]}
                              for f in found]}
         with record.open("a") as f:
@@ -939,6 +948,9 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
     return tally, found
 
 
-def _head() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+def _head(source: Path) -> str:
+    """The commit of the wheelmemo under test (an exported old commit says so in a file)."""
+    if (source / "COMMIT").exists():
+        return (source / "COMMIT").read_text().strip()
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True,
                           check=False).stdout.strip()
