@@ -40,11 +40,6 @@ def test_edits_of_files_no_build_read_are_hits(hooks: Hooks, capsys: pytest.Capt
     assert hooks.build_wheel().read_bytes() == first
     assert hooks.calls()["build_wheel"] == 1
     assert hooks.calls()["get_requires_for_build_wheel"] == 1  # its answer too
-    # listed under this tree's own key: found there even with narrowing off
-    hooks.monkeypatch.setenv("WHEELMEMO_NARROW", "0")
-    hooks.build_wheel()
-    assert hooks.calls()["build_wheel"] == 1
-    hooks.monkeypatch.delenv("WHEELMEMO_NARROW")
     # a file the build read (and shipped): a miss, then edits of the others are hits again
     _edit(hooks, "src/fakepkg/data.py", "VALUE = 2\n")
     second = hooks.build_wheel()
@@ -53,6 +48,30 @@ def test_edits_of_files_no_build_read_are_hits(hooks: Hooks, capsys: pytest.Capt
     assert hooks.build_wheel().read_bytes() == second.read_bytes()
     assert hooks.calls()["build_wheel"] == 2
     assert "miss" not in capsys.readouterr().err.split("src/fakepkg/data.py changed")[-1]
+
+
+def test_a_narrow_hit_never_survives_narrow_false(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The narrow hit is listed under the edited tree's key, marked narrow: with narrow
+    off it is not found there, the tree builds, and its own result is listed first."""
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    hooks.build_wheel()  # found directly under this key now
+    assert hooks.calls()["build_wheel"] == 1
+    monkeypatch.setenv("WHEELMEMO_NARROW", "false")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert hooks.calls()["get_requires_for_build_wheel"] == 2  # its narrow answer too
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    monkeypatch.delenv("WHEELMEMO_NARROW")  # on again: this tree's own result comes first
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    _edit(hooks, "docs/guide.md", "first\n")  # the first tree: its own result, narrow or not
+    monkeypatch.setenv("WHEELMEMO_NARROW", "false")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
 
 
 @pytest.mark.parametrize("change", ["added", "removed", "renamed"])
@@ -164,3 +183,4 @@ def test_explain_and_export_see_it_and_write_nothing(hooks: Hooks, capsys: pytes
     assert main(["export", str(hooks.project), "--out-dir", str(tmp_path / "exported")]) == 0
     assert (tmp_path / "exported" / first.name).read_bytes() == first.read_bytes()
     assert sorted(p for p in cache.rglob("*") if "stat" not in p.parts) == before
+
