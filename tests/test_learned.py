@@ -9,6 +9,7 @@ hatchling through real frontends.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -474,3 +475,141 @@ def test_a_frontends_lock_file_the_build_reads_is_learned(hooks: Hooks, fake_sit
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
     assert _saw(hooks)["uv.lock"] == "version = 2\n"
+
+
+@pytest.mark.parametrize("way", ["item", "getenvb", "get"])
+def test_a_variable_read_through_environb_is_learned(hooks: Hooks, fake_site: FakeSite,
+                                                    monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    """os.environb (and os.getenvb) holds the same variables as os.environ, by bytes."""
+    if not hasattr(os, "environb"):
+        pytest.skip("no os.environb on this platform")
+    use_learning_backend(hooks, fake_site, environb=[way], only_environb=True)
+    monkeypatch.setenv("LEARN_FLAVOR", "a")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    monkeypatch.setenv("LEARN_FLAVOR", "b")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)[way] == "b"
+    monkeypatch.delenv("LEARN_FLAVOR")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert _saw(hooks)[way] is None
+
+
+def test_recorder_sees_environb_and_leaves_bulk_copies_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if not hasattr(os, "environb"):
+        pytest.skip("no os.environb on this platform")
+    monkeypatch.setenv("BYTES_READ", "1")
+    with Recorder(tmp_path) as recorder:
+        assert b"BYTES_ABSENT" not in os.environb
+        os.getenvb(b"BYTES_READ")
+        os.environb.get(b"BYTES_GOT")
+        assert dict(os.environb) == os.environb.copy()  # handed on whole: names nothing
+        os.environb[b"BYTES_WRITTEN"] = b"1"
+        os.environb.get(b"BYTES_WRITTEN")
+    monkeypatch.delenv("BYTES_WRITTEN")
+    assert type(os.environb).__name__ == "_Environ"  # put back
+    assert recorder.env_read() == ["BYTES_ABSENT", "BYTES_GOT", "BYTES_READ"]
+
+
+def test_recorder_names_the_file_of_a_descriptor(tmp_path: Path) -> None:
+    """A descriptor opened before the call, read through open(fd) or mmap: the file is
+    named by /proc/self/fd where there is one, else the build is not sealed."""
+    import mmap
+
+    for rel in ("by-open.txt", "by-mmap.txt"):
+        (tmp_path / rel).write_text("content\n")
+    fds = [os.open(tmp_path / rel, os.O_RDONLY) for rel in ("by-open.txt", "by-mmap.txt")]
+    try:
+        with Recorder(tmp_path) as recorder:
+            with open(fds[0], encoding="utf-8", closefd=False) as f:
+                f.read()
+            with mmap.mmap(fds[1], 0, access=mmap.ACCESS_READ) as mapped:
+                mapped.read()
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if os.path.isdir("/proc/self/fd"):
+        assert recorder.files_read() == [str(tmp_path / "by-mmap.txt"), str(tmp_path / "by-open.txt")]
+        assert recorder.sealed
+    else:
+        assert not recorder.sealed
+
+
+def test_recorder_stays_sealed_for_what_names_no_unseen_file(tmp_path: Path) -> None:
+    """shutil.rmtree and os.fwalk open directories relative to a dir_fd, tempfile makes
+    files through descriptors: none of it reads a file the recorder cannot name."""
+    import tempfile
+
+    (tmp_path / "tree" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "tree" / "a" / "b" / "f.txt").write_text("x")
+    with Recorder(tmp_path) as recorder:
+        list(os.fwalk(tmp_path / "tree"))
+        shutil.rmtree(tmp_path / "tree")
+        with tempfile.TemporaryFile() as f:
+            f.write(b"x")
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(b"x")
+        fd, name = tempfile.mkstemp(dir=tmp_path)
+        with os.fdopen(fd, "w") as f:
+            f.write("x")
+        os.close(os.open(tmp_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+    assert recorder.sealed
+    assert recorder.files_read() == []
+    with Recorder(tmp_path) as recorder:
+        os.close(os.open(os.path.relpath(name), os.O_RDONLY))
+    assert not recorder.sealed
+
+
+def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """--no-build-isolation: ``try: import fastaccel`` builds differently with the
+    accelerator installed.  Installed in a venv-like layout (the prefix is on sys.path
+    too, as a venv's prefix is on the skip list) by a wheel without top_level.txt, under
+    a distribution name that is not the module's."""
+    venv = tmp_path / "venv"
+    site = venv / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.syspath_prepend(str(venv))
+    monkeypatch.syspath_prepend(str(site))
+    dist_info = site / "fast_accel_lib-1.0.dist-info"
+
+    def install(version: str) -> None:
+        uninstall()
+        (site / "fastaccel").mkdir()
+        (site / "fastaccel" / "__init__.py").write_text(f"VALUE = {version!r}\n")
+        info = site / f"fast_accel_lib-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fast-accel-lib\nVersion: {version}\n")
+        (info / "RECORD").write_text(f"fastaccel/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+        importlib.invalidate_caches()
+
+    def uninstall() -> None:
+        shutil.rmtree(site / "fastaccel", ignore_errors=True)
+        for info in site.glob("fast_accel_lib-*.dist-info"):
+            shutil.rmtree(info)
+        importlib.invalidate_caches()
+
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    install("1.0")
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] == "1.0"
+    uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    install("1.0")  # the first build's state again: its result
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert _saw(hooks)["fastaccel"] == "2.0"
+    uninstall()  # the second build's state again: its result
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert not dist_info.exists()

@@ -184,3 +184,45 @@ def test_explain_and_export_see_it_and_write_nothing(hooks: Hooks, capsys: pytes
     assert (tmp_path / "exported" / first.name).read_bytes() == first.read_bytes()
     assert sorted(p for p in cache.rglob("*") if "stat" not in p.parts) == before
 
+
+@pytest.mark.parametrize("way", ["os_open", "dir_fd"])
+def test_a_read_no_event_names_unseals_the_build(hooks: Hooks, fake_site: FakeSite, way: str) -> None:
+    """``os.open`` of a relative name (to the working directory, or to a ``dir_fd`` the
+    audit event omits) reads a file the recorder cannot name: any edit may matter."""
+    use_learning_backend(hooks, fake_site, **{way: ["docs/guide.md"]})
+    hooks.build_wheel()
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == "first\n"
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == "edited\n"
+
+
+def test_a_process_started_the_way_multiprocessing_does_unseals_the_build(
+    hooks: Hooks, fake_site: FakeSite,
+) -> None:
+    """multiprocessing's "spawn" and "forkserver" start methods raise no audit event."""
+    use_learning_backend(hooks, fake_site, spawnv=["pass"])
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+def test_a_compiled_module_from_outside_the_stdlib_unseals_the_build(hooks: Hooks, fake_site: FakeSite) -> None:
+    """Its C code may read files without an event (a C library opening a file by name)."""
+    import sysconfig
+
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    compiled = Path(sysconfig.get_config_var("DESTSHARED") or "") / f"xxlimited{suffix}"
+    if not compiled.is_file():
+        pytest.skip(f"no {compiled.name} to copy")
+    shutil.copy(compiled, fake_site.path / compiled.name)
+    try:
+        use_learning_backend(hooks, fake_site, **{"import": ["xxlimited"]})
+        hooks.build_wheel()
+        _edit(hooks, "docs/guide.md")
+        hooks.build_wheel()
+        assert hooks.calls()["build_wheel"] == 2
+    finally:
+        sys.modules.pop("xxlimited", None)

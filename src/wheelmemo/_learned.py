@@ -10,9 +10,18 @@ fingerprints, and a lookup returns a result only when all of them still match.
 
 What a miss observes (a hit only re-checks what was recorded):
 
-- **Python code run in this process** (``setup.py``, build hooks, in-tree backends):
-  ``open`` audit events (PEP 578) and reads of ``os.environ``, for the duration of the
-  inner call; the distributions it imported from outside the requirement closure.
+- **Python code run in this process** (``setup.py``, build hooks, in-tree backends),
+  for the duration of the inner call: ``open`` audit events (PEP 578: ``open``,
+  ``os.open``, ``io.open_code``), the file behind a descriptor it wraps or maps
+  (``open(fd)``, ``os.fdopen``, ``mmap``: named by ``/proc/self/fd``), ``sqlite3.connect``;
+  reads of ``os.environ`` and ``os.environb`` by name (``os.getenv``, ``os.getenvb``,
+  ``in``, ``.get``); the distributions it imported from outside the requirement closure
+  (by name, ``top_level.txt`` or ``RECORD``), and the top-level modules it looked for in
+  vain (``try: import fastaccel``; the last finder on ``sys.meta_path`` hears of them),
+  which must stay absent.  Not seen: what a subprocess reads of an environment handed
+  to it whole (``dict(os.environ)``, ``env=os.environ.copy()``: names nothing, so it is
+  not learned; list such variables in ``env``), and what C code reads through
+  ``getenv()``.
 - **C and C++ compilers** it runs: gcc and clang append the headers each compile read
   to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
   with and without it; ``tests/test_learned.py`` checks it).
@@ -29,17 +38,24 @@ path or a terminal setting (``NOISE_ENV``).  Environment values are never stored
 only a digest of the value or ``"unset"``: a value may be a secret.
 
 A learned-inputs record is plain JSON: ``{"files": {label: [state, source]}, "env":
-{name: [digest, source]}, "dists": {name: [version, source]}, "read": [labels],
-"sealed": bool}``, where a label is a POSIX path relative to the project or an absolute
-path outside it, and ``read`` lists the project files the build was seen reading or
-shipping (what an unpacked sdist must hold with the same bytes to share the tree's
-result).  ``sealed``: the build ran no other process and loaded no library through
-ctypes, so every file it opened was seen, and ``read`` is all it read of the project
-(``unread_changes``: an edit of any other file cannot change its result).
+{name: [digest, source]}, "dists": {name: [version, source]}, "modules": {name: [
+"absent" | "present", source]}, "read": [labels], "sealed": bool}``, where a label is a
+POSIX path relative to the project or an absolute path outside it, and ``read`` lists
+the project files the build was seen reading or shipping (what an unpacked sdist must
+hold with the same bytes to share the tree's result).  ``sealed``: every file the
+build opened was named by an event, so ``read`` is all it read of the project
+(``unread_changes``: an edit of any other file cannot change its result).  A build is
+not sealed once it does what could read a file unnamed: start another process (any
+way, ``multiprocessing`` too), load a library through ctypes, connect a socket (a
+server may read for it), load a compiled module from outside the standard library
+(its C code opens what it likes; one loaded by an earlier call of the process counts
+too), ``os.open`` a relative name (relative to a ``dir_fd`` the event omits, or to the
+working directory: not known which), or wrap a descriptor of a file it cannot name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -91,21 +107,138 @@ _ACCESS_MODE = getattr(os, "O_ACCMODE", 3)
 
 
 #: Audit events after which what a build reads is no longer all seen: another process
-#: (what it opens raises no event here) or a library loaded through ctypes.
+#: (what it opens raises no event here), a library loaded through ctypes, a connection
+#: to a server (it may read files for us: a daemon, a forkserver started earlier).
 _UNSEEN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                            "os.fork", "os.forkpty", "os.startfile", "pty.spawn", "ctypes.dlopen"})
+                            "os.fork", "os.forkpty", "os.startfile", "pty.spawn", "ctypes.dlopen",
+                            "socket.connect", "socket.sendto", "sqlite3.load_extension"})
+#: The stdlib's functions that open directories by a name relative to a ``dir_fd`` to
+#: list and remove them (``shutil.rmtree``, ``os.fwalk``): a directory's names are no
+#: content (a narrow hit needs the same names anyway), so these opens hide no read.
+_DIRECTORY_WALKERS = frozenset({"_rmtree_safe_fd", "_rmtree_safe_fd_step", "_fwalk"})
+_DIRECTORY_FLAG = getattr(os, "O_DIRECTORY", 0)
+#: Compiled modules not of the standard library loaded while recording, by name -> file:
+#: their C code may read files without an event for as long as they stay loaded.
+_FOREIGN_EXTENSIONS: dict[str, str] = {}
+_STDLIB_DIRS: list[str] = []
+
+
+def _unseal() -> None:
+    for recorder in _ACTIVE:
+        recorder.sealed = False
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
     """The process-wide audit hook (PEP 578 hooks cannot be removed): cheap when idle."""
-    if event != "open" or not _ACTIVE:
-        if event in _UNSEEN_EVENTS:
-            for recorder in _ACTIVE:
-                recorder.sealed = False
+    if not _ACTIVE:
         return
-    path, mode, flags = args
-    name = _open_name(path, mode)
-    if name is None or all(name in recorder.opened for recorder in _ACTIVE):
+    if event == "open":
+        path, mode, flags = args
+        if isinstance(path, int):
+            _note_descriptor(path, mode, flags)
+        else:
+            _note_open(path, mode, flags)
+    elif event == "import":
+        _note_import(args[0], args[1])
+    elif event in _UNSEEN_EVENTS:
+        _unseal()
+    elif event == "mmap.__new__":
+        if args[0] != -1:  # -1: anonymous memory; else a file's descriptor
+            _note_descriptor(args[0], "r", 0)
+    elif event == "sqlite3.connect":
+        _note_open_outside(args[0])
+
+
+def _is_reading(mode: Any, flags: Any) -> bool:
+    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
+        return not any(c in mode for c in "wax")
+    flags = flags or 0  # os.open(): flags only
+    return bool(flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT))
+
+
+def _note_open(path: Any, mode: Any, flags: Any) -> None:
+    try:
+        text = os.fsdecode(path)
+    except (TypeError, ValueError):
+        _unseal()  # a name we cannot read is a file we cannot name
+        return
+    if mode is None and not os.path.isabs(text):
+        # os.open() of a relative name: relative to a dir_fd the event omits, or to the
+        # working directory; either way not known to be the file abspath() would name
+        if _is_reading(mode, flags) and not (flags or 0) & _DIRECTORY_FLAG and not _walking_directories():
+            _unseal()
+        return
+    _note_path(os.path.abspath(text), _is_reading(mode, flags))
+
+
+def _walking_directories() -> bool:
+    """Whether the ``os.open`` being audited is the stdlib's opening of directories."""
+    frame = sys._getframe(3)  # _audit's caller is os.open's Python caller
+    return frame.f_code.co_name in _DIRECTORY_WALKERS and frame.f_globals.get("__name__") in ("os", "shutil")
+
+
+def _note_descriptor(fd: int, mode: Any, flags: Any) -> None:
+    """A file object made of a descriptor (``open(fd)``, ``os.fdopen``) or its mapping:
+    the file it is open on, found by ``/proc/self/fd`` where there is one."""
+    try:
+        target = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError:
+            return  # a closed descriptor: the open fails and reads nothing
+        if regular:
+            _unseal()  # a file we cannot name
+        return
+    if not target.startswith("/"):
+        return  # a pipe, socket or anonymous inode: no file of the tree
+    if target.endswith(" (deleted)"):
+        return  # a file no longer in the tree (a temporary, tempfile's O_TMPFILE)
+    _note_path(target, _is_reading(mode, flags))
+
+
+def _note_open_outside(database: Any) -> None:
+    """A file a C library opens by the name in the event (sqlite3.connect)."""
+    try:
+        text = os.fsdecode(database)
+    except (TypeError, ValueError):
+        _unseal()
+        return
+    if text in ("", ":memory:"):
+        return
+    if text.startswith("file:"):
+        _unseal()  # a URI: its file name is not parsed here
+        return
+    _note_path(os.path.abspath(text), True)
+
+
+def _note_import(module: Any, filename: Any) -> None:
+    """``import`` events: the one a compiled module raises as it is loaded names its file."""
+    if filename is None:
+        return  # the start of an ``import`` statement (importlib.import_module raises none)
+    path = os.path.abspath(os.fsdecode(filename))
+    if not _in_stdlib(path):
+        _FOREIGN_EXTENSIONS[str(module)] = path
+        _unseal()  # its C code may read files without an event
+
+
+def _in_stdlib(path: str) -> bool:
+    return _under(path, _STDLIB_DIRS) and not any(
+        part in ("site-packages", "dist-packages") for part in path.split(os.sep))
+
+
+def _foreign_extensions_loaded() -> bool:
+    """Whether a compiled module loaded by an earlier recorded call is still loaded."""
+    for name, path in list(_FOREIGN_EXTENSIONS.items()):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None) == path:
+            return True
+        del _FOREIGN_EXTENSIONS[name]
+    return False
+
+
+def _note_path(name: str, reading: bool) -> None:
+    if all(name in recorder.opened for recorder in _ACTIVE):
         return
     if name in _ACTIVE[0].known:
         exists = True  # a declared input: a regular file when the key was made
@@ -116,11 +249,6 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             exists = True
         except (OSError, ValueError):
             exists = False
-    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
-        reading = not any(c in mode for c in "wax")
-    else:  # os.open(): flags only
-        flags = flags or 0
-        reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
     for recorder in _ACTIVE:
         if name not in recorder.opened:
             # whether it was there when first read: a file read, then deleted by the build,
@@ -128,60 +256,106 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             recorder.opened[name] = (reading, reading and exists)
 
 
-def _open_name(path: Any, mode: Any) -> str | None:
-    """An ``open`` event's file as an absolute path; None for none."""
-    if isinstance(path, int):
-        return None  # an already open descriptor
-    try:
-        text = os.fsdecode(path)
-    except (TypeError, ValueError):
-        return None
-    if mode is None and not os.path.isabs(text):
-        return None  # os.open() of a relative name may be relative to a dir_fd the event omits
-    return os.path.abspath(text)
-
-
 #: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
 #: ``.items()`` list the keys and then read each one; such a bulk read (an environment
 #: handed on to a subprocess) names nothing in particular, so it is not learned.
-_ENUMERATED: deque[str] = deque()
+_ENUMERATED: deque[object] = deque()
 
 
 class _RecordingEnviron(os._Environ):  # type: ignore[type-arg]
     """``os.environ`` while a recorder is active: notes every name read or written."""
 
-    def __iter__(self) -> Iterator[str]:
+    @staticmethod
+    def _name(key: object) -> object:
+        return key
+
+    def __iter__(self) -> Iterator[Any]:
         keys = list(super().__iter__())
         _ENUMERATED.clear()
-        _ENUMERATED.extend(keys)
+        _ENUMERATED.extend(map(self._name, keys))
         return iter(keys)
 
-    def __getitem__(self, key: str) -> str:
-        if _ENUMERATED and _ENUMERATED[0] == key:
+    def __getitem__(self, key: Any) -> Any:
+        name = self._name(key)
+        if _ENUMERATED and _ENUMERATED[0] == name:
             _ENUMERATED.popleft()  # the next read of a bulk copy
         else:
             _ENUMERATED.clear()  # a read by name ends any bulk copy
-            _note_env(key, True)
-        return str(super().__getitem__(key))
+            _note_env(name, True)
+        return super().__getitem__(key)
 
     def __contains__(self, key: object) -> bool:
-        _note_env(key, True)
+        _note_env(self._name(key), True)
         return super().__contains__(key)
 
-    def __setitem__(self, key: str, value: str) -> None:
-        _note_env(key, False)
+    def __setitem__(self, key: Any, value: Any) -> None:
+        _note_env(self._name(key), False)
         super().__setitem__(key, value)
 
-    def __delitem__(self, key: str) -> None:
-        _note_env(key, False)
+    def __delitem__(self, key: Any) -> None:
+        _note_env(self._name(key), False)
         super().__delitem__(key)
+
+
+class _RecordingEnvironB(_RecordingEnviron):
+    """``os.environb`` (POSIX: the same variables by bytes; ``os.getenvb``) while recording."""
+
+    @staticmethod
+    def _name(key: object) -> object:
+        return os.fsdecode(key) if isinstance(key, bytes) else None
 
 
 def _note_env(name: object, reading: bool) -> None:
     if not isinstance(name, str):
-        return  # os.get_exec_path() asks for b"PATH" too
+        return  # os.get_exec_path() asks os.environ for b"PATH" too
     for recorder in _ACTIVE:
         recorder.env_access.setdefault(name, reading)
+
+
+def _stdlib_dirs() -> list[str]:
+    """Where the standard library's modules, compiled ones too, are (not its site-packages)."""
+    import sysconfig
+
+    dirs = {os.path.dirname(os.__file__), os.path.join(sys.base_exec_prefix, "DLLs")}
+    for name in ("stdlib", "platstdlib"):
+        with contextlib.suppress(KeyError):
+            dirs.add(sysconfig.get_path(name))
+    return sorted(os.path.abspath(d) for d in dirs if d)
+
+
+class _MissingModules:
+    """The last finder on ``sys.meta_path`` while recording: asked only when every other
+    finder found nothing, it notes the top-level modules a build looked for in vain."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if path is None and "." not in name:
+            for recorder in _ACTIVE:
+                recorder.missing_imports.add(name)
+
+
+_LAST_FINDER = _MissingModules()
+_SPAWNERS: list[Callable[..., Any]] = []
+
+
+def _watch_spawns(on: bool) -> None:
+    """multiprocessing's "spawn" and "forkserver" start processes through
+    ``_posixsubprocess.fork_exec``, which raises no audit event: watched while recording."""
+    try:
+        import _posixsubprocess
+    except ImportError:  # Windows: processes start through _winapi, which audits them
+        return
+    if on and not _SPAWNERS:
+        original = _posixsubprocess.fork_exec
+        _SPAWNERS.append(original)
+
+        def fork_exec(*args: Any, **kwargs: Any) -> Any:
+            _unseal()
+            return original(*args, **kwargs)
+
+        _posixsubprocess.fork_exec = fork_exec
+    elif not on and _SPAWNERS:
+        _posixsubprocess.fork_exec = _SPAWNERS.pop()
 
 
 class Recorder:
@@ -208,8 +382,13 @@ class Recorder:
         #: the environment as the call found it: learned variables are digested from it
         self.environ_before: dict[str, str] = {}
         self.compiler_dep_paths: list[str] = []
-        #: no other process ran and no library was loaded through ctypes: every open was seen
+        #: every file the call opened was named by an event (the module docstring says when not)
         self.sealed = True
+        #: top-level modules the call looked for and no finder found (``import x`` in a
+        #: ``try``, ``importlib.util.find_spec``)
+        self.missing_imports: set[str] = set()
+        #: of those, the ones still not imported when it returned
+        self.failed_imports: list[str] = []
 
     def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
         if not _HOOKED:
@@ -226,6 +405,10 @@ class Recorder:
             self.start_ns = time.time_ns() - 50_000_000
         self._modules_before = frozenset(sys.modules)
         self.environ_before = dict(os.environ)
+        if not _STDLIB_DIRS:
+            _STDLIB_DIRS.extend(_stdlib_dirs())
+        if _foreign_extensions_loaded():
+            self.sealed = False  # loaded by an earlier call of this process, still callable
         if not _ACTIVE:
             # only the outermost recorder points the compilers at its file; a user's own
             # DEPENDENCIES_OUTPUT is left alone (their build then teaches us no headers)
@@ -233,6 +416,11 @@ class Recorder:
                 os.environ["DEPENDENCIES_OUTPUT"] = self.deps_file
                 self._owns_deps = True
             os.environ.__class__ = _RecordingEnviron
+            environb = getattr(os, "environb", None)
+            if environb is not None:
+                environb.__class__ = _RecordingEnvironB
+            _watch_spawns(True)
+            sys.meta_path.append(_LAST_FINDER)
         else:
             self.deps_file = _ACTIVE[0].deps_file
         _ACTIVE.append(self)
@@ -242,9 +430,15 @@ class Recorder:
         _ACTIVE.remove(self)
         if not _ACTIVE:
             os.environ.__class__ = os._Environ
+            environb = getattr(os, "environb", None)
+            if environb is not None:
+                environb.__class__ = os._Environ
+            _watch_spawns(False)
+            sys.meta_path[:] = [f for f in sys.meta_path if f is not _LAST_FINDER]
             if self._owns_deps:
                 os.environ.pop("DEPENDENCIES_OUTPUT", None)
         self.new_modules = sorted(set(sys.modules) - self._modules_before)
+        self.failed_imports = sorted(name for name in self.missing_imports if name not in sys.modules)
         self.compiler_dep_paths = self._read_compiler_deps()
 
     def env_read(self) -> list[str]:
@@ -267,7 +461,7 @@ class Recorder:
         return parse_make_deps(text)
 
     def imported_from(self, site_dirs: Iterable[str]) -> dict[str, str]:
-        """Top-level modules the call imported from ``site_dirs``: name -> site dir."""
+        """Top-level modules the call imported from under ``site_dirs``: name -> file."""
         found: dict[str, str] = {}
         dirs = [d for d in site_dirs if d]
         for name in self.new_modules:
@@ -280,7 +474,7 @@ class Recorder:
                 continue
             for directory in dirs:
                 if _under(os.path.abspath(origin), [directory]):
-                    found[top] = directory
+                    found[top] = os.path.abspath(origin)
                     break
         return found
 
@@ -391,6 +585,10 @@ def check_learned(
         path = label if os.path.isabs(label) else prefix + label
         if label not in same and digests.digest(label, path) != state:
             return f"{label} changed (read by {source})"
+    for name, (state, _source) in (learned.get("modules") or {}).items():
+        now = module_state(name)
+        if now != state:
+            return f"{name} is {now} (it was {state} to the build's import)"
     dists = learned.get("dists") or {}
     if dists:
         found = installed()
@@ -487,12 +685,29 @@ def learn(
     imported = recorder.imported_from(context.skip)
     if imported:
         found = installed()
-        for top, site in sorted(imported.items()):
-            dist = _distribution_of(top, site, found)
+        for top, origin in sorted(imported.items()):
+            dist = _distribution_of(top, origin, found)
             if dist is not None and dist not in context.closure:
                 dists[dist] = [dist_state(found, dist), f"import {top}"]
+    # an import that failed (``try: import fastaccel``) decided the build as much as one
+    # that worked: whether the name can be imported now is checked on every hit
+    modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
-    return {"files": files, "env": env, "dists": dists, "read": sorted(read), "sealed": sealed}, changed
+    return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
+            "sealed": sealed}, changed
+
+
+def module_state(name: str) -> str:
+    """Whether a top-level module can be imported here: ``"present"`` or ``"absent"``
+    (its finders asked, nothing imported), ``"unknown"`` when a finder failed."""
+    if name in sys.modules:
+        return "present"
+    import importlib.util
+
+    try:
+        return "absent" if importlib.util.find_spec(name) is None else "present"
+    except Exception:  # noqa: BLE001 - any finder's error: not known, so never a match
+        return "unknown"
 
 
 def _project_modules(context: BuildContext) -> set[str]:
@@ -546,21 +761,41 @@ def _file_states(
     return files, read, changed
 
 
-def _distribution_of(top: str, site: str, installed: Mapping[str, tuple[str, str]]) -> str | None:
-    """The installed distribution that provides the top-level module ``top`` from ``site``."""
+def _distribution_of(top: str, origin: str, installed: Mapping[str, tuple[str, str]]) -> str | None:
+    """The installed distribution that provides the top-level module ``top`` from the file
+    ``origin``: of those installed in a directory holding it (the deepest: a venv's prefix
+    holds its site-packages), the one of its name, else the one whose ``top_level.txt``
+    or ``RECORD`` (wheels built by hatchling, flit, maturin have no top_level.txt) lists it."""
+    site = max((os.path.dirname(info) for _, info in installed.values()
+                if _under(origin, [os.path.dirname(info)])), key=len, default=None)
+    if site is None:
+        return None
     name = re.sub(r"[-_.]+", "-", top).lower()
     if name in installed and os.path.dirname(installed[name][1]) == site:
         return name
     for dist, (_, dist_info) in installed.items():
-        if os.path.dirname(dist_info) != site:
-            continue
-        try:
-            with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
-                if top in f.read().split():
-                    return dist
-        except OSError:
-            continue
+        if os.path.dirname(dist_info) == site and top in _top_level_names(dist_info):
+            return dist
     return None
+
+
+def _top_level_names(dist_info: str) -> set[str]:
+    """The top-level modules a distribution installed, from top_level.txt or RECORD."""
+    try:
+        with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
+            return set(f.read().split())
+    except OSError:
+        pass
+    names = set()
+    try:
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                first = line.split(",", 1)[0].split("/", 1)[0]
+                if first and not first.endswith((".dist-info", ".data", ".pth")) and first != "..":
+                    names.add(first.partition(".")[0])
+    except OSError:
+        pass
+    return names
 
 
 #: Parts that differ with the inputs themselves, not beside them.
@@ -601,6 +836,6 @@ def learned_key(declared_key: str, learned: Mapping[str, Any]) -> str:
     import json
 
     states = {part: {n: v[0] for n, v in (learned.get(part) or {}).items()}
-              for part in ("files", "env", "dists")}
+              for part in ("files", "env", "dists", "modules")}
     body = json.dumps([declared_key, states], sort_keys=True)
     return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()
