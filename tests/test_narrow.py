@@ -226,3 +226,17 @@ def test_a_compiled_module_from_outside_the_stdlib_unseals_the_build(hooks: Hook
         assert hooks.calls()["build_wheel"] == 2
     finally:
         sys.modules.pop("xxlimited", None)
+
+
+def test_a_file_whose_size_the_build_looked_at_counts_as_read(hooks: Hooks, fake_site: FakeSite) -> None:
+    """os.stat raises no audit event: a build may decide from a file's size without
+    opening it (os.path.getsize, Path.stat), and an edit changes the size."""
+    use_learning_backend(hooks, fake_site, sizes=["docs/guide.md"])
+    hooks.build_wheel()
+    _edit(hooks, "tests/test_fake.py")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    _edit(hooks, "docs/guide.md", "a longer text\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == len("a longer text\n")

@@ -42,8 +42,9 @@ A learned-inputs record is plain JSON: ``{"files": {label: [state, source]}, "en
 "absent" | "present", source]}, "read": [labels], "sealed": bool}``, where a label is a
 POSIX path relative to the project or an absolute path outside it, and ``read`` lists
 the project files the build was seen reading or shipping (what an unpacked sdist must
-hold with the same bytes to share the tree's result).  ``sealed``: every file the
-build opened was named by an event, so ``read`` is all it read of the project
+hold with the same bytes to share the tree's result; declared inputs whose size or
+time it looked at through ``os.stat`` count too).  ``sealed``: every file the build
+opened was named by an event, so ``read`` is all it read of the project
 (``unread_changes``: an edit of any other file cannot change its result).  A build is
 not sealed once it does what could read a file unnamed: start another process (any
 way, ``multiprocessing`` too), load a library through ctypes, connect a socket (a
@@ -171,9 +172,13 @@ def _note_open(path: Any, mode: Any, flags: Any) -> None:
     _note_path(os.path.abspath(text), _is_reading(mode, flags))
 
 
-def _walking_directories() -> bool:
-    """Whether the ``os.open`` being audited is the stdlib's opening of directories."""
-    frame = sys._getframe(3)  # _audit's caller is os.open's Python caller
+def _walking_directories(depth: int = 3) -> bool:
+    """Whether the ``os.open`` being audited (or the ``os.stat`` watched) is the stdlib's
+    walking of directories; ``depth``: how far up the stack its Python caller is."""
+    try:
+        frame = sys._getframe(depth)  # by default _audit's caller is os.open's Python caller
+    except ValueError:
+        return False
     return frame.f_code.co_name in _DIRECTORY_WALKERS and frame.f_globals.get("__name__") in ("os", "shutil")
 
 
@@ -336,11 +341,38 @@ class _MissingModules:
 
 _LAST_FINDER = _MissingModules()
 _SPAWNERS: list[Callable[..., Any]] = []
+_REAL_STAT, _REAL_LSTAT = os.stat, os.lstat
 
 
-def _watch_spawns(on: bool) -> None:
-    """multiprocessing's "spawn" and "forkserver" start processes through
-    ``_posixsubprocess.fork_exec``, which raises no audit event: watched while recording."""
+def _watched_stat(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_result]:
+    """``os.stat`` or ``os.lstat`` noting the declared inputs whose size or time a build
+    looked at (no audit event says so): they count as read, so editing one is no narrow
+    hit.  ``os.path.getsize``, ``isfile``, ``pathlib.Path.stat`` all call it."""
+
+    def watched(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if _ACTIVE and not isinstance(path, int):
+            try:
+                text = os.fsdecode(path)
+            except (TypeError, ValueError):
+                text = ""
+            if kwargs.get("dir_fd") is not None and not os.path.isabs(text):
+                if not _walking_directories(2):
+                    _unseal()  # relative to a directory we cannot name
+            elif text:
+                name = os.path.abspath(text)
+                for recorder in _ACTIVE:
+                    if name in recorder.known:
+                        recorder.looked_at.add(name)
+        return real(path, *args, **kwargs)
+
+    return watched
+
+
+def _watch(on: bool) -> None:
+    """What raises no audit event, watched while recording: ``os.stat`` (above), and
+    multiprocessing's "spawn" and "forkserver" starting processes through
+    ``_posixsubprocess.fork_exec``."""
+    os.stat, os.lstat = (_watched_stat(_REAL_STAT), _watched_stat(_REAL_LSTAT)) if on else (_REAL_STAT, _REAL_LSTAT)
     try:
         import _posixsubprocess
     except ImportError:  # Windows: processes start through _winapi, which audits them
@@ -389,6 +421,8 @@ class Recorder:
         self.missing_imports: set[str] = set()
         #: of those, the ones still not imported when it returned
         self.failed_imports: list[str] = []
+        #: declared inputs whose size or time the call looked at through os.stat
+        self.looked_at: set[str] = set()
 
     def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
         if not _HOOKED:
@@ -419,7 +453,7 @@ class Recorder:
             environb = getattr(os, "environb", None)
             if environb is not None:
                 environb.__class__ = _RecordingEnvironB
-            _watch_spawns(True)
+            _watch(True)
             sys.meta_path.append(_LAST_FINDER)
         else:
             self.deps_file = _ACTIVE[0].deps_file
@@ -433,7 +467,7 @@ class Recorder:
             environb = getattr(os, "environb", None)
             if environb is not None:
                 environb.__class__ = os._Environ
-            _watch_spawns(False)
+            _watch(False)
             sys.meta_path[:] = [f for f in sys.meta_path if f is not _LAST_FINDER]
             if self._owns_deps:
                 os.environ.pop("DEPENDENCIES_OUTPUT", None)
@@ -676,6 +710,7 @@ def learn(
             env_sources.setdefault(name, source)
     files, read, changed = _file_states(sources, context, digests, recorder.start_ns, recorder.known)
     read |= _project_modules(context)
+    read.update(recorder.known[path] for path in recorder.looked_at)
     env = {
         name: [env_digest(recorder.environ_before.get(name)), source]
         for name, source in sorted(env_sources.items())
