@@ -563,35 +563,68 @@ def test_recorder_stays_sealed_for_what_names_no_unseen_file(tmp_path: Path) -> 
     assert not recorder.sealed
 
 
-def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """--no-build-isolation: ``try: import fastaccel`` builds differently with the
-    accelerator installed.  Installed in a venv-like layout (the prefix is on sys.path
-    too, as a venv's prefix is on the skip list) by a wheel without top_level.txt, under
-    a distribution name that is not the module's."""
-    venv = tmp_path / "venv"
-    site = venv / "lib" / "site-packages"
-    site.mkdir(parents=True)
-    monkeypatch.syspath_prepend(str(venv))
-    monkeypatch.syspath_prepend(str(site))
-    dist_info = site / "fast_accel_lib-1.0.dist-info"
+class Accelerator:
+    """``fastaccel``, an optional accelerator that ``setup.py`` imports in a ``try``, as a
+    --no-build-isolation environment has it: in a venv-like layout (the prefix is on
+    sys.path too, as a venv's prefix is on the skip list), from a wheel without
+    top_level.txt, under a distribution name that is not the module's."""
 
-    def install(version: str) -> None:
-        uninstall()
-        (site / "fastaccel").mkdir()
-        (site / "fastaccel" / "__init__.py").write_text(f"VALUE = {version!r}\n")
-        info = site / f"fast_accel_lib-{version}.dist-info"
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.site = root / "lib" / "site-packages"
+        self.site.mkdir(parents=True)
+        monkeypatch.syspath_prepend(str(root))
+        monkeypatch.syspath_prepend(str(self.site))
+
+    def install(self, version: str) -> None:
+        self.uninstall()
+        (self.site / "fastaccel").mkdir()
+        (self.site / "fastaccel" / "__init__.py").write_text(f"VALUE = {version!r}\n")
+        info = self.site / f"fast_accel_lib-{version}.dist-info"
         info.mkdir()
         (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fast-accel-lib\nVersion: {version}\n")
         (info / "RECORD").write_text(f"fastaccel/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
         importlib.invalidate_caches()
 
-    def uninstall() -> None:
-        shutil.rmtree(site / "fastaccel", ignore_errors=True)
-        for info in site.glob("fast_accel_lib-*.dist-info"):
+    def uninstall(self) -> None:
+        shutil.rmtree(self.site / "fastaccel", ignore_errors=True)
+        for info in self.site.glob("fast_accel_lib-*.dist-info"):
             shutil.rmtree(info)
         importlib.invalidate_caches()
 
+
+def test_an_uninstalled_accelerator_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    accelerator.install("1.0")
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] == "1.0"
+    accelerator.uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] is None
+
+
+def test_an_accelerator_installed_after_the_build_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    accelerator.install("1.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] == "1.0"
+
+
+def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each state has its own result: installed, uninstalled, reinstalled, upgraded."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    install, uninstall = accelerator.install, accelerator.uninstall
+    dist_info = accelerator.site / "fast_accel_lib-1.0.dist-info"
     use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
     install("1.0")
     hooks.build_wheel()
