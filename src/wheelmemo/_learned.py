@@ -340,6 +340,9 @@ class _MissingModules:
 
 
 _LAST_FINDER = _MissingModules()
+#: Modules imported while recording in this process, and top-level ones looked for in vain.
+_RECORDED_MODULES: set[str] = set()
+_RECORDED_MISSING: set[str] = set()
 _SPAWNERS: list[Callable[..., Any]] = []
 _REAL_STAT, _REAL_LSTAT = os.stat, os.lstat
 
@@ -419,7 +422,8 @@ class Recorder:
         #: top-level modules the call looked for and no finder found (``import x`` in a
         #: ``try``, ``importlib.util.find_spec``)
         self.missing_imports: set[str] = set()
-        #: of those, the ones still not imported when it returned
+        #: of those and of earlier calls' in this process, the ones still not imported
+        #: when it returned
         self.failed_imports: list[str] = []
         #: declared inputs whose size or time the call looked at through os.stat
         self.looked_at: set[str] = set()
@@ -471,8 +475,13 @@ class Recorder:
             sys.meta_path[:] = [f for f in sys.meta_path if f is not _LAST_FINDER]
             if self._owns_deps:
                 os.environ.pop("DEPENDENCIES_OUTPUT", None)
-        self.new_modules = sorted(set(sys.modules) - self._modules_before)
-        self.failed_imports = sorted(name for name in self.missing_imports if name not in sys.modules)
+        new = set(sys.modules) - self._modules_before
+        _RECORDED_MODULES.update(new)
+        # with those an earlier call of this process imported (setup.py run for
+        # get_requires, then again for the wheel): this call's imports found them loaded
+        self.new_modules = sorted(new.union(name for name in _RECORDED_MODULES if name in sys.modules))
+        _RECORDED_MISSING.update(self.missing_imports)
+        self.failed_imports = sorted(name for name in _RECORDED_MISSING if name not in sys.modules)
         self.compiler_dep_paths = self._read_compiler_deps()
 
     def env_read(self) -> list[str]:
