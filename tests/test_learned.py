@@ -646,3 +646,24 @@ def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSi
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 3
     assert not dist_info.exists()
+
+
+def test_what_an_earlier_recorded_call_imported_counts_for_the_next(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip runs setup.py for the metadata, then again for the wheel, in one process: the
+    second run finds the accelerator loaded (or looks for it in vain again, or not)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "carried_accel.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        with Recorder(tmp_path):
+            importlib.import_module("carried_accel")
+            with pytest.raises(ImportError):
+                importlib.import_module("carried_missing_accel")
+        with Recorder(tmp_path) as second:
+            importlib.import_module("carried_accel")  # already loaded: no finder asked
+        assert second.imported_from([str(site)]) == {"carried_accel": str(site / "carried_accel.py")}
+        assert "carried_missing_accel" in second.failed_imports
+    finally:
+        sys.modules.pop("carried_accel", None)
