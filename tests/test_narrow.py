@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("timestamps")  # each test racy and settled
 
 @pytest.fixture(autouse=True)
 def narrowing(monkeypatch: pytest.MonkeyPatch, hooks: Hooks) -> None:
-    monkeypatch.delenv("WHEELMEMO_NARROW")  # the default: on
+    monkeypatch.setenv("WHEELMEMO_NARROW", "1")  # opted in (the default is off)
     for rel in ("docs/guide.md", "tests/test_fake.py"):
         (hooks.project / rel).parent.mkdir(parents=True, exist_ok=True)
         (hooks.project / rel).write_text("first\n")
@@ -65,7 +65,7 @@ def test_a_narrow_hit_never_survives_narrow_false(hooks: Hooks, monkeypatch: pyt
     assert hooks.calls()["get_requires_for_build_wheel"] == 2  # its narrow answer too
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
-    monkeypatch.delenv("WHEELMEMO_NARROW")  # on again: this tree's own result comes first
+    monkeypatch.setenv("WHEELMEMO_NARROW", "1")  # on again: this tree's own result comes first
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
     _edit(hooks, "docs/guide.md", "first\n")  # the first tree: its own result, narrow or not
@@ -236,6 +236,20 @@ def test_a_file_whose_size_the_build_looked_at_counts_as_read(hooks: Hooks, fake
     _edit(hooks, "tests/test_fake.py")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 1
+    _edit(hooks, "docs/guide.md", "a longer text\n")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == len("a longer text\n")
+
+
+def test_narrow_is_off_by_default(hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not every read can be seen: the size of an ``os.scandir`` entry (its ``stat()`` is
+    C code that no audit event nor wrapper sees) decides this build, and editing the file
+    changes it.  Unless a project opts in, every edit is a miss."""
+    monkeypatch.delenv("WHEELMEMO_NARROW")
+    use_learning_backend(hooks, fake_site, scandir_sizes=["docs/guide.md"])
+    hooks.build_wheel()
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == len("first\n")
     _edit(hooks, "docs/guide.md", "a longer text\n")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2

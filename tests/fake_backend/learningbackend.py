@@ -8,7 +8,8 @@ rewrites the files in ``[tool.learning] rewrite``, reads then deletes the files 
 ``[tool.learning] remove``, and runs ``python -c CODE`` for each
 CODE in ``[tool.learning] run`` (another process: what it reads is not seen).  It reads the files
 in ``os_open`` through ``os.open`` with their relative names, those in ``dir_fd`` relative
-to a descriptor of the project directory; the sizes of those in ``sizes``; reads ``LEARN_FLAVOR`` through ``os.environb`` in
+to a descriptor of the project directory; the sizes of those in ``sizes`` (through
+``os.stat``) and ``scandir_sizes`` (through ``os.scandir``); reads ``LEARN_FLAVOR`` through ``os.environb`` in
 each way named in ``environb``; imports the modules in ``optional_import`` if it can; and starts ``python -c CODE`` for
 each CODE in ``spawnv`` as multiprocessing does (no audit event).  What it saw goes to the log
 line of the call, so a test can tell which state a returned wheel was built from.
@@ -51,7 +52,8 @@ def get_requires_for_build_wheel(config_settings=None):
 
 
 def _read_unusually(table, seen):
-    """The reads of ``os_open``, ``dir_fd``, ``sizes``, ``environb`` and ``optional_import``."""
+    """The reads of ``os_open``, ``dir_fd``, ``sizes``, ``scandir_sizes``, ``environb`` and
+    ``optional_import``."""
     for rel in table.get("os_open", []):
         seen[rel] = _read_fd(os.open(rel, os.O_RDONLY))
     if table.get("dir_fd"):
@@ -61,6 +63,10 @@ def _read_unusually(table, seen):
         os.close(top)
     for rel in table.get("sizes", []):
         seen[rel] = os.path.getsize(rel)
+    for rel in table.get("scandir_sizes", []):  # DirEntry.stat(): C, nothing sees it
+        parent, _, name = rel.rpartition("/")
+        with os.scandir(parent or ".") as entries:
+            seen[rel] = next(e.stat().st_size for e in entries if e.name == name)
     for way in table.get("environb", []):
         if way == "item":
             seen[way] = os.environb[b"LEARN_FLAVOR"].decode() if b"LEARN_FLAVOR" in os.environb else None
