@@ -667,3 +667,17 @@ def test_what_an_earlier_recorded_call_imported_counts_for_the_next(tmp_path: Pa
         assert "carried_missing_accel" in second.failed_imports
     finally:
         sys.modules.pop("carried_accel", None)
+
+
+def test_the_watched_stat_is_what_the_stdlib_asks_for(tmp_path: Path) -> None:
+    """shutil.copystat of a symlink asks "os.stat in os.supports_follow_symlinks": the
+    recorder's os.stat must answer as the real one (else copystat fails)."""
+    (tmp_path / "target.txt").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "target.txt")
+    (tmp_path / "copy").symlink_to(tmp_path / "target.txt")
+    with Recorder(tmp_path):
+        assert os.stat in os.supports_follow_symlinks
+        shutil.copystat(tmp_path / "link", tmp_path / "copy", follow_symlinks=False)
+        os.stat(tmp_path / "target.txt")
+    assert os.stat in os.supports_follow_symlinks
+    assert len(os.supports_follow_symlinks) == len({f.__name__ for f in os.supports_follow_symlinks})

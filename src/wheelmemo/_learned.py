@@ -375,7 +375,16 @@ def _watch(on: bool) -> None:
     """What raises no audit event, watched while recording: ``os.stat`` (above), and
     multiprocessing's "spawn" and "forkserver" starting processes through
     ``_posixsubprocess.fork_exec``."""
+    watched = (os.stat, os.lstat)
     os.stat, os.lstat = (_watched_stat(_REAL_STAT), _watched_stat(_REAL_LSTAT)) if on else (_REAL_STAT, _REAL_LSTAT)
+    # what the stdlib asks of them (shutil.copystat: "os.stat in os.supports_follow_symlinks")
+    for supports in (os.supports_dir_fd, os.supports_fd, os.supports_follow_symlinks):
+        for real, wrapper in zip((_REAL_STAT, _REAL_LSTAT), (os.stat, os.lstat) if on else watched):
+            if real in supports:
+                if on:
+                    supports.add(wrapper)
+                else:
+                    supports.discard(wrapper)
     try:
         import _posixsubprocess
     except ImportError:  # Windows: processes start through _winapi, which audits them
