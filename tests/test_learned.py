@@ -242,10 +242,14 @@ def test_recorder_takes_declared_inputs_for_files_without_a_stat(
         return real(path, *args, **kwargs)
 
     with Recorder(tmp_path, {str(declared): "declared.txt"}) as recorder:
-        monkeypatch.setattr(os, "stat", counting)
-        declared.read_text()
-        other.read_text()
-        monkeypatch.setattr(os, "stat", real)
+        watched = os.stat  # the recorder's own (put back by it, not by monkeypatch's undo)
+        os.stat = counting
+        try:
+            declared.read_text()
+            other.read_text()
+        finally:
+            os.stat = watched
+    assert os.stat is real
     assert stats == [str(other)]
     declared.unlink()
     other.unlink()

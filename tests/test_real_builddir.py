@@ -83,3 +83,35 @@ def test_a_changed_file_with_an_old_time_is_rebuilt(frontends: Frontends, tmp_pa
     wheel = frontends.uv_build_wheel(project)
     assert frontends.compiles(CRATE) == 3
     assert frontends.run_in_venv(wheel, "__import__('mixed_demo').greeting()") == "hello v1"
+
+
+
+def test_switching_features_back_after_an_edit_rebuilds_from_old_times(frontends: Frontends,
+                                                                        tmp_path: Path) -> None:
+    """One target directory holds an artifact per feature set of a library crate, each
+    built from the sources of its day.  Under ``python -m build`` every copy's sources
+    carry the sdist's fixed 2006 time, so after features off, on, an edit and off again,
+    cargo would take the off artifact (built before the edit) as up to date: the wheel
+    must have the edit."""
+    project = copy_project("maturin_mixed", tmp_path)
+    (project / "dep" / "src").mkdir(parents=True)
+    (project / "dep" / "Cargo.toml").write_text(
+        '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n\n[features]\nloud = []\n')
+    library = project / "dep" / "src" / "lib.rs"
+    library.write_text('pub fn word() -> &\'static str { if cfg!(feature = "loud") { "LOUD v1" } else { "hello v1" } }\n')
+    with (project / "Cargo.toml").open("a") as f:
+        f.write('dep = { path = "dep" }\n\n[features]\nloud = ["dep/loud"]\n')
+    _edit(project / "src" / "lib.rs", '    "hello v1"', "    dep::word()")
+    pyproject = project / "pyproject.toml"
+    off = pyproject.read_text()
+    on = off.replace('features = ["pyo3/extension-module"]', 'features = ["pyo3/extension-module", "loud"]')
+    greeting = "__import__('mixed_demo').greeting()"
+
+    assert frontends.run_in_venv(frontends.python_m_build(project), greeting) == "hello v1"
+    pyproject.write_text(on)
+    assert frontends.run_in_venv(frontends.python_m_build(project), greeting) == "LOUD v1"
+    _edit(library, '"LOUD v1" } else { "hello v1"', '"LOUD v2" } else { "hello v2"')
+    assert frontends.run_in_venv(frontends.python_m_build(project), greeting) == "LOUD v2"
+    pyproject.write_text(off)
+    assert frontends.run_in_venv(frontends.python_m_build(project), greeting) == "hello v2"
+    assert frontends.compiles(DEPENDENCY) == 1, "the dependencies were built again"

@@ -20,13 +20,24 @@ Per backend:
 - others build as they are.
 
 **Never stale.**  cargo decides what to rebuild by comparing the modification times of
-sources with those of its records: a file whose content changed but whose time is not
-newer than the last build (restored from a backup or an archive with its old time) would
-be taken as built.  So the directory records, at every build, the content of every input
-it was built from; before the next build, an input whose content differs from that
-record and whose time is not newer than that build gets the current time.  Then what
-cargo reuses by timestamp is exactly what did not change.  When a time cannot be set
-(a read-only file), the build gets a fresh directory instead.
+sources with those of its records: a source not newer than an artifact is taken as what
+that artifact was built from.  One directory holds many artifacts (one per feature set,
+profile, target, flags), each built at its own time from the contents of its day, and
+copies of a tree come with any times (``python -m build`` keeps an sdist's fixed 2006
+times, ``uv build`` gives the current one, a restored backup its old one).  So the
+directory gives every input a *stamp*: the time its current content was first handed to
+a build in it (``stamps`` in its record: label -> content, stamp).  Before each build,
+an input whose content differs from its record gets the current time as its new stamp,
+and every input older than its stamp is given its stamp as its time.  Then no input is
+older than the moment its content appeared here, while every artifact built from other
+content was built before that moment: cargo reuses exactly the artifacts built from the
+same contents, whichever build made them, and rebuilds the others.  Builds of one
+directory take its lock in turn (cargo serializes them anyway), so a record always
+describes the contents of its last build.  When a time cannot be set (a read-only
+file), the build gets a fresh directory instead.  Times are compared at the file
+system's resolution: nanoseconds on the file systems this is tested on; a file system
+with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
+tick, and is not supported for build directories.
 """
 
 from __future__ import annotations
@@ -44,9 +55,6 @@ from ._log import logger
 
 __all__ = ["BuildDir", "build_dir_env", "build_dir_name"]
 
-#: How much earlier than a build's start a file's time must be to be trusted as built by
-#: it: file systems with coarse times (1 s, 2 s on FAT) round it.
-_SLACK_NS = 2_000_000_000
 _RECORD = "inputs.json"
 
 
@@ -61,74 +69,102 @@ class BuildDir:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _record(self) -> dict[str, Any]:
+    def _stamps(self) -> dict[str, tuple[str, int]]:
+        """The record's stamps (label -> content state, stamp in ns); anything else in a
+        damaged or hostile record is left out, and an input it leaves out gets a new stamp."""
         try:
             data = json.loads((self.path / _RECORD).read_bytes())
         except (OSError, ValueError):
             return {}
-        return data if isinstance(data, dict) and isinstance(data.get("files"), dict) else {}
+        stamps = data.get("stamps") if isinstance(data, dict) else None
+        if not isinstance(stamps, dict):
+            return {}
+        return {label: (value[0], value[1]) for label, value in stamps.items()
+                if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+                and isinstance(value[1], int) and not isinstance(value[1], bool)}
 
     def prepare(self, root: Path, inputs: Mapping[str, str], state_of: Callable[[str, str], str]) -> bool:
-        """Make the times of the inputs that changed since the last build newer than it,
-        then record ``inputs`` as what this build starts from; False when the directory
-        cannot be used safely (a time that cannot be set, a directory that cannot be
-        made).  ``state_of(label, path)`` is a learned file's state as ``_learned`` records it."""
-        started_ns = time.time_ns()
-        record = self._record()
-        last_ns = record.get("started_ns")
-        learned: dict[str, str] = record.get("learned") or {}
-        if isinstance(last_ns, int):
-            prefix = str(root) + os.sep
-
-            def path(label: str) -> str:
-                return label if os.path.isabs(label) else prefix + label
-
-            built = record["files"]
-            changed = [label for label, digest in inputs.items() if built.get(label) != digest]
-            changed += [label for label, state in learned.items()
-                        if label not in inputs and state_of(label, path(label)) != state]
-            if not all(self._freshen(path(label), last_ns) for label in changed):
+        """Give every input its stamp as its time when it is older (a new stamp, now, for
+        content that differs from the record), then record what this build starts from;
+        False when the directory cannot be used safely (a time that cannot be set, a
+        directory that cannot be made).  ``inputs``: the declared inputs' digests; the
+        files outside them that earlier builds were seen reading (``remember_learned``)
+        are stamped too, by ``state_of(label, path)``, their state as ``_learned`` records it."""
+        now = time.time_ns()
+        stamps = self._stamps()
+        prefix = str(root) + os.sep
+        current = dict(inputs)
+        for label in self._learned_labels():
+            if label not in current:
+                current[label] = state_of(label, label if os.path.isabs(label) else prefix + label)
+        record: dict[str, list[Any]] = {}
+        for label, state in current.items():
+            old = stamps.get(label)
+            stamp = old[1] if old is not None and old[0] == state and old[1] <= now else now
+            record[label] = [state, stamp]
+            if not _at_least(label if os.path.isabs(label) else prefix + label, stamp):
                 return False
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._write({"started_ns": started_ns, "files": dict(inputs), "learned": learned})
+            self._write({"stamps": record, "learned": sorted(set(current) - set(inputs)), "started_ns": now})
             os.utime(self.path)  # last use, for pruning
         except OSError as e:
             logger.debug("build directory %s unusable (%s): a fresh one", self.path, e)
             return False
         return True
 
+    def _learned_labels(self) -> list[str]:
+        try:
+            data = json.loads((self.path / _RECORD).read_bytes())
+        except (OSError, ValueError):
+            return []
+        labels = data.get("learned") if isinstance(data, dict) else None
+        return [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
+
     def _write(self, record: Mapping[str, Any]) -> None:
         tmp = self.path / f".{_RECORD}.{os.getpid()}"
         tmp.write_text(json.dumps(record))
         os.replace(tmp, self.path / _RECORD)
 
-    @staticmethod
-    def _freshen(path: str, last_ns: int) -> bool:
-        """Give ``path`` the current time unless it is newer than the last build already."""
-        try:
-            st = os.stat(path)
-        except OSError:
-            return True  # gone: cargo sees a missing file itself
-        if st.st_mtime_ns > last_ns + _SLACK_NS:
-            return True
-        try:
-            os.utime(path)
-        except OSError as e:
-            logger.debug("cannot set the time of %s (%s): a fresh build directory", path, e)
-            return False
-        logger.debug("%s changed but kept an old time: its time is now", path)
-        return True
-
     def remember_learned(self, learned_files: Mapping[str, Any]) -> None:
         """Record the files outside the key that the build read (path dependencies
-        outside the tree), by their state, so the next build freshens them too."""
-        record = self._record()
-        if not record:
+        outside the tree), with their states: stamped from the start of this build,
+        which read them as they are, and checked by content before the next one."""
+        try:
+            data = json.loads((self.path / _RECORD).read_bytes())
+        except (OSError, ValueError):
             return
-        record["learned"] = {label: state for label, (state, _source) in learned_files.items()}
+        if not isinstance(data, dict) or not isinstance(data.get("stamps"), dict):
+            return
+        started = data.get("started_ns")
+        if not isinstance(started, int):
+            return
+        for label, (state, _source) in learned_files.items():
+            old = data["stamps"].get(label)
+            if not (isinstance(old, list) and old[:1] == [state]):
+                data["stamps"][label] = [state, started]
+        labels = data.get("learned")
+        kept = [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
+        data["learned"] = sorted(set(kept) | set(learned_files))
         with contextlib.suppress(OSError):
-            self._write(record)
+            self._write(data)
+
+
+def _at_least(path: str, stamp: int) -> bool:
+    """Give ``path`` the time ``stamp`` unless it is as new already; False when that
+    cannot be done (a missing file is left to cargo, which sees it missing)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return True
+    if st.st_mtime_ns >= stamp:
+        return True
+    try:
+        os.utime(path, ns=(st.st_atime_ns, stamp))
+    except OSError as e:
+        logger.debug("cannot set the time of %s (%s): a fresh build directory", path, e)
+        return False
+    return True
 
 
 def build_dir_env(build_dir: BuildDir, environ: Mapping[str, str], cargo: bool) -> dict[str, str]:

@@ -30,6 +30,7 @@ from ._tiers import RemoteStore
 
 if TYPE_CHECKING:
     from ._builddir import BuildDir
+    from ._buildsys import BuildSystemFindings
 
 __all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
 
@@ -86,6 +87,9 @@ class Engine:
         #: the newest hit was found by a narrow match (here or by an earlier call)
         self._narrow_hit = False
         self._build_dir: BuildDir | None = None
+        #: config settings the inner backend gets on top of the frontend's while a miss
+        #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
+        self.build_config: dict[str, str] = {}
 
     def storage_failed(self, error: StoreError) -> None:
         """A problem of the local cache: a damaged entry is built again; anything else
@@ -312,27 +316,47 @@ class Engine:
                 except StoreError as e:
                     self.storage_failed(e)
                     reason = "cache unavailable"
-            # shutil comes with it: a miss's cost, not a hit's
-            from ._buildenv import observed_build
-
-            build_env = self._build_dir_env(kind, target, stack)
-            known = None if target is None else _declared_paths(self.keys.project.root, target.parts["inputs"])
-            began = time.monotonic()
-            with observed_build(self.keys.family, build_env, known) as (recorder, scratch):
-                outcome = compute()
-            seconds = time.monotonic() - began
-            if target is not None and self.local is not None:
-                learned = outcome.learned
-                if learned is None:
-                    learned = self._learn(kind, recorder, scratch, target.parts, build_env)
-                if learned is not None:
-                    self._store_outcome(target, kind, outcome, learned, seconds, count=frontend_call)
+            outcome = self._miss(kind, target, compute, stack, count=frontend_call)
             self.keys.stat_cache.save()
         if frontend_call and outcome.via:
             logger.info("%s hit %s (%s)", hook, outcome.via, elapsed(self.start))
         elif frontend_call:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
         return outcome.result
+
+    def _miss(self, kind: str, target: Lookup | None, compute: Callable[[], Outcome[T]],
+              stack: contextlib.ExitStack, *, count: bool) -> Outcome[T]:
+        """Build as a miss (``_buildenv``), learn what the build read and store the outcome."""
+        # shutil comes with it: a miss's cost, not a hit's
+        from ._buildenv import observed_build
+        from ._buildsys import build_dir_plan, build_dirs, read_build_dirs
+
+        keys = self.keys
+        build_env = self._build_dir_env(kind, target, stack)
+        known = None if target is None else _declared_paths(keys.project.root, target.parts["inputs"])
+        began = time.monotonic()
+        records: BuildSystemFindings | None = None
+        with observed_build(keys.family, build_env, known) as (recorder, scratch):
+            self.build_config, patterns = build_dir_plan(
+                keys.family, kind, keys.project.root, pyproject=keys.project.pyproject,
+                config=keys.inner_config, environ=keys.environ, scratch=scratch)
+            fresh = bool(self.build_config)  # the build directory is ours: made by this build
+            try:
+                outcome = compute()
+            finally:
+                self.build_config = {}
+            if patterns and target is not None and self.local is not None:
+                # before the scratch directory goes
+                records = read_build_dirs(build_dirs(patterns, keys.project.root), fresh=fresh)
+        seconds = time.monotonic() - began
+        if target is not None and self.local is not None:
+            learned = outcome.learned
+            if learned is None:
+                learned = self._learn(kind, recorder, scratch, target.parts, build_env=build_env,
+                                      records=records, files=outcome.files)
+            if learned is not None:
+                self._store_outcome(target, kind, outcome, learned, seconds, count=count)
+        return outcome
 
     def _build_dir_env(self, kind: str, target: Lookup | None, stack: contextlib.ExitStack) -> dict[str, str]:
         """The persistent build directory of this project and build environment, made
@@ -356,16 +380,19 @@ class Engine:
         env = build_dir_env(build_dir, keys.environ, cargo=True)
         if not env:
             return {}
-        stack.enter_context(local.using_build_dir(name))
+        if not stack.enter_context(local.using_build_dir(name)):
+            return {}
         if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
             return {}
         self._build_dir = build_dir
         return env
 
-    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path,
-               parts: Mapping[str, Any], build_env: Mapping[str, str]) -> dict[str, Any] | None:
+    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path, parts: Mapping[str, Any], *,
+               build_env: Mapping[str, str], records: BuildSystemFindings | None,
+               files: list[tuple[str, Path]]) -> dict[str, Any] | None:
         """The learned inputs of the build just made; None (with a warning) when one of its
-        inputs changed while it ran, since what it read is then unknown."""
+        inputs changed while it ran, or it ran a compiler whose reads nothing reported,
+        since what it read is then unknown."""
         from ._buildenv import cargo_findings
         from ._inputs import DEFAULT_EXCLUDE, compile_glob
 
@@ -378,7 +405,8 @@ class Engine:
         if keys.cargo and kind in ("wheel", "editable"):
             manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
             cargo = cargo_findings(root, keys.project.pyproject, {**keys.environ, **build_env}, manifests)
-        outputs = [str(scratch), *keys.outputs, *(cargo.target_dirs if cargo else ())]
+        outputs = [str(scratch), *keys.outputs, *(cargo.target_dirs if cargo else ()),
+                   *(records.build_dirs if records else ())]
         if self.local is not None:
             outputs.append(str(self.local.root))
         context = _learned.BuildContext(
@@ -388,7 +416,8 @@ class Engine:
                                                          cargo=keys.cargo)),
             closure=closure,
         )
-        learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed)
+        learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed,
+                                          build_system=records.files if records else None)
         after = keys.collect_inputs()
         changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
         if changed:
@@ -398,6 +427,17 @@ class Engine:
                 "(a Cargo.lock) or list them in .gitignore"
             )
             return None
+        if kind in ("wheel", "editable") and not keys.settings.inputs:
+            member = _unseen_compile(learned, files, records, reported=bool(
+                recorder.compiler_dep_paths or (cargo and cargo.files) or (records and records.compiler_reported)))
+            if member is not None:
+                warn_once(
+                    f"{self.inner_name} built {member} with a compiler whose reads wheelmemo cannot see "
+                    "(no compiler dependency output, cargo dep-info or whole Ninja deps log), so its "
+                    "result is not cached: list the files it reads in [tool.wheelmemo] inputs = [...] "
+                    "to cache it"
+                )
+                return None
         if kind in ("wheel", "editable"):
             self.last_learned = learned
         if self._build_dir is not None:
@@ -487,6 +527,43 @@ def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:
     if os.sep == "/":
         return {prefix + label: label for label in inputs}
     return {prefix + label.replace("/", os.sep): label for label in inputs}
+
+
+def _unseen_compile(learned: Mapping[str, Any], files: list[tuple[str, Path]],
+                    records: BuildSystemFindings | None, *, reported: bool) -> str | None:
+    """The compiled wheel member of an uncertain build, else None.
+
+    A build is uncertain when its wheel holds a compiled module or library, it ran other
+    processes (not sealed: the bytes may come from a compiler), and no compiler's reads
+    were reported (``DEPENDENCIES_OUTPUT``, cargo's dep-info, a build system's deps log or
+    depfiles), or a build system's records were damaged.  What such a build read is
+    unknown; its result is not stored.
+    """
+    if learned.get("sealed") is True:
+        return None
+    if reported and (records is None or records.complete):
+        return None
+    return _compiled_member(files)
+
+
+def _compiled_member(files: list[tuple[str, Path]]) -> str | None:
+    """The first compiled module or library a built wheel holds, or None."""
+    import zipfile
+
+    from ._inputs import EXTENSION_SUFFIXES
+
+    for name, path in files:
+        if not name.endswith(".whl"):
+            continue
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (OSError, zipfile.BadZipFile):
+            return name  # unreadable: as uncertain as it gets
+        for member in names:
+            if member.endswith(EXTENSION_SUFFIXES) or ".so." in member.rpartition("/")[2]:
+                return member
+    return None
 
 
 def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path,

@@ -24,7 +24,8 @@ What a miss observes (a hit only re-checks what was recorded):
   ``getenv()``.
 - **C and C++ compilers** it runs: gcc and clang append the headers each compile read
   to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
-  with and without it; ``tests/test_learned.py`` checks it).
+  with and without it; ``tests/test_learned.py`` checks it).  CMake and meson pass
+  ``-MD -MF``, which overrides it: their records are read by ``_buildsys``.
 - **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
   scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
   ``cargo:`` and ``cargo::`` forms) in the target directory.
@@ -345,6 +346,7 @@ _RECORDED_MODULES: set[str] = set()
 _RECORDED_MISSING: set[str] = set()
 _SPAWNERS: list[Callable[..., Any]] = []
 _REAL_STAT, _REAL_LSTAT = os.stat, os.lstat
+_STAT_WATCHERS: list[Callable[..., os.stat_result]] = []
 
 
 def _watched_stat(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_result]:
@@ -375,16 +377,17 @@ def _watch(on: bool) -> None:
     """What raises no audit event, watched while recording: ``os.stat`` (above), and
     multiprocessing's "spawn" and "forkserver" starting processes through
     ``_posixsubprocess.fork_exec``."""
-    watched = (os.stat, os.lstat)
-    os.stat, os.lstat = (_watched_stat(_REAL_STAT), _watched_stat(_REAL_LSTAT)) if on else (_REAL_STAT, _REAL_LSTAT)
+    if on:
+        _STAT_WATCHERS[:] = [_watched_stat(_REAL_STAT), _watched_stat(_REAL_LSTAT)]
     # what the stdlib asks of them (shutil.copystat: "os.stat in os.supports_follow_symlinks")
     for supports in (os.supports_dir_fd, os.supports_fd, os.supports_follow_symlinks):
-        for real, wrapper in zip((_REAL_STAT, _REAL_LSTAT), (os.stat, os.lstat) if on else watched):
+        for real, wrapper in zip((_REAL_STAT, _REAL_LSTAT), _STAT_WATCHERS):
             if real in supports:
                 if on:
                     supports.add(wrapper)
                 else:
                     supports.discard(wrapper)
+    os.stat, os.lstat = _STAT_WATCHERS if on else (_REAL_STAT, _REAL_LSTAT)
     try:
         import _posixsubprocess
     except ImportError:  # Windows: processes start through _winapi, which audits them
@@ -705,9 +708,10 @@ class BuildContext:
 
 def learn(
     recorder: Recorder, context: BuildContext, digests: DigestSource, cargo: CargoFindings | None,
-    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    installed: Callable[[], Mapping[str, tuple[str, str]]], *, build_system: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The learned-inputs record of one build, and the inputs that changed while it ran."""
+    """The learned-inputs record of one build, and the inputs that changed while it ran
+    (``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
     sources: dict[str, str] = {}
     for path in recorder.files_read():
         sources.setdefault(path, "python")
@@ -719,6 +723,9 @@ def learn(
         path = dep if os.path.isabs(dep) else str(context.root / dep)
         if os.path.exists(path):
             sources.setdefault(path, "the C compiler")
+    for path, source in (build_system or {}).items():
+        if os.path.exists(path):
+            sources.setdefault(path, source)
     env_sources = {name: "python" for name in recorder.env_read()}
     if cargo is not None:
         for path, source in cargo.files.items():

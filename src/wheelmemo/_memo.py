@@ -273,7 +273,10 @@ class Memo:
                     f"backend {self.settings.backend!r} has no {hook} hook (PEP 660): "
                     "build a regular wheel, or use a backend that supports editable installs"
                 )
-            answer = self.inner.call(hook, wheel_directory, self.inner_config, metadata_directory)
+            config = self.inner_config
+            if self.engine.build_config:  # a build directory wheelmemo reads afterwards
+                config = {**(config or {}), **self.engine.build_config}
+            answer = self.inner.call(hook, wheel_directory, config, metadata_directory)
             problem = answer_problem(answer, wheel_directory, suffix=".whl")
             if problem is not None:
                 what = self._unfit(hook, answer, problem, "the wheel", wheel_directory)

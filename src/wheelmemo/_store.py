@@ -222,9 +222,10 @@ class LocalStore:
             return None
 
     def using_build_dir(self, name: str) -> contextlib.AbstractContextManager[bool]:
-        """Held (shared) while a build uses the build directory ``name``: pruning leaves
-        it alone."""
-        return flock(lambda: self._build_lock(name), f"build {name[:8]}", shared=True, required=False)
+        """Held while a build uses the build directory ``name``: builds take it in turn
+        (its record describes one build: ``_builddir``), and pruning leaves it alone.
+        Yields False when it cannot be locked: then it must not be used."""
+        return flock(lambda: self._build_lock(name), f"build {name[:8]}", required=False)
 
     def _build_lock(self, name: str) -> int:
         with self._dir("locks", create=True) as locks:
