@@ -685,3 +685,23 @@ def test_the_watched_stat_is_what_the_stdlib_asks_for(tmp_path: Path) -> None:
         os.stat(tmp_path / "target.txt")
     assert os.stat in os.supports_follow_symlinks
     assert len(os.supports_follow_symlinks) == len({f.__name__ for f in os.supports_follow_symlinks})
+
+
+def test_a_distribution_asked_for_by_name_is_learned(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``importlib.metadata.version("fast-accel-lib")`` decides the build without an import:
+    installing, upgrading and uninstalling it are misses, each state found again a hit."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    use_learning_backend(hooks, fake_site, dist_version=["fast-accel-lib"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fast-accel-lib"] is None
+    accelerator.install("1.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fast-accel-lib"] == "1.0"
+    accelerator.install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    accelerator.uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3

@@ -16,7 +16,8 @@ What a miss observes (a hit only re-checks what was recorded):
   (``open(fd)``, ``os.fdopen``, ``mmap``: named by ``/proc/self/fd``), ``sqlite3.connect``;
   reads of ``os.environ`` and ``os.environb`` by name (``os.getenv``, ``os.getenvb``,
   ``in``, ``.get``); the distributions it imported from outside the requirement closure
-  (by name, ``top_level.txt`` or ``RECORD``), and the top-level modules it looked for in
+  (by name, ``top_level.txt`` or ``RECORD``) or asked ``importlib.metadata`` for by name
+  (found or not), and the top-level modules it looked for in
   vain (``try: import fastaccel``; the last finder on ``sys.meta_path`` hears of them),
   which must stay absent.  Not seen: what a subprocess reads of an environment handed
   to it whole (``dict(os.environ)``, ``env=os.environ.copy()``: names nothing, so it is
@@ -69,7 +70,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ._key import env_digest
+from ._key import canonical_name, env_digest
 
 __all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_make_deps"]
 
@@ -331,7 +332,9 @@ def _stdlib_dirs() -> list[str]:
 
 class _MissingModules:
     """The last finder on ``sys.meta_path`` while recording: asked only when every other
-    finder found nothing, it notes the top-level modules a build looked for in vain."""
+    finder found nothing, it notes the top-level modules a build looked for in vain; and
+    asked by ``importlib.metadata`` for a distribution by name (``version("numpy")``,
+    found or not), it notes the name."""
 
     @staticmethod
     def find_spec(name: str, path: object = None, target: object = None) -> None:
@@ -339,11 +342,20 @@ class _MissingModules:
             for recorder in _ACTIVE:
                 recorder.missing_imports.add(name)
 
+    @staticmethod
+    def find_distributions(context: Any = None) -> Iterator[Any]:
+        name = getattr(context, "name", None)
+        if isinstance(name, str):  # None: all of them (entry points), which names nothing
+            for recorder in _ACTIVE:
+                recorder.queried_dists.add(name)
+        return iter(())
+
 
 _LAST_FINDER = _MissingModules()
 #: Modules imported while recording in this process, and top-level ones looked for in vain.
 _RECORDED_MODULES: set[str] = set()
 _RECORDED_MISSING: set[str] = set()
+_RECORDED_QUERIES: set[str] = set()
 _SPAWNERS: list[Callable[..., Any]] = []
 _REAL_STAT, _REAL_LSTAT = os.stat, os.lstat
 _STAT_WATCHERS: list[Callable[..., os.stat_result]] = []
@@ -437,6 +449,8 @@ class Recorder:
         #: of those and of earlier calls' in this process, the ones still not imported
         #: when it returned
         self.failed_imports: list[str] = []
+        #: distributions asked for by name through importlib.metadata (with earlier calls')
+        self.queried_dists: set[str] = set()
         #: declared inputs whose size or time the call looked at through os.stat
         self.looked_at: set[str] = set()
 
@@ -493,6 +507,8 @@ class Recorder:
         # get_requires, then again for the wheel): this call's imports found them loaded
         self.new_modules = sorted(new.union(name for name in _RECORDED_MODULES if name in sys.modules))
         _RECORDED_MISSING.update(self.missing_imports)
+        _RECORDED_QUERIES.update(self.queried_dists)
+        self.queried_dists = set(_RECORDED_QUERIES)
         self.failed_imports = sorted(name for name in _RECORDED_MISSING if name not in sys.modules)
         self.compiler_dep_paths = self._read_compiler_deps()
 
@@ -741,20 +757,33 @@ def learn(
         for name, source in sorted(env_sources.items())
         if not _is_noise(name) and not context.declared_env(name)
     }
-    dists: dict[str, list[str]] = {}
-    imported = recorder.imported_from(context.skip)
-    if imported:
-        found = installed()
-        for top, origin in sorted(imported.items()):
-            dist = _distribution_of(top, origin, found)
-            if dist is not None and dist not in context.closure:
-                dists[dist] = [dist_state(found, dist), f"import {top}"]
+    dists = _learned_dists(recorder, context, installed)
     # an import that failed (``try: import fastaccel``) decided the build as much as one
     # that worked: whether the name can be imported now is checked on every hit
     modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
     return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
             "sealed": sealed}, changed
+
+
+def _learned_dists(recorder: Recorder, context: BuildContext,
+                   installed: Callable[[], Mapping[str, tuple[str, str]]]) -> dict[str, list[str]]:
+    """The distributions from outside the requirement closure that the call imported or
+    asked importlib.metadata for by name, with their states (``"missing"``: not found)."""
+    dists: dict[str, list[str]] = {}
+    imported = recorder.imported_from(context.skip)
+    if not imported and not recorder.queried_dists:
+        return dists
+    found = installed()
+    for top, origin in sorted(imported.items()):
+        dist = _distribution_of(top, origin, found)
+        if dist is not None and dist not in context.closure:
+            dists[dist] = [dist_state(found, dist), f"import {top}"]
+    for name in sorted(recorder.queried_dists):
+        dist = canonical_name(name)
+        if dist not in context.closure and dist not in dists:
+            dists[dist] = [dist_state(found, dist), "importlib.metadata"]
+    return dists
 
 
 def module_state(name: str) -> str:

@@ -10,7 +10,8 @@ CODE in ``[tool.learning] run`` (another process: what it reads is not seen).  I
 in ``os_open`` through ``os.open`` with their relative names, those in ``dir_fd`` relative
 to a descriptor of the project directory; the sizes of those in ``sizes`` (through
 ``os.stat``) and ``scandir_sizes`` (through ``os.scandir``); reads ``LEARN_FLAVOR`` through ``os.environb`` in
-each way named in ``environb``; imports the modules in ``optional_import`` if it can; and starts ``python -c CODE`` for
+each way named in ``environb``; asks importlib.metadata for the version of each distribution in ``dist_version``;
+imports the modules in ``optional_import`` if it can; and starts ``python -c CODE`` for
 each CODE in ``spawnv`` as multiprocessing does (no audit event).  What it saw goes to the log
 line of the call, so a test can tell which state a returned wheel was built from.
 ``get_requires_for_build_wheel`` answers ``[tool.learning] requires``.
@@ -19,6 +20,7 @@ line of the call, so a test can tell which state a returned wheel was built from
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -52,8 +54,7 @@ def get_requires_for_build_wheel(config_settings=None):
 
 
 def _read_unusually(table, seen):
-    """The reads of ``os_open``, ``dir_fd``, ``sizes``, ``scandir_sizes``, ``environb`` and
-    ``optional_import``."""
+    """The reads of ``os_open``, ``dir_fd``, ``sizes``, ``scandir_sizes`` and ``environb``."""
     for rel in table.get("os_open", []):
         seen[rel] = _read_fd(os.open(rel, os.O_RDONLY))
     if table.get("dir_fd"):
@@ -74,6 +75,16 @@ def _read_unusually(table, seen):
             seen[way] = (os.getenvb(b"LEARN_FLAVOR") or b"").decode() or None
         elif way == "get":
             seen[way] = (os.environb.get(b"LEARN_FLAVOR") or b"").decode() or None
+    _look_up(table, seen)
+
+
+def _look_up(table, seen):
+    """``dist_version`` and ``optional_import``."""
+    for name in table.get("dist_version", []):
+        try:
+            seen[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            seen[name] = None
     for name in table.get("optional_import", []):
         try:
             seen[name] = getattr(importlib.import_module(name), "VALUE", None)
