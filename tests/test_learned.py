@@ -705,3 +705,18 @@ def test_a_distribution_asked_for_by_name_is_learned(hooks: Hooks, fake_site: Fa
     accelerator.uninstall()
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 3
+
+
+def test_opens_that_keep_the_old_content_read_it_when_there_was_one(tmp_path: Path) -> None:
+    """"a+" and O_RDWR | O_CREAT read an existing file's content; of a new file, nothing."""
+    for rel in ("old-append.txt", "old-rdwr.txt"):
+        (tmp_path / rel).write_text("old\n")
+    with Recorder(tmp_path) as recorder:
+        for rel in ("old-append.txt", "new-append.txt"):
+            with open(tmp_path / rel, "a+", encoding="utf-8") as f:
+                f.write("more\n")
+        for rel in ("old-rdwr.txt", "new-rdwr.txt"):
+            os.close(os.open(tmp_path / rel, os.O_RDWR | os.O_CREAT))
+        with open(tmp_path / "appended.log", "a", encoding="utf-8") as f:  # writes only
+            f.write("log\n")
+    assert recorder.files_read() == [str(tmp_path / "old-append.txt"), str(tmp_path / "old-rdwr.txt")]

@@ -185,6 +185,16 @@ def test_explain_and_export_see_it_and_write_nothing(hooks: Hooks, capsys: pytes
     assert sorted(p for p in cache.rglob("*") if "stat" not in p.parts) == before
 
 
+def test_a_file_read_through_append_mode_counts_as_read(hooks: Hooks, fake_site: FakeSite) -> None:
+    """open(name, "a+") keeps the old content readable: it is a read when the file was there."""
+    use_learning_backend(hooks, fake_site, append_read=["docs/guide.md"])
+    hooks.build_wheel()
+    _edit(hooks, "docs/guide.md")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == "edited\n"
+
+
 @pytest.mark.parametrize("way", ["os_open", "dir_fd"])
 def test_a_read_no_event_names_unseals_the_build(hooks: Hooks, fake_site: FakeSite, way: str) -> None:
     """``os.open`` of a relative name (to the working directory, or to a ``dir_fd`` the

@@ -152,11 +152,24 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _note_open_outside(args[0])
 
 
-def _is_reading(mode: Any, flags: Any) -> bool:
-    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
-        return not any(c in mode for c in "wax")
+def _is_reading(mode: Any, flags: Any) -> bool | None:
+    """Whether an open reads what the file held: False when it writes first ("w", "x",
+    ``O_TRUNC``, a new file), None when it keeps an existing file's content readable
+    ("a+", ``O_RDWR | O_CREAT``): it reads what was there, if anything was."""
+    if isinstance(mode, str):  # open()
+        if "w" in mode or "x" in mode:
+            return False
+        if "a" in mode:
+            return None if "+" in mode else False
+        return True
     flags = flags or 0  # os.open(): flags only
-    return bool(flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT))
+    created = flags & os.O_CREAT
+    if flags & _ACCESS_MODE == os.O_WRONLY or flags & os.O_TRUNC or (created and flags & _EXCLUSIVE):
+        return False
+    return None if created else True
+
+
+_EXCLUSIVE = getattr(os, "O_EXCL", 0)
 
 
 def _note_open(path: Any, mode: Any, flags: Any) -> None:
@@ -168,7 +181,8 @@ def _note_open(path: Any, mode: Any, flags: Any) -> None:
     if mode is None and not os.path.isabs(text):
         # os.open() of a relative name: relative to a dir_fd the event omits, or to the
         # working directory; either way not known to be the file abspath() would name
-        if _is_reading(mode, flags) and not (flags or 0) & _DIRECTORY_FLAG and not _walking_directories():
+        if _is_reading(mode, flags) is not False and not (flags or 0) & _DIRECTORY_FLAG \
+                and not _walking_directories():
             _unseal()
         return
     _note_path(os.path.abspath(text), _is_reading(mode, flags))
@@ -244,7 +258,8 @@ def _foreign_extensions_loaded() -> bool:
     return False
 
 
-def _note_path(name: str, reading: bool) -> None:
+def _note_path(name: str, reading: bool | None) -> None:
+    """Note the first open of a file (``reading``: see ``_is_reading``)."""
     if all(name in recorder.opened for recorder in _ACTIVE):
         return
     if name in _ACTIVE[0].known:
@@ -256,6 +271,8 @@ def _note_path(name: str, reading: bool) -> None:
             exists = True
         except (OSError, ValueError):
             exists = False
+    if reading is None:
+        reading = exists
     for recorder in _ACTIVE:
         if name not in recorder.opened:
             # whether it was there when first read: a file read, then deleted by the build,

@@ -8,7 +8,8 @@ rewrites the files in ``[tool.learning] rewrite``, reads then deletes the files 
 ``[tool.learning] remove``, and runs ``python -c CODE`` for each
 CODE in ``[tool.learning] run`` (another process: what it reads is not seen).  It reads the files
 in ``os_open`` through ``os.open`` with their relative names, those in ``dir_fd`` relative
-to a descriptor of the project directory; the sizes of those in ``sizes`` (through
+to a descriptor of the project directory, and reads those in ``append_read`` through
+``open(name, "a+")``; the sizes of those in ``sizes`` (through
 ``os.stat``) and ``scandir_sizes`` (through ``os.scandir``); reads ``LEARN_FLAVOR`` through ``os.environb`` in
 each way named in ``environb``; asks importlib.metadata for the version of each distribution in ``dist_version``;
 imports the modules in ``optional_import`` if it can; and starts ``python -c CODE`` for
@@ -54,7 +55,8 @@ def get_requires_for_build_wheel(config_settings=None):
 
 
 def _read_unusually(table, seen):
-    """The reads of ``os_open``, ``dir_fd``, ``sizes``, ``scandir_sizes`` and ``environb``."""
+    """The reads of ``os_open``, ``dir_fd``, ``append_read``, ``sizes``, ``scandir_sizes``
+    and ``environb``."""
     for rel in table.get("os_open", []):
         seen[rel] = _read_fd(os.open(rel, os.O_RDONLY))
     if table.get("dir_fd"):
@@ -62,6 +64,10 @@ def _read_unusually(table, seen):
         for rel in table["dir_fd"]:
             seen[rel] = _read_fd(os.open(rel, os.O_RDONLY, dir_fd=top))
         os.close(top)
+    for rel in table.get("append_read", []):  # "a+": the old content stays readable
+        with open(rel, "a+", encoding="utf-8") as f:
+            f.seek(0)
+            seen[rel] = f.read()
     for rel in table.get("sizes", []):
         seen[rel] = os.path.getsize(rel)
     for rel in table.get("scandir_sizes", []):  # DirEntry.stat(): C, nothing sees it
