@@ -118,7 +118,11 @@ _UNSEEN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posi
 #: The stdlib's functions that open directories by a name relative to a ``dir_fd`` to
 #: list and remove them (``shutil.rmtree``, ``os.fwalk``): a directory's names are no
 #: content (a narrow hit needs the same names anyway), so these opens hide no read.
-_DIRECTORY_WALKERS = frozenset({"_rmtree_safe_fd", "_rmtree_safe_fd_step", "_fwalk"})
+_DIRECTORY_WALKERS = frozenset({("shutil", "_rmtree_safe_fd"), ("shutil", "_rmtree_safe_fd_step"),
+                                ("os", "_fwalk")})
+#: Callers that ``os.open`` a relative name with no ``dir_fd``: relative to the working
+#: directory (Python 3.9's ``pathlib.Path.open`` goes through this opener).
+_CWD_OPENERS = frozenset({("pathlib", "_opener")})
 _DIRECTORY_FLAG = getattr(os, "O_DIRECTORY", 0)
 #: Compiled modules not of the standard library loaded while recording, by name -> file:
 #: their C code may read files without an event for as long as they stay loaded.
@@ -180,22 +184,26 @@ def _note_open(path: Any, mode: Any, flags: Any) -> None:
         return
     if mode is None and not os.path.isabs(text):
         # os.open() of a relative name: relative to a dir_fd the event omits, or to the
-        # working directory; either way not known to be the file abspath() would name
-        if _is_reading(mode, flags) is not False and not (flags or 0) & _DIRECTORY_FLAG \
-                and not _walking_directories():
+        # working directory; either way not known to be the file abspath() would name,
+        # unless the caller is one that passes no dir_fd (Python 3.9's pathlib opener)
+        caller = _caller()
+        if caller in _CWD_OPENERS:
+            _note_path(os.path.abspath(text), _is_reading(mode, flags))
+        elif _is_reading(mode, flags) is not False and not (flags or 0) & _DIRECTORY_FLAG \
+                and caller not in _DIRECTORY_WALKERS:
             _unseal()
         return
     _note_path(os.path.abspath(text), _is_reading(mode, flags))
 
 
-def _walking_directories(depth: int = 3) -> bool:
-    """Whether the ``os.open`` being audited (or the ``os.stat`` watched) is the stdlib's
-    walking of directories; ``depth``: how far up the stack its Python caller is."""
+def _caller(depth: int = 3) -> tuple[str, str]:
+    """The module and function of the ``os.open`` being audited (or the ``os.stat``
+    watched); ``depth``: how far up the stack that Python caller is."""
     try:
         frame = sys._getframe(depth)  # by default _audit's caller is os.open's Python caller
     except ValueError:
-        return False
-    return frame.f_code.co_name in _DIRECTORY_WALKERS and frame.f_globals.get("__name__") in ("os", "shutil")
+        return "", ""
+    return str(frame.f_globals.get("__name__")), frame.f_code.co_name
 
 
 def _note_descriptor(fd: int, mode: Any, flags: Any) -> None:
@@ -390,7 +398,7 @@ def _watched_stat(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_
             except (TypeError, ValueError):
                 text = ""
             if kwargs.get("dir_fd") is not None and not os.path.isabs(text):
-                if not _walking_directories(2):
+                if _caller(2) not in _DIRECTORY_WALKERS:
                     _unseal()  # relative to a directory we cannot name
             elif text:
                 name = os.path.abspath(text)
