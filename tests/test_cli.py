@@ -30,7 +30,7 @@ def _wheels(cache_dir: Path) -> list[dict[str, object]]:
 
 
 def test_help_for_every_command() -> None:
-    for command in ("init", "explain", "stats", "list", "prune", "clean", "export"):
+    for command in ("init", "explain", "stats", "list", "prune", "clean", "export", "verify"):
         result = subprocess.run([sys.executable, "-m", "wheelmemo", command, "--help"], check=False,
                                 capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
         assert result.returncode == 0

@@ -213,12 +213,13 @@ def test_stats_skip_lines_that_are_no_events(hooks: Hooks, cache_dir: Path,
     with open(cache_dir / "v1" / "stats.jsonl", "ab") as f:
         f.write(b'{"t": 1, "project": "p", "kind": "wheel", "event": "hit", "seconds": "a while"}\n'
                 b'{"t": 1, "project": ["p"], "kind": "wheel", "event": "hit", "seconds": 1}\n'
+                b'{"t": 1, "project": "p", "kind": "wheel", "event": "verify", "mismatch": "yes", "seconds": 0}\n'
                 b'[1]\n"x"\n\xff\xfe\n{"event": "hit"}\n' + b"[" * 100_000 + b"\n")
     code, out, _ = _cli(capsys, "stats", "--json")
     assert code == 0
     assert json.loads(out)["projects"] == {
         "fake-project": {"hits": 1, "misses": 1, "saved": pytest.approx(json.loads(out)["total"]["saved"]),
-                         "kinds": {"wheel": {"hits": 1, "misses": 1}}},
+                         "verified": 0, "mismatches": 0, "kinds": {"wheel": {"hits": 1, "misses": 1}}},
     }
     assert _cli(capsys, "stats")[0] == 0
 

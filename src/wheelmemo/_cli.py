@@ -1,8 +1,9 @@
 """The ``wheelmemo`` command: adopt wheelmemo in a project and use the cache as a tool.
 
 Exit status: 0 success; 1 the answer is "no" (``export`` found no wheel for the current
-state, ``init --check`` found the configuration out of date); 2 a usage or configuration
-error.  Output is plain text (no colour), readable in a terminal and in CI logs.
+state, ``init --check`` found the configuration out of date, ``verify`` found the cached
+wheel differs from a plain build); 2 a usage or configuration error (or a plain build of
+``verify`` that failed).  Output is plain text (no colour), readable in a terminal and in CI logs.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ __all__ = ["main"]
 
 EPILOG = """\
 exit status: 0 success; 1 "no" (export: nothing cached for the current state;
-init --check: the configuration needs `wheelmemo init`); 2 usage or configuration error.
+init --check: the configuration needs `wheelmemo init`; verify: the cached wheel differs
+from a plain build); 2 usage or configuration error, or verify's plain build failed.
 The cache is WHEELMEMO_CACHE_DIR, else [tool.wheelmemo] cache-dir, else the user cache dir.
 """
 
@@ -115,7 +117,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 remote_times[name] += float(event[name])
             continue
         project = projects.setdefault(str(event.get("project")), {"hits": 0, "misses": 0, "saved": 0.0,
-                                                                  "kinds": {}})
+                                                                  "verified": 0, "mismatches": 0, "kinds": {}})
+        if event.get("event") == "verify":  # a hit also checked against a fresh build
+            project["verified"] += 1
+            project["mismatches"] += bool(event.get("mismatch"))
+            continue
         hit = event.get("event") == "hit"
         project["hits" if hit else "misses"] += 1
         project["saved"] += float(event.get("seconds") or 0) if hit else 0.0
@@ -125,6 +131,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     total = {"hits": sum(p["hits"] for p in projects.values()),
              "misses": sum(p["misses"] for p in projects.values()),
              "saved": sum(p["saved"] for p in projects.values()),
+             "verified": sum(p["verified"] for p in projects.values()),
+             "mismatches": sum(p["mismatches"] for p in projects.values()),
              "entries": len(records), "bytes": store.size()}
     if args.json:
         print(json.dumps({"projects": projects, "total": total, "remote": {**remote, **remote_times}},
@@ -136,6 +144,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     rows.append(_stats_row("total", total))
     print(_table(rows))
     print(f"\n{total['entries']} entries, {_human_size(total['bytes'])} in {store.root}")
+    if total["verified"]:
+        print(f"verified {total['verified']} hits against a fresh build (verify-rate): "
+              f"{total['mismatches']} differed")
     if any(remote.values()):
         print("\nremote: " + ", ".join([
             f"{remote['hit']} hits", f"{remote['miss']} misses", f"{remote['upload']} uploads",
@@ -267,6 +278,66 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- verify -----------------------------------------------------------------------------
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Build the current state plainly in a clean copy; compare with what the cache holds."""
+    import tempfile
+
+    from ._verify import BuildFailed, choose_frontend
+
+    memo = _memo(args.path)
+    store = memo.store
+    report: dict[str, Any] = {"project": memo.project_id, "entry": None, "status": "nothing cached"}
+    entry = None
+    if store is not None and memo.keys.adopt_build_environment():
+        entry, _ = memo.find("wheel")
+    if store is None or entry is None or entry.kind != "wheel":
+        _say(args, report, f"wheelmemo: nothing cached for the current state of {memo.project_id}: "
+                           "nothing to verify (`wheelmemo explain` says why)")
+        return 0
+    frontend = choose_frontend(args.frontend)
+    report.update(entry=entry.key, frontend=frontend)
+    with tempfile.TemporaryDirectory(prefix="wheelmemo-verify-") as tmp:
+        work = Path(tmp)
+        wheel = entry.files[0]
+        cached = work / "cached" / wheel.name
+        cached.parent.mkdir()
+        store.materialize_file(wheel, cached)
+        try:
+            diff, builds = _verify_against_plain(memo, store.root.parent, cached, work, frontend)
+        except BuildFailed as e:
+            print(f"wheelmemo: error: the plain build of {memo.project_id} failed, so the cached "
+                  f"wheel {entry.key[:8]} cannot be checked (if a clean copy cannot build, the cache "
+                  f"hides a broken build): {e}", file=sys.stderr)
+            return 2
+    report.update(status="same" if diff.same else "different", plain_builds=builds, **diff.as_json())
+    if diff.same:
+        timestamps = sum(m.verdict == "only timestamps" for m in diff.members)
+        _say(args, report, f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} is what a "
+                           f"plain build makes: {len(diff.members)} members"
+                           + (f" ({timestamps} differ only in their timestamps)" if timestamps else ""))
+        return 0
+    lines = "".join(f"\n  {line}" for line in diff.describe())
+    _say(args, report, f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} differs from a "
+                       f"plain build of the same state:{lines}\nremove it with `wheelmemo clean`, and "
+                       "list what the build reads unseen in [tool.wheelmemo] inputs or env")
+    return 1
+
+
+def _verify_against_plain(memo: Memo, cache: Path, cached: Path, work: Path, frontend: str) -> tuple[Any, int]:
+    """Compare ``cached`` with a plain build (two when a compiled member differs)."""
+    from ._verify import compare_with_plain_builds, plain_build
+
+    root, pyproject = memo.project.root, memo.project.pyproject
+    fresh = plain_build(root, work, frontend, pyproject, skip=(cache,), name="a")
+    return compare_with_plain_builds(
+        fresh, cached, lambda: plain_build(root, work, frontend, pyproject, skip=(cache,), name="b"))
+
+
+def _say(args: argparse.Namespace, report: dict[str, Any], text: str) -> None:
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else text)
+
+
 # -- init -------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace) -> int:
     from ._init import init_project
@@ -325,6 +396,16 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--out-dir", default="dist", help="where to write it (default: dist)")
     export.add_argument("--editable", action="store_true", help="the editable wheel derived from it")
     export.set_defaults(func=cmd_export)
+
+    verify = command("verify", "build the current state plainly in a clean copy and compare it with the cached "
+                     "wheel, member by member (exit 1: they differ)")
+    verify.add_argument("path", nargs="?", default=".", help="the project (default: .)")
+    verify.add_argument("--json", action="store_true", help="machine-readable output")
+    verify.add_argument("--frontend", choices=("auto", "uv", "build", "pip", "none"), default="auto",
+                        help="what builds the plain wheel: auto (uv build --wheel if uv is on PATH, else "
+                        "python -m build --wheel, else pip wheel --no-deps), or none: the backend's "
+                        "build_wheel in this environment, as --no-build-isolation")
+    verify.set_defaults(func=cmd_verify)
     return parser
 
 

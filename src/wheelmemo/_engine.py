@@ -229,6 +229,8 @@ class Engine:
         for lookup in lookups:
             fitting, _ = self._candidates(remote, lookup)
             for candidate in fitting:
+                if self.local is not None and self.local.rejected(candidate["key"]):
+                    continue  # verification found it wrong here (``_verify``)
                 entry = remote.get(candidate["key"])
                 if entry is None:
                     continue
@@ -306,6 +308,9 @@ class Engine:
                     if hit is not None:
                         result, saved, found = hit
                         self.keys.stat_cache.save()
+                        # verify-rate: the entry was found wrong, removed, and the fresh wheel is returned
+                        if frontend_call and (fresh := self._verify_sample(kind, found, compute)) is not None:
+                            return fresh.result
                         if frontend_call:
                             self._count(kind, "hit", saved, tier)
                             self._reshare(kind, found, target, tier)
@@ -357,6 +362,20 @@ class Engine:
             if learned is not None:
                 self._store_outcome(target, kind, outcome, learned, seconds, count=count)
         return outcome
+
+    def _verify_sample(self, kind: str, found: str, compute: Callable[[], Outcome[T]]) -> Outcome[T] | None:
+        """With ``verify-rate``: check a ``build_wheel`` hit against a fresh build
+        (``_verify.verify_hit``); the fresh outcome when the entry was wrong, else None."""
+        rate = self.keys.settings.verify_rate
+        if kind != "wheel" or rate <= 0:
+            return None
+        import random
+
+        if rate < 1 and random.random() >= rate:
+            return None
+        from ._verify import verify_hit
+
+        return verify_hit(self, kind, found, compute)
 
     def _build_dir_env(self, kind: str, target: Lookup | None, stack: contextlib.ExitStack) -> dict[str, str]:
         """The persistent build directory of this project and build environment, made
@@ -467,8 +486,12 @@ class Engine:
         learned = dict(learned, read=sorted(read))
         local = self.local
         assert local is not None
+        # verification found a result under this key wrong: the key does not determine
+        # the result, so nothing is cached under it, here or on the remote (``_verify``)
+        rejected = local.rejected(_learned.learned_key(target.key, learned))
         try:
-            self._record(local, target, kind, outcome.files, learned, seconds, outcome.value)
+            if not rejected:
+                self._record(local, target, kind, outcome.files, learned, seconds, outcome.value)
             if count:
                 self._count(kind, "hit" if outcome.via else "miss", 0.0, "local")
             if outcome.files:  # a value-only entry (get_requires) adds no blob
@@ -476,7 +499,7 @@ class Engine:
         except StoreError as e:
             self.storage_failed(e)
         remote = self._remote()
-        if remote is not None and remote.mode == READ_WRITE and not outcome.via:
+        if remote is not None and remote.mode == READ_WRITE and not outcome.via and not rejected:
             self._record(remote, target, kind, outcome.files, learned, seconds, outcome.value)
             self._flush_remote(kind)
 

@@ -249,5 +249,6 @@ def is_event(event: object) -> bool:
                 and all(is_size(event.get(name, 0)) for name in REMOTE_COUNTS)
                 and all(is_seconds(event.get(name)) and event[name] >= 0 for name in ("seconds", "saved")))
     return (isinstance(event, dict) and isinstance(event.get("project"), str)
-            and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss")
+            and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss", "verify")
+            and isinstance(event.get("mismatch", False), bool)
             and is_seconds(event.get("seconds")) and event["seconds"] >= 0)

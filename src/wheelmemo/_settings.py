@@ -107,6 +107,11 @@ class Settings(NamedTuple):
     its build (sealed: every file it opened was named) never read or shipped.  Off by
     default: some reads no hook sees (README, "Edits of files no build read")."""
 
+    verify_rate: float = 0.0
+    """The share of ``build_wheel`` hits (0 to 1) also built fresh by the inner backend and
+    compared with the cached wheel (``_verify``): a cached wheel that differs is removed,
+    with a warning, and the fresh one returned."""
+
 
 # toml key -> (field name, kind, environment variable or None)
 _FIELDS: dict[str, tuple[str, str, str | None]] = {
@@ -128,11 +133,12 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "remote-budget": ("remote_budget", "seconds", "WHEELMEMO_REMOTE_BUDGET"),
     "remote-reshare": ("remote_reshare", "bool", "WHEELMEMO_REMOTE_RESHARE"),
     "narrow": ("narrow", "bool", "WHEELMEMO_NARROW"),
+    "verify-rate": ("verify_rate", "rate", "WHEELMEMO_VERIFY_RATE"),
 }
 #: The keys a user-level configuration file may set, below the project's own: where the
 #: cache is and the remote (so that a CI secret or a team's URL need not be in the project).
 USER_KEYS = ("cache-dir", "max-size", "cache-read-only", "remote", "remote-read-only",
-             "remote-timeout", "remote-budget", "remote-reshare")
+             "remote-timeout", "remote-budget", "remote-reshare", "verify-rate")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -228,6 +234,11 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
         if size is None:
             raise ConfigError(f"{where} must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}")
         return size
+    if kind == "rate":
+        rate = _rate(value)
+        if rate is None:
+            raise ConfigError(f"{where} must be a number from 0 to 1 (0.05: one hit in twenty), got {value!r}")
+        return rate
     if kind in ("seconds", "bool"):
         converted = _seconds(value) if kind == "seconds" else _bool(value)
         if converted is None:
@@ -258,6 +269,16 @@ def _seconds(value: object) -> float | None:
     except ValueError:
         return None
     return seconds if 0 < seconds < float("inf") else None
+
+
+def _rate(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        return None
+    return rate if 0 <= rate <= 1 else None  # NaN fails both comparisons
 
 
 _UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,

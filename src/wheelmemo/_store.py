@@ -371,6 +371,25 @@ class LocalStore:
             with contextlib.suppress(OSError, StoreError), self._dir(where, key[:2]) as d:
                 d.unlink(f"{key}.json")
 
+    def reject(self, key: str) -> None:
+        """Drop an entry that verification found wrong (``_verify``) and remember its key:
+        nothing is stored under it again, nor imported from a remote that holds it."""
+        self.discard(key)
+        if self.read_only or not is_digest(key):
+            return
+        with contextlib.suppress(OSError, StoreError):
+            self._write_atomic(("rejected", key[:2]), key, b"")
+
+    def rejected(self, key: str) -> bool:
+        if not is_digest(key):
+            return False
+        try:
+            with self._dir("rejected", key[:2]) as d:
+                d.read(key)
+        except (OSError, StoreError):
+            return False
+        return True
+
     def _entry(self, key: str, raw: bytes) -> Entry:
         """The entry a record's bytes describe; CorruptEntryError (discarded) if none."""
         try:
@@ -513,6 +532,11 @@ class LocalStore:
         """One memoized hook call of the local cache: a hit (saving ``seconds``) or a miss."""
         self._append({"t": round(time.time(), 3), "project": project, "kind": kind,
                       "event": event, "seconds": round(seconds, 3)})
+
+    def record_verification(self, project: str, kind: str, *, mismatch: bool) -> None:
+        """A hit checked against a fresh build (``verify-rate``), and whether they differed."""
+        self._append({"t": round(time.time(), 3), "project": project, "kind": kind,
+                      "event": "verify", "mismatch": mismatch, "seconds": 0.0})
 
     def record_remote(self, project: str, kind: str, counts: dict[str, int], *, saved: float,
                       seconds: float, bytes_down: int, bytes_up: int) -> None:
