@@ -720,3 +720,25 @@ def test_opens_that_keep_the_old_content_read_it_when_there_was_one(tmp_path: Pa
         with open(tmp_path / "appended.log", "a", encoding="utf-8") as f:  # writes only
             f.write("log\n")
     assert recorder.files_read() == [str(tmp_path / "old-append.txt"), str(tmp_path / "old-rdwr.txt")]
+
+
+def test_recorder_names_sqlites_file_and_unseals_for_a_connection(tmp_path: Path) -> None:
+    """sqlite3 opens its file in C (the ``sqlite3.connect`` event names it); a socket's
+    server may read files for the build (a daemon): not sealed."""
+    import socket
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "state.db").close()
+    with Recorder(tmp_path) as recorder:
+        sqlite3.connect(tmp_path / "state.db").close()
+        sqlite3.connect(tmp_path / "made-by-the-build.db").close()  # an output
+        sqlite3.connect(":memory:").close()
+    if sys.version_info >= (3, 10):  # the event is new in 3.10
+        assert recorder.files_read() == [str(tmp_path / "state.db")]
+    assert recorder.sealed
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with Recorder(tmp_path) as recorder, socket.create_connection(server.getsockname()):
+            pass
+    assert not recorder.sealed

@@ -238,7 +238,7 @@ def _note_open_outside(database: Any) -> None:
     if text.startswith("file:"):
         _unseal()  # a URI: its file name is not parsed here
         return
-    _note_path(os.path.abspath(text), True)
+    _note_path(os.path.abspath(text), None)  # read if it was there; a new one is an output
 
 
 def _note_import(module: Any, filename: Any) -> None:
