@@ -589,6 +589,12 @@ class Accelerator:
         (info / "RECORD").write_text(f"fastaccel/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
         importlib.invalidate_caches()
 
+    def install_broken(self, version: str) -> None:
+        """A version whose import fails (a missing shared library, a Python it does not support)."""
+        self.install(version)
+        (self.site / "fastaccel" / "__init__.py").write_text("raise ImportError('no libfastaccel.so')\n")
+        importlib.invalidate_caches()
+
     def uninstall(self) -> None:
         shutil.rmtree(self.site / "fastaccel", ignore_errors=True)
         for info in self.site.glob("fast_accel_lib-*.dist-info"):
@@ -742,3 +748,20 @@ def test_recorder_names_sqlites_file_and_unseals_for_a_connection(tmp_path: Path
         with Recorder(tmp_path) as recorder, socket.create_connection(server.getsockname()):
             pass
     assert not recorder.sealed
+
+
+def test_an_accelerator_that_failed_to_import_is_learned_by_version(hooks: Hooks, fake_site: FakeSite,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed but broken: the build went without it; the next version imports."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    accelerator.install_broken("1.0")
+    use_learning_backend(hooks, fake_site, import_statement=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    accelerator.install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] == "2.0"

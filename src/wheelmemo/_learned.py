@@ -242,9 +242,14 @@ def _note_open_outside(database: Any) -> None:
 
 
 def _note_import(module: Any, filename: Any) -> None:
-    """``import`` events: the one a compiled module raises as it is loaded names its file."""
+    """``import`` events: the first, of an ``import`` statement (importlib.import_module
+    raises none), names what was tried; the one a compiled module raises as it is loaded
+    names its file."""
     if filename is None:
-        return  # the start of an ``import`` statement (importlib.import_module raises none)
+        if isinstance(module, str) and "." not in module:
+            for recorder in _ACTIVE:
+                recorder.missing_imports.add(module)  # kept if it is not imported at the end
+        return
     path = os.path.abspath(os.fsdecode(filename))
     if not _in_stdlib(path):
         _FOREIGN_EXTENSIONS[str(module)] = path
@@ -469,7 +474,7 @@ class Recorder:
         #: every file the call opened was named by an event (the module docstring says when not)
         self.sealed = True
         #: top-level modules the call looked for and no finder found (``import x`` in a
-        #: ``try``, ``importlib.util.find_spec``)
+        #: ``try``, ``importlib.util.find_spec``), or began to import by a statement
         self.missing_imports: set[str] = set()
         #: of those and of earlier calls' in this process, the ones still not imported
         #: when it returned
@@ -782,21 +787,28 @@ def learn(
         for name, source in sorted(env_sources.items())
         if not _is_noise(name) and not context.declared_env(name)
     }
-    dists = _learned_dists(recorder, context, installed)
     # an import that failed (``try: import fastaccel``) decided the build as much as one
     # that worked: whether the name can be imported now is checked on every hit
     modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
+    dists = _learned_dists(recorder, context, installed,
+                           [name for name, (state, _) in modules.items() if state == "present"])
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
     return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
             "sealed": sealed}, changed
 
 
 def _learned_dists(recorder: Recorder, context: BuildContext,
-                   installed: Callable[[], Mapping[str, tuple[str, str]]]) -> dict[str, list[str]]:
+                   installed: Callable[[], Mapping[str, tuple[str, str]]], broken: list[str]) -> dict[str, list[str]]:
     """The distributions from outside the requirement closure that the call imported or
-    asked importlib.metadata for by name, with their states (``"missing"``: not found)."""
+    asked importlib.metadata for by name, with their states (``"missing"``: not found);
+    and those of the modules in ``broken``, which are there but failed to import (a new
+    version may not)."""
     dists: dict[str, list[str]] = {}
     imported = recorder.imported_from(context.skip)
+    for name in broken:
+        origin = _origin(name)
+        if origin is not None and _under(origin, context.skip):
+            imported.setdefault(name, origin)
     if not imported and not recorder.queried_dists:
         return dists
     found = installed()
@@ -809,6 +821,18 @@ def _learned_dists(recorder: Recorder, context: BuildContext,
         if dist not in context.closure and dist not in dists:
             dists[dist] = [dist_state(found, dist), "importlib.metadata"]
     return dists
+
+
+def _origin(name: str) -> str | None:
+    """The file a top-level module would be imported from, or None."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:  # noqa: BLE001 - any finder's error: no file known
+        return None
+    origin = getattr(spec, "origin", None)
+    return os.path.abspath(origin) if isinstance(origin, str) and os.path.isabs(origin) else None
 
 
 def module_state(name: str) -> str:

@@ -12,7 +12,8 @@ to a descriptor of the project directory, and reads those in ``append_read`` thr
 ``open(name, "a+")``; the sizes of those in ``sizes`` (through
 ``os.stat``) and ``scandir_sizes`` (through ``os.scandir``); reads ``LEARN_FLAVOR`` through ``os.environb`` in
 each way named in ``environb``; asks importlib.metadata for the version of each distribution in ``dist_version``;
-imports the modules in ``optional_import`` if it can; and starts ``python -c CODE`` for
+imports the modules in ``optional_import`` (by importlib) and ``import_statement`` (by
+an import statement) if it can; and starts ``python -c CODE`` for
 each CODE in ``spawnv`` as multiprocessing does (no audit event).  What it saw goes to the log
 line of the call, so a test can tell which state a returned wheel was built from.
 ``get_requires_for_build_wheel`` answers ``[tool.learning] requires``.
@@ -85,11 +86,16 @@ def _read_unusually(table, seen):
 
 
 def _look_up(table, seen):
-    """``dist_version`` and ``optional_import``."""
+    """``dist_version``, ``import_statement`` and ``optional_import``."""
     for name in table.get("dist_version", []):
         try:
             seen[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
+            seen[name] = None
+    for name in table.get("import_statement", []):  # as setup.py does: try: import x
+        try:
+            seen[name] = getattr(__import__(name), "VALUE", None)
+        except ImportError:
             seen[name] = None
     for name in table.get("optional_import", []):
         try:
