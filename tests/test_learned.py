@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from wheelmemo._learned import Recorder, cargo_learned, parse_make_deps
+from wheelmemo._learned import cargo_learned
+from wheelmemo._recorder import Recorder, parse_make_deps
 
 from conftest import FakeSite, Hooks, use_learning_backend
 

@@ -31,6 +31,7 @@ from ._tiers import RemoteStore
 if TYPE_CHECKING:
     from ._builddir import BuildDir
     from ._buildsys import BuildSystemFindings
+    from ._recorder import Recorder
 
 __all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
 
@@ -406,7 +407,7 @@ class Engine:
         self._build_dir = build_dir
         return env
 
-    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path, parts: Mapping[str, Any], *,
+    def _learn(self, kind: str, recorder: Recorder, scratch: Path, parts: Mapping[str, Any], *,
                build_env: Mapping[str, str], records: BuildSystemFindings | None,
                files: list[tuple[str, Path]]) -> dict[str, Any] | None:
         """The learned inputs of the build just made; None (with a warning) when one of its
