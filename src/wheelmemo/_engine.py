@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from . import _key, _learned
-from ._errors import CorruptEntryError, StoreError
+from ._errors import CorruptEntryError, StoreError, WheelmemoError
 from ._keys import Keys, Lookup
 from ._log import logger, warn_once
 from ._store import FAILED, READ_WRITE, Entry, LocalStore, Store
@@ -322,13 +322,27 @@ class Engine:
                 except StoreError as e:
                     self.storage_failed(e)
                     reason = "cache unavailable"
-            outcome = self._miss(kind, target, compute, stack, count=frontend_call)
+            outcome = self._said_miss(kind, hook, reason, target, compute, stack, frontend_call=frontend_call)
             self.keys.stat_cache.save()
+        return outcome.result
+
+    def _said_miss(self, kind: str, hook: str, reason: str, target: Lookup | None,  # noqa: PLR0917
+                   compute: Callable[[], Outcome[T]], stack: contextlib.ExitStack, *,
+                   frontend_call: bool) -> Outcome[T]:
+        """``_miss``, and the hook's line saying why it built (a frontend's call only)."""
+        try:
+            outcome = self._miss(kind, target, compute, stack, count=frontend_call)
+        except WheelmemoError:
+            raise  # ours: one error line (_hooks), nothing before it
+        except BaseException:
+            if frontend_call:  # the inner backend's error passes on untouched, after the line
+                logger.info("%s miss (%s) → %s failed (%s)", hook, reason, self.inner_name, elapsed(self.start))
+            raise
         if frontend_call and outcome.via:
             logger.info("%s hit %s (%s)", hook, outcome.via, elapsed(self.start))
         elif frontend_call:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
-        return outcome.result
+        return outcome
 
     def _miss(self, kind: str, target: Lookup | None, compute: Callable[[], Outcome[T]],
               stack: contextlib.ExitStack, *, count: bool) -> Outcome[T]:
