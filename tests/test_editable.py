@@ -145,6 +145,21 @@ def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Pa
     assert built.read_bytes() == b"compiled\n"  # restored at interpreter start
 
 
+def test_a_site_dir_added_with_an_empty_sys_path_keeps_the_interpreter_working(hooks: Hooks, tmp_path: Path) -> None:
+    """pip's build environment adds the target environment's site directory with
+    ``sys.path`` emptied (to learn which paths to hide), in an interpreter that has not
+    imported the finder's standard modules: the .pth line must not take the process down."""
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    code = (f"import sys, site; saved = sys.path[:]; sys.path[:] = []; site.addsitedir({str(site_dir)!r}); "
+            "sys.path[:] = saved; import json; print('alive')")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=False)
+    assert (out.returncode, out.stdout) == (0, "alive\n"), out.stderr
+    assert _python(site_dir, "import fakepkg; print(fakepkg.__file__)", tmp_path).stdout.strip() == str(
+        hooks.project / "src" / "fakepkg" / "__init__.py"), "the finder still works from a normal start"
+
+
 def test_inplace_extension_modules_are_restored_after_git_clean(tmp_path: Path) -> None:
     """Build the editable of a wheel holding an extension file; delete it from the tree."""
     from wheelmemo._editable import derive_editable

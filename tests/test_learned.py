@@ -9,6 +9,7 @@ hatchling through real frontends.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -18,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from wheelmemo._learned import Recorder, cargo_learned, parse_make_deps
+from wheelmemo._learned import cargo_learned
+from wheelmemo._recorder import Recorder, parse_make_deps
 
 from conftest import FakeSite, Hooks, use_learning_backend
 
@@ -241,10 +243,14 @@ def test_recorder_takes_declared_inputs_for_files_without_a_stat(
         return real(path, *args, **kwargs)
 
     with Recorder(tmp_path, {str(declared): "declared.txt"}) as recorder:
-        monkeypatch.setattr(os, "stat", counting)
-        declared.read_text()
-        other.read_text()
-        monkeypatch.setattr(os, "stat", real)
+        watched = os.stat  # the recorder's own (put back by it, not by monkeypatch's undo)
+        os.stat = counting
+        try:
+            declared.read_text()
+            other.read_text()
+        finally:
+            os.stat = watched
+    assert os.stat is real
     assert stats == [str(other)]
     declared.unlink()
     other.unlink()
@@ -474,3 +480,289 @@ def test_a_frontends_lock_file_the_build_reads_is_learned(hooks: Hooks, fake_sit
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
     assert _saw(hooks)["uv.lock"] == "version = 2\n"
+
+
+@pytest.mark.parametrize("way", ["item", "getenvb", "get"])
+def test_a_variable_read_through_environb_is_learned(hooks: Hooks, fake_site: FakeSite,
+                                                    monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+    """os.environb (and os.getenvb) holds the same variables as os.environ, by bytes."""
+    if not hasattr(os, "environb"):
+        pytest.skip("no os.environb on this platform")
+    use_learning_backend(hooks, fake_site, environb=[way], only_environb=True)
+    monkeypatch.setenv("LEARN_FLAVOR", "a")
+    hooks.build_wheel()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    monkeypatch.setenv("LEARN_FLAVOR", "b")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)[way] == "b"
+    monkeypatch.delenv("LEARN_FLAVOR")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert _saw(hooks)[way] is None
+
+
+def test_recorder_sees_environb_and_leaves_bulk_copies_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    if not hasattr(os, "environb"):
+        pytest.skip("no os.environb on this platform")
+    monkeypatch.setenv("BYTES_READ", "1")
+    with Recorder(tmp_path) as recorder:
+        assert b"BYTES_ABSENT" not in os.environb
+        os.getenvb(b"BYTES_READ")
+        os.environb.get(b"BYTES_GOT")
+        assert dict(os.environb) == os.environb.copy()  # handed on whole: names nothing
+        os.environb[b"BYTES_WRITTEN"] = b"1"
+        os.environb.get(b"BYTES_WRITTEN")
+    monkeypatch.delenv("BYTES_WRITTEN")
+    assert type(os.environb).__name__ == "_Environ"  # put back
+    assert recorder.env_read() == ["BYTES_ABSENT", "BYTES_GOT", "BYTES_READ"]
+
+
+def test_recorder_names_the_file_of_a_descriptor(tmp_path: Path) -> None:
+    """A descriptor opened before the call, read through open(fd) or mmap: the file is
+    named by /proc/self/fd where there is one, else the build is not sealed."""
+    import mmap
+
+    for rel in ("by-open.txt", "by-mmap.txt"):
+        (tmp_path / rel).write_text("content\n")
+    fds = [os.open(tmp_path / rel, os.O_RDONLY) for rel in ("by-open.txt", "by-mmap.txt")]
+    try:
+        with Recorder(tmp_path) as recorder:
+            with open(fds[0], encoding="utf-8", closefd=False) as f:
+                f.read()
+            with mmap.mmap(fds[1], 0, access=mmap.ACCESS_READ) as mapped:
+                mapped.read()
+    finally:
+        for fd in fds:
+            os.close(fd)
+    if os.path.isdir("/proc/self/fd"):
+        assert recorder.files_read() == [str(tmp_path / "by-mmap.txt"), str(tmp_path / "by-open.txt")]
+        assert recorder.sealed
+    else:
+        assert not recorder.sealed
+
+
+def test_recorder_stays_sealed_for_what_names_no_unseen_file(tmp_path: Path) -> None:
+    """shutil.rmtree and os.fwalk open directories relative to a dir_fd, tempfile makes
+    files through descriptors: none of it reads a file the recorder cannot name."""
+    import tempfile
+
+    (tmp_path / "tree" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "tree" / "a" / "b" / "f.txt").write_text("x")
+    with Recorder(tmp_path) as recorder:
+        list(os.fwalk(tmp_path / "tree"))
+        shutil.rmtree(tmp_path / "tree")
+        with tempfile.TemporaryFile() as f:
+            f.write(b"x")
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(b"x")
+        fd, name = tempfile.mkstemp(dir=tmp_path)
+        with os.fdopen(fd, "w") as f:
+            f.write("x")
+        os.close(os.open(tmp_path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
+    assert recorder.sealed
+    assert recorder.files_read() == []
+    with Recorder(tmp_path) as recorder:
+        os.close(os.open(os.path.relpath(name), os.O_RDONLY))
+    assert not recorder.sealed
+
+
+class Accelerator:
+    """``fastaccel``, an optional accelerator that ``setup.py`` imports in a ``try``, as a
+    --no-build-isolation environment has it: in a venv-like layout (the prefix is on
+    sys.path too, as a venv's prefix is on the skip list), from a wheel without
+    top_level.txt, under a distribution name that is not the module's."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.site = root / "lib" / "site-packages"
+        self.site.mkdir(parents=True)
+        monkeypatch.syspath_prepend(str(root))
+        monkeypatch.syspath_prepend(str(self.site))
+
+    def install(self, version: str) -> None:
+        self.uninstall()
+        (self.site / "fastaccel").mkdir()
+        (self.site / "fastaccel" / "__init__.py").write_text(f"VALUE = {version!r}\n")
+        info = self.site / f"fast_accel_lib-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fast-accel-lib\nVersion: {version}\n")
+        (info / "RECORD").write_text(f"fastaccel/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+        importlib.invalidate_caches()
+
+    def install_broken(self, version: str) -> None:
+        """A version whose import fails (a missing shared library, a Python it does not support)."""
+        self.install(version)
+        (self.site / "fastaccel" / "__init__.py").write_text("raise ImportError('no libfastaccel.so')\n")
+        importlib.invalidate_caches()
+
+    def uninstall(self) -> None:
+        shutil.rmtree(self.site / "fastaccel", ignore_errors=True)
+        for info in self.site.glob("fast_accel_lib-*.dist-info"):
+            shutil.rmtree(info)
+        importlib.invalidate_caches()
+
+
+def test_an_uninstalled_accelerator_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    accelerator.install("1.0")
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] == "1.0"
+    accelerator.uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] is None
+
+
+def test_an_accelerator_installed_after_the_build_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    accelerator.install("1.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] == "1.0"
+
+
+def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each state has its own result: installed, uninstalled, reinstalled, upgraded."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    install, uninstall = accelerator.install, accelerator.uninstall
+    dist_info = accelerator.site / "fast_accel_lib-1.0.dist-info"
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    install("1.0")
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] == "1.0"
+    uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    install("1.0")  # the first build's state again: its result
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert _saw(hooks)["fastaccel"] == "2.0"
+    uninstall()  # the second build's state again: its result
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    assert not dist_info.exists()
+
+
+def test_what_an_earlier_recorded_call_imported_counts_for_the_next(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip runs setup.py for the metadata, then again for the wheel, in one process: the
+    second run finds the accelerator loaded (or looks for it in vain again, or not)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "carried_accel.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(site))
+    try:
+        with Recorder(tmp_path):
+            importlib.import_module("carried_accel")
+            with pytest.raises(ImportError):
+                importlib.import_module("carried_missing_accel")
+        with Recorder(tmp_path) as second:
+            importlib.import_module("carried_accel")  # already loaded: no finder asked
+        assert second.imported_from([str(site)]) == {"carried_accel": str(site / "carried_accel.py")}
+        assert "carried_missing_accel" in second.failed_imports
+    finally:
+        sys.modules.pop("carried_accel", None)
+
+
+def test_the_watched_stat_is_what_the_stdlib_asks_for(tmp_path: Path) -> None:
+    """shutil.copystat of a symlink asks "os.stat in os.supports_follow_symlinks": the
+    recorder's os.stat must answer as the real one (else copystat fails)."""
+    (tmp_path / "target.txt").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "target.txt")
+    (tmp_path / "copy").symlink_to(tmp_path / "target.txt")
+    with Recorder(tmp_path):
+        assert os.stat in os.supports_follow_symlinks
+        shutil.copystat(tmp_path / "link", tmp_path / "copy", follow_symlinks=False)
+        os.stat(tmp_path / "target.txt")
+    assert os.stat in os.supports_follow_symlinks
+    assert len(os.supports_follow_symlinks) == len({f.__name__ for f in os.supports_follow_symlinks})
+
+
+def test_a_distribution_asked_for_by_name_is_learned(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``importlib.metadata.version("fast-accel-lib")`` decides the build without an import:
+    installing, upgrading and uninstalling it are misses, each state found again a hit."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    use_learning_backend(hooks, fake_site, dist_version=["fast-accel-lib"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fast-accel-lib"] is None
+    accelerator.install("1.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fast-accel-lib"] == "1.0"
+    accelerator.install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+    accelerator.uninstall()
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 3
+
+
+def test_opens_that_keep_the_old_content_read_it_when_there_was_one(tmp_path: Path) -> None:
+    """"a+" and O_RDWR | O_CREAT read an existing file's content; of a new file, nothing."""
+    for rel in ("old-append.txt", "old-rdwr.txt"):
+        (tmp_path / rel).write_text("old\n")
+    with Recorder(tmp_path) as recorder:
+        for rel in ("old-append.txt", "new-append.txt"):
+            with open(tmp_path / rel, "a+", encoding="utf-8") as f:
+                f.write("more\n")
+        for rel in ("old-rdwr.txt", "new-rdwr.txt"):
+            os.close(os.open(tmp_path / rel, os.O_RDWR | os.O_CREAT))
+        with open(tmp_path / "appended.log", "a", encoding="utf-8") as f:  # writes only
+            f.write("log\n")
+    assert recorder.files_read() == [str(tmp_path / "old-append.txt"), str(tmp_path / "old-rdwr.txt")]
+
+
+def test_recorder_names_sqlites_file_and_unseals_for_a_connection(tmp_path: Path) -> None:
+    """sqlite3 opens its file in C (the ``sqlite3.connect`` event names it); a socket's
+    server may read files for the build (a daemon): not sealed."""
+    import socket
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "state.db").close()
+    with Recorder(tmp_path) as recorder:
+        sqlite3.connect(tmp_path / "state.db").close()
+        sqlite3.connect(tmp_path / "made-by-the-build.db").close()  # an output
+        sqlite3.connect(":memory:").close()
+    if sys.version_info >= (3, 10):  # the event is new in 3.10
+        assert recorder.files_read() == [str(tmp_path / "state.db")]
+    assert recorder.sealed
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with Recorder(tmp_path) as recorder, socket.create_connection(server.getsockname()):
+            pass
+    assert not recorder.sealed
+
+
+def test_an_accelerator_that_failed_to_import_is_learned_by_version(hooks: Hooks, fake_site: FakeSite,
+                                                                    tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed but broken: the build went without it; the next version imports."""
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    accelerator.install_broken("1.0")
+    use_learning_backend(hooks, fake_site, import_statement=["fastaccel"])
+    hooks.build_wheel()
+    assert _saw(hooks)["fastaccel"] is None
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    accelerator.install("2.0")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    assert _saw(hooks)["fastaccel"] == "2.0"

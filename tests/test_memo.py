@@ -75,10 +75,13 @@ def test_disable_turns_the_cache_off(hooks: Hooks, monkeypatch: pytest.MonkeyPat
     assert hooks.calls()["build_wheel"] == 3
 
 
-def test_failed_builds_are_not_cached(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_builds_are_not_cached(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FAKE_BACKEND_FAIL", "1")
     with pytest.raises(RuntimeError, match="failed on purpose"):
         hooks.build_wheel()
+    # the miss is said, with its reason, even though the build failed
+    assert "build_wheel miss (nothing cached for this project yet) → countingbackend failed" in capsys.readouterr().err
     monkeypatch.delenv("FAKE_BACKEND_FAIL")
     hooks.build_wheel()
     hooks.build_wheel()

@@ -100,6 +100,7 @@ def test_hatchling_pure_project(frontends: Frontends, tmp_path: Path) -> None:
 def test_hatchling_edits_of_files_it_never_read_are_hits(frontends: Frontends, tmp_path: Path) -> None:
     """Narrow inputs: hatchling opens only what it ships (and pyproject.toml) and runs no
     other process, so editing the tests or the docs needs no build; any other edit does."""
+    frontends.extra_env["WHEELMEMO_NARROW"] = "1"  # opted in: the default is off
     project = copy_project("hatch_pure", tmp_path)
     for rel in ("docs/guide.md", "tests/test_pure.py"):
         (project / rel).parent.mkdir()

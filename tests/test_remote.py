@@ -125,6 +125,30 @@ def test_a_local_hit_uploads_nothing_unless_reshare(machines: Machines, shared: 
     assert machines.hooks.calls()["build_wheel"] == 1
 
 
+def test_a_reshared_narrow_hit_stays_narrow_on_the_remote(machines: Machines, shared: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A narrow hit reshared under the edited tree's key is marked narrow there too: a
+    machine with narrow on takes it, one with narrow off builds."""
+    monkeypatch.setenv("WHEELMEMO_NARROW", "1")
+    hooks = machines.on("A")
+    (hooks.project / "NOTES.txt").write_text("first\n")  # no build reads it
+    monkeypatch.setenv("WHEELMEMO_REMOTE_READ_ONLY", "1")  # the remote lacks it: reshared
+    hooks.build_wheel()
+    monkeypatch.delenv("WHEELMEMO_REMOTE_READ_ONLY")
+    (hooks.project / "NOTES.txt").write_text("edited\n")
+    monkeypatch.setenv("WHEELMEMO_REMOTE_RESHARE", "1")
+    machines.on("A").build_wheel()
+    assert machines.hooks.calls()["build_wheel"] == 1
+    monkeypatch.delenv("WHEELMEMO_REMOTE_RESHARE")
+    machines.on("B").build_wheel()  # narrow on: the reshared result, from the remote
+    assert machines.hooks.calls()["build_wheel"] == 1
+    monkeypatch.setenv("WHEELMEMO_NARROW", "0")  # B's copy and the remote's listing: both narrow
+    machines.on("B").build_wheel()
+    assert machines.hooks.calls()["build_wheel"] == 2
+    machines.on("C").build_wheel()  # B's plain build of this state, uploaded
+    assert machines.hooks.calls()["build_wheel"] == 2
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "grow", "record", "missing-blob"])
 def test_a_damaged_remote_object_is_one_warning_and_a_correct_build(
         machines: Machines, shared: Path, damage: str, capsys: pytest.CaptureFixture[str],

@@ -33,7 +33,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._learned import CargoFindings, Recorder, cargo_learned
+from ._learned import CargoFindings, cargo_learned
+from ._recorder import Recorder
 
 __all__ = ["cargo_target_dirs", "observed_build"]
 

@@ -2,7 +2,7 @@
 meson (meson-python).
 
 CMake and meson run every compile with ``-MD -MF file``, so gcc and clang ignore
-``DEPENDENCIES_OUTPUT`` (``_learned.Recorder``) and report their reads to the build
+``DEPENDENCIES_OUTPUT`` (``_recorder.Recorder``) and report their reads to the build
 system instead: Ninja keeps them in its deps log (``.ninja_deps``, binary, read here in
 pure Python), other depfiles stay in the build directory (meson's Cython ``*.dep``,
 CMake's Makefile generator's ``*.d``, ``compiler_depend.make``, ``depend.make``), and
@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ._learned import parse_make_deps
+from ._recorder import parse_make_deps
 
 __all__ = ["BuildSystemFindings", "build_dir_plan", "build_dirs", "parse_build_ninja", "parse_ninja_deps",
            "read_build_dirs"]

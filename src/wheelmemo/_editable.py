@@ -236,13 +236,27 @@ def derive_editable(
     finder = (Path(__file__).parent / "_editable_finder.py").read_text(encoding="utf-8")
     files: dict[str, tuple[zipfile.ZipInfo | None, bytes]] = {
         f"{private}.py": (None, f"{finder}\nCONFIG = {config!r}\n".encode()),
-        f"{private}.pth": (None, f"import {private}; {private}.bootstrap()\n".encode()),
+        f"{private}.pth": (None, _pth_line(private).encode()),
     }
     for member in shipped:
         files[f"{private}/{member.path}"] = (member.info, built[member.path])
     files.update(regular.kept)
     _write_wheel(dest / wheel.name, files, f"{regular.dist_info}/RECORD")
     return wheel.name
+
+
+def _pth_line(finder: str) -> str:
+    """The ``.pth`` line that starts the finder, one line as ``site`` wants it.
+
+    A finder that cannot be imported is skipped, not an error: pip's build environments
+    run ``site.addsitedir`` of the target environment with ``sys.path`` emptied (to learn
+    which paths to hide), and an interpreter that has not imported the standard library
+    modules the finder needs yet then fails to import it; ``site`` reports the error by
+    importing ``traceback``, which fails too, and the process loses its standard library
+    (a second ``pip install -e`` of a maturin project failed so).
+    """
+    body = f"try:\n import {finder} as f\nexcept ImportError:\n f = None\nif f is not None:\n f.bootstrap()"
+    return f"import sys; exec({body!r})\n"
 
 
 def _warn_unmapped(members: list[_Member], dirs: Mapping[str, str], by_digest: Mapping[str, list[str]]) -> None:

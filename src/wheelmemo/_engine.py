@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from . import _key, _learned
-from ._errors import CorruptEntryError, StoreError
+from ._errors import CorruptEntryError, StoreError, WheelmemoError
 from ._keys import Keys, Lookup
 from ._log import logger, warn_once
 from ._store import FAILED, READ_WRITE, Entry, LocalStore, Store
@@ -31,6 +31,7 @@ from ._tiers import RemoteStore
 if TYPE_CHECKING:
     from ._builddir import BuildDir
     from ._buildsys import BuildSystemFindings
+    from ._recorder import Recorder
 
 __all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
 
@@ -84,6 +85,8 @@ class Engine:
         self.inner_name = inner_name
         #: the learned inputs of the newest wheel this call built or found
         self.last_learned: dict[str, Any] = {}
+        #: the newest hit was found by a narrow match (here or by an earlier call)
+        self._narrow_hit = False
         self._build_dir: BuildDir | None = None
         #: config settings the inner backend gets on top of the frontend's while a miss
         #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
@@ -129,6 +132,8 @@ class Engine:
             if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
                     and isinstance(candidate.get("learned"), dict)):
                 continue
+            if candidate.get("narrow") is True and not self.keys.settings.narrow:
+                continue  # listed here by a narrow match: it stands for this key only while narrow
             why = self._mismatch(candidate["learned"], lookup)
             if why is None:
                 fitting.append(candidate)
@@ -166,6 +171,7 @@ class Engine:
                     if result is not None and entry is not None:
                         if entry.kind in ("wheel", "editable"):
                             self.last_learned = candidate["learned"]
+                        self._narrow_hit = candidate.get("narrow") is True
                         return (result, entry.build_seconds, entry.key), None
         except CorruptEntryError as e:
             self.storage_failed(e)
@@ -193,15 +199,18 @@ class Engine:
             learned = old["learned"]
             if entry.kind in ("wheel", "editable"):
                 self.last_learned = learned
+            self._narrow_hit = True
             if store.mode == READ_WRITE:
                 with contextlib.suppress(StoreError):  # found directly next time, or again so
-                    self._list_under(store, lookup.key, key, learned)
+                    self._list_under(store, lookup.key, key, learned, narrow=True)
             logger.debug("%s: %s changed, which its build did not read", key[:8], ", ".join(changed[:3]))
             return result, entry.build_seconds, entry.key
         return None
 
-    def _list_under(self, store: Store, declared_key: str, result_key: str, learned: dict[str, Any]) -> None:
-        """List a result first in the manifest of a declared key (which keeps ``MAX_CANDIDATES``)."""
+    def _list_under(self, store: Store, declared_key: str, result_key: str, learned: dict[str, Any],
+                    *, narrow: bool = False) -> None:
+        """List a result first in the manifest of a declared key (which keeps ``MAX_CANDIDATES``);
+        ``narrow``: a result of another key, found by a narrow match (returned while narrow is on)."""
         manifest_key = _learned.manifest_key(declared_key)
         try:
             old = store.get(manifest_key)
@@ -210,7 +219,8 @@ class Engine:
         older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
                  if isinstance(c, dict) and c.get("key") != result_key]
         store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
-                  value=[{"key": result_key, "learned": learned}, *older[: MAX_CANDIDATES - 1]])
+                  value=[{"key": result_key, "learned": learned, **({"narrow": True} if narrow else {})},
+                         *older[: MAX_CANDIDATES - 1]])
 
     def _fetch_remote(
         self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
@@ -229,7 +239,8 @@ class Engine:
                 local = self.local
                 if local is not None and local.mode == READ_WRITE:
                     try:
-                        source = (local, self._import(remote, entry, lookup, candidate["learned"]))
+                        source = (local, self._import(remote, entry, lookup, candidate["learned"],
+                                                      narrow=candidate.get("narrow") is True))
                     except StoreError:
                         if remote.mode == FAILED:
                             return None  # the remote's problem, said once
@@ -247,7 +258,8 @@ class Engine:
                     return result, entry.build_seconds, entry.key
         return None
 
-    def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any]) -> Entry:
+    def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any], *,
+                narrow: bool = False) -> Entry:
         """Download ``entry``'s blobs (verified) into the local cache and record it there,
         in the manifest of its declared key too, as if this machine had built it."""
         import tempfile
@@ -260,7 +272,7 @@ class Engine:
                 remote.materialize_file(stored._replace(name=str(number)), path)
                 files.append((stored.name, path))
             local = self._record(self.local, lookup, entry.kind, files, learned, entry.build_seconds,
-                                 entry.value, key=entry.key)
+                                 entry.value, key=entry.key, narrow=narrow)
         logger.debug("imported %s from %s", entry.key[:8], remote.name)
         return local
 
@@ -310,13 +322,27 @@ class Engine:
                 except StoreError as e:
                     self.storage_failed(e)
                     reason = "cache unavailable"
-            outcome = self._miss(kind, target, compute, stack, count=frontend_call)
+            outcome = self._said_miss(kind, hook, reason, target, compute, stack, frontend_call=frontend_call)
             self.keys.stat_cache.save()
+        return outcome.result
+
+    def _said_miss(self, kind: str, hook: str, reason: str, target: Lookup | None,  # noqa: PLR0917
+                   compute: Callable[[], Outcome[T]], stack: contextlib.ExitStack, *,
+                   frontend_call: bool) -> Outcome[T]:
+        """``_miss``, and the hook's line saying why it built (a frontend's call only)."""
+        try:
+            outcome = self._miss(kind, target, compute, stack, count=frontend_call)
+        except WheelmemoError:
+            raise  # ours: one error line (_hooks), nothing before it
+        except BaseException:
+            if frontend_call:  # the inner backend's error passes on untouched, after the line
+                logger.info("%s miss (%s) → %s failed (%s)", hook, reason, self.inner_name, elapsed(self.start))
+            raise
         if frontend_call and outcome.via:
             logger.info("%s hit %s (%s)", hook, outcome.via, elapsed(self.start))
         elif frontend_call:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
-        return outcome.result
+        return outcome
 
     def _miss(self, kind: str, target: Lookup | None, compute: Callable[[], Outcome[T]],
               stack: contextlib.ExitStack, *, count: bool) -> Outcome[T]:
@@ -395,7 +421,7 @@ class Engine:
         self._build_dir = build_dir
         return env
 
-    def _learn(self, kind: str, recorder: _learned.Recorder, scratch: Path, parts: Mapping[str, Any], *,
+    def _learn(self, kind: str, recorder: Recorder, scratch: Path, parts: Mapping[str, Any], *,
                build_env: Mapping[str, str], records: BuildSystemFindings | None,
                files: list[tuple[str, Path]]) -> dict[str, Any] | None:
         """The learned inputs of the build just made; None (with a warning) when one of its
@@ -453,13 +479,14 @@ class Engine:
         return learned
 
     def _record(self, store: Store, target: Lookup, kind: str, files: list[tuple[str, Path]],  # noqa: PLR0917
-                learned: dict[str, Any], seconds: float, value: Any, *, key: str | None = None) -> Entry:
+                learned: dict[str, Any], seconds: float, value: Any, *, key: str | None = None,
+                narrow: bool = False) -> Entry:
         """Store a result under its learned key and list it first in the manifest of its
-        declared key (which keeps ``MAX_CANDIDATES``)."""
+        declared key (which keeps ``MAX_CANDIDATES``; ``narrow``: see ``_list_under``)."""
         result_key = key or _learned.learned_key(target.key, learned)
         entry = store.put(result_key, kind, files, build_seconds=seconds,
                           parts=dict(target.parts, learned=learned), value=value)
-        self._list_under(store, target.key, result_key, learned)
+        self._list_under(store, target.key, result_key, learned, narrow=narrow)
         return entry
 
     def _store_outcome(self, target: Lookup, kind: str, outcome: Outcome[Any],
@@ -503,7 +530,7 @@ class Engine:
             return
         files = [(stored.name, local.blob_path(stored.blob)) for stored in entry.files]
         self._record(remote, target, entry.kind, files, parts["learned"], entry.build_seconds, entry.value,
-                     key=found)
+                     key=found, narrow=self._narrow_hit)
         self._flush_remote(kind)
 
     # -- statistics ------------------------------------------------------------------------

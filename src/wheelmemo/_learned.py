@@ -10,13 +10,10 @@ fingerprints, and a lookup returns a result only when all of them still match.
 
 What a miss observes (a hit only re-checks what was recorded):
 
-- **Python code run in this process** (``setup.py``, build hooks, in-tree backends):
-  ``open`` audit events (PEP 578) and reads of ``os.environ``, for the duration of the
-  inner call; the distributions it imported from outside the requirement closure.
-- **C and C++ compilers** it runs: gcc and clang append the headers each compile read
-  to the file named by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same
-  with and without it; ``tests/test_learned.py`` checks it).  CMake and meson pass
-  ``-MD -MF``, which overrides it: their records are read by ``_buildsys``.
+- **Python code run in this process** (``setup.py``, build hooks, in-tree backends) and
+  the C compilers it runs: ``_recorder`` (files opened, variables read, modules imported
+  or looked for in vain, distributions asked for, ``DEPENDENCIES_OUTPUT``).
+- **CMake and meson**: their own records of what the compilers read (``_buildsys``).
 - **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
   scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
   ``cargo:`` and ``cargo::`` forms) in the target directory.
@@ -30,13 +27,15 @@ path or a terminal setting (``NOISE_ENV``).  Environment values are never stored
 only a digest of the value or ``"unset"``: a value may be a secret.
 
 A learned-inputs record is plain JSON: ``{"files": {label: [state, source]}, "env":
-{name: [digest, source]}, "dists": {name: [version, source]}, "read": [labels],
-"sealed": bool}``, where a label is a POSIX path relative to the project or an absolute
-path outside it, and ``read`` lists the project files the build was seen reading or
-shipping (what an unpacked sdist must hold with the same bytes to share the tree's
-result).  ``sealed``: the build ran no other process and loaded no library through
-ctypes, so every file it opened was seen, and ``read`` is all it read of the project
-(``unread_changes``: an edit of any other file cannot change its result).
+{name: [digest, source]}, "dists": {name: [version, source]}, "modules": {name: [
+"absent" | "present", source]}, "read": [labels], "sealed": bool}``, where a label is a
+POSIX path relative to the project or an absolute path outside it, and ``read`` lists
+the project files the build was seen reading or shipping (what an unpacked sdist must
+hold with the same bytes to share the tree's result; declared inputs whose size or
+time it looked at through ``os.stat`` count too).  ``sealed``: every file the build
+opened was named by an event (``_recorder.Recorder.sealed``), so ``read`` is all it
+read of the project (``unread_changes``: an edit of any other file cannot change its
+result).
 """
 
 from __future__ import annotations
@@ -44,29 +43,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 import sys
-import time
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from ._key import env_digest
+from ._key import canonical_name, env_digest
+from ._recorder import Recorder, is_noise_env, is_under, parse_make_deps
 
-__all__ = ["Recorder", "cargo_learned", "check_learned", "env_digest", "parse_make_deps"]
+__all__ = ["BuildContext", "CargoFindings", "cargo_learned", "check_learned", "learn", "learned_key",
+           "manifest_key", "unread_changes"]
 
-#: Variables whose values are per-process paths, terminal or verbosity settings:
-#: reading them cannot change a wheel, and every isolated build environment has new values.
-NOISE_ENV = frozenset({
-    "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD", "HOME",
-    "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
-    "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
-    "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG", "SHLVL", "_",
-    "HATCH_VERBOSE", "HATCH_QUIET",
-})
-#: uv passes its per-build directories as UV_INTERNAL__* to the backend's process.
-NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_", "UV_INTERNAL__")
 #: Where files are never inputs of their own: kernel and device trees.
 _SYSTEM_PREFIXES = ("/dev/", "/proc/", "/sys/")
 
@@ -75,235 +62,6 @@ class DigestSource(Protocol):
     """What gives a file's content state: ``_inputs.StatCache``."""
 
     def digest(self, label: str, path: str) -> str: ...
-
-
-def _is_noise(name: str) -> bool:
-    return name in NOISE_ENV or name.startswith(NOISE_ENV_PREFIXES)
-
-
-def _under(path: str, prefixes: Iterable[str]) -> bool:
-    return any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes)
-
-
-# -- observing Python code --------------------------------------------------------------
-_ACTIVE: list[Recorder] = []
-_HOOKED: list[bool] = []
-_ACCESS_MODE = getattr(os, "O_ACCMODE", 3)
-
-
-#: Audit events after which what a build reads is no longer all seen: another process
-#: (what it opens raises no event here) or a library loaded through ctypes.
-_UNSEEN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                            "os.fork", "os.forkpty", "os.startfile", "pty.spawn", "ctypes.dlopen"})
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    """The process-wide audit hook (PEP 578 hooks cannot be removed): cheap when idle."""
-    if event != "open" or not _ACTIVE:
-        if event in _UNSEEN_EVENTS:
-            for recorder in _ACTIVE:
-                recorder.sealed = False
-        return
-    path, mode, flags = args
-    name = _open_name(path, mode)
-    if name is None or all(name in recorder.opened for recorder in _ACTIVE):
-        return
-    if name in _ACTIVE[0].known:
-        exists = True  # a declared input: a regular file when the key was made
-    else:
-        try:
-            if stat.S_ISDIR(os.stat(name).st_mode):
-                return  # a directory opened to walk or remove it: its files are what counts
-            exists = True
-        except (OSError, ValueError):
-            exists = False
-    if isinstance(mode, str):  # open(): "w", "a" and "x" write first; "r" and "r+" read
-        reading = not any(c in mode for c in "wax")
-    else:  # os.open(): flags only
-        flags = flags or 0
-        reading = flags & _ACCESS_MODE != os.O_WRONLY and not flags & (os.O_TRUNC | os.O_CREAT)
-    for recorder in _ACTIVE:
-        if name not in recorder.opened:
-            # whether it was there when first read: a file read, then deleted by the build,
-            # was a temporary of the build; one read as absent is an input (it must stay so)
-            recorder.opened[name] = (reading, reading and exists)
-
-
-def _open_name(path: Any, mode: Any) -> str | None:
-    """An ``open`` event's file as an absolute path; None for none."""
-    if isinstance(path, int):
-        return None  # an already open descriptor
-    try:
-        text = os.fsdecode(path)
-    except (TypeError, ValueError):
-        return None
-    if mode is None and not os.path.isabs(text):
-        return None  # os.open() of a relative name may be relative to a dir_fd the event omits
-    return os.path.abspath(text)
-
-
-#: Names being enumerated, in order: ``dict(os.environ)``, ``os.environ.copy()`` and
-#: ``.items()`` list the keys and then read each one; such a bulk read (an environment
-#: handed on to a subprocess) names nothing in particular, so it is not learned.
-_ENUMERATED: deque[str] = deque()
-
-
-class _RecordingEnviron(os._Environ):  # type: ignore[type-arg]
-    """``os.environ`` while a recorder is active: notes every name read or written."""
-
-    def __iter__(self) -> Iterator[str]:
-        keys = list(super().__iter__())
-        _ENUMERATED.clear()
-        _ENUMERATED.extend(keys)
-        return iter(keys)
-
-    def __getitem__(self, key: str) -> str:
-        if _ENUMERATED and _ENUMERATED[0] == key:
-            _ENUMERATED.popleft()  # the next read of a bulk copy
-        else:
-            _ENUMERATED.clear()  # a read by name ends any bulk copy
-            _note_env(key, True)
-        return str(super().__getitem__(key))
-
-    def __contains__(self, key: object) -> bool:
-        _note_env(key, True)
-        return super().__contains__(key)
-
-    def __setitem__(self, key: str, value: str) -> None:
-        _note_env(key, False)
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: str) -> None:
-        _note_env(key, False)
-        super().__delitem__(key)
-
-
-def _note_env(name: object, reading: bool) -> None:
-    if not isinstance(name, str):
-        return  # os.get_exec_path() asks for b"PATH" too
-    for recorder in _ACTIVE:
-        recorder.env_access.setdefault(name, reading)
-
-
-class Recorder:
-    """Observes one call of the inner backend; a context manager (nests).
-
-    While active, ``open`` events and ``os.environ`` accesses are noted (the first
-    access of a name decides: read first means input, written first means output),
-    and compilers append their dependency lists to a file of ours.
-    """
-
-    def __init__(self, scratch: Path, known: Mapping[str, str] | None = None) -> None:
-        #: the declared inputs' absolute paths -> labels: regular files when the key was
-        #: made, so their opens need no stat; one gone after the build is seen by the
-        #: key's second look at the tree (``Engine._learn``), which then caches nothing
-        self.known: Mapping[str, str] = known or {}
-        #: path -> (read before written, existed when first read)
-        self.opened: dict[str, tuple[bool, bool]] = {}
-        self.env_access: dict[str, bool] = {}
-        self.deps_file = str(scratch / "compiler-deps.txt")
-        self.start_ns = 0
-        self._modules_before: frozenset[str] = frozenset()
-        self._owns_deps = False
-        self.new_modules: list[str] = []
-        #: the environment as the call found it: learned variables are digested from it
-        self.environ_before: dict[str, str] = {}
-        self.compiler_dep_paths: list[str] = []
-        #: no other process ran and no library was loaded through ctypes: every open was seen
-        self.sealed = True
-
-    def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
-        if not _HOOKED:
-            sys.addaudithook(_audit)  # once per process: audit hooks cannot be removed
-            _HOOKED.append(True)
-        # the start as the filesystem's clock sees it: file times come from a coarser
-        # clock than time.time_ns(), and a write right after the start must not look older
-        marker = os.path.join(os.path.dirname(self.deps_file), ".wheelmemo-start")
-        try:
-            with open(marker, "wb"):
-                pass
-            self.start_ns = os.stat(marker).st_mtime_ns
-        except OSError:
-            self.start_ns = time.time_ns() - 50_000_000
-        self._modules_before = frozenset(sys.modules)
-        self.environ_before = dict(os.environ)
-        if not _ACTIVE:
-            # only the outermost recorder points the compilers at its file; a user's own
-            # DEPENDENCIES_OUTPUT is left alone (their build then teaches us no headers)
-            if "DEPENDENCIES_OUTPUT" not in os.environ and "SUNPRO_DEPENDENCIES" not in os.environ:
-                os.environ["DEPENDENCIES_OUTPUT"] = self.deps_file
-                self._owns_deps = True
-            os.environ.__class__ = _RecordingEnviron
-        else:
-            self.deps_file = _ACTIVE[0].deps_file
-        _ACTIVE.append(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _ACTIVE.remove(self)
-        if not _ACTIVE:
-            os.environ.__class__ = os._Environ
-            if self._owns_deps:
-                os.environ.pop("DEPENDENCIES_OUTPUT", None)
-        self.new_modules = sorted(set(sys.modules) - self._modules_before)
-        self.compiler_dep_paths = self._read_compiler_deps()
-
-    def env_read(self) -> list[str]:
-        """Names the call read before writing them, noise left out."""
-        return sorted(n for n, reading in self.env_access.items() if reading and not _is_noise(n))
-
-    def files_read(self) -> list[str]:
-        """Absolute paths the call opened for reading before writing them, less the
-        temporary files it read and deleted."""
-        known = self.known
-        return sorted(p for p, (reading, existed) in self.opened.items()
-                      if reading and (p in known or os.path.exists(p) or not existed))
-
-    def _read_compiler_deps(self) -> list[str]:
-        try:
-            with open(self.deps_file, encoding="utf-8", errors="surrogateescape") as f:
-                text = f.read()
-        except OSError:
-            return []
-        return parse_make_deps(text)
-
-    def imported_from(self, site_dirs: Iterable[str]) -> dict[str, str]:
-        """Top-level modules the call imported from ``site_dirs``: name -> site dir."""
-        found: dict[str, str] = {}
-        dirs = [d for d in site_dirs if d]
-        for name in self.new_modules:
-            top = name.partition(".")[0]
-            if top in found:
-                continue
-            module = sys.modules.get(name)
-            origin = getattr(module, "__file__", None)
-            if not isinstance(origin, str):
-                continue
-            for directory in dirs:
-                if _under(os.path.abspath(origin), [directory]):
-                    found[top] = directory
-                    break
-        return found
-
-
-# -- dependency files ---------------------------------------------------------------------
-def parse_make_deps(text: str) -> list[str]:
-    """The prerequisites of every rule in a Makefile-style dependency list (gcc -MD, rustc).
-
-    Continuation lines are joined; ``\\ `` is an escaped space and ``$$`` a dollar;
-    comment lines are skipped.  Targets are not returned.
-    """
-    found: list[str] = []
-    for logical in text.replace("\\\n", " ").splitlines():
-        if not logical.strip() or logical.lstrip().startswith("#"):
-            continue
-        split = re.search(r"(?<!\\):(?:\s|$)", logical)
-        if split is None:
-            continue
-        for token in re.split(r"(?<!\\)\s+", logical[split.end():].strip()):
-            if token:
-                found.append(token.replace("\\ ", " ").replace("$$", "$").replace("\\#", "#"))
-    return found
 
 
 #: Variables cargo sets for rustc and build scripts itself (``env!("OUT_DIR")``): their
@@ -392,6 +150,10 @@ def check_learned(
         path = label if os.path.isabs(label) else prefix + label
         if label not in same and digests.digest(label, path) != state:
             return f"{label} changed (read by {source})"
+    for name, (state, _source) in (learned.get("modules") or {}).items():
+        now = module_state(name)
+        if now != state:
+            return f"{name} is {now} (it was {state} to the build's import)"
     dists = learned.get("dists") or {}
     if dists:
         found = installed()
@@ -432,14 +194,14 @@ class BuildContext:
                     os.environ.get("RUSTUP_HOME") or os.path.join(home, ".rustup"), *skip}
         root_str = str(root)
         for entry in map(os.path.abspath, (p or "." for p in sys.path)):
-            if not _under(root_str, [entry]) and not _under(entry, [root_str]):
+            if not is_under(root_str, [entry]) and not is_under(entry, [root_str]):
                 prefixes.add(entry)
         self.skip = tuple(sorted(os.path.abspath(p) for p in prefixes if p))
 
     def classify(self, path: str) -> str | None:
         """A read file's label (relative in the tree, absolute outside), or None to ignore it."""
         path = os.path.normpath(path)
-        if _under(path, self.skip):
+        if is_under(path, self.skip):
             return None  # outputs (a crate's target dir, the frontend's) in the tree too
         if path.startswith(self.prefix):
             label = path[len(self.prefix):].replace(os.sep, "/")
@@ -483,21 +245,71 @@ def learn(
             env_sources.setdefault(name, source)
     files, read, changed = _file_states(sources, context, digests, recorder.start_ns, recorder.known)
     read |= _project_modules(context)
+    read.update(recorder.known[path] for path in recorder.looked_at)
     env = {
         name: [env_digest(recorder.environ_before.get(name)), source]
         for name, source in sorted(env_sources.items())
-        if not _is_noise(name) and not context.declared_env(name)
+        if not is_noise_env(name) and not context.declared_env(name)
     }
+    # an import that failed (``try: import fastaccel``) decided the build as much as one
+    # that worked: whether the name can be imported now is checked on every hit
+    modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
+    dists = _learned_dists(recorder, context, installed,
+                           [name for name, (state, _) in modules.items() if state == "present"])
+    sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
+    return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
+            "sealed": sealed}, changed
+
+
+def _learned_dists(recorder: Recorder, context: BuildContext,
+                   installed: Callable[[], Mapping[str, tuple[str, str]]], broken: list[str]) -> dict[str, list[str]]:
+    """The distributions from outside the requirement closure that the call imported or
+    asked importlib.metadata for by name, with their states (``"missing"``: not found);
+    and those of the modules in ``broken``, which are there but failed to import (a new
+    version may not)."""
     dists: dict[str, list[str]] = {}
     imported = recorder.imported_from(context.skip)
-    if imported:
-        found = installed()
-        for top, site in sorted(imported.items()):
-            dist = _distribution_of(top, site, found)
-            if dist is not None and dist not in context.closure:
-                dists[dist] = [dist_state(found, dist), f"import {top}"]
-    sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
-    return {"files": files, "env": env, "dists": dists, "read": sorted(read), "sealed": sealed}, changed
+    for name in broken:
+        origin = _origin(name)
+        if origin is not None and is_under(origin, context.skip):
+            imported.setdefault(name, origin)
+    if not imported and not recorder.queried_dists:
+        return dists
+    found = installed()
+    for top, origin in sorted(imported.items()):
+        dist = _distribution_of(top, origin, found)
+        if dist is not None and dist not in context.closure:
+            dists[dist] = [dist_state(found, dist), f"import {top}"]
+    for name in sorted(recorder.queried_dists):
+        dist = canonical_name(name)
+        if dist not in context.closure and dist not in dists:
+            dists[dist] = [dist_state(found, dist), "importlib.metadata"]
+    return dists
+
+
+def _origin(name: str) -> str | None:
+    """The file a top-level module would be imported from, or None."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except Exception:  # noqa: BLE001 - any finder's error: no file known
+        return None
+    origin = getattr(spec, "origin", None)
+    return os.path.abspath(origin) if isinstance(origin, str) and os.path.isabs(origin) else None
+
+
+def module_state(name: str) -> str:
+    """Whether a top-level module can be imported here: ``"present"`` or ``"absent"``
+    (its finders asked, nothing imported), ``"unknown"`` when a finder failed."""
+    if name in sys.modules:
+        return "present"
+    import importlib.util
+
+    try:
+        return "absent" if importlib.util.find_spec(name) is None else "present"
+    except Exception:  # noqa: BLE001 - any finder's error: not known, so never a match
+        return "unknown"
 
 
 def _project_modules(context: BuildContext) -> set[str]:
@@ -551,21 +363,41 @@ def _file_states(
     return files, read, changed
 
 
-def _distribution_of(top: str, site: str, installed: Mapping[str, tuple[str, str]]) -> str | None:
-    """The installed distribution that provides the top-level module ``top`` from ``site``."""
+def _distribution_of(top: str, origin: str, installed: Mapping[str, tuple[str, str]]) -> str | None:
+    """The installed distribution that provides the top-level module ``top`` from the file
+    ``origin``: of those installed in a directory holding it (the deepest: a venv's prefix
+    holds its site-packages), the one of its name, else the one whose ``top_level.txt``
+    or ``RECORD`` (wheels built by hatchling, flit, maturin have no top_level.txt) lists it."""
+    site = max((os.path.dirname(info) for _, info in installed.values()
+                if is_under(origin, [os.path.dirname(info)])), key=len, default=None)
+    if site is None:
+        return None
     name = re.sub(r"[-_.]+", "-", top).lower()
     if name in installed and os.path.dirname(installed[name][1]) == site:
         return name
     for dist, (_, dist_info) in installed.items():
-        if os.path.dirname(dist_info) != site:
-            continue
-        try:
-            with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
-                if top in f.read().split():
-                    return dist
-        except OSError:
-            continue
+        if os.path.dirname(dist_info) == site and top in _top_level_names(dist_info):
+            return dist
     return None
+
+
+def _top_level_names(dist_info: str) -> set[str]:
+    """The top-level modules a distribution installed, from top_level.txt or RECORD."""
+    try:
+        with open(os.path.join(dist_info, "top_level.txt"), encoding="utf-8") as f:
+            return set(f.read().split())
+    except OSError:
+        pass
+    names = set()
+    try:
+        with open(os.path.join(dist_info, "RECORD"), encoding="utf-8", errors="replace") as f:
+            for line in f:
+                first = line.split(",", 1)[0].split("/", 1)[0]
+                if first and not first.endswith((".dist-info", ".data", ".pth")) and first != "..":
+                    names.add(first.partition(".")[0])
+    except OSError:
+        pass
+    return names
 
 
 #: Parts that differ with the inputs themselves, not beside them.
@@ -606,6 +438,6 @@ def learned_key(declared_key: str, learned: Mapping[str, Any]) -> str:
     import json
 
     states = {part: {n: v[0] for n, v in (learned.get(part) or {}).items()}
-              for part in ("files", "env", "dists")}
+              for part in ("files", "env", "dists", "modules")}
     body = json.dumps([declared_key, states], sort_keys=True)
     return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()

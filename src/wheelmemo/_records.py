@@ -125,11 +125,11 @@ def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
 
 
 def check_learned(learned: object) -> None:
-    """The learned inputs of a result (``_learned``'s record): ``files``, ``env`` and
-    ``dists`` map names to ``[state, source]``; ``read`` lists labels."""
+    """The learned inputs of a result (``_learned``'s record): ``files``, ``env``,
+    ``dists`` and ``modules`` map names to ``[state, source]``; ``read`` lists labels."""
     if not isinstance(learned, dict):
         raise TypeError("learned inputs are not an object")
-    for part in ("files", "env", "dists"):
+    for part in ("files", "env", "dists", "modules"):
         states = learned.get(part)
         if states is not None and not (isinstance(states, dict) and all(
                 isinstance(name, str) and is_strings(state) and len(state) == 2

@@ -102,9 +102,10 @@ class Settings(NamedTuple):
     """Upload a local hit the remote lacks (by default only what a build made is
     uploaded)."""
 
-    narrow: bool = True
+    narrow: bool = False
     """A result of this project stands for a tree whose only changes are edits of files
-    its build (sealed: no other process ran) never read or shipped."""
+    its build (sealed: every file it opened was named) never read or shipped.  Off by
+    default: some reads no hook sees (README, "Edits of files no build read")."""
 
     verify_rate: float = 0.0
     """The share of ``build_wheel`` hits (0 to 1) also built fresh by the inner backend and
