@@ -30,22 +30,22 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "build", "frontend": "build-wheel"},
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "uv-wheel"},
-    ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+    ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
     "setuptools-environb-editable": ("setuptools", [
         {"op": "build", "frontend": "pip-e"},
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "pip-e"},
-    ], "issue 18 row: a variable setup.py reads through os.environb is not learned"),
+    ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
     "hatchling-environb": ("hatchling", [
         {"op": "build", "frontend": "build-wheel"},
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "uv-wheel"},
-    ], "issue 18 row: a variable a build hook reads through os.environb is not learned"),
+    ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
     "hatchling-environb-editable": ("hatchling", [
         {"op": "build", "frontend": "uv-wheel"},
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "pip-e"},
-    ], "issue 18 row: a variable a build hook reads through os.environb is not learned"),
+    ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
     "skbuild-outside-header": ("skbuild", [
         {"op": "build", "frontend": "uv-wheel"},
         {"op": "edit", "path": "shared/fz_shared.h", "token": "c"},
@@ -60,9 +60,9 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "build", "frontend": "pip-e"},
         {"op": "edit", "path": "proj/src/lib.rs", "token": "c"},
         {"op": "build", "frontend": "pip-e"},
-    ], ("NEW: the second `pip install -e` fails: pip's build environment (sitecustomize) runs the "
-       ".pth files of the target venv with an empty sys.path in the interpreter maturin runs, and "
-       "wheelmemo's editable .pth imports its finder, which needs the stdlib")),
+    ], None),  # NEW, found on a4fee9a (seed 10); fixed on main by 52182ce: pip's build environment runs the
+    # target venv's .pth files with sys.path emptied, in the interpreter maturin runs, and
+    # the editable's .pth imported its finder, which needs the stdlib
 }
 
 

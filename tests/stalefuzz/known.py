@@ -13,13 +13,5 @@ from __future__ import annotations
 from typing import Any
 
 KNOWN: dict[str, dict[str, Any]] = {
-    "setuptools-environb": {"family": "setuptools", "kind": "stale wheel", "fields": ["fz_envb"]},
-    "setuptools-environb-editable": {"family": "setuptools", "kind": "stale editable", "fields": ["fz_envb"]},
-    "hatchling-environb": {"family": "hatchling", "kind": "stale wheel", "fields": ["envb", "member fzh_baked.py"]},
-    "hatchling-environb-editable": {"family": "hatchling", "kind": "stale editable", "fields": ["envb"]},
-    # a NEW bug (not in the issue): wheelmemo's editable .pth imports its finder, which
-    # fails in the interpreter maturin runs under pip's build environment
-    "maturin-editable-pth-breaks-pip": {
-        "family": "maturin", "kind": "wheelmemo failed where the plain build succeeds",
-        "frontends": ["pip-e"], "text": "_wheelmemo_editable_fzr.pth"},
+    # none pending: every failure found so far is fixed on main (tests/test_stale_fuzz.py)
 }
