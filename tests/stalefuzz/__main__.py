@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shrink-budget", type=float, default=600.0)
     parser.add_argument("--wheelmemo-source", type=Path, default=None,
                         help="build the frontends' wheelmemo from this source tree (default: this checkout)")
+    parser.add_argument("--ignore-field", action="append", default=[],
+                        help="count a failure that differs only in these probe() fields as known (repeatable)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="stalefuzz-"))
     if args.replay is not None:
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.steps is None and args.budget is None:
         args.steps = 20
     _, found = fuzz(seed=seed, budget=args.budget, steps=args.steps, families=args.family or sorted(TEMPLATES),
-                    work=work, shrink_budget=args.shrink_budget, record=args.record, source=args.wheelmemo_source)
+                    work=work, shrink_budget=args.shrink_budget, record=args.record, source=args.wheelmemo_source,
+                    ignore=frozenset(args.ignore_field))
     print(f"seed {seed}: {len(found)} failure(s)")
     return 1 if found else 0
 
