@@ -46,6 +46,13 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "pip-e"},
     ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
+    "hatchling-narrow-relative-os-open": ("hatchling", [
+        {"op": "narrow", "value": "1"},
+        {"op": "build", "frontend": "pip-wheel"},
+        {"op": "edit", "path": "proj/opened.txt", "token": "b"},
+        {"op": "build", "frontend": "uv-wheel"},
+    ], None),  # issue 18 row (a hook's relative os.open: a narrow hit), found on a4fee9a (seed 16); fixed by
+    # the narrow merge (ecb35aa: such a read unseals the build; 91ac71d: narrow off by default)
     "skbuild-outside-header": ("skbuild", [
         {"op": "build", "frontend": "uv-wheel"},
         {"op": "edit", "path": "shared/fz_shared.h", "token": "c"},
