@@ -872,6 +872,8 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
     builds = 0
     # a few frontends per world: builds by one route meet each other's entries more often
     frontends = rng.sample(world.t.frontends, min(3, len(world.t.frontends)))
+    if "accel" in world.t.extra_ops and "pip-noiso" not in frontends and rng.random() < 0.5:
+        frontends[-1] = "pip-noiso"  # the optional module is seen only without isolation
     try:
         for _ in range(rng.randint(6, 14)):
             if builds >= builds_left or clock.left() <= 0:
