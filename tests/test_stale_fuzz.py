@@ -46,6 +46,13 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "env", "var": "FZ_ENVB", "value": "a"},
         {"op": "build", "frontend": "pip-e"},
     ], None),  # issue 18 row (os.environb), found on a4fee9a; fixed on main by the narrow merge (55d3eb1)
+    "setuptools-noiso-accel-uninstalled": ("setuptools", [
+        {"op": "accel", "value": "a"},
+        {"op": "build", "frontend": "pip-noiso"},
+        {"op": "accel", "value": None},
+        {"op": "build", "frontend": "pip-noiso"},
+    ], None),  # issue 18 row (--no-build-isolation, an optional module uninstalled): stale on a4fee9a;
+    # written from the row (random runs on a4fee9a had not met it within 20 such builds)
     "hatchling-narrow-relative-os-open": ("hatchling", [
         {"op": "narrow", "value": "1"},
         {"op": "build", "frontend": "pip-wheel"},
