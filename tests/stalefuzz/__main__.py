@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -13,7 +14,12 @@ from .engine import Clock, Oracle, Shared, fuzz, replay
 from .templates import TEMPLATES
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(143)  # unwinds through the running build, which kills its process group
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminated)
     parser = argparse.ArgumentParser(prog="stalefuzz", description=__doc__)
     parser.add_argument("--seed", type=int, default=None, help="default: a new one, printed")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many builds")
@@ -26,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shrink-budget", type=float, default=600.0)
     parser.add_argument("--wheelmemo-source", type=Path, default=None,
                         help="build the frontends' wheelmemo from this source tree (default: this checkout)")
+    parser.add_argument("--frontend", action="append", default=None,
+                        help="build only through these frontends (repeatable; default: each family's all)")
     parser.add_argument("--ignore-field", action="append", default=[],
                         help="count a failure that differs only in these probe() fields as known (repeatable)")
     args = parser.parse_args(argv)
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         args.steps = 20
     _, found = fuzz(seed=seed, budget=args.budget, steps=args.steps, families=args.family or sorted(TEMPLATES),
                     work=work, shrink_budget=args.shrink_budget, record=args.record, source=args.wheelmemo_source,
-                    ignore=frozenset(args.ignore_field))
+                    ignore=frozenset(args.ignore_field), only_frontends=args.frontend)
     print(f"seed {seed}: {len(found)} failure(s)")
     return 1 if found else 0
 

@@ -123,6 +123,10 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], clock: Clock) -> Result:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             raise OutOfTime from None
+        except BaseException:  # interrupted (SIGTERM, ^C): the build's whole group goes too
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            raise
     return Result(proc.returncode == 0, out[-8000:])
 
 
@@ -741,11 +745,13 @@ class Runner:
             for proc in procs:
                 try:
                     out, _ = proc.communicate(timeout=w.clock.timeout())
-                except (subprocess.TimeoutExpired, OutOfTime):
+                except BaseException as e:  # out of time or interrupted: every build's group goes
                     for p in procs:
                         with contextlib.suppress(ProcessLookupError):
                             os.killpg(p.pid, signal.SIGKILL)
-                    raise OutOfTime from None
+                    if isinstance(e, (subprocess.TimeoutExpired, OutOfTime)):
+                        raise OutOfTime from None
+                    raise
                 results.append(Result(proc.returncode == 0, out[-8000:]))
         after = w.stats()
         self.last_counts = (after[0] - before[0], after[1] - before[1])
@@ -862,7 +868,8 @@ def summary_table(tally: Tally) -> str:
 
 def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random, family: str,
                clock: Clock, builds_left: float, log: Callable[[str], None],
-               ignore: frozenset[str] = frozenset()) -> tuple[int, list[Step], Failure | None]:
+               ignore: frozenset[str] = frozenset(),
+               only_frontends: list[str] | None = None) -> tuple[int, list[Step], Failure | None]:
     """A fresh world (and cache) taken through a run of random steps: builds done, the
     steps, the first failure."""
     root = Path(tempfile.mkdtemp(prefix=f"world-{family}-", dir=shared.work))
@@ -871,8 +878,10 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
     done: list[Step] = []
     builds = 0
     # a few frontends per world: builds by one route meet each other's entries more often
-    frontends = rng.sample(world.t.frontends, min(3, len(world.t.frontends)))
-    if "accel" in world.t.extra_ops and "pip-noiso" not in frontends and rng.random() < 0.5:
+    choices = [f for f in world.t.frontends if not only_frontends or f in only_frontends] or list(world.t.frontends)
+    frontends = rng.sample(choices, min(3, len(choices)))
+    if "pip-noiso" in choices and "accel" in world.t.extra_ops and "pip-noiso" not in frontends and (
+            rng.random() < 0.5):
         frontends[-1] = "pip-noiso"  # the optional module is seen only without isolation
     try:
         for _ in range(rng.randint(6, 14)):
@@ -904,7 +913,8 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
 def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[str], work: Path,
          shrink_budget: float = 600.0, log: Callable[[str], None] = print, record: Path | None = None,
          shared: Shared | None = None, source: Path | None = None,
-         ignore: frozenset[str] = frozenset()) -> tuple[Tally, list[dict[str, Any]]]:
+         ignore: frozenset[str] = frozenset(),
+         only_frontends: list[str] | None = None) -> tuple[Tally, list[dict[str, Any]]]:
     """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
     or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
     reported with its replay command.  A failure that only differs in ``ignore``
@@ -925,7 +935,8 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
                 break
             family = families[n % len(families)]
             done, history, failure = _world_run(shared, oracle, tally, rng, family, clock,
-                                                float("inf") if steps is None else steps - builds, log, ignore)
+                                                float("inf") if steps is None else steps - builds, log, ignore,
+                                                only_frontends)
             builds += done
             if failure is None:
                 continue
