@@ -353,6 +353,13 @@ fn fzr(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 '''
 
+# the path dependency: the feature reaches it, so cargo keeps an artifact per feature set
+FZDEP_LIB = '''#[cfg(feature = "extra")]
+pub const VALUE: &str = concat!("@V@", "+extra");
+#[cfg(not(feature = "extra"))]
+pub const VALUE: &str = "@V@";
+'''
+
 BUILD_RS = '''fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=FZ_ENV");
@@ -378,7 +385,7 @@ name = "fzr"
 crate-type = ["cdylib"]
 
 [features]
-extra = []
+extra = ["fzdep/extra"]
 
 [dependencies]
 pyo3 = "0.30.1"
@@ -386,7 +393,8 @@ fzdep = { path = "../shared/fzdep" }
 ''',
         "proj/build.rs": BUILD_RS,
         "proj/.gitignore": GITIGNORE,
-        "shared/fzdep/Cargo.toml": '[package]\nname = "fzdep"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n',
+        "shared/fzdep/Cargo.toml": '[package]\nname = "fzdep"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n'
+                                   '\n[features]\nextra = []\n',
     },
     slots=(
         Slot("proj/pyproject.toml", '''[build-system]
@@ -407,7 +415,7 @@ backend = "maturin"
 '''),
         Slot("proj/src/lib.rs", MATURIN_LIB),
         Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
-        Slot("shared/fzdep/src/lib.rs", 'pub const VALUE: &str = "@V@";\n', outside=True),
+        Slot("shared/fzdep/src/lib.rs", FZDEP_LIB, outside=True),
     ),
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV", "MATURIN_PEP517_ARGS"),
@@ -446,7 +454,7 @@ SETUPTOOLS_RUST = Template(
         Slot("proj/src/fzsr/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
         Slot("proj/src/lib.rs", MATURIN_LIB.replace("fn fzr(", "fn _core(")),
         Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
-        Slot("shared/fzdep/src/lib.rs", 'pub const VALUE: &str = "@V@";\n', outside=True),
+        Slot("shared/fzdep/src/lib.rs", FZDEP_LIB, outside=True),
     ),
     # the path dependency outside the project is not in setuptools' sdist: tree routes only
     frontends=("uv-wheel", "pip-wheel", "build-wheel", "pip-e", "uv-sync"),
