@@ -11,9 +11,10 @@ nothing.
 **The oracle** (``Oracle``): after every build, a fresh copy of the same state is built
 with the plain backend (``WHEELMEMO_DISABLE=1``) by the same route (from the tree, from
 the sdist, or without isolation in the same ``noiso`` environment), and the two must
-agree: both fail, or both build and every member is equal by content, a compiled
-member whose bytes differ being compared by behaviour (``probe()`` of each wheel, in a
-subprocess).  An editable install is compared by ``probe()`` in its environment with
+agree: both fail, or both build and the wheels are the same by ``wheelmemo._verify``
+(every member by content, a compiled member whose bytes differ by behaviour, an SBOM
+without its build stamps); ``probe()`` of each wheel then says which baked-in values
+differ, which is what a failure is known by (``Failure.fields``).  An editable install is compared by ``probe()`` in its environment with
 the oracle's tree wheel.  The oracle's result is reused only for the same *state*: a
 digest of every file of the tree (ignored ones included, the builds' outputs not), the
 git commit and tags, the variables, the config settings, the installed optional
@@ -24,9 +25,9 @@ project's own crates, or the oracle could be stale in the very timestamp ways we
 but compiling pyo3 afresh for every state costs a minute on a shared machine.  So the
 oracle builds with a new ``CARGO_TARGET_DIR`` per build, seeded by copying (a real
 copy, not hard links: cargo rewrites fingerprint files in place) a target directory
-that holds **registry dependencies only**: made once per run by a plain build, after
-which every artifact, fingerprint and build-script directory of the project's own
-crates (``fzr``, ``fzdep``) is deleted.  The copy's sources get the current time, so
+that holds **registry dependencies only**: made once per run and family by a plain
+build of the template's first state, after which every artifact, fingerprint and
+build-script directory of the project's own crates (``Template.crates``) is deleted.  The copy's sources get the current time, so
 even a leftover could not look newer than them.
 
 **Shrinking** is a small delta debugging of our own (drop halves, then quarters, ...,
@@ -35,6 +36,13 @@ cache still fails the same way), bounded by time.  hypothesis's stateful testing
 not fit: its examples must be cheap and its database keys on test functions, while a
 step here is a real build of seconds to minutes whose world cannot be rolled back, and
 the replay of a found list has to be printed as a command.
+
+**Generation** (``generate``): each round makes zero to three changes and a build;
+``undo`` takes the last change back (a file with its old mtime, as a backup restores
+it), and tokens come from a set of three, so that states recur and hits happen as often
+as misses; each world builds through three of its family's frontends.  A failure that
+matches ``known.KNOWN`` (a found bug whose fix is pending) is counted and the world
+goes on; any other is shrunk and ends its world.
 
 Frontends: ``uv sync`` runs with ``--reinstall-package``: uv decides from its own
 cache keys whether to call the backend at all, and what we judge is what wheelmemo
