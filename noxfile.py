@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox`` runs tests, lint and typing; ``nox -s demo`` / ``bench`` show figures.
+"""Developer sessions: ``nox`` runs tests, stale-fuzz, lint and typing; ``nox -s demo`` / ``bench`` show figures.
 
 ``fast`` runs the fast suite (fake backends, fault injection) on every other supported
 Python it finds: on ``PATH``, or installed by pyenv, whose shims answer only for the
@@ -57,8 +57,9 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(name="stale-fuzz")
 def stale_fuzz(session: nox.Session) -> None:
-    """The differential fuzzer (tests/stalefuzz): random steps over real projects, judged
-    by plain builds of fresh copies.
+    """The differential fuzzer: random steps over real projects, each build judged by a plain build.
+
+    ``tests/stalefuzz``: every build must equal a plain build of a fresh copy of its state.
 
     Without arguments (CI): the suite's bounded run, a new seed each time, printed
     (``WHEELMEMO_FUZZ_BUDGET`` seconds, default 420; ``WHEELMEMO_FUZZ_SEED`` replays).
