@@ -70,6 +70,15 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         {"op": "edit", "path": "proj/gen/gen.c", "token": "b"},
         {"op": "build", "frontend": "uv-sync"},
     ], None),  # issue 18 row, fixed on main by 3d2a0b0 (a gitignored source CMake compiles)
+    "maturin-features-back-under-python-m-build": ("maturin", [
+        {"op": "build", "frontend": "build"},
+        {"op": "edit", "path": "proj/pyproject.toml", "token": ', "extra"'},
+        {"op": "build", "frontend": "build"},
+        {"op": "edit", "path": "proj/inner/src/lib.rs", "token": "b"},
+        {"op": "build", "frontend": "build"},
+        {"op": "edit", "path": "proj/pyproject.toml", "token": ""},
+        {"op": "build", "frontend": "build"},
+    ], None),  # issue 18 row 4: stale on a4fee9a (a directed replay, not a random find); fixed by ea60c5e
     "maturin-editable-pth-breaks-pip": ("maturin", [
         {"op": "build", "frontend": "pip-e"},
         {"op": "edit", "path": "proj/src/lib.rs", "token": "c"},

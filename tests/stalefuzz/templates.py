@@ -344,7 +344,8 @@ const FEATURE: &str = "none";
 
 #[pyfunction]
 fn probe() -> String {
-    format!("core={};gen={};dep={};env={};feature={}", CORE, GEN.trim(), fzdep::VALUE, env!("FZ_ENV_BAKED"), FEATURE)
+    format!("core={};gen={};dep={};inner={};env={};feature={}", CORE, GEN.trim(), fzdep::VALUE, fzin::VALUE,
+            env!("FZ_ENV_BAKED"), FEATURE)
 }
 
 #[pymodule]
@@ -353,7 +354,8 @@ fn fzr(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 '''
 
-# the path dependency: the feature reaches it, so cargo keeps an artifact per feature set
+# the path dependencies (one outside the project, one inside): the feature reaches them,
+# so cargo keeps an artifact of each per feature set
 FZDEP_LIB = '''#[cfg(feature = "extra")]
 pub const VALUE: &str = concat!("@V@", "+extra");
 #[cfg(not(feature = "extra"))]
@@ -385,16 +387,19 @@ name = "fzr"
 crate-type = ["cdylib"]
 
 [features]
-extra = ["fzdep/extra"]
+extra = ["fzdep/extra", "fzin/extra"]
 
 [dependencies]
 pyo3 = "0.30.1"
 fzdep = { path = "../shared/fzdep" }
+fzin = { path = "inner" }
 ''',
         "proj/build.rs": BUILD_RS,
         "proj/.gitignore": GITIGNORE,
         "shared/fzdep/Cargo.toml": '[package]\nname = "fzdep"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n'
                                    '\n[features]\nextra = []\n',
+        "proj/inner/Cargo.toml": '[package]\nname = "fzin"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n'
+                                 '\n[features]\nextra = []\n',
     },
     slots=(
         Slot("proj/pyproject.toml", '''[build-system]
@@ -416,11 +421,12 @@ backend = "maturin"
         Slot("proj/src/lib.rs", MATURIN_LIB),
         Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
         Slot("shared/fzdep/src/lib.rs", FZDEP_LIB, outside=True),
+        Slot("proj/inner/src/lib.rs", FZDEP_LIB),
     ),
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV", "MATURIN_PEP517_ARGS"),
     config=(("build-args", ("", "--features=extra")),),
-    crates=("fzr", "fzdep"),
+    crates=("fzr", "fzdep", "fzin"),
     slot_tokens={"proj/pyproject.toml": ("", ', "extra"')},
 )
 
@@ -449,17 +455,19 @@ SETUPTOOLS_RUST = Template(
         "proj/.gitignore": GITIGNORE,
         "proj/src/fzsr/_glue.py": "from ._core import probe as _baked  # noqa\n",
         "shared/fzdep/Cargo.toml": MATURIN.files["shared/fzdep/Cargo.toml"],
+        "proj/inner/Cargo.toml": MATURIN.files["proj/inner/Cargo.toml"],
     },
     slots=(
         Slot("proj/src/fzsr/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
         Slot("proj/src/lib.rs", MATURIN_LIB.replace("fn fzr(", "fn _core(")),
         Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
         Slot("shared/fzdep/src/lib.rs", FZDEP_LIB, outside=True),
+        Slot("proj/inner/src/lib.rs", FZDEP_LIB),
     ),
     # the path dependency outside the project is not in setuptools' sdist: tree routes only
     frontends=("uv-wheel", "pip-wheel", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV", "FZ_FEATURE"),
-    crates=("fzsr", "fzdep"),
+    crates=("fzsr", "fzdep", "fzin"),
     module_dir="proj/src/fzsr",
 )
 ENV_VALUES_RUST = {"FZ_FEATURE": ("on", "off")}
