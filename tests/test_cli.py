@@ -132,6 +132,35 @@ def test_export_writes_the_cached_wheel(hooks: Hooks, tmp_path: Path, capsys: py
     assert hooks.calls()["build_wheel"] == 1
 
 
+def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A VCS-versioned project: the command line keys the tree with its own git state,
+    not the newest entry's (a wheel of the old tag must not be exported for the new one)."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
+                       check=True, capture_output=True)
+
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'requires = ["wheelmemo", "countingbackend"]', 'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]'))
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    git("tag", "v1.0.0")
+    hooks.build_wheel()
+    capsys.readouterr()
+    assert _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "one"))[0] == 0
+    git("commit", "-q", "--allow-empty", "-m", "two")
+    git("tag", "v1.1.0")
+    code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "two"))
+    assert (code, "no cached wheel for the current state" in err) == (1, True)
+    code, out, _ = _cli(capsys, "explain", str(hooks.project))
+    assert "would miss" in out and "vcs" in out, out
+    assert hooks.calls()["build_wheel"] == 1
+
+
 def test_export_with_nothing_cached(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "x"))
     assert code == 1

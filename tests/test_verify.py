@@ -118,6 +118,23 @@ def test_verify_names_the_member_of_a_wrong_entry(flavored: Hooks, monkeypatch: 
     assert _wheel_keys(cache_dir) == [key]  # verify reads the cache, it does not change it
 
 
+def test_cache_dir_option_is_the_cache_explain_export_and_verify_read(
+        flavored: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    built = flavored.build_wheel()
+    capsys.readouterr()
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "another-cache"))
+    option = ["--cache-dir", str(cache_dir)]
+    assert main([*option, "export", str(flavored.project), "-o", str(tmp_path / "x")]) == 0
+    assert Path(capsys.readouterr().out.strip()).read_bytes() == built.read_bytes()
+    main([*option, "explain", str(flavored.project)])
+    assert "would hit" in capsys.readouterr().out
+    code = main([*option, "verify", str(flavored.project), "--frontend", "none"])
+    out = capsys.readouterr().out
+    assert (code, "nothing cached" in out) == (0, False), out
+    assert flavored.calls()["build_wheel"] == 2  # the one build, and verify's plain one
+
+
 def test_verify_with_nothing_cached(flavored: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _verify(capsys, flavored.project, "--json")
     assert code == 0

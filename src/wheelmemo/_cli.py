@@ -199,11 +199,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 # -- explain, export ---------------------------------------------------------------------
-def _memo(path: str) -> Memo:
+def _memo(args: argparse.Namespace) -> Memo:
+    """The project at ``args.path`` as its build hooks see it, reading the cache they
+    use (or ``--cache-dir``'s)."""
     from ._log import configure
     from ._memo import Memo
 
     configure("warning")
+    path = args.path
     root = Path(path).resolve()
     project = load_project(root)
     if "wheelmemo" not in project.tool:
@@ -213,12 +216,15 @@ def _memo(path: str) -> Memo:
             f"{root} does not build through wheelmemo (its build-backend is "
             f"{declared or 'setuptools, by default'!r}): run `wheelmemo init {path}` to adopt it"
         )
-    return Memo(None, root=root, offline=True)
+    environ = dict(os.environ)
+    if args.cache_dir:
+        environ["WHEELMEMO_CACHE_DIR"] = str(Path(args.cache_dir).expanduser())
+    return Memo(None, root=root, environ=environ, offline=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
 
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     if store is None:
         print("wheelmemo: the cache is disabled for this project")
@@ -252,7 +258,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     out = Path(args.out_dir)
     if store is None or not memo.keys.adopt_build_environment():
@@ -285,7 +291,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from ._verify import BuildFailed, choose_frontend
 
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     report: dict[str, Any] = {"project": memo.project_id, "entry": None, "status": "nothing cached"}
     entry = None

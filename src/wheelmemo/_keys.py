@@ -208,9 +208,9 @@ class Keys:
         parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
         if not kind.startswith("requires-"):
             parts["build_requires"] = self._build_requires(kind)
+        # the tree's own git state, also for the command line's adopted build environment
+        # (whose versions name the plugin): an entry of an older tag must not stand for it
         parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
-        if self._adopted is not None:
-            parts["vcs"] = self._adopted.get("vcs")
         found = [Lookup(self._digest(kind, parts), parts)]
         if self._alias is not None:
             alias = self._alias
