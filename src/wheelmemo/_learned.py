@@ -40,6 +40,7 @@ result).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -252,13 +253,31 @@ def learn(
         if not is_noise_env(name) and not context.declared_env(name)
     }
     # an import that failed (``try: import fastaccel``) decided the build as much as one
-    # that worked: whether the name can be imported now is checked on every hit
-    modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
-    dists = _learned_dists(recorder, context, installed,
-                           [name for name, (state, _) in modules.items() if state == "present"])
+    # that worked: whether the name can be imported now is checked on every hit.  Both
+    # are looked up on the path the call started with, as a hit's check will: what the
+    # backend put on it meanwhile (setuptools' vendored ``backports``) is the backend's,
+    # keyed by its version, and is not there when a hit is checked
+    with _sys_path(recorder.sys_path_before):
+        modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
+        dists = _learned_dists(recorder, context, installed,
+                               [name for name, (state, _) in modules.items() if state == "present"])
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
     return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
             "sealed": sealed}, changed
+
+
+@contextlib.contextmanager
+def _sys_path(entries: list[str]) -> Iterator[None]:
+    """``sys.path`` as ``entries`` for the body (left alone when ``entries`` is empty)."""
+    if not entries:
+        yield
+        return
+    saved = sys.path[:]
+    sys.path[:] = entries
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _learned_dists(recorder: Recorder, context: BuildContext,
