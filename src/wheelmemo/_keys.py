@@ -211,6 +211,8 @@ class Keys:
         # the tree's own git state, also for the command line's adopted build environment
         # (whose versions name the plugin): an entry of an older tag must not stand for it
         parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
+        if kind == "sdist":
+            parts["git"] = _key.git_part(str(self.project.root))
         found = [Lookup(self._digest(kind, parts), parts)]
         if self._alias is not None:
             alias = self._alias
