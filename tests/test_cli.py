@@ -16,7 +16,7 @@ from wheelmemo._cli import main
 from wheelmemo._settings import tomllib
 from wheelmemo._store import LocalStore
 
-from conftest import PACKAGES, ROOT, Hooks
+from conftest import PACKAGES, ROOT, FakeSite, Hooks
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -159,6 +159,24 @@ def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path,
     code, out, _ = _cli(capsys, "explain", str(hooks.project))
     assert "would miss" in out and "vcs" in out, out
     assert hooks.calls()["build_wheel"] == 1
+
+
+def test_explain_and_export_find_an_entry_of_an_older_build_environment(
+        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """uv builds, an edit is built by another frontend whose build environment differs
+    (pip adds a requirement), the edit is reverted: the tree is uv's entry again."""
+    first = hooks.build_wheel(subdir="first")
+    data = hooks.project / "src" / "fakepkg" / "data.py"
+    saved = data.read_text()
+    data.write_text(saved + "# edit\n")
+    fake_site.install("countingbackend", "2.0")  # another build environment
+    hooks.build_wheel(subdir="second")
+    data.write_text(saved)
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "x"))
+    assert code == 0 and Path(out.strip()).read_bytes() == first.read_bytes()
+    assert "build_wheel: would hit" in _cli(capsys, "explain", str(hooks.project))[1]
+    assert hooks.calls()["build_wheel"] == 2
 
 
 def test_export_with_nothing_cached(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
