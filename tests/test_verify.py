@@ -411,9 +411,11 @@ def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: 
 
     frontends.extra_env.update(FLAVOR="chocolate", WHEELMEMO_VERIFY_RATE="1")
     assert b"hello chocolate" in so(frontends.uv_build_wheel(project))
-    assert frontends.compiles("_speed.c") == 6
+    assert frontends.compiles("_speed.c") == 7  # two fresh builds: the module differs
     assert "differs from a fresh build of the same state" in frontends.last_stderr
-    assert f"{member}: behaviour" in frontends.last_stderr
+    # built in the same tree, the two fresh modules agree byte for byte: the cached one's
+    # other bytes are a difference of content
+    assert f"{member}: content" in frontends.last_stderr
 
 
 def test_a_rejected_key_is_not_imported_from_the_remote_again(

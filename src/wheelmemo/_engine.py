@@ -117,7 +117,8 @@ class Engine:
         if lacking:
             return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
         return _learned.check_learned(learned, self.keys.project.root, self.keys.stat_cache,
-                                      self.keys.environ, self._installed, same=lookup.equivalent)
+                                      self.keys.environ, self._installed, same=lookup.equivalent,
+                                      in_build_environment=not self.keys.offline)
 
     def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,

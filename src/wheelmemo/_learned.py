@@ -138,10 +138,15 @@ def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
 def check_learned(
     learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
     installed: Callable[[], Mapping[str, tuple[str, str]]], *, same: Collection[str] = (),
+    in_build_environment: bool = True,
 ) -> str | None:
     """``None`` when every learned input is as it was; else what changed, in words.
 
     ``same``: labels known to be as good as they were (an unpacked sdist's ``PKG-INFO``).
+    ``in_build_environment`` off (the command line, outside the frontend's isolated
+    environment, which it stands for by an entry's versions): the modules and
+    distributions the build imported or missed are the build environment's, not this
+    process's, and are taken as they were.
     """
     for name, (digest, source) in (learned.get("env") or {}).items():
         if env_digest(environ.get(name)) != digest:
@@ -151,6 +156,8 @@ def check_learned(
         path = label if os.path.isabs(label) else prefix + label
         if label not in same and digests.digest(label, path) != state:
             return f"{label} changed (read by {source})"
+    if not in_build_environment:
+        return None
     for name, (state, _source) in (learned.get("modules") or {}).items():
         now = module_state(name)
         if now != state:
