@@ -178,7 +178,9 @@ def compare_wheels(expected: Path, actual: Path, probe: Probe | None = None) -> 
     return WheelDiff(expected.name, actual.name, [MemberDiff(n, v) for n, v in sorted(verdicts.items())])
 
 
-_BUILD_PATH = re.compile(r"path\+file://[^#\s\"]*")
+#: where an SBOM names the build's own directory: ``path+file://`` references and a path
+#: dependency's purl ``download_url=file://`` (maturin 1.16)
+_BUILD_PATH = re.compile(r"(path\+file://|download_url=file://)[^#&\s\"]*")
 
 
 def _without_build_stamps(value: Any, top: bool = True) -> Any:
@@ -188,7 +190,7 @@ def _without_build_stamps(value: Any, top: bool = True) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_without_build_stamps(v, False) for v in value]
-    return _BUILD_PATH.sub("path+file://", value) if isinstance(value, str) else value
+    return _BUILD_PATH.sub(r"\1", value) if isinstance(value, str) else value
 
 
 def _only_build_stamps(name: str, before: bytes, after: bytes) -> bool:
