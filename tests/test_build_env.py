@@ -336,3 +336,22 @@ def test_module_of_the_same_name_imported_earlier_is_not_reused(
     # one without a file (a namespace package, a built-in) is not taken for it either
     del impostor.__file__
     assert "was imported from (no __file__)" in _config_error(hooks, capsys)
+
+
+def test_a_hook_answered_inside_a_build_learns_nothing_of_the_builds_scratch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A hook answers what its own key needs (``get_requires``) as a miss of its own, inside
+    its miss: setuptools then reads the outer miss's ``DIST_EXTRA_CONFIG``, a file of
+    wheelmemo's in a directory gone after the build, never an input (``python -m build``
+    missed every time on it)."""
+    from conftest import PACKAGES
+
+    project = tmp_path / "project"
+    shutil.copytree(PACKAGES / "setuptools_cext", project)
+    hooks = Hooks(project, tmp_path / "calls.log", tmp_path / "out", monkeypatch)
+    (tmp_path / "sdist").mkdir()
+    hooks("build_sdist", str(tmp_path / "sdist"))
+    hooks.build_wheel()
+    stored = [path for path in (cache_dir / "v1").rglob("*") if path.is_file()
+              and b"wheelmemo-build-" in path.read_bytes()]
+    assert stored == []

@@ -16,7 +16,7 @@ from wheelmemo._cli import main
 from wheelmemo._settings import tomllib
 from wheelmemo._store import LocalStore
 
-from conftest import PACKAGES, ROOT, Hooks
+from conftest import PACKAGES, ROOT, FakeSite, Hooks
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -130,6 +130,53 @@ def test_export_writes_the_cached_wheel(hooks: Hooks, tmp_path: Path, capsys: py
     assert code == 1
     assert "no cached wheel for the current state of fake-project" in err
     assert hooks.calls()["build_wheel"] == 1
+
+
+def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A VCS-versioned project: the command line keys the tree with its own git state,
+    not the newest entry's (a wheel of the old tag must not be exported for the new one)."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
+                       check=True, capture_output=True)
+
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'requires = ["wheelmemo", "countingbackend"]', 'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]'))
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    git("tag", "v1.0.0")
+    hooks.build_wheel()
+    capsys.readouterr()
+    assert _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "one"))[0] == 0
+    git("commit", "-q", "--allow-empty", "-m", "two")
+    git("tag", "v1.1.0")
+    code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "two"))
+    assert (code, "no cached wheel for the current state" in err) == (1, True)
+    code, out, _ = _cli(capsys, "explain", str(hooks.project))
+    assert "would miss" in out and "vcs" in out, out
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_explain_and_export_find_an_entry_of_an_older_build_environment(
+        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """uv builds, an edit is built by another frontend whose build environment differs
+    (pip adds a requirement), the edit is reverted: the tree is uv's entry again."""
+    first = hooks.build_wheel(subdir="first")
+    data = hooks.project / "src" / "fakepkg" / "data.py"
+    saved = data.read_text()
+    data.write_text(saved + "# edit\n")
+    fake_site.install("countingbackend", "2.0")  # another build environment
+    hooks.build_wheel(subdir="second")
+    data.write_text(saved)
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "x"))
+    assert code == 0 and Path(out.strip()).read_bytes() == first.read_bytes()
+    assert "build_wheel: would hit" in _cli(capsys, "explain", str(hooks.project))[1]
+    assert hooks.calls()["build_wheel"] == 2
 
 
 def test_export_with_nothing_cached(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -766,3 +766,22 @@ def test_an_accelerator_that_failed_to_import_is_learned_by_version(hooks: Hooks
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
     assert _saw(hooks)["fastaccel"] == "2.0"
+
+
+def test_the_command_line_takes_an_entrys_imports_as_its_build_environment_had_them(
+        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``explain`` and ``export`` run outside the isolated build environment: a module the
+    build looked for in vain (setuptools tries Cython) may well be in the command line's
+    own environment, which says nothing of the build's."""
+    from wheelmemo._cli import main
+
+    accelerator = Accelerator(tmp_path / "venv", monkeypatch)
+    use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
+    built = hooks.build_wheel()
+    accelerator.install("1.0")  # in this process, not in the build's environment
+    capsys.readouterr()
+    assert main(["export", str(hooks.project), "-o", str(tmp_path / "exported")]) == 0
+    assert Path(capsys.readouterr().out.strip()).read_bytes() == built.read_bytes()
+    main(["explain", str(hooks.project)])
+    assert "build_wheel: would hit" in capsys.readouterr().out

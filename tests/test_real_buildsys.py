@@ -17,6 +17,7 @@ from typing import Callable
 import pytest
 
 from realtools import Frontends, copy_project
+from realtools import tool as frontends_tool
 
 pytestmark = pytest.mark.real
 
@@ -91,3 +92,38 @@ def test_ignored_source_and_outside_header_compiled_by_the_build_system(
         frontends.uv_build_wheel(project)  # the plain backend: the same failure
     if failures:
         pytest.fail("\n".join(failures))
+
+
+def test_a_meson_python_sdist_follows_the_commits(frontends: Frontends, tmp_path: Path) -> None:
+    """``meson dist`` packs the last commit, not the working tree: the sdist of a tree
+    whose edit was then committed is another sdist, though no file changed."""
+    import subprocess
+    import tarfile
+
+    tree = tmp_path / "tree"
+    project = copy_project("meson_learned", tree)
+    copy_project("native_learned_shared", tree)
+    _generated(project, "generated")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
+                       check=True, capture_output=True)
+
+    def source_in_sdist() -> str:
+        out = tmp_path / f"sdist{len(list(tmp_path.glob('sdist*')))}"
+        frontends.run(frontends_tool("uv"), "build", "--sdist", "--out-dir", str(out), cwd=project)
+        (sdist,) = out.glob("*.tar.gz")
+        with tarfile.open(sdist) as tf:
+            (member,) = [m for m in tf.getmembers() if m.name.endswith("_learned_speed.c")]
+            data = tf.extractfile(member)
+            assert data is not None
+            return data.read().decode()
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    speed = project / "src" / "_learned_speed.c"
+    speed.write_text(speed.read_text() + "/* GREETING_EDITED */\n")
+    assert "GREETING_EDITED" not in source_in_sdist()  # meson's own choice: the commit
+    git("commit", "-qam", "two")
+    assert "GREETING_EDITED" in source_in_sdist()  # the same files: a new sdist all the same

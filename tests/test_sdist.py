@@ -135,3 +135,34 @@ def test_a_git_checkout_holding_a_pkg_info_is_a_tree(hooks: Hooks, fake_site: Fa
     git("commit", "-q", "--allow-empty", "-m", "two")
     hooks.build_wheel(subdir="two")
     assert hooks.calls()["build_wheel"] == 2
+
+
+def test_an_sdist_is_built_again_after_a_commit_or_git_add(hooks: Hooks, tmp_path: Path) -> None:
+    """``meson dist`` packs the last commit and setuptools-scm ships what git tracks: the
+    same working tree after a commit or a ``git add`` may make another sdist."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
+                       check=True, capture_output=True)
+
+    def sdist(where: str) -> None:
+        (hooks.out / where).mkdir(parents=True)
+        hooks("build_sdist", str(hooks.out / where))
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# an edit not committed yet\n")
+    sdist("a")
+    sdist("b")
+    assert hooks.calls()["build_sdist"] == 1
+    git("commit", "-qam", "two")  # the same files, another commit
+    sdist("c")
+    assert hooks.calls()["build_sdist"] == 2
+    (hooks.project / "NEW.txt").write_text("new\n")
+    sdist("d")
+    git("add", "NEW.txt")  # the same files, another index
+    sdist("e")
+    assert hooks.calls()["build_sdist"] == 4

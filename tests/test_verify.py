@@ -29,7 +29,7 @@ _DATE = (1980, 1, 1, 0, 0, 0)
 
 #: countingbackend's wheel, and what a subprocess given the environment whole printed
 FLAVOR_BACKEND = '''
-import subprocess, sys, zipfile
+import os, subprocess, sys, uuid, zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     name = countingbackend._build("build_wheel", wheel_directory, config_settings)
     with zipfile.ZipFile(Path(wheel_directory) / name, "a") as zf:
         zf.writestr(zipfile.ZipInfo("fakepkg/flavor.txt", countingbackend._DATE), flavor)
+        if os.environ.get("STAMP_EVERY_BUILD"):  # a member no two builds agree on
+            zf.writestr(zipfile.ZipInfo("fakepkg/stamp.txt", countingbackend._DATE), uuid.uuid4().hex)
     return name
 '''
 
@@ -100,7 +102,7 @@ def test_verify_names_the_member_of_a_wrong_entry(flavored: Hooks, monkeypatch: 
     assert f"the cached wheel {key[:8]} of fake-project differs from a plain build" in out
     assert "\n  fakepkg/flavor.txt: content\n" in out
     assert "RECORD" not in out  # the same RECORD rows: the member is named, nothing else
-    assert flavored.calls()["build_wheel"] == 2  # the plain build, once: no compiled member differs
+    assert flavored.calls()["build_wheel"] == 3  # two plain builds: they agree on the member, the cache not
 
     code, out, _ = _verify(capsys, flavored.project, "--json")
     report = json.loads(out)
@@ -114,8 +116,25 @@ def test_verify_names_the_member_of_a_wrong_entry(flavored: Hooks, monkeypatch: 
     code, out, _ = _verify(capsys, flavored.project)
     assert code == 0
     assert f"the cached wheel {key[:8]} of fake-project is what a plain build makes" in out
-    assert flavored.calls()["build_wheel"] == 4
+    assert flavored.calls()["build_wheel"] == 6  # 2 more for --json, 1 for the same wheel
     assert _wheel_keys(cache_dir) == [key]  # verify reads the cache, it does not change it
+
+
+def test_cache_dir_option_is_the_cache_explain_export_and_verify_read(
+        flavored: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    built = flavored.build_wheel()
+    capsys.readouterr()
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "another-cache"))
+    option = ["--cache-dir", str(cache_dir)]
+    assert main([*option, "export", str(flavored.project), "-o", str(tmp_path / "x")]) == 0
+    assert Path(capsys.readouterr().out.strip()).read_bytes() == built.read_bytes()
+    main([*option, "explain", str(flavored.project)])
+    assert "would hit" in capsys.readouterr().out
+    code = main([*option, "verify", str(flavored.project), "--frontend", "none"])
+    out = capsys.readouterr().out
+    assert (code, "nothing cached" in out) == (0, False), out
+    assert flavored.calls()["build_wheel"] == 2  # the one build, and verify's plain one
 
 
 def test_verify_with_nothing_cached(flavored: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,7 +209,7 @@ def test_verify_rate_evicts_a_wrong_entry_and_returns_the_fresh_wheel(
     monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "1")
     capsys.readouterr()
     fresh = flavored.build_wheel(subdir="second")
-    assert flavored.calls()["build_wheel"] == 2  # the hit, and its fresh build
+    assert flavored.calls()["build_wheel"] == 3  # the first, and two fresh builds for the hit (they agree)
     assert _flavor(fresh) == "chocolate"
     err = capsys.readouterr().err
     assert err.count(f"cache entry {key[:8]} of fake-project differs from a fresh build") == 1
@@ -203,7 +222,7 @@ def test_verify_rate_evicts_a_wrong_entry_and_returns_the_fresh_wheel(
     for n, flavor in enumerate(("vanilla", "chocolate")):
         monkeypatch.setenv("FLAVOR", flavor)
         assert _flavor(flavored.build_wheel(subdir=f"again{n}")) == flavor
-        assert flavored.calls()["build_wheel"] == 3 + n
+        assert flavored.calls()["build_wheel"] == 4 + n
     assert _wheel_keys(cache_dir) == []
 
     main(["stats", "--json"])
@@ -226,6 +245,28 @@ def test_verify_rate_keeps_a_right_entry(flavored: Hooks, monkeypatch: pytest.Mo
     main(["stats", "--json"])
     total = json.loads(capsys.readouterr().out)["total"]
     assert (total["verified"], total["mismatches"], total["hits"]) == (1, 0, 2)
+
+
+def test_a_member_every_plain_build_writes_anew_is_no_difference(
+        flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """meson-python's ``_build_config.py`` holds the build directory's random path: two
+    plain builds differ in it, so it judges no build (verify gave a false alarm, and
+    verify-rate evicted a right entry and banned its key)."""
+    monkeypatch.setenv("STAMP_EVERY_BUILD", "1")
+    flavored.build_wheel(subdir="first")
+    capsys.readouterr()
+    code, out, _ = _verify(capsys, flavored.project, "--json")
+    report = json.loads(out)
+    assert (code, report["members"]["fakepkg/stamp.txt"]) == (0, "not reproducible")
+    assert flavored.calls()["build_wheel"] == 3  # two plain builds: they disagree on the member
+    monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "1")
+    flavored.build_wheel(subdir="second")
+    assert flavored.calls()["build_wheel"] == 5  # the hit, and two fresh builds
+    assert "differs" not in capsys.readouterr().err
+    monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "0")
+    flavored.build_wheel(subdir="third")
+    assert flavored.calls()["build_wheel"] == 5  # the entry stands
+    assert len(_wheel_keys(cache_dir)) == 1
 
 
 def test_verify_rate_zero_never_builds_on_a_hit(flavored: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -370,9 +411,11 @@ def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: 
 
     frontends.extra_env.update(FLAVOR="chocolate", WHEELMEMO_VERIFY_RATE="1")
     assert b"hello chocolate" in so(frontends.uv_build_wheel(project))
-    assert frontends.compiles("_speed.c") == 6
+    assert frontends.compiles("_speed.c") == 7  # two fresh builds: the module differs
     assert "differs from a fresh build of the same state" in frontends.last_stderr
-    assert f"{member}: behaviour" in frontends.last_stderr
+    # built in the same tree, the two fresh modules agree byte for byte: the cached one's
+    # other bytes are a difference of content
+    assert f"{member}: content" in frontends.last_stderr
 
 
 def test_a_rejected_key_is_not_imported_from_the_remote_again(
@@ -392,12 +435,12 @@ def test_a_rejected_key_is_not_imported_from_the_remote_again(
     monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "1")
     capsys.readouterr()
     assert _flavor(flavored.build_wheel(subdir="b")) == "chocolate"  # a remote hit, found wrong
-    assert flavored.calls()["build_wheel"] == 2
+    assert flavored.calls()["build_wheel"] == 3
     assert "differs from a fresh build of the same state" in capsys.readouterr().err
 
     monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "0")
     assert _flavor(flavored.build_wheel(subdir="c")) == "chocolate"  # not the remote's wrong wheel
-    assert flavored.calls()["build_wheel"] == 3
+    assert flavored.calls()["build_wheel"] == 4
     assert sorted(p.name for p in shared.rglob("*") if p.is_file()) == uploaded  # and nothing uploaded
 
 

@@ -36,7 +36,13 @@ from typing import Any
 from ._learned import CargoFindings, cargo_learned
 from ._recorder import Recorder
 
-__all__ = ["cargo_target_dirs", "observed_build"]
+__all__ = ["SCRATCH_DIRS", "cargo_target_dirs", "observed_build"]
+
+#: The scratch directories of the misses running in this process, outermost first: a
+#: hook computed inside another's build (a build hook's ``get_requires`` answer) reads
+#: the outer one's files (its ``DIST_EXTRA_CONFIG``), which are outputs of wheelmemo's,
+#: never inputs.
+SCRATCH_DIRS: list[str] = []
 
 
 @contextlib.contextmanager
@@ -49,6 +55,7 @@ def observed_build(
     scratch = Path(tempfile.mkdtemp(prefix="wheelmemo-build-"))
     saved: dict[str, str | None] = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
+    SCRATCH_DIRS.append(str(scratch))
     try:
         with Recorder(scratch, known) as recorder:
             # inside the recorder: a user's DIST_EXTRA_CONFIG read here is a learned input
@@ -57,6 +64,7 @@ def observed_build(
                 os.environ["DIST_EXTRA_CONFIG"] = _setuptools_config(scratch)
             yield recorder, scratch
     finally:
+        SCRATCH_DIRS.remove(str(scratch))
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

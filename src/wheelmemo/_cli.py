@@ -23,6 +23,7 @@ from ._store import LocalStore
 
 if TYPE_CHECKING:
     from ._memo import Memo
+    from ._store import Entry
 
 __all__ = ["main"]
 
@@ -199,11 +200,14 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 # -- explain, export ---------------------------------------------------------------------
-def _memo(path: str) -> Memo:
+def _memo(args: argparse.Namespace) -> Memo:
+    """The project at ``args.path`` as its build hooks see it, reading the cache they
+    use (or ``--cache-dir``'s)."""
     from ._log import configure
     from ._memo import Memo
 
     configure("warning")
+    path = args.path
     root = Path(path).resolve()
     project = load_project(root)
     if "wheelmemo" not in project.tool:
@@ -213,24 +217,42 @@ def _memo(path: str) -> Memo:
             f"{root} does not build through wheelmemo (its build-backend is "
             f"{declared or 'setuptools, by default'!r}): run `wheelmemo init {path}` to adopt it"
         )
-    return Memo(None, root=root, offline=True)
+    environ = dict(os.environ)
+    if args.cache_dir:
+        environ["WHEELMEMO_CACHE_DIR"] = str(Path(args.cache_dir).expanduser())
+    return Memo(None, root=root, environ=environ, offline=True)
+
+
+def _find(memo: Memo, kind: str) -> tuple[Entry | None, str | None]:
+    """The entry a build of the tree as it is now would hit, in the build environment of
+    any recent entry of the project (newest first: each frontend has its own, pip adds
+    what uv does not); else why not, in the newest one's."""
+    environments = memo.keys.build_environments(kind)
+    for parts in environments:
+        memo.keys.adopt_build_environment(kind, parts)
+        entry, mismatch = memo.find(kind)
+        if entry is not None:
+            return entry, mismatch
+    if len(environments) > 1:
+        memo.keys.adopt_build_environment(kind, environments[0])
+    return memo.find(kind)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
 
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     if store is None:
         print("wheelmemo: the cache is disabled for this project")
         return 0
-    adopted = memo.keys.adopt_build_environment()
+    adopted = bool(memo.keys.build_environments("wheel"))
     print(f"{memo.project_id} ({memo.project.root})")
     for kind in ("wheel", "editable"):
         label = f"build_{kind}"
         if kind == "editable" and memo.derives_editables:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
             continue
-        entry, mismatch = memo.find(kind)
+        entry, mismatch = _find(memo, kind)
         if entry is not None:
             print(f"  {label}: would hit {entry.key[:8]}")
             continue
@@ -252,14 +274,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     out = Path(args.out_dir)
-    if store is None or not memo.keys.adopt_build_environment():
+    if store is None or not memo.keys.build_environments("wheel"):
         print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
               file=sys.stderr)
         return 1
-    entry, _ = memo.find("wheel")
+    entry, _ = _find(memo, "wheel")
     if entry is None or entry.kind != "wheel":  # a forged manifest may name another kind
         print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
               "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)
@@ -285,12 +307,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from ._verify import BuildFailed, choose_frontend
 
-    memo = _memo(args.path)
+    memo = _memo(args)
     store = memo.store
     report: dict[str, Any] = {"project": memo.project_id, "entry": None, "status": "nothing cached"}
     entry = None
-    if store is not None and memo.keys.adopt_build_environment():
-        entry, _ = memo.find("wheel")
+    if store is not None:
+        entry, _ = _find(memo, "wheel")
     if store is None or entry is None or entry.kind != "wheel":
         _say(args, report, f"wheelmemo: nothing cached for the current state of {memo.project_id}: "
                            "nothing to verify (`wheelmemo explain` says why)")

@@ -117,7 +117,8 @@ class Engine:
         if lacking:
             return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
         return _learned.check_learned(learned, self.keys.project.root, self.keys.stat_cache,
-                                      self.keys.environ, self._installed, same=lookup.equivalent)
+                                      self.keys.environ, self._installed, same=lookup.equivalent,
+                                      in_build_environment=not self.keys.offline)
 
     def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
@@ -427,7 +428,7 @@ class Engine:
         """The learned inputs of the build just made; None (with a warning) when one of its
         inputs changed while it ran, or it ran a compiler whose reads nothing reported,
         since what it read is then unknown."""
-        from ._buildenv import cargo_findings
+        from ._buildenv import SCRATCH_DIRS, cargo_findings
         from ._inputs import DEFAULT_EXCLUDE, compile_glob
 
         keys = self.keys
@@ -439,7 +440,7 @@ class Engine:
         if keys.cargo and kind in ("wheel", "editable"):
             manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
             cargo = cargo_findings(root, keys.project.pyproject, {**keys.environ, **build_env}, manifests)
-        outputs = [str(scratch), *keys.outputs, *(cargo.target_dirs if cargo else ()),
+        outputs = [str(scratch), *SCRATCH_DIRS, *keys.outputs, *(cargo.target_dirs if cargo else ()),
                    *(records.build_dirs if records else ())]
         if self.local is not None:
             outputs.append(str(self.local.root))

@@ -14,7 +14,8 @@ miss can say what changed.  Parts are content, never paths or times:
   dependencies, and nothing else installed; a distribution installed from a path or
   URL (PEP 610) also by the digest of its RECORD (``versions_part``);
 - ``toolchain``: ``rustc -vV`` for maturin (memoized by the stat of rustup's state);
-- ``vcs``: ``git describe`` when a VCS-versioning plugin is in the ``versions`` closure.
+- ``vcs``: ``git describe`` when a VCS-versioning plugin is in the ``versions`` closure;
+- ``git`` (``build_sdist`` only): the committed tree and the index (``git_part``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 from ._settings import ConfigSettings
 
-__all__ = ["FORMAT", "backend_family", "env_part", "interpreter_part", "key_digest",
+__all__ = ["FORMAT", "backend_family", "env_part", "git_part", "interpreter_part", "key_digest",
            "toolchain_part", "vcs_part", "versions_part"]
 
 #: Bump when the meaning of a key or the shape of an entry changes.
@@ -320,6 +321,28 @@ def toolchain_part(cargo: bool, memo: dict[str, Any], environ: Mapping[str, str]
         return f"rustc: {e}"
     memo["toolchain"] = [probe, out]
     return out
+
+
+def git_part(root: str) -> str | None:
+    """What an sdist may take from git beyond the working tree's files: the tree of the
+    last commit and the index, as a digest; None outside a git checkout.
+
+    ``meson dist`` (meson-python) packs the last commit, not the working tree, and
+    setuptools-scm's file finder ships the files git tracks: an sdist made before a
+    commit or a ``git add`` is not the one a build after it makes.
+    """
+    import subprocess
+
+    digest = hashlib.sha256()
+    for command in (["git", "rev-parse", "--verify", "-q", "HEAD^{tree}"], ["git", "ls-files", "--stage", "-z"]):
+        try:
+            out = subprocess.run(command, cwd=root, capture_output=True, stdin=subprocess.DEVNULL, check=False)
+        except OSError:
+            return "git: not found"
+        if out.returncode != 0 and command[1] == "ls-files":
+            return None  # not a git checkout (a repository without a commit has an index)
+        digest.update(out.stdout + b"\0")
+    return digest.hexdigest()
 
 
 def vcs_part(versions: Mapping[str, str], root: str) -> str | None:

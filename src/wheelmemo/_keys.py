@@ -208,9 +208,11 @@ class Keys:
         parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
         if not kind.startswith("requires-"):
             parts["build_requires"] = self._build_requires(kind)
+        # the tree's own git state, also for the command line's adopted build environment
+        # (whose versions name the plugin): an entry of an older tag must not stand for it
         parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
-        if self._adopted is not None:
-            parts["vcs"] = self._adopted.get("vcs")
+        if kind == "sdist":
+            parts["git"] = _key.git_part(str(self.project.root))
         found = [Lookup(self._digest(kind, parts), parts)]
         if self._alias is not None:
             alias = self._alias
@@ -228,15 +230,25 @@ class Keys:
             logger.debug("key %s of %s: %s", key, kind, json.dumps(parts, indent=1, sort_keys=True))
         return key
 
-    def adopt_build_environment(self, kind: str = "wheel") -> bool:
-        """Take the parts that describe the build environment from the newest entry.
+    def build_environments(self, kind: str = "wheel") -> list[dict[str, Any]]:
+        """The parts of this project's recent entries for ``kind``, newest first: the
+        build environments ``adopt_build_environment`` can take."""
+        if self.local is None:
+            return []
+        found = (self.local.parts(key) for key in self.local.recent_keys(self.project_id, kind))
+        return [parts for parts in found if parts]
+
+    def adopt_build_environment(self, kind: str = "wheel", parts: dict[str, Any] | None = None) -> bool:
+        """Take the parts that describe the build environment from an entry: ``parts``,
+        else the newest entry's.
 
         The command line runs outside the frontends' isolated build environments: its
-        interpreter and installed packages are not theirs.  ``explain`` and ``export``
-        ask "would a build from the tree as it is now hit?", assuming the build
-        environment that made the newest entry of this project.
+        interpreter and installed packages are not theirs.  ``explain``, ``export`` and
+        ``verify`` ask "would a build from the tree as it is now hit?", assuming the build
+        environment of one of the project's recent entries (each frontend has its own:
+        pip adds what uv does not).
         """
-        old = self.newest(kind)[1]
+        old = parts if parts is not None else self.newest(kind)[1]
         if not old:
             return False
         base = self.base()

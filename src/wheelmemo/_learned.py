@@ -40,6 +40,7 @@ result).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -137,10 +138,15 @@ def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
 def check_learned(
     learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
     installed: Callable[[], Mapping[str, tuple[str, str]]], *, same: Collection[str] = (),
+    in_build_environment: bool = True,
 ) -> str | None:
     """``None`` when every learned input is as it was; else what changed, in words.
 
     ``same``: labels known to be as good as they were (an unpacked sdist's ``PKG-INFO``).
+    ``in_build_environment`` off (the command line, outside the frontend's isolated
+    environment, which it stands for by an entry's versions): the modules and
+    distributions the build imported or missed are the build environment's, not this
+    process's, and are taken as they were.
     """
     for name, (digest, source) in (learned.get("env") or {}).items():
         if env_digest(environ.get(name)) != digest:
@@ -150,6 +156,8 @@ def check_learned(
         path = label if os.path.isabs(label) else prefix + label
         if label not in same and digests.digest(label, path) != state:
             return f"{label} changed (read by {source})"
+    if not in_build_environment:
+        return None
     for name, (state, _source) in (learned.get("modules") or {}).items():
         now = module_state(name)
         if now != state:
@@ -252,13 +260,31 @@ def learn(
         if not is_noise_env(name) and not context.declared_env(name)
     }
     # an import that failed (``try: import fastaccel``) decided the build as much as one
-    # that worked: whether the name can be imported now is checked on every hit
-    modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
-    dists = _learned_dists(recorder, context, installed,
-                           [name for name, (state, _) in modules.items() if state == "present"])
+    # that worked: whether the name can be imported now is checked on every hit.  Both
+    # are looked up on the path the call started with, as a hit's check will: what the
+    # backend put on it meanwhile (setuptools' vendored ``backports``) is the backend's,
+    # keyed by its version, and is not there when a hit is checked
+    with _sys_path(recorder.sys_path_before):
+        modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
+        dists = _learned_dists(recorder, context, installed,
+                               [name for name, (state, _) in modules.items() if state == "present"])
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
     return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
             "sealed": sealed}, changed
+
+
+@contextlib.contextmanager
+def _sys_path(entries: list[str]) -> Iterator[None]:
+    """``sys.path`` as ``entries`` for the body (left alone when ``entries`` is empty)."""
+    if not entries:
+        yield
+        return
+    saved = sys.path[:]
+    sys.path[:] = entries
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def _learned_dists(recorder: Recorder, context: BuildContext,

@@ -436,6 +436,9 @@ class Recorder:
         self.new_modules: list[str] = []
         #: the environment as the call found it: learned variables are digested from it
         self.environ_before: dict[str, str] = {}
+        #: ``sys.path`` as the call found it: what a hit's check will search (a backend may
+        #: add its own vendored directories while it runs, as setuptools adds ``_vendor``)
+        self.sys_path_before: list[str] = []
         self.compiler_dep_paths: list[str] = []
         #: every file the call opened was named by an event (the module docstring says when not)
         self.sealed = True
@@ -465,6 +468,7 @@ class Recorder:
             self.start_ns = time.time_ns() - 50_000_000
         self._modules_before = frozenset(sys.modules)
         self.environ_before = dict(os.environ)
+        self.sys_path_before = list(sys.path)
         if not _STDLIB_DIRS:
             _STDLIB_DIRS.extend(_stdlib_dirs())
         if _foreign_extensions_loaded():

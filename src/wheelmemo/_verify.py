@@ -178,7 +178,9 @@ def compare_wheels(expected: Path, actual: Path, probe: Probe | None = None) -> 
     return WheelDiff(expected.name, actual.name, [MemberDiff(n, v) for n, v in sorted(verdicts.items())])
 
 
-_BUILD_PATH = re.compile(r"path\+file://[^#\s\"]*")
+#: where an SBOM names the build's own directory: ``path+file://`` references and a path
+#: dependency's purl ``download_url=file://`` (maturin 1.16)
+_BUILD_PATH = re.compile(r"(path\+file://|download_url=file://)[^#&\s\"]*")
 
 
 def _without_build_stamps(value: Any, top: bool = True) -> Any:
@@ -188,7 +190,7 @@ def _without_build_stamps(value: Any, top: bool = True) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_without_build_stamps(v, False) for v in value]
-    return _BUILD_PATH.sub("path+file://", value) if isinstance(value, str) else value
+    return _BUILD_PATH.sub(r"\1", value) if isinstance(value, str) else value
 
 
 def _only_build_stamps(name: str, before: bytes, after: bytes) -> bool:
@@ -328,21 +330,31 @@ def compare_with_plain_builds(plain: Path, actual: Path, second_plain: Callable[
     """Judge ``actual`` against a plain build, as ``verify`` and the stale fuzzer do; the
     verdicts and how many plain builds were used (1 or 2).
 
-    A compiled member whose bytes differ calls for ``second_plain()`` (another plain
-    build of the same state, made once): where the two plain builds agree on its bytes,
-    the member is reproducible and ``content`` stands; where they differ, the member is
-    compared by behaviour (``BehaviourProbe``).
+    A member whose bytes differ calls for ``second_plain()`` (another plain build of the
+    same state, made once).  Where the two plain builds agree on its bytes, the member is
+    reproducible and ``content`` stands.  Where they differ too, a compiled member is
+    compared by behaviour (``BehaviourProbe``), and any other is ``not reproducible``:
+    the plain backend itself writes something of the build's own into it (meson-python's
+    ``_build_config.py`` holds the build directory's random path), so no build can be
+    judged by it.
     """
     diff = compare_wheels(plain, actual)
-    compiled = [m.name for m in diff.differences if m.verdict == "content" and is_compiled(m.name)]
-    if not compiled:
+    differing = [m.name for m in diff.differences if m.verdict == "content"]
+    if not differing:
         return diff, 1
     again = second_plain()
     with zipfile.ZipFile(plain) as first, zipfile.ZipFile(again) as second:
         names = set(second.namelist())
-        reproducible = {n for n in compiled if n in names and first.read(n) == second.read(n)}
-    with BehaviourProbe(plain, actual, python) as probe:
-        return compare_wheels(plain, actual, lambda n: None if n in reproducible else probe(n)), 2
+        unstable = {n for n in differing if n in names and first.read(n) != second.read(n)}
+    if any(is_compiled(n) for n in unstable):
+        with BehaviourProbe(plain, actual, python) as probe:
+            judged = compare_wheels(plain, actual, lambda n: probe(n) if n in unstable else None)
+    else:
+        judged = diff
+    members = [MemberDiff(m.name, "not reproducible")
+               if m.verdict == "content" and m.name in unstable and not is_compiled(m.name) else m
+               for m in judged.members]
+    return judged._replace(members=members), 2
 
 
 # -- the plain build of a clean copy ---------------------------------------------------
@@ -450,10 +462,11 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
 
     The fresh build runs from nothing: a scratch build directory for setuptools, a
     target directory of its own for cargo (removed after).  It runs in the same tree as
-    the build that made the entry, but not in the same scratch or temporary directory (setuptools' build directory, an unpacked
-    sdist): compiled modules whose bytes differ are compared by behaviour
-    (``BehaviourProbe``), since such builds embed those paths (a C extension built by
-    setuptools with ``-g`` in two directories differs in its bytes).
+    the build that made the entry, but not in the same scratch or temporary directory
+    (setuptools' build directory, an unpacked sdist), so a member that differs is judged
+    as ``verify`` judges it (``compare_with_plain_builds``): one more fresh build tells a
+    difference from what every build writes anew (paths in debug information or in a
+    generated module).
     """
     from ._buildenv import observed_build
     from ._log import logger, warn_once
@@ -467,19 +480,38 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
     with tempfile.TemporaryDirectory(prefix="wheelmemo-verify-") as tmp:
         cached = Path(tmp) / stored.name
         local.materialize_file(stored, cached)
-        # cargo's artifacts in a target directory of their own, removed after: a build
-        # from nothing (not the persistent build directory, nor a target/ left in the tree)
-        clean = {"CARGO_TARGET_DIR": str(Path(tmp) / "target")} if engine.keys.cargo else {}
-        with observed_build(engine.keys.family, clean, None):
-            outcome = compute()
-        wheels = [path for name, path in outcome.files if name.endswith(".whl")]
-        if not wheels:
-            return outcome  # the backend's answer, passed on as without wheelmemo
+        builds: list[Outcome[Any]] = []
+
+        def fresh() -> Path | None:
+            """A fresh build's wheel, kept aside (the next one writes the same name)."""
+            # cargo's artifacts in a target directory of their own, removed after: a build
+            # from nothing (not the persistent build directory, nor a target/ left in the tree)
+            number = len(builds)
+            clean = {"CARGO_TARGET_DIR": str(Path(tmp) / f"target{number}")} if engine.keys.cargo else {}
+            with observed_build(engine.keys.family, clean, None):
+                builds.append(compute())
+            wheels = [path for name, path in builds[-1].files if name.endswith(".whl")]
+            if not wheels:
+                return None
+            kept = Path(tmp) / f"fresh{number}" / wheels[0].name
+            kept.parent.mkdir()
+            shutil.copyfile(wheels[0], kept)
+            return kept
+
+        first = fresh()
+        if first is None:
+            return builds[-1]  # the backend's answer, passed on as without wheelmemo
+
+        def again() -> Path:
+            second = fresh()
+            return first if second is None else second
+
         try:
-            diff = compare_with_probe(wheels[0], cached)
+            diff, _ = compare_with_plain_builds(first, cached, again)
         except (OSError, zipfile.BadZipFile) as e:
             warn_once(f"cannot compare cache entry {found[:8]} with a fresh build ({e}); the fresh wheel is returned")
-            return outcome
+            return builds[-1]
+    outcome = builds[-1]
     project = engine.keys.project_id
     local.record_verification(project, kind, mismatch=not diff.same)
     if diff.same:
@@ -492,7 +524,8 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
               f"({'; '.join(shown[:5])}{'; …' if len(shown) > 5 else ''}): removed, and nothing is cached "
               "under its key again; the fresh wheel is returned. The build reads something wheelmemo "
               "does not see: list it in [tool.wheelmemo] env or inputs")
-    if stored.name != wheels[0].name:
+    fresh_name, fresh_path = next((name, path) for name, path in outcome.files if name.endswith(".whl"))
+    if stored.name != fresh_name:
         with contextlib.suppress(OSError):
-            (wheels[0].parent / stored.name).unlink()  # the hit's copy, under its other name
+            (fresh_path.parent / stored.name).unlink()  # the hit's copy, under its other name
     return outcome
