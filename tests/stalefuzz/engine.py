@@ -14,8 +14,8 @@ the sdist, or without isolation in the same ``noiso`` environment), and the two 
 agree: both fail, or both build and the wheels are the same by ``wheelmemo._verify``
 (every member by content, a compiled member whose bytes differ by behaviour, an SBOM
 without its build stamps); ``probe()`` of each wheel then says which baked-in values
-differ, which is what a failure is known by (``Failure.fields``).  An editable install is compared by ``probe()`` in its environment with
-the oracle's tree wheel.  The oracle's result is reused only for the same *state*: a
+differ, which is what a failure is known by (``Failure.fields``).  An editable install
+is compared by ``probe()`` in its environment with the oracle's tree wheel.  The oracle's result is reused only for the same *state*: a
 digest of every file of the tree (ignored ones included, the builds' outputs not), the
 git commit and tags, the variables, the config settings, the installed optional
 module and the route; never across states.
