@@ -339,19 +339,24 @@ def test_module_of_the_same_name_imported_earlier_is_not_reused(
 
 
 def test_a_hook_answered_inside_a_build_learns_nothing_of_the_builds_scratch(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, cache_dir: Path) -> None:
     """A hook answers what its own key needs (``get_requires``) as a miss of its own, inside
     its miss: setuptools then reads the outer miss's ``DIST_EXTRA_CONFIG``, a file of
     wheelmemo's in a directory gone after the build, never an input (``python -m build``
-    missed every time on it)."""
+    missed every time on it).  Each hook in a process of its own, as a frontend calls it
+    (setuptools loads compiled modules, such as Cython's when it is installed, that stay
+    in a process)."""
+    import subprocess
+
     from conftest import PACKAGES
 
     project = tmp_path / "project"
     shutil.copytree(PACKAGES / "setuptools_cext", project)
-    hooks = Hooks(project, tmp_path / "calls.log", tmp_path / "out", monkeypatch)
-    (tmp_path / "sdist").mkdir()
-    hooks("build_sdist", str(tmp_path / "sdist"))
-    hooks.build_wheel()
+    for hook in ("build_sdist", "build_wheel"):
+        out = tmp_path / hook
+        out.mkdir()
+        subprocess.run([sys.executable, "-c", f"import wheelmemo; wheelmemo.{hook}({str(out)!r})"],
+                       cwd=project, check=True, capture_output=True)
     stored = [path for path in (cache_dir / "v1").rglob("*") if path.is_file()
               and b"wheelmemo-build-" in path.read_bytes()]
     assert stored == []
