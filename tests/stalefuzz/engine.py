@@ -732,6 +732,8 @@ class Runner:
                     for p in procs:
                         with contextlib.suppress(ProcessLookupError):
                             os.killpg(p.pid, signal.SIGKILL)
+                    for p in procs:
+                        p.communicate()  # reaped, pipes closed: no process is left running
                     if isinstance(e, (subprocess.TimeoutExpired, OutOfTime)):
                         raise OutOfTime from None
                     raise
