@@ -80,6 +80,14 @@ def _verify(capsys: pytest.CaptureFixture[str], project: Path, *extra: str) -> t
     return code, out, err
 
 
+def _take_environment(frontends: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's environment as the frontends' builds have it: ``verify`` runs here."""
+    for name, value in frontends.env().items():
+        monkeypatch.setenv(name, value)
+    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
+        monkeypatch.delenv(name)
+
+
 def _wrong_entry(flavored: Hooks, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Build with FLAVOR=vanilla, then hit that wheel with FLAVOR=chocolate."""
     monkeypatch.setenv("FLAVOR", "vanilla")
@@ -391,10 +399,7 @@ def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: 
     assert b"hello vanilla" in so(frontends.uv_build_wheel(project))  # the blind spot: a stale hit
     assert frontends.compiles("_speed.c") == 1
 
-    for name, value in frontends.env().items():
-        monkeypatch.setenv(name, value)
-    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
-        monkeypatch.delenv(name)
+    _take_environment(frontends, monkeypatch)
     code = main(["verify", str(project), "--frontend", "uv", "--json"])
     report = json.loads(capsys.readouterr().out)
     (member,) = [name for name in report["members"] if name.endswith(".so")]
@@ -480,10 +485,7 @@ def test_real_verify_finds_a_maturin_entry_right(frontends: Any, tmp_path: Path,
     frontends.uv_build_wheel(project)
     assert frontends.compiles(crate) == 1
 
-    for name, value in frontends.env().items():
-        monkeypatch.setenv(name, value)
-    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
-        monkeypatch.delenv(name)
+    _take_environment(frontends, monkeypatch)
     code = main(["verify", str(project), "--frontend", "uv", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert (code, report["status"], report["plain_builds"]) == (0, "same", 1)  # the .so: the same bytes
@@ -515,10 +517,7 @@ def test_real_verify_finds_cmake_and_meson_entries_right(package: str, frontends
     frontends.uv_build_wheel(project)
     assert frontends.compiles("_speed.c") == 1
 
-    for name, value in frontends.env().items():
-        monkeypatch.setenv(name, value)
-    for name in [n for n in os.environ if n.startswith("WHEELMEMO_") and n not in frontends.env()]:
-        monkeypatch.delenv(name)
+    _take_environment(frontends, monkeypatch)
     code = main(["verify", str(project), "--frontend", "uv", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert (code, report["status"], report["plain_builds"]) == (0, "same", 1)

@@ -69,19 +69,29 @@ class BuildDir:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _stamps(self) -> dict[str, tuple[str, int]]:
-        """The record's stamps (label -> content state, stamp in ns); anything else in a
-        damaged or hostile record is left out, and an input it leaves out gets a new stamp."""
+    def _record(self) -> dict[str, Any]:
+        """The directory's record, or nothing when it is missing or damaged."""
         try:
             data = json.loads((self.path / _RECORD).read_bytes())
         except (OSError, ValueError):
             return {}
-        stamps = data.get("stamps") if isinstance(data, dict) else None
+        return data if isinstance(data, dict) else {}
+
+    @staticmethod
+    def _stamps(record: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        """The record's stamps (label -> content state, stamp in ns); anything else in a
+        damaged or hostile record is left out, and an input it leaves out gets a new stamp."""
+        stamps = record.get("stamps")
         if not isinstance(stamps, dict):
             return {}
         return {label: (value[0], value[1]) for label, value in stamps.items()
                 if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
                 and isinstance(value[1], int) and not isinstance(value[1], bool)}
+
+    @staticmethod
+    def _learned_labels(record: Mapping[str, Any]) -> list[str]:
+        labels = record.get("learned")
+        return [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
 
     def prepare(self, root: Path, inputs: Mapping[str, str], state_of: Callable[[str, str], str]) -> bool:
         """Give every input its stamp as its time when it is older (a new stamp, now, for
@@ -91,10 +101,11 @@ class BuildDir:
         files outside them that earlier builds were seen reading (``remember_learned``)
         are stamped too, by ``state_of(label, path)``, their state as ``_learned`` records it."""
         now = time.time_ns()
-        stamps = self._stamps()
+        record_before = self._record()
+        stamps = self._stamps(record_before)
         prefix = str(root) + os.sep
         current = dict(inputs)
-        for label in self._learned_labels():
+        for label in self._learned_labels(record_before):
             if label not in current:
                 current[label] = state_of(label, label if os.path.isabs(label) else prefix + label)
         record: dict[str, list[Any]] = {}
@@ -113,14 +124,6 @@ class BuildDir:
             return False
         return True
 
-    def _learned_labels(self) -> list[str]:
-        try:
-            data = json.loads((self.path / _RECORD).read_bytes())
-        except (OSError, ValueError):
-            return []
-        labels = data.get("learned") if isinstance(data, dict) else None
-        return [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
-
     def _write(self, record: Mapping[str, Any]) -> None:
         tmp = self.path / f".{_RECORD}.{os.getpid()}"
         tmp.write_text(json.dumps(record))
@@ -130,11 +133,8 @@ class BuildDir:
         """Record the files outside the key that the build read (path dependencies
         outside the tree), with their states: stamped from the start of this build,
         which read them as they are, and checked by content before the next one."""
-        try:
-            data = json.loads((self.path / _RECORD).read_bytes())
-        except (OSError, ValueError):
-            return
-        if not isinstance(data, dict) or not isinstance(data.get("stamps"), dict):
+        data = self._record()
+        if not isinstance(data.get("stamps"), dict):
             return
         started = data.get("started_ns")
         if not isinstance(started, int):
@@ -143,9 +143,7 @@ class BuildDir:
             old = data["stamps"].get(label)
             if not (isinstance(old, list) and old[:1] == [state]):
                 data["stamps"][label] = [state, started]
-        labels = data.get("learned")
-        kept = [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
-        data["learned"] = sorted(set(kept) | set(learned_files))
+        data["learned"] = sorted(set(self._learned_labels(data)) | set(learned_files))
         with contextlib.suppress(OSError):
             self._write(data)
 
