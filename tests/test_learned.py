@@ -377,7 +377,7 @@ def test_temporaries_and_per_build_variables_are_no_inputs(tmp_path: Path, monke
 
 
 class _Digests:
-    def digest(self, label: str, path: str) -> str:
+    def learned_state(self, label: str, path: str, *, walk: bool = False, deadline: float | None = None) -> str:
         return "missing" if not os.path.exists(path) else "present"
 
 

@@ -160,7 +160,7 @@ def test_requirements_of_wrong_types_are_asked_again(hooks: Hooks, cache_dir: Pa
 def test_sdist_alias_of_wrong_types_is_corrupt(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "cache")
     store.put(KEY, "sdist-alias", [], build_seconds=0.0, parts={"hook": "sdist-alias"},
-              value={"tree": "t", "differs": [], "equivalent": []})
+              value={"tree": "cd" * 32, "differs": [], "equivalent": []})
     (record,) = _records(tmp_path / "cache", "sdist-alias")
     _forge(record, lambda r: {**r, "value": {**r["value"], "equivalent": 5}})
     with pytest.raises(CorruptEntryError, match="was corrupt"):

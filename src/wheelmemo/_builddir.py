@@ -46,12 +46,14 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
-from ._log import logger
+from ._log import logger, warn_once
+from ._records import MAX_LABELS, MAX_LEARNED, MAX_NAME, is_label, is_text
 
 __all__ = ["BuildDir", "build_dir_env", "build_dir_name"]
 
@@ -70,10 +72,17 @@ class BuildDir:
         self.path = path
 
     def _record(self) -> dict[str, Any]:
-        """The directory's record, or nothing when it is missing or damaged."""
+        """The directory's record, or nothing when it is missing or damaged.  Read by
+        the one process that holds the directory's lock, but written by whoever can
+        write to the cache: its members are checked (``_stamps``, ``_learned_labels``),
+        and a record past what a build writes is nothing, with one warning."""
         try:
-            data = json.loads((self.path / _RECORD).read_bytes())
-        except (OSError, ValueError):
+            raw = _read_bounded(self.path / _RECORD)
+            data = json.loads(raw)
+        except (OSError, ValueError, RecursionError) as e:
+            if not isinstance(e, FileNotFoundError):
+                warn_once(f"the record of build directory {self.path.name[:8]} is damaged ({str(e)[:80]}); "
+                          "its inputs get new stamps")
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -82,16 +91,21 @@ class BuildDir:
         """The record's stamps (label -> content state, stamp in ns); anything else in a
         damaged or hostile record is left out, and an input it leaves out gets a new stamp."""
         stamps = record.get("stamps")
-        if not isinstance(stamps, dict):
+        if not isinstance(stamps, dict) or len(stamps) > MAX_LABELS:
             return {}
         return {label: (value[0], value[1]) for label, value in stamps.items()
-                if isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+                if is_label(label) and isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
                 and isinstance(value[1], int) and not isinstance(value[1], bool)}
 
     @staticmethod
     def _learned_labels(record: Mapping[str, Any]) -> list[str]:
+        """The files outside the key that earlier builds read (``remember_learned``): only
+        labels a learned-inputs record may hold (``_records.is_label``: never a root, a
+        path with ``..``, or a kernel or device tree), at most ``MAX_LEARNED`` of them."""
         labels = record.get("learned")
-        return [label for label in labels if isinstance(label, str)] if isinstance(labels, list) else []
+        if not isinstance(labels, list) or len(labels) > MAX_LEARNED:
+            return []
+        return [label for label in labels if is_label(label)]
 
     def prepare(self, root: Path, inputs: Mapping[str, str], state_of: Callable[[str, str], str]) -> bool:
         """Give every input its stamp as its time when it is older (a new stamp, now, for
@@ -139,10 +153,11 @@ class BuildDir:
         started = data.get("started_ns")
         if not isinstance(started, int):
             return
+        data["stamps"] = dict(self._stamps(data))
         for label, (state, _source) in learned_files.items():
             old = data["stamps"].get(label)
-            if not (isinstance(old, list) and old[:1] == [state]):
-                data["stamps"][label] = [state, started]
+            if not (isinstance(old, (list, tuple)) and old[:1] == (state,)):
+                data["stamps"][label] = (state, started)
         data["learned"] = sorted(set(self._learned_labels(data)) | set(learned_files))
         with contextlib.suppress(OSError):
             self._write(data)
@@ -150,12 +165,13 @@ class BuildDir:
 
 def _at_least(path: str, stamp: int) -> bool:
     """Give ``path`` the time ``stamp`` unless it is as new already; False when that
-    cannot be done (a missing file is left to cargo, which sees it missing)."""
+    cannot be done (a missing file is left to cargo, which sees it missing, and what is
+    no regular file, a directory or a device, is left alone)."""
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):
         return True
-    if st.st_mtime_ns >= stamp:
+    if st.st_mtime_ns >= stamp or not stat.S_ISREG(st.st_mode):
         return True
     try:
         os.utime(path, ns=(st.st_atime_ns, stamp))
@@ -163,6 +179,19 @@ def _at_least(path: str, stamp: int) -> bool:
         logger.debug("cannot set the time of %s (%s): a fresh build directory", path, e)
         return False
     return True
+
+
+def _read_bounded(path: Path, limit: int = 64 << 20) -> bytes:
+    """A record's bytes, at most ``limit`` (ValueError past it); never a FIFO's open that
+    waits, nor a device's read that does not end."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit >> 20} MiB")
+    return data
 
 
 def build_dir_env(build_dir: BuildDir, environ: Mapping[str, str], cargo: bool) -> dict[str, str]:

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from . import _key, _learned
-from ._errors import CorruptEntryError, StoreError, WheelmemoError
+from ._errors import BudgetSpent, CorruptEntryError, StoreError, WheelmemoError
 from ._keys import Keys, Lookup
 from ._log import logger, warn_once
+from ._records import MAX_CANDIDATES
 from ._store import FAILED, READ_WRITE, Entry, LocalStore, Store
 from ._tiers import RemoteStore
 
@@ -37,8 +38,6 @@ __all__ = ["MAX_CANDIDATES", "Engine", "Outcome"]
 
 T = TypeVar("T")
 
-#: How many results one declared key keeps, newest first (each with its learned inputs).
-MAX_CANDIDATES = 8
 #: A remote that failed is skipped by the hook calls of the next seconds: the other
 #: processes of the same frontend run (get_requires, then build_wheel) do not wait again.
 REMOTE_DOWN_SECONDS = 60.0
@@ -111,18 +110,21 @@ class Engine:
 
         return _key._installed(sys.path)
 
-    def _mismatch(self, learned: Mapping[str, Any], lookup: Lookup) -> str | None:
-        """Why a candidate result does not fit this build, or None when it does."""
+    def _mismatch(self, learned: Mapping[str, Any], lookup: Lookup, deadline: float | None = None) -> str | None:
+        """Why a candidate result does not fit this build, or None when it does
+        (``deadline``: see ``_learned.check_learned``)."""
         lacking = lookup.differs.intersection(learned.get("read") or ())
         if lacking:
             return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
         return _learned.check_learned(learned, self.keys.project.root, self.keys.stat_cache,
                                       self.keys.environ, self._installed, same=lookup.equivalent,
-                                      in_build_environment=not self.keys.offline)
+                                      in_build_environment=not self.keys.offline, deadline=deadline)
 
-    def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
+    def _candidates(self, store: Store, lookup: Lookup, deadline: float | None = None,
+                    ) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
-        and why the newest one that does not fit does not."""
+        and why the newest one that does not fit does not (``deadline``: a remote's
+        budget, which checking the learned inputs its records name spends too)."""
         manifest = store.get(_learned.manifest_key(lookup.key))
         value = manifest.value if manifest is not None else None
         if not isinstance(value, list):
@@ -135,7 +137,7 @@ class Engine:
                 continue
             if candidate.get("narrow") is True and not self.keys.settings.narrow:
                 continue  # listed here by a narrow match: it stands for this key only while narrow
-            why = self._mismatch(candidate["learned"], lookup)
+            why = self._mismatch(candidate["learned"], lookup, deadline)
             if why is None:
                 fitting.append(candidate)
             elif reason is None:
@@ -229,7 +231,15 @@ class Engine:
         """A result from the remote, written to the local cache first and served from
         there (or straight from the remote when the local cache takes no writes)."""
         for lookup in lookups:
-            fitting, _ = self._candidates(remote, lookup)
+            try:
+                # the remote's records name the files checked here: that work is the
+                # remote's too, and ends with its budget
+                fitting, _ = self._candidates(remote, lookup, remote.deadline)
+            except BudgetSpent as e:
+                from ._remote import RemoteTimeout
+
+                remote.fail(RemoteTimeout(f"{e} (remote-budget)"))
+                return None
             for candidate in fitting:
                 if self.local is not None and self.local.rejected(candidate["key"]):
                     continue  # verification found it wrong here (``_verify``)
@@ -417,7 +427,7 @@ class Engine:
             return {}
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
-        if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
+        if not build_dir.prepare(keys.project.root, parts["inputs"], _learned_state_of(keys.stat_cache)):
             return {}
         self._build_dir = build_dir
         return env
@@ -557,6 +567,11 @@ class Engine:
         local.record_remote(self.keys.project_id, kind, stats.counts, saved=saved, seconds=stats.seconds,
                             bytes_down=stats.bytes_down, bytes_up=stats.bytes_up)
         remote.stats = type(stats)()
+
+
+def _learned_state_of(digests: _learned.DigestSource) -> Callable[[str, str], str]:
+    """The state of a build directory's learned input, as ``_learned.learn`` gives it."""
+    return lambda label, path: digests.learned_state(label, path, walk=not os.path.isabs(label))
 
 
 def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ one ``wheelmemo: error: ...`` line at the hook boundary (``_hooks.py``); a
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "CorruptEntryError", "StoreError", "WheelmemoError"]
+__all__ = ["BudgetSpent", "ConfigError", "CorruptEntryError", "StoreError", "WheelmemoError"]
 
 
 class WheelmemoError(Exception):
@@ -25,3 +25,8 @@ class StoreError(WheelmemoError):
 
 class CorruptEntryError(StoreError):
     """A cache entry or blob failed verification; it has been discarded."""
+
+
+class BudgetSpent(StoreError):
+    """The time allowed for checking what a record names (a remote's ``remote-budget``)
+    ended before the check did."""

@@ -27,6 +27,9 @@ DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 #: a FIFO planted in the cache must not block the open of a file to read
 NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 BINARY = getattr(os, "O_BINARY", 0)
+#: The largest file of the store read whole (a record, its parts, a project's index):
+#: 64 MiB, four times a remote's largest record; a bigger one was not written by wheelmemo.
+MAX_READ = 64 << 20
 #: POSIX: the store's directories are opened once and their files reached relative to
 #: them (``openat``), so that no directory can be swapped for a symlink between a check
 #: and a use.  Elsewhere (Windows) paths are checked with lstat before they are used.
@@ -77,10 +80,14 @@ class Dir:
             raise
         return fd
 
-    def read(self, name: str) -> tuple[bytes, float]:
-        """The bytes of a regular file here and its mtime."""
+    def read(self, name: str, limit: int = MAX_READ) -> tuple[bytes, float]:
+        """The bytes of a regular file here and its mtime; OSError (EFBIG) for one of
+        more than ``limit`` bytes, which is no file of the store's."""
         with os.fdopen(self.open(name, os.O_RDONLY), "rb") as f:
-            return f.read(), os.fstat(f.fileno()).st_mtime
+            data = f.read(limit + 1)
+            if len(data) > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB", os.path.join(self.path, name))
+            return data, os.fstat(f.fileno()).st_mtime
 
     def temp(self, prefix: str) -> tuple[int, str]:
         """A new file here (``temp_file`` relative to this directory)."""

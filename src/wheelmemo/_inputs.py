@@ -32,7 +32,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ._errors import BudgetSpent
 from ._log import warn_once
+from ._records import is_under_system
 from ._store import temp_file
 from ._walk import INDEX_MEMO_KEY, WALK_MEMO_KEY, list_tree, stat_signature
 
@@ -143,6 +145,8 @@ class StatCache:
         #: decompressing it (``_engine``)
         self._old: dict[str, Any] | None = None
         self._new: dict[str, tuple[str, str, Any]] = {}
+        #: the ``time.monotonic()`` instant after which no file is hashed (``learned_state``)
+        self._deadline: float | None = None
         #: labels digested in this process, with their newest time (racy-git: a file
         #: changed within 2 s of its stat may change again unseen; it is not saved)
         self._fresh: dict[str, int] = {}
@@ -210,6 +214,42 @@ class StatCache:
             return self._digest(label, path, ())
         return self._digest_stat(label, path, st, stat_signature(st) if stat.S_ISREG(st.st_mode) else "-")
 
+    def learned_state(self, label: str, path: str, *, walk: bool = False, deadline: float | None = None) -> str:
+        """The state of a learned input (``_learned``), found without opening anything but
+        a regular file: its digest (``digest``); ``"missing"``; ``"link:"`` + the target of
+        a dangling link; and for what no content state can stand for (a FIFO, a socket, a
+        device, a link into ``/proc``, ``/dev`` or ``/sys``, a directory unless ``walk``) a
+        state of its own that no later check meets, so a result that names one never hits.
+
+        ``walk``: a directory that is no link is fingerprinted by the files below it
+        (``dir:``), as for a declared input: a build script's ``rerun-if-changed`` may
+        name a directory of the project, which cargo watches whole.  ``deadline``: a
+        ``time.monotonic()`` instant; BudgetSpent when it passes before the state is known.
+        """
+        self._deadline = deadline
+        try:
+            _check_deadline(deadline)
+            try:
+                st = os.lstat(path)
+                link = stat.S_ISLNK(st.st_mode)
+                if link:
+                    if is_under_system(os.path.realpath(path)):
+                        return _never_the_same("system")
+                    st = os.stat(path)
+            except OSError:
+                return self._digest(label, path, ())  # missing, or a dangling link's target
+            except ValueError:  # a NUL: no file is named so
+                return "missing"
+            if stat.S_ISDIR(st.st_mode):
+                if walk and not link:
+                    return "dir:" + self._tree_digest(label, path, (os.path.realpath(path),))
+                return _never_the_same("dir")
+            if not stat.S_ISREG(st.st_mode):
+                return _never_the_same(_special_kind(st.st_mode))
+            return self._digest_stat(label, path, st, stat_signature(st))
+        finally:
+            self._deadline = None
+
     def _digest_stat(self, label: str, path: str, st: os.stat_result | None, sig: str) -> str:
         """digest(), given the file's stat (None: it failed) and its signature."""
         if sig != "-":  # the hit path: one string, one lookup
@@ -268,7 +308,7 @@ class StatCache:
             crc = old[2]
         else:
             try:
-                digest, crc = file_digest_crc(path)
+                digest, crc = file_digest_crc(path, self._deadline)
             except OSError as e:
                 return _unreadable(label, e)
             if st.st_mode & stat.S_IXUSR:
@@ -287,6 +327,7 @@ class StatCache:
         except OSError:
             return "unreadable"  # never fail a build over it: the key just says so
         for rel in listing:
+            _check_deadline(self._deadline)
             path = os.path.join(directory, rel)
             h.update(f"{rel}\0{self._digest(label + '/' + rel, path, chain)}\n".encode())
         return h.hexdigest()
@@ -371,6 +412,17 @@ def _special_kind(mode: int) -> str:
     return next((name for name, test in _SPECIAL_KINDS if test(mode)), "special-file")
 
 
+def _never_the_same(kind: str) -> str:
+    """The state of a learned input that is no file a key can hold: one no other check
+    gives, so a result whose build read it is never reused."""
+    return f"special:{kind}:{os.urandom(16).hex()}"
+
+
+def _check_deadline(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise BudgetSpent("the time budget ended while checking the files a record names")
+
+
 def _unreadable(label: str, error: OSError) -> str:
     """The key of a file that cannot be read, with a warning.
 
@@ -409,8 +461,9 @@ def file_digest(path: str | Path) -> str:
     return file_digest_crc(path)[0]
 
 
-def file_digest_crc(path: str | Path) -> tuple[str, int]:
+def file_digest_crc(path: str | Path, deadline: float | None = None) -> tuple[str, int]:
     """SHA-256 and CRC-32 of a regular file; OSError for anything else (never a blocking open).
+    ``deadline`` (``time.monotonic()``): BudgetSpent when it passes before the end.
 
     Plain descriptor reads: a buffered file object costs more to make than hashing a
     small source file does.
@@ -435,6 +488,7 @@ def file_digest_crc(path: str | Path) -> tuple[str, int]:
             if seen == size and len(chunk) < want:
                 break
             want = _CHUNK
+            _check_deadline(deadline)
     finally:
         os.close(fd)
     return h.hexdigest(), crc

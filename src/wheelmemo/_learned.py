@@ -45,24 +45,23 @@ import hashlib
 import os
 import re
 import sys
+import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from ._key import canonical_name, env_digest
 from ._recorder import Recorder, is_noise_env, is_under, parse_make_deps
+from ._records import is_under_system
 
 __all__ = ["BuildContext", "CargoFindings", "cargo_learned", "check_learned", "learn", "learned_key",
            "manifest_key", "unread_changes"]
 
-#: Where files are never inputs of their own: kernel and device trees.
-_SYSTEM_PREFIXES = ("/dev/", "/proc/", "/sys/")
-
-
 class DigestSource(Protocol):
-    """What gives a file's content state: ``_inputs.StatCache``."""
+    """What gives a learned file's state: ``_inputs.StatCache``."""
 
-    def digest(self, label: str, path: str) -> str: ...
+    def learned_state(self, label: str, path: str, *, walk: bool = False,
+                      deadline: float | None = None) -> str: ...
 
 
 #: Variables cargo sets for rustc and build scripts itself (``env!("OUT_DIR")``): their
@@ -138,26 +137,41 @@ def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
 def check_learned(
     learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
     installed: Callable[[], Mapping[str, tuple[str, str]]], *, same: Collection[str] = (),
-    in_build_environment: bool = True,
+    in_build_environment: bool = True, deadline: float | None = None,
 ) -> str | None:
     """``None`` when every learned input is as it was; else what changed, in words.
+
+    ``learned`` has passed ``_records.check_learned`` (every store's read does that):
+    its file labels are relative names in the project or absolute paths outside any
+    kernel or device tree.  A file is stat'ed, then hashed only if it is a regular one
+    (``StatCache.learned_state``); a directory is walked only when it is the project's
+    and the build saw a directory there (``dir:``).
 
     ``same``: labels known to be as good as they were (an unpacked sdist's ``PKG-INFO``).
     ``in_build_environment`` off (the command line, outside the frontend's isolated
     environment, which it stands for by an entry's versions): the modules and
     distributions the build imported or missed are the build environment's, not this
-    process's, and are taken as they were.
+    process's, and are taken as they were.  ``deadline`` (``time.monotonic()``, a
+    remote record's budget): ``BudgetSpent`` when it passes before the check ends.
     """
     for name, (digest, source) in (learned.get("env") or {}).items():
         if env_digest(environ.get(name)) != digest:
             return f"{name} changed (read by {source})"
     prefix = str(root) + os.sep
     for label, (state, source) in (learned.get("files") or {}).items():
-        path = label if os.path.isabs(label) else prefix + label
-        if label not in same and digests.digest(label, path) != state:
+        if label in same:
+            continue
+        relative = not os.path.isabs(label)
+        path = prefix + label if relative else label
+        now = digests.learned_state(label, path, walk=relative and state.startswith("dir:"), deadline=deadline)
+        if now != state:
             return f"{label} changed (read by {source})"
     if not in_build_environment:
         return None
+    if deadline is not None and time.monotonic() > deadline:
+        from ._errors import BudgetSpent
+
+        raise BudgetSpent("the time budget ended while checking the inputs a record names")
     for name, (state, _source) in (learned.get("modules") or {}).items():
         now = module_state(name)
         if now != state:
@@ -217,7 +231,7 @@ class BuildContext:
             if ".git" in parts or "__pycache__" in parts or self.is_output(label):
                 return None
             return label
-        if path.startswith(_SYSTEM_PREFIXES) or "__pycache__" in path.split(os.sep):
+        if is_under_system(path) or "__pycache__" in path.split(os.sep):
             return None
         if os.path.isdir(path):
             return None
@@ -383,7 +397,7 @@ def _file_states(
                 changed.append(label)
         except OSError:
             pass
-        files[label] = [digests.digest(label, full), source]
+        files[label] = [digests.learned_state(label, full, walk=not os.path.isabs(label)), source]
         if not os.path.isabs(label):
             read.add(label)
     return files, read, changed

@@ -14,13 +14,36 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 from typing import Any, NamedTuple
 
-__all__ = ["FORMAT", "INVALID", "TREE_PREFIX", "Entry", "StoredFile", "check_record", "checksum"]
+__all__ = ["FORMAT", "INVALID", "KINDS", "MAX_CANDIDATES", "TREE_PREFIX", "Entry", "StoredFile", "check_record",
+           "checksum", "is_label"]
 
 FORMAT = 1
+#: Every kind of entry: a hook's result (``_memo``), the list of a declared key's results
+#: (``manifest``, ``_engine``) and what an sdist was made from (``sdist-alias``, ``_keys``).
+KINDS = frozenset({"wheel", "editable", "sdist", "metadata-wheel", "metadata-editable", "requires-wheel",
+                   "requires-editable", "requires-sdist", "manifest", "sdist-alias"})
+#: How many results one declared key keeps, newest first (each with its learned inputs).
+MAX_CANDIDATES = 8
+# Bounds on what one record may hold, far above what a build records (a remote record is
+# at most 16 MiB anyway): a record past them is not one wheelmemo wrote, and checking it
+# would cost a hit more than the build it stands for.
+#: stored files of one entry (a native editable's compiled modules in the tree)
+MAX_FILES = 10_000
+#: learned files, variables, distributions or modules of one result
+MAX_LEARNED = 100_000
+#: project files one build read or shipped, requirements, labels an sdist differs in
+MAX_LABELS = 1_000_000
+#: one label, name or state: a path no longer than PATH_MAX (a dangling link's state
+#: is its target's path, after a short prefix)
+MAX_NAME = 4096
+#: Where no file a record names may be: kernel and device trees (a FIFO, ``/dev/zero``,
+#: ``/proc/self/fd/0`` can block or never end).
+SYSTEM_DIRS = ("/dev", "/proc", "/sys")
 #: Stored names of the files a native editable build wrote into the project's tree
 #: (``_memo.TREE_PREFIX``): relative to the tree, not to a destination directory.
 TREE_PREFIX = "tree:"
@@ -88,8 +111,58 @@ def is_relative_name(name: str) -> bool:
             and all(part not in ("", ".", "..") for part in name.split("/")))
 
 
-def is_strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+def is_strings(value: object, limit: int = MAX_LABELS) -> bool:
+    """A list of at most ``limit`` strings of at most ``MAX_NAME`` characters."""
+    return (isinstance(value, list) and len(value) <= limit
+            and all(isinstance(item, str) and len(item) <= MAX_NAME for item in value))
+
+
+def is_text(value: object, limit: int = MAX_NAME) -> bool:
+    """A string a path or a digest can be made of: at most ``limit`` characters, and
+    encodable as a file name (json reads lone surrogates, which no file name holds)."""
+    if not (isinstance(value, str) and len(value) <= limit):
+        return False
+    try:
+        value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def is_under_system(path: str) -> bool:
+    return any(path == top or path.startswith(top + "/") for top in SYSTEM_DIRS)
+
+
+def is_label(value: object) -> bool:
+    """A file a record may name (a learned input, a build directory's input): a relative
+    name inside the project (:func:`is_relative_name`), or a normalized absolute path
+    outside it that is not a root (``/``, ``//``) and not under a kernel or device tree."""
+    if not (isinstance(value, str) and value and is_text(value)):
+        return False
+    if not os.path.isabs(value):
+        return is_relative_name(value)
+    return (os.path.normpath(value) == value and os.path.dirname(value) != value and "\0" not in value
+            and not value.startswith("//") and not is_under_system(value))
+
+
+def _is_name(value: object) -> bool:
+    """A variable's, distribution's or module's name: no NUL, no path."""
+    return isinstance(value, str) and value != "" and is_text(value) and not any(c in value for c in "\0/\\")
+
+
+def _is_module(value: object) -> bool:
+    """A top-level module's name: one with a dot would import its package to be looked up."""
+    return _is_name(value) and "." not in str(value)
+
+
+def _is_env_name(value: object) -> bool:
+    return isinstance(value, str) and value != "" and is_text(value) and "\0" not in value and "=" not in value
+
+
+def _is_state(value: object) -> bool:
+    """``[state, source]`` of a learned input."""
+    return (isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
+            and is_text(value[1]))
 
 
 def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
@@ -98,9 +171,11 @@ def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
     the tree; metadata is one ``.dist-info`` directory)."""
     if not isinstance(files, list):
         raise TypeError("files is not a list")
+    if len(files) > MAX_FILES:
+        raise ValueError(f"{len(files)} files")
     stored = []
     for item in files:
-        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+        if not (isinstance(item, list) and len(item) == 3 and is_text(item[0])
                 and is_digest(item[1]) and is_size(item[2])):
             raise ValueError(f"{str(item)[:80]} is not [name, blob digest, size]")
         name = item[0]
@@ -124,39 +199,56 @@ def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
     return tuple(stored)
 
 
+#: the parts of a learned-inputs record (``_learned``) that map names to ``[state, source]``,
+#: with what their names must be
+_LEARNED_MAPS = {"files": is_label, "env": _is_env_name, "dists": _is_name, "modules": _is_module}
+_LEARNED_PARTS = frozenset({*_LEARNED_MAPS, "read", "sealed"})
+
+
 def check_learned(learned: object) -> None:
     """The learned inputs of a result (``_learned``'s record): ``files``, ``env``,
-    ``dists`` and ``modules`` map names to ``[state, source]``; ``read`` lists labels."""
+    ``dists`` and ``modules`` map names to ``[state, source]`` (files by :func:`is_label`:
+    what a hit stats and hashes), ``read`` lists the project files read (names compared,
+    never opened), ``sealed`` is a bool; each within the bounds above."""
     if not isinstance(learned, dict):
         raise TypeError("learned inputs are not an object")
-    for part in ("files", "env", "dists", "modules"):
+    unknown = set(learned) - _LEARNED_PARTS
+    if unknown:
+        raise ValueError(f"learned inputs hold {str(min(unknown))[:40]!r}")
+    for part, is_name in _LEARNED_MAPS.items():
         states = learned.get(part)
-        if states is not None and not (isinstance(states, dict) and all(
-                isinstance(name, str) and is_strings(state) and len(state) == 2
-                for name, state in states.items())):
-            raise ValueError(f"learned {part} is not a map of [state, source]")
-    read = learned.get("read")
-    if read is not None and not is_strings(read):
+        if states is not None and not (isinstance(states, dict) and len(states) <= MAX_LEARNED and all(
+                is_name(name) and _is_state(state) for name, state in states.items())):
+            raise ValueError(f"learned {part} is not a map of names to [state, source]")
+    if learned.get("read") is not None and not is_strings(learned["read"]):
         raise ValueError("learned read is not a list of labels")
+    if learned.get("sealed") is not None and not isinstance(learned["sealed"], bool):
+        raise ValueError("learned sealed is not a bool")
 
 
 def check_manifest(value: object) -> None:
-    """A manifest's value: the results of a declared key, each ``{key, learned}``."""
+    """A manifest's value: the results of a declared key (at most ``MAX_CANDIDATES``),
+    each ``{key, learned[, narrow]}``."""
     if not isinstance(value, list):
         raise TypeError("a manifest is not a list")
+    if len(value) > MAX_CANDIDATES:
+        raise ValueError(f"a manifest of {len(value)} results")
     for candidate in value:
         if not (isinstance(candidate, dict) and is_digest(candidate.get("key"))):
             raise ValueError("a manifest candidate has no key")
+        if not set(candidate) <= {"key", "learned", "narrow"} or not isinstance(candidate.get("narrow", False), bool):
+            raise ValueError("a manifest candidate holds more than key, learned and narrow")
         check_learned(candidate.get("learned"))
 
 
 def check_sdist_alias(value: object) -> None:
-    """What an sdist was made from: the tree's inputs digest and the files it differs in."""
-    if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
-            and is_strings(value.get("differs"))
+    """What an sdist was made from: the tree's inputs digest, the labels it differs in and
+    those as good as the tree's (names compared, never opened), the project, the git state."""
+    if not (isinstance(value, dict) and set(value) <= {"tree", "differs", "equivalent", "project", "vcs"}
+            and is_digest(value.get("tree")) and is_strings(value.get("differs"))
             and (value.get("equivalent") is None or is_strings(value.get("equivalent")))
-            and (value.get("project") is None or isinstance(value.get("project"), str))):
-        raise ValueError("an sdist alias is not {tree, differs, equivalent}")
+            and all(value.get(name) is None or is_text(value[name]) for name in ("project", "vcs"))):
+        raise ValueError("an sdist alias is not {tree, differs, equivalent, project, vcs}")
 
 
 def check_value(kind: str, value: object) -> None:
@@ -165,7 +257,7 @@ def check_value(kind: str, value: object) -> None:
         check_manifest(value)
     elif kind == "sdist-alias":
         check_sdist_alias(value)
-    elif kind.startswith("requires-") and not is_strings(value):
+    elif kind.startswith("requires-") and not is_strings(value, MAX_FILES):
         raise ValueError("requirements are not a list of strings")
 
 
@@ -183,10 +275,12 @@ def check_record(key: str, record: object) -> Entry:
         raise ValueError("the record is another key's")
     if not isinstance(kind, str):
         raise TypeError("kind is not a string")
+    if kind not in KINDS:
+        raise ValueError(f"kind {kind[:40]!r} is none wheelmemo writes")
     if not (is_seconds(body.get("created")) and is_seconds(body.get("build_seconds"))
             and body["build_seconds"] >= 0):
         raise ValueError("created or build_seconds is not a number")
-    if body.get("project") is not None and not isinstance(body["project"], str):
+    if body.get("project") is not None and not is_text(body["project"]):
         raise ValueError("project is not a string")
     files = check_files(kind, body.get("files"))
     if not is_size(body.get("size")) or body["size"] != sum(f.size for f in files):
