@@ -107,8 +107,13 @@ def is_seconds(value: object) -> bool:
 def is_relative_name(name: str) -> bool:
     """A relative POSIX path of plain segments, which stays below the directory it is
     joined to: no empty, ``.`` or ``..`` segment, no leading ``/``, no backslash or NUL."""
-    return (name != "" and not name.startswith("/") and not any(c in name for c in _UNSAFE)
-            and all(part not in ("", ".", "..") for part in name.split("/")))
+    return name != "" and not any(c in name for c in _UNSAFE) and _plain_segments(f"/{name}/")
+
+
+def _plain_segments(path: str) -> bool:
+    """``path``, between its first and last ``/``, holds no empty, ``.`` or ``..`` segment
+    (string searches: this runs for every name of every record read)."""
+    return "//" not in path and "/./" not in path and "/../" not in path
 
 
 def is_strings(value: object, limit: int = MAX_LABELS) -> bool:
@@ -122,6 +127,8 @@ def is_text(value: object, limit: int = MAX_NAME) -> bool:
     encodable as a file name (json reads lone surrogates, which no file name holds)."""
     if not (isinstance(value, str) and len(value) <= limit):
         return False
+    if value.isascii():
+        return True
     try:
         value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
@@ -129,20 +136,25 @@ def is_text(value: object, limit: int = MAX_NAME) -> bool:
     return True
 
 
+_SYSTEM_PREFIXES = tuple(top + "/" for top in SYSTEM_DIRS)
+
+
 def is_under_system(path: str) -> bool:
-    return any(path == top or path.startswith(top + "/") for top in SYSTEM_DIRS)
+    return path.startswith(_SYSTEM_PREFIXES) or path in SYSTEM_DIRS
 
 
 def is_label(value: object) -> bool:
     """A file a record may name (a learned input, a build directory's input): a relative
     name inside the project (:func:`is_relative_name`), or a normalized absolute path
-    outside it that is not a root (``/``, ``//``) and not under a kernel or device tree."""
-    if not (isinstance(value, str) and value and is_text(value)):
+    outside it that is not a root (``/``, ``//``) and not under a kernel or device tree.
+    (Checked on every hit, for every learned file: string tests, no ``normpath``.)"""
+    if not (isinstance(value, str) and value and is_text(value)) or "\0" in value:
         return False
-    if not os.path.isabs(value):
-        return is_relative_name(value)
-    return (os.path.normpath(value) == value and os.path.dirname(value) != value and "\0" not in value
-            and not value.startswith("//") and not is_under_system(value))
+    if os.sep == "/" and value.startswith("/"):
+        return _plain_segments(value + "/") and not is_under_system(value)
+    if os.path.isabs(value):  # C:\dir\file
+        return os.path.normpath(value) == value and os.path.dirname(value) != value
+    return is_relative_name(value)
 
 
 def _is_name(value: object) -> bool:
