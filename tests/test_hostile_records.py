@@ -29,7 +29,9 @@ from hypothesis import strategies as st
 from wheelmemo._builddir import BuildDir
 from wheelmemo._records import checksum
 
-from conftest import FakeSite, Hooks
+from conftest import FakeSite, Hooks, use_learning_backend
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths, FIFOs and sockets")
 
 # -- what the hook touched: audit events, recorded while a test's hook runs ---------------
 #: the (event, path) lists of the recordings under way: opens, listings and writes
@@ -303,6 +305,20 @@ def test_checking_a_remote_records_inputs_ends_with_the_budget(
     assert read[0] < 16 << 30, "the whole file was hashed"
     (warning,) = _warnings(capsys.readouterr().err)
     assert "time budget" in warning, warning
+
+
+def test_a_build_that_read_no_regular_file_is_not_cached(
+        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a build read through a link to a device (or a FIFO, a socket, a directory
+    outside the project) has no content a key can hold: its result is not stored (it was
+    stored keyed on "a char device", and hit whatever the device gave)."""
+    os.symlink("/dev/null", tmp_path / "device")
+    use_learning_backend(hooks, fake_site, read=["../device"])
+    capsys.readouterr()
+    first = hooks.build_wheel(subdir="a").read_bytes()
+    assert "device, which is no regular file" in capsys.readouterr().err
+    assert hooks.build_wheel(subdir="b").read_bytes() == first
+    assert hooks.calls()["build_wheel"] == 2
 
 
 def test_a_build_directory_record_names_only_files_it_may_stamp(tmp_path: Path) -> None:

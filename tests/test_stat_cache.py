@@ -40,9 +40,9 @@ def _no_hashing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     hashed: list[str] = []
     real = _inputs.file_digest_crc
 
-    def counting(path: str | Path) -> tuple[str, int]:
+    def counting(path: str | Path, deadline: float | None = None) -> tuple[str, int]:
         hashed.append(str(path))
-        return real(path)
+        return real(path, deadline)
 
     monkeypatch.setattr(_inputs, "file_digest_crc", counting)
     return hashed

@@ -237,10 +237,10 @@ def test_unreadable_input_is_a_warning_not_a_crash(hooks: Hooks, monkeypatch: py
     secret.write_text("x")
     real = _inputs.file_digest_crc
 
-    def no_permission(path: str | Path) -> tuple[str, int]:
+    def no_permission(path: str | Path, deadline: float | None = None) -> tuple[str, int]:
         if str(path).endswith("secret.dat"):
             raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
+        return real(path, deadline)
 
     monkeypatch.setattr(_inputs, "file_digest_crc", no_permission)
     capsys.readouterr()

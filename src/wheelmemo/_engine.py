@@ -439,7 +439,7 @@ class Engine:
         inputs changed while it ran, or it ran a compiler whose reads nothing reported,
         since what it read is then unknown."""
         from ._buildenv import SCRATCH_DIRS, cargo_findings
-        from ._inputs import DEFAULT_EXCLUDE, compile_glob
+        from ._inputs import DEFAULT_EXCLUDE, UNKEYABLE, compile_glob
 
         keys = self.keys
         root = keys.project.root
@@ -470,6 +470,14 @@ class Engine:
                 f"the build changed its own inputs ({', '.join(changed[:3])}), so what it read is "
                 "not known and its result is not cached: commit generated files the build needs "
                 "(a Cargo.lock) or list them in .gitignore"
+            )
+            return None
+        unkeyable = sorted(label for label, (state, _) in (learned.get("files") or {}).items()
+                           if state.startswith(UNKEYABLE))
+        if unkeyable:
+            warn_once(
+                f"the build read {unkeyable[0]}, which is no regular file (a directory outside the project, "
+                "a FIFO, a socket, a device, or a link into /proc, /dev or /sys): its result is not cached"
             )
             return None
         if kind in ("wheel", "editable") and not keys.settings.inputs:

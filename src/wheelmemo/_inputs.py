@@ -412,10 +412,14 @@ def _special_kind(mode: int) -> str:
     return next((name for name, test in _SPECIAL_KINDS if test(mode)), "special-file")
 
 
+#: The prefix of the state of a learned input that is no file a key can hold.
+UNKEYABLE = "unkeyable:"
+
+
 def _never_the_same(kind: str) -> str:
     """The state of a learned input that is no file a key can hold: one no other check
-    gives, so a result whose build read it is never reused."""
-    return f"special:{kind}:{os.urandom(16).hex()}"
+    gives, so a result whose build read it is never reused (nor stored: ``_engine``)."""
+    return f"{UNKEYABLE}{kind}:{os.urandom(16).hex()}"
 
 
 def _check_deadline(deadline: float | None) -> None:
