@@ -4,9 +4,12 @@ Every record is read through :func:`check_record` (entries, by kind: wheels, met
 ``get_requires`` answers, manifests of learned inputs, sdist aliases), parts files
 through :func:`check_parts`, the project index through :func:`check_projects` and
 statistics lines through :func:`is_event`.  A record that parses but holds the wrong
-types, or a name that could leave its destination, raises one of :data:`INVALID`:
-the store discards it and the build goes on.  Hand-written, no schema library: these
-checks run on every hit.
+types, a name that could leave its destination, a file a hit must not look at (a root,
+``..``, ``/proc``, ``/dev``, ``/sys``: :func:`is_label`), a kind wheelmemo never writes
+(:data:`KINDS`), or more than a build ever records (the ``MAX_`` bounds) raises one of
+:data:`INVALID`: the store discards it and the build goes on.  The local cache and a
+remote share these checks: whoever can write to either is not trusted by them.
+Hand-written, no schema library: these checks run on every hit.
 """
 
 from __future__ import annotations
