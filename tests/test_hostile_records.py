@@ -279,6 +279,21 @@ def test_an_entry_of_a_kind_wheelmemo_never_writes_is_discarded(
     assert "was corrupt" in capsys.readouterr().err
 
 
+def test_a_local_record_larger_than_any_wheelmemo_writes_is_not_read(
+        hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A valid record padded past 64 MiB (as a remote's past 16 MiB): never read whole."""
+    wheel = hooks.build_wheel(subdir="a").read_bytes()
+    records = _records(cache_dir)
+    key = next(key for key, record in records.items() if record["kind"] == "wheel")
+    (path,) = (cache_dir / "v1" / "entries").rglob(f"{key}.json")
+    path.write_bytes(path.read_bytes() + b" " * (65 << 20))
+    capsys.readouterr()
+    assert hooks.build_wheel(subdir="b").read_bytes() == wheel
+    assert hooks.calls()["build_wheel"] == 2
+    (warning,) = _warnings(capsys.readouterr().err)
+    assert "could not be read" in warning and "MiB" in warning, warning
+
+
 def test_checking_a_remote_records_inputs_ends_with_the_budget(
         shared: Shared, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """A valid record that names a huge file (here sparse: 16 GiB of holes): hashing it
