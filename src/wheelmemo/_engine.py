@@ -397,7 +397,7 @@ class Engine:
         """The persistent build directory of this project and build environment, made
         safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
         it alone), as variables for the inner backend; none when there is none to use."""
-        from ._builddir import BuildDir, build_dir_env, build_dir_name
+        from ._builddir import BuildDir, build_dir_env, build_dir_name, identity_label
 
         self._build_dir = None
         local, keys = self.local, self.keys
@@ -419,6 +419,10 @@ class Engine:
             return {}
         if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
             return {}
+        # its size, for max-size: measured after the build (before the store that
+        # enforces the limit, or at the end if nothing is stored), the lock still held
+        build_dir.note_use(keys.project_id, identity_label(identity))
+        stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
 
@@ -511,6 +515,8 @@ class Engine:
             if count:
                 self._count(kind, "hit" if outcome.via else "miss", 0.0, "local")
             if outcome.files:  # a value-only entry (get_requires) adds no blob
+                if self._build_dir is not None:
+                    self._build_dir.note_size()
                 local.enforce_limit(self.keys.settings.max_size)
         except StoreError as e:
             self.storage_failed(e)

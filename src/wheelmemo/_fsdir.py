@@ -20,7 +20,7 @@ from typing import Callable
 
 from ._errors import StoreError
 
-__all__ = ["BINARY", "Dir", "flock", "is_symlink_error", "list_names", "open_dir"]
+__all__ = ["BINARY", "Dir", "DiskUsage", "flock", "is_symlink_error", "list_names", "open_dir", "walk"]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -112,6 +112,10 @@ class Dir:
         """Remove ``name`` here (a symlink itself, never what it points to)."""
         os.unlink(self._at(name), dir_fd=self.fd)
 
+    def rmdir(self, name: str) -> None:
+        """Remove the empty directory ``name`` here (never a symlink: ENOTDIR)."""
+        os.rmdir(self._at(name), dir_fd=self.fd)
+
     def replace(self, name: str, dest: Dir, dest_name: str) -> None:
         os.replace(self._at(name), dest._at(dest_name), src_dir_fd=self.fd, dst_dir_fd=dest.fd)
 
@@ -129,6 +133,64 @@ def list_names(directory: Dir) -> list[str]:
         return directory.names()
     except OSError:
         return []
+
+
+#: how deep ``walk`` goes: a cargo target directory is about 8 levels deep; the bound
+#: keeps the descriptors open at once (one per level) few
+MAX_DEPTH = 64
+
+
+def walk(directory: Dir, skip: Callable[[tuple[str, ...]], bool] = lambda path: False,
+         below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
+    """(path relative to ``directory``, lstat) of everything below it, depth first:
+    symlinks are reported, never followed; a directory for which ``skip(path)`` is true
+    is reported but not entered; what vanishes or cannot be read meanwhile is left out."""
+    for name in list_names(directory):
+        path = (*below, name)
+        try:
+            found = directory.lstat(name)
+        except OSError:
+            continue
+        yield path, found
+        if stat.S_ISDIR(found.st_mode) and len(path) < MAX_DEPTH and not skip(path):
+            try:
+                sub = directory.sub(name)
+            except OSError:
+                continue
+            with sub:
+                yield from walk(sub, skip, path)
+
+
+class DiskUsage:
+    """Adds up the bytes files take on disk, as ``du`` does: the blocks allocated to
+    them where the system says (POSIX ``st_blocks``), else their sizes; a file with
+    several hard links (cargo links its artifacts) once."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, int]] = set()
+
+    def __call__(self, found: os.stat_result) -> int:
+        if found.st_nlink > 1 and not stat.S_ISDIR(found.st_mode):
+            inode = (found.st_dev, found.st_ino)
+            if inode in self._seen:
+                return 0
+            self._seen.add(inode)
+        blocks: int | None = getattr(found, "st_blocks", None)
+        return blocks * 512 if blocks is not None else found.st_size
+
+    def of_tree(self, path: str) -> int:
+        """The bytes of the directory ``path`` and all below it (no symlink followed,
+        ``path`` itself included); 0 when it cannot be opened."""
+        try:
+            top = open_dir(path, path, None)
+        except OSError:
+            return 0
+        with top:
+            try:
+                total = self(top.stat())
+            except OSError:
+                return 0
+            return total + sum(self(found) for _, found in walk(top))
 
 
 def open_dir(path: str, at: str, dir_fd: int | None) -> Dir:
