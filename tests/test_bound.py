@@ -17,7 +17,7 @@ from wheelmemo._builddir import BuildDir, build_dir_name
 from wheelmemo._cli import main
 from wheelmemo._store import LocalStore
 
-from conftest import Hooks
+from conftest import FakeSite, Hooks
 
 KB = 1024
 
@@ -212,3 +212,34 @@ def test_stats_and_list_show_every_kind_and_the_build_dirs(hooks: Hooks, cache_d
     assert out.startswith("wheelmemo: removed ") and ", 1 build directories, freed 2." in out
     assert not path.exists()
     assert json.loads(_cli(capsys, "stats", "--json")[1])["disk"]["total"] == du(cache_dir) <= 1000 * KB
+
+
+def test_a_miss_measures_its_build_dir_and_the_limit_after_the_store_evicts_older_ones(
+        hooks: Hooks, fake_site: FakeSite, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the hooks: a build that runs cargo (setuptools-rust) gets a build
+    directory, which is measured after the build, before the store that enforces
+    ``max-size``; that store evicts an older project's build directory."""
+    fake_site.install("setuptools-rust", "1.0")
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"countingbackend"]', '"countingbackend", "setuptools-rust"]'))
+    monkeypatch.setenv("FAKE_TARGET_BYTES", str(300 * KB))
+    hooks.build_wheel(subdir="a")
+    store = LocalStore(cache_dir)
+    (first,) = store.usage().build_dirs
+    assert first.project == "fake-project" and first.identity.startswith("cpython ")
+    path = cache_dir / "v1" / "build" / first.name
+    assert first.size == du(path) + os.lstat(path).st_blocks * 512 > 300 * KB
+    assert json.loads((path.parent / f"{first.name}.json").read_text())["measured"] is True
+
+    # another project's build directory, unused for a day, and a limit it does not fit in
+    old = _build_dir(store, "other-project", files=10, size=1000 * KB)
+    _age(cache_dir / "v1" / "build" / old, 86400)
+    limit = store.size() + 100 * KB  # no room for one more build unless the old directory goes
+    monkeypatch.setenv("WHEELMEMO_MAX_SIZE", str(limit))
+    monkeypatch.setenv("FAKE_BUILD_FLAG", "1")  # a keyed variable: another build directory
+    hooks.build_wheel(subdir="b")
+    assert hooks.calls()["build_wheel"] == 2
+    assert du(cache_dir) <= limit
+    assert not (cache_dir / "v1" / "build" / old).exists()
+    names = {found.name for found in store.usage().build_dirs}
+    assert first.name in names and len(names) == 2, "the new directory was measured before the limit"
