@@ -119,7 +119,11 @@ def test_prune_bounds_entries_and_build_dirs_together_sparing_those_in_use(tmp_p
         assert not list((cache / "v1" / "build").glob(f"{name}*"))
     assert (outside / "precious").stat().st_size == 300 * KB, "rmtree followed a symlink"
 
-    # once nothing is in use, clean takes the rest
+    # once nothing is in use, clean takes the rest, with what dead processes left: a
+    # note whose directory is gone, a half-written note
+    (cache / "v1" / "build" / f"{'e' * 32}.json").write_text("{}")
+    (cache / "v1" / "build" / ".note-123-abc").write_text("{")
+    _age(cache / "v1" / "build" / ".note-123-abc", 2 * 86400)
     store.prune(max_size=0)
     assert not [p for p in (cache / "v1" / "build").iterdir()]
     assert store.size() == du(cache) < 100 * KB

@@ -71,6 +71,8 @@ __all__ = ["BuildDir", "build_dir_env", "build_dir_name", "check_note", "identit
 _RECORD = "inputs.json"
 #: the longest project id or label a note holds, and the most bytes read of one
 _NOTE_TEXT, _NOTE_BYTES = 200, 4096
+#: how a note being written starts (``LocalStore`` removes those a dead process left)
+NOTE_TEMP = ".note-"
 
 
 def build_dir_name(project_id: str, identity: Mapping[str, Any]) -> str:
@@ -144,7 +146,7 @@ class BuildDir:
         parent = str(self.path.parent)
         try:
             with open_dir(parent, parent, None) as builds:
-                fd, tmp = builds.temp(".note-")
+                fd, tmp = builds.temp(NOTE_TEMP)
                 try:
                     with os.fdopen(fd, "w") as f:
                         f.write(json.dumps(note))

@@ -855,11 +855,19 @@ class LocalStore:
 
     def _forget_notes(self) -> None:
         """Remove the notes of build directories that are gone (a prune that died
-        between the two), unless a build is making one again."""
+        between the two), unless a build is making one again, and the half-written
+        notes of processes that died a day ago."""
+        from ._builddir import NOTE_TEMP
+
         try:
             with self._dir("build") as builds:
                 names = set(list_names(builds))
                 for note in names:
+                    if note.startswith(NOTE_TEMP):
+                        with contextlib.suppress(OSError):
+                            if builds.lstat(note).st_mtime < time.time() - 86400:
+                                builds.unlink(note)
+                        continue
                     name = note.removesuffix(".json")
                     if note == name or name in names or not _is_build_dir(("build", name)):
                         continue
