@@ -66,7 +66,8 @@ from typing import Any, Callable
 from ._fsdir import Dir, DiskUsage, open_dir
 from ._log import logger
 
-__all__ = ["BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label"]
+__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label",
+           "read_note"]
 
 _RECORD = "inputs.json"
 #: the longest project id or label a note holds, and the most bytes read of one

@@ -1,4 +1,5 @@
-"""Reaching the files of the cache without following a symlink, and locking them.
+"""Reaching the files of the cache without following a symlink, locking them, and
+adding up the room they take (``walk``, ``DiskUsage``: what ``max-size`` bounds).
 
 POSIX: a directory of the cache is opened once (``O_DIRECTORY | O_NOFOLLOW``) and its
 files are reached relative to it (``openat``), so no directory can be swapped for a
