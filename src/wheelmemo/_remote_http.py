@@ -262,7 +262,8 @@ class HttpTransport(_Budget):
                               f"{name} not written")
         made_parents = False
         throttled = 0
-        while True:
+        # a first try, one after each 429's backoff, one after making the parents
+        for _ in range(len(THROTTLE_BACKOFF) + 2):
             response = self._request("PUT", name, data)
             if response.status in (200, 201, 204):
                 self._drain(response)
@@ -280,6 +281,7 @@ class HttpTransport(_Budget):
                 made_parents = True
                 continue
             raise self._status_error("PUT", name, response)
+        raise RemoteError(f"{self.display}: PUT {name}: not stored after {len(THROTTLE_BACKOFF) + 2} tries")
 
     def _make_parents(self, name: str) -> None:
         """MKCOL the prefix's and ``name``'s collections, from the top."""
