@@ -21,7 +21,8 @@ for none of them.
 Time: ``deadline`` (a ``time.monotonic()`` instant, settable) caps every request's
 timeouts; once it has passed, every call raises :class:`RemoteTimeout` before any
 request.  No message names a secret (token, password, header value, URL userinfo or
-query, S3 secret key or session token): ``display`` is the URL without them.
+query, S3 secret key or session token): ``display`` is the URL without them
+(:mod:`wheelmemo._urls`), and what a server sends back is scrubbed of them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ._errors import ConfigError, StoreError
 from ._fsdir import AT, Dir, descend, is_symlink_error
+from ._urls import display_url
 
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
@@ -128,17 +130,7 @@ def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool = Fa
 
 def _config_error(url: str, problem: str) -> ConfigError:
     return ConfigError(f"WHEELMEMO_REMOTE / [tool.wheelmemo] remote: {problem} in "
-                       f"{_display(url)!r}; use {ACCEPTED}")
-
-
-def _display(url: str) -> str:
-    """``url`` without userinfo, query or fragment: what messages may name."""
-    scheme, sep, rest = url.partition("://")
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
-    if not sep:
-        return url.split("?", 1)[0].rpartition("@")[2]
-    netloc, slash, path = rest.partition("/")
-    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}".rstrip("/")
+                       f"{display_url(url)!r}; use {ACCEPTED}")
 
 
 def check_name(name: str) -> str:
@@ -170,16 +162,6 @@ class _Budget:
         time.sleep(seconds)
 
 
-def _scrub(text: str, secrets: list[str]) -> str:
-    """``text`` (from a server) without the secrets: no message of ours holds one, but a
-    server may echo what it was sent.  Secrets shorter than 4 characters are left: they
-    would turn every word into stars."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
 # -- file:// -----------------------------------------------------------------------------
 class FileTransport(_Budget):
     """A directory, usually a team's NFS share; never follows a symlink below the prefix.
@@ -192,7 +174,10 @@ class FileTransport(_Budget):
     def __init__(self, url: str, *, read_only: bool, deadline: float | None) -> None:
         from urllib.parse import unquote, urlsplit
 
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # brackets in a host: none is local
+            raise _config_error(url, "not an absolute local path") from None
         path = unquote(parts.path)
         if parts.netloc not in ("", "localhost") or not os.path.isabs(path) or parts.query:
             raise _config_error(url, "not an absolute local path")

@@ -25,9 +25,9 @@ from ._remote import (
     Sink,
     _Budget,
     _config_error,
-    _scrub,
     check_name,
 )
+from ._urls import scrub, split_userinfo, url_secrets
 
 if TYPE_CHECKING:
     import http.client
@@ -56,11 +56,16 @@ class HttpTransport(_Budget):
                  connect_timeout: float, deadline: float | None) -> None:
         from urllib.parse import urlsplit
 
-        parts = urlsplit(url)
         try:
+            # the userinfo first, up to the last '@': urlsplit ends it at a raw '/?#'
+            userinfo, bare = split_userinfo(url)
+        except ValueError as e:
+            raise _config_error(url, str(e)) from None
+        try:
+            parts = urlsplit(bare)
             port = parts.port
-        except ValueError:
-            raise _config_error(url, "a bad port") from None
+        except ValueError:  # a port that is no number, a bracket that is no IPv6 address
+            raise _config_error(url, "a bad host or port") from None
         if not parts.hostname:
             raise _config_error(url, "no host")
         self.https = parts.scheme.lower() == "https"
@@ -74,8 +79,10 @@ class HttpTransport(_Budget):
         #: one socket operation (not a whole transfer) may wait this long
         self.read_timeout = max(10.0, 5 * connect_timeout)
         self.deadline = deadline
-        self.headers, self.secrets = _http_headers(environ, parts.username, parts.password)
-        self.secrets.append(parts.query)
+        username, colon, password = (userinfo or "").partition(":")
+        self.headers, self.secrets = _http_headers(environ, username if userinfo is not None else None,
+                                                   password if colon else None)
+        self.secrets += url_secrets(userinfo, parts.query)
         self.read_only = read_only
         self.writable = bool(self.headers) and not read_only
         self._conn: http.client.HTTPConnection | None = None
@@ -226,7 +233,7 @@ class HttpTransport(_Budget):
 
     def _status_error(self, method: str, name: str, response: http.client.HTTPResponse) -> RemoteError:
         self._drain(response)
-        reason = _scrub(response.reason or "", self.secrets)[:80]
+        reason = scrub(response.reason or "", self.secrets)[:80]
         return RemoteError(f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
 
     def _fetch(self, name: str, write: Callable[[bytes], object], limit: int | None) -> bool:
@@ -312,7 +319,7 @@ def _http_headers(environ: Mapping[str, str], username: str | None,
             raise ConfigError(f"WHEELMEMO_REMOTE_HEADERS: line {number} is not 'Name: value' "
                               "(one header a line)")
         headers[header] = value.strip()
-        secrets.append(value.strip())
+        secrets += url_secrets(value.strip())
     token = environ.get("WHEELMEMO_REMOTE_TOKEN")
     if environ.get("WHEELMEMO_REMOTE_USERNAME"):
         username = environ["WHEELMEMO_REMOTE_USERNAME"]
@@ -323,13 +330,13 @@ def _http_headers(environ: Mapping[str, str], username: str | None,
         username, password = unquote(username), unquote(password or "")
     if token:
         headers["Authorization"] = f"Bearer {token}"
-        secrets.append(token)
+        secrets += url_secrets(token)
     elif username is not None:
         import base64
 
         basic = base64.b64encode(f"{username}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {basic}"
-        secrets += [password or "", basic]
+        secrets += [*url_secrets(username, password), basic]
     return headers, secrets
 
 

@@ -24,9 +24,9 @@ from ._remote import (
     Sink,
     _Budget,
     _config_error,
-    _scrub,
     check_name,
 )
+from ._urls import scrub, url_secrets
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,8 +58,14 @@ class S3Transport(_Budget):
                  connect_timeout: float, deadline: float | None) -> None:
         from urllib.parse import parse_qsl, urlsplit
 
-        parts = urlsplit(url)
-        if not parts.netloc or any(c in parts.netloc for c in "@:"):
+        if "@" in url:  # where the userinfo ends is a guess (``_urls``): none is taken
+            raise _config_error(url, "an '@' (S3 credentials come from the AWS_* variables, "
+                                "an endpoint from AWS_ENDPOINT_URL)")
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # brackets: no bucket name holds them
+            raise _config_error(url, "no bucket") from None
+        if not parts.netloc or ":" in parts.netloc:
             raise _config_error(url, "no bucket")
         query = dict(parse_qsl(parts.query))
         unknown = set(query) - {"endpoint", "region"}
@@ -80,7 +86,9 @@ class S3Transport(_Budget):
             config.update(endpoint=endpoint, virtual_hosted_style_request=False)
         signed, credentials = _aws_credentials(environ)
         config.update(credentials if signed else {"skip_signature": True})
-        self.secrets = [credentials.get(k, "") for k in ("secret_access_key", "session_token")]
+        # an endpoint's userinfo too (up to its last '@'), which obstore's messages may show
+        self.secrets = url_secrets(*(credentials.get(k) for k in ("secret_access_key", "session_token")),
+                                   (endpoint or "").partition("://")[2].rpartition("@")[0])
         self.read_only = read_only
         self.writable = signed and not read_only
         self._client_options: dict[str, Any] = {"allow_http": bool(endpoint and endpoint.startswith("http:"))}
@@ -147,7 +155,7 @@ class S3Transport(_Budget):
         detail = f"HTTP {status.group(1).strip()}" if status else first.rpartition(" - ")[2]
         if "ConnectionRefused" in debug:
             detail += " (connection refused)"
-        detail = _scrub(detail or type(error).__name__, self.secrets)[:200]
+        detail = scrub(detail or type(error).__name__, self.secrets)[:200]
         if "kind: Timeout" in debug or "TimedOut" in debug or "timed out" in first:
             return RemoteTimeout(f"{self.display}: {method} {name}: {detail} (timed out)")
         return RemoteError(f"{self.display}: {method} {name}: {detail}")

@@ -412,7 +412,10 @@ def _validate(values: dict[str, object]) -> None:
         )
     remote = values.get("remote")
     if isinstance(remote, str) and not remote.startswith(("http://", "https://", "s3://", "file:///")):
-        shown = remote.split("://", 1)[0] + "://..." if "://" in remote else "it"
+        from ._urls import scheme_of
+
+        scheme = scheme_of(remote)[0]  # what precedes '://' may be no scheme, but a secret
+        shown = f"{scheme}://..." if scheme else "it"
         raise ConfigError(
             f"remote = {shown} is not a remote cache: use http(s)://host/prefix, s3://bucket/prefix "
             "or file:///shared/directory (WHEELMEMO_REMOTE or [tool.wheelmemo] remote)"

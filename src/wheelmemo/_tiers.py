@@ -33,6 +33,7 @@ from ._records import (
     make_record,
 )
 from ._store import FAILED, READ_ONLY, READ_WRITE, check_target, temp_file
+from ._urls import display_url
 
 if TYPE_CHECKING:
     from ._remote import Transport
@@ -44,13 +45,6 @@ AC, CAS = "v1/ac", "v1/cas"
 #: the largest entry record read (a manifest, a metadata directory's list): 16 MiB
 MAX_RECORD = 16 << 20
 _CHUNK = 1 << 20
-
-
-def display_url(url: str) -> str:
-    """``url`` without userinfo or query: what messages may show of it."""
-    scheme, sep, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path.partition('?')[0]}"
 
 
 class RemoteStats:
