@@ -6,8 +6,9 @@
   an https port with ``webdav_tls``.  Its access log is parsed by
   :meth:`WebDAV.requests`, so retries and kept-alive connections are counted.
 - ``s3``: moto's S3 (``ThreadedMotoServer``, one per session) and a new bucket per test.
-- ``strict_dav``: a stdlib WebDAV server that answers 409 to a PUT into a missing
-  collection, as Apache's mod_dav does (nginx answers 500 without create_full_put_path).
+- ``strict_dav``: a stdlib WebDAV server without authentication that answers 409 to a
+  PUT into a missing collection, as Apache's mod_dav does (nginx answers 500 without
+  create_full_put_path), or refuses every PUT (``server.put_status``).
 - ``hanging_server``: accepts connections and never answers; ``full_server`` never
   completes one (connect timeouts).
 - ``truncating_server``: answers every request with a ``Content-Length`` larger than the
@@ -301,7 +302,9 @@ class _StrictDAVHandler(http.server.BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self._target()
-        if not target.parent.is_dir():
+        if self.server.put_status is not None:  # a server that takes no writes (of this user)
+            self._answer(self.server.put_status)
+        elif not target.parent.is_dir():
             self._answer(409)
         else:
             target.write_bytes(body)
@@ -325,6 +328,8 @@ class StrictDAVServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _StrictDAVHandler)
         self.root = root
         self.requests: list[tuple[str, str, int]] = []
+        #: the status of every PUT when set (401, 403, 405: a server that refuses writes)
+        self.put_status: int | None = None
 
 
 class StrictDAV:

@@ -28,6 +28,7 @@ query, S3 secret key or session token): ``display`` is the URL without them
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -41,13 +42,16 @@ from ._urls import display_url
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
 
-__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteTimeout", "Transport", "open_transport"]
+__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteRefused", "RemoteTimeout", "Transport",
+           "open_transport"]
 
 #: what ``wheelmemo[s3]`` installs, and what ``get_requires_for_build_*`` adds to an
 #: isolated build environment when an S3 remote is configured (0.8 is the last release
 #: with Python 3.9 wheels; the resolver picks the newest one the interpreter takes)
 S3_REQUIREMENT = "obstore>=0.8"
 
+#: why a remote asked to be read-only is, and what changes it
+ASKED = "remote-read-only = true (set it to false, or WHEELMEMO_REMOTE_READ_ONLY=0, to upload)"
 #: the size of one read or write of a streamed object, by every transport
 CHUNK = 1 << 20
 ACCEPTED = ("file:///absolute/path, http(s)://host[:port]/prefix "
@@ -63,6 +67,11 @@ class RemoteError(StoreError):
 
 class RemoteTimeout(RemoteError):
     """A connect or read timeout, or the overall deadline, passed."""
+
+
+class RemoteRefused(RemoteError):
+    """A write the remote refused (HTTP 401, 403, 405; a directory this user cannot
+    write): the remote may still be read."""
 
 
 class ClientMissing(RemoteError):
@@ -83,6 +92,8 @@ class Transport(Protocol):
     display: str
     #: False when read-only was asked, or when no credentials were given (HTTP, S3)
     writable: bool
+    #: when not writable, why and what changes it, for the line that says so
+    read_only_because: str
     #: a ``time.monotonic()`` instant after which every call raises RemoteTimeout
     deadline: float | None
 
@@ -101,9 +112,12 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool = False,
+def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool | None = None,
                    connect_timeout: float = 2.0, deadline: float | None = None) -> Transport:
     """The transport for ``url`` (``WHEELMEMO_REMOTE`` / ``[tool.wheelmemo] remote``).
+
+    ``read_only`` is ``remote-read-only``: True, never write; None (unset), write when
+    credentials are given; False, write even without them (HTTP only).
 
     Credentials come from ``environ``: ``WHEELMEMO_REMOTE_TOKEN`` (HTTP bearer token),
     ``WHEELMEMO_REMOTE_USERNAME`` + ``WHEELMEMO_REMOTE_PASSWORD`` (HTTP basic auth; the
@@ -171,7 +185,7 @@ class FileTransport(_Budget):
     sees a whole object or none; no fsync: the layer above verifies what it reads.
     """
 
-    def __init__(self, url: str, *, read_only: bool, deadline: float | None) -> None:
+    def __init__(self, url: str, *, read_only: bool | None, deadline: float | None) -> None:
         from urllib.parse import unquote, urlsplit
 
         try:
@@ -184,6 +198,7 @@ class FileTransport(_Budget):
         self.root = os.path.normpath(path)
         self.display = "file://" + self.root
         self.writable = not read_only
+        self.read_only_because = "" if self.writable else ASKED
         self.deadline = deadline
 
     def __repr__(self) -> str:
@@ -207,7 +222,8 @@ class FileTransport(_Budget):
             why = "not a directory (a symbolic link is not followed)"
         else:
             why = error.strerror or str(error)
-        return RemoteError(f"{self.display}: cannot {what} {name}: {why}")
+        refused = what == "write" and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        return (RemoteRefused if refused else RemoteError)(f"{self.display}: cannot {what} {name}: {why}")
 
     def _open(self, name: str) -> int | None:
         """A descriptor of the object, None when it is absent."""
@@ -266,7 +282,7 @@ class FileTransport(_Budget):
 
     def put(self, name: str, data: bytes | Path) -> None:
         if not self.writable:
-            raise RemoteError(f"{self.display}: read-only (as asked), {name} not written")
+            raise RemoteError(f"{self.display}: read-only, {name} not written: {self.read_only_because}")
         try:
             directory, last = self._dir(name, create=True)
         except OSError as e:

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from ._errors import ConfigError
 from ._remote import (
+    ASKED,
     CHUNK,
     RemoteError,
+    RemoteRefused,
     RemoteTimeout,
     Sink,
     _Budget,
@@ -49,10 +51,13 @@ class HttpTransport(_Budget):
     (keep-alive timeouts); any other failure is a RemoteError.  Authorization, in order:
     ``WHEELMEMO_REMOTE_TOKEN`` (``Bearer``), ``WHEELMEMO_REMOTE_USERNAME`` and
     ``WHEELMEMO_REMOTE_PASSWORD`` (``Basic``), the URL's userinfo (``Basic``).  Without
-    any of them, nor ``WHEELMEMO_REMOTE_HEADERS``, the remote is only read.
+    any of them, nor ``WHEELMEMO_REMOTE_HEADERS``, the remote is only read, unless
+    ``remote-read-only = false`` is set explicitly (a server on a trusted network that
+    takes writes without credentials).  A 401, 403 or 405 to a write is
+    :class:`RemoteRefused`: the remote may still be read.
     """
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool,
+    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None,
                  connect_timeout: float, deadline: float | None) -> None:
         from urllib.parse import urlsplit
 
@@ -83,8 +88,12 @@ class HttpTransport(_Budget):
         self.headers, self.secrets = _http_headers(environ, username if userinfo is not None else None,
                                                    password if colon else None)
         self.secrets += url_secrets(userinfo, parts.query)
-        self.read_only = read_only
-        self.writable = bool(self.headers) and not read_only
+        # unset: write with credentials; false, set explicitly: without them too
+        self.writable = not read_only and (bool(self.headers) or read_only is False)
+        self.read_only_because = "" if self.writable else ASKED if read_only else (
+            "no credentials (set WHEELMEMO_REMOTE_TOKEN, or WHEELMEMO_REMOTE_USERNAME and "
+            "WHEELMEMO_REMOTE_PASSWORD; for a server that takes writes without them, set "
+            "remote-read-only = false)")
         self._conn: http.client.HTTPConnection | None = None
         self._sock: socket.socket | None = None
         from ._version import __version__
@@ -234,7 +243,9 @@ class HttpTransport(_Budget):
     def _status_error(self, method: str, name: str, response: http.client.HTTPResponse) -> RemoteError:
         self._drain(response)
         reason = scrub(response.reason or "", self.secrets)[:80]
-        return RemoteError(f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
+        refused = method in ("PUT", "MKCOL") and response.status in (401, 403, 405)
+        return (RemoteRefused if refused else RemoteError)(
+            f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
 
     def _fetch(self, name: str, write: Callable[[bytes], object], limit: int | None) -> bool:
         response = self._request("GET", name)
@@ -265,8 +276,7 @@ class HttpTransport(_Budget):
 
     def put(self, name: str, data: bytes | Path) -> None:
         if not self.writable:
-            raise RemoteError(f"{self.display}: read-only ({'as asked' if self.read_only else 'no credentials'}), "
-                              f"{name} not written")
+            raise RemoteError(f"{self.display}: read-only, {name} not written: {self.read_only_because}")
         made_parents = False
         throttled = 0
         # a first try, one after each 429's backoff, one after making the parents
