@@ -116,6 +116,20 @@ def test_read_only_as_asked_is_said_once_and_not_as_a_warning(
     assert writes(remote) == []
 
 
+def test_a_local_hit_to_reshare_to_a_read_only_remote_says_so(
+        hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("WHEELMEMO_REMOTE")
+    hooks.build_wheel(subdir="first")
+    capsys.readouterr()
+    monkeypatch.setenv("WHEELMEMO_REMOTE", remote.url("cache/team"))
+    monkeypatch.setenv("WHEELMEMO_REMOTE_RESHARE", "1")
+    hooks.build_wheel(subdir="second")  # a local hit, which would be uploaded
+    assert hooks.calls()["build_wheel"] == 1
+    err = capsys.readouterr().err
+    assert err.count(LINE) == 1 and "no credentials" in err, err
+    assert writes(remote) == []
+
+
 def test_the_line_is_said_again_in_a_later_frontend_run(
         hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from wheelmemo import _engine

@@ -70,11 +70,13 @@ def test_no_secret_shows_whatever_it_holds(
         (failing_server.url(), {"WHEELMEMO_REMOTE_USERNAME": "ci", "WHEELMEMO_REMOTE_PASSWORD": password},
          failing_server.url()),
         (failing_server.url().replace("://", f"://ci:{encoded}@"), {}, failing_server.url()),
+        (failing_server.url(), {"WHEELMEMO_REMOTE_HEADERS": f"X-Api-Key: {token}"}, failing_server.url()),
     ]
     monkeypatch.setenv("WHEELMEMO_LOG", "debug")
     for number, (url, environ, named) in enumerate(cases):
         monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / f"cache-{number}"))  # nothing skipped
-        for var in ("WHEELMEMO_REMOTE_TOKEN", "WHEELMEMO_REMOTE_USERNAME", "WHEELMEMO_REMOTE_PASSWORD"):
+        for var in ("WHEELMEMO_REMOTE_TOKEN", "WHEELMEMO_REMOTE_USERNAME", "WHEELMEMO_REMOTE_PASSWORD",
+                    "WHEELMEMO_REMOTE_HEADERS"):
             monkeypatch.delenv(var, raising=False)
         for var, value in {"WHEELMEMO_REMOTE": url, **environ}.items():
             monkeypatch.setenv(var, value)

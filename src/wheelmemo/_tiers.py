@@ -232,9 +232,9 @@ class RemoteStore:
                                     project=parts.get("project"))
         if self.mode != READ_WRITE:
             return entry
-        started = time.monotonic()
         from ._remote import RemoteRefused
 
+        started = time.monotonic()
         try:
             transport = self._open()
             for (_, path), blob in zip(files, stored):
