@@ -90,7 +90,8 @@ class Transport(Protocol):
 
     #: the URL without credentials, userinfo or query, for messages
     display: str
-    #: False when read-only was asked, or when no credentials were given (HTTP, S3)
+    #: False when read-only was asked, or when no credentials were given (HTTP, S3;
+    #: an HTTP remote with ``remote-read-only = false`` set explicitly is written without)
     writable: bool
     #: when not writable, why and what changes it, for the line that says so
     read_only_because: str
