@@ -24,6 +24,7 @@ from wheelmemo._errors import ConfigError, StoreError
 from wheelmemo._remote import (
     S3_REQUIREMENT,
     RemoteError,
+    RemoteRefused,
     RemoteTimeout,
     Transport,
     open_transport,
@@ -466,9 +467,11 @@ def test_a_server_that_echoes_credentials_does_not_put_them_in_messages(
         environ = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "aws-secret-key-99ff",
                    "AWS_SESSION_TOKEN": "session-token-77aa"}
     transport = open_transport(url, environ)
-    for call in (lambda: transport.get(KEY, limit=10), lambda: transport.put(KEY, b"x")):
+    for call, write in ((lambda: transport.get(KEY, limit=10), False), (lambda: transport.put(KEY, b"x"), True)):
         with pytest.raises(RemoteError) as caught:
             call()
+        # a refused write leaves the remote read; a refused read is a failure
+        assert isinstance(caught.value, RemoteRefused) is write
         shown = f"{caught.value} {caught.value!r} {transport!r} {transport.display}"
         assert "403" in shown
         assert "\n" not in str(caught.value)
