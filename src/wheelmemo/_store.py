@@ -70,6 +70,7 @@ from ._fsdir import (
     flock,
     is_symlink_error,
     list_names,
+    new_temp,
     open_dir,
     walk,
 )
@@ -189,12 +190,9 @@ def materialize(store: Store, entry: Entry, dest: Path) -> None:
 
 def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
     """``tempfile.mkstemp`` without importing tempfile (and random) on the hit path."""
-    while True:
-        path = os.path.join(directory, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
-        try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | BINARY, 0o644), path
-        except FileExistsError:
-            continue
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | BINARY
+    fd, name = new_temp(lambda name: os.open(os.path.join(directory, name), flags, 0o644), prefix)
+    return fd, os.path.join(directory, name)
 
 
 # -- writing into the destination ------------------------------------------------------
