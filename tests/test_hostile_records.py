@@ -573,3 +573,23 @@ def test_the_property_test_ran(world: World, capsys: pytest.CaptureFixture[str])
                        capsys)
     assert world.examples == 3
 
+
+
+def test_a_build_directory_record_is_neither_read_nor_written_through_a_symlink(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "lib.rs").write_text("v1")
+    build_dir = BuildDir(tmp_path / "build")
+    build_dir.path.mkdir()
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({"stamps": {}, "learned": [str(tmp_path / "named")], "started_ns": 1}))
+    (build_dir.path / "inputs.json").symlink_to(elsewhere)
+    kept = tmp_path / "kept"
+    kept.write_text("not the cache's")
+    (build_dir.path / f".inputs.json.{os.getpid()}").symlink_to(kept)  # where a record was written
+    asked: list[str] = []
+    assert build_dir.prepare(root, {"lib.rs": "v1"}, lambda label, path: asked.append(label) or "x")
+    assert asked == []
+    assert kept.read_text() == "not the cache's"
+    assert json.loads((build_dir.path / "inputs.json").read_text())["stamps"]["lib.rs"][0] == "v1"
+    assert elsewhere.read_text().startswith('{"stamps": {}')

@@ -186,13 +186,15 @@ class BuildDir:
         the one process that holds the directory's lock, but written by whoever can
         write to the cache: its members are checked (``_stamps``, ``_learned_labels``),
         and a record past what a build writes is nothing, with one warning."""
+        path = str(self.path)
         try:
-            raw = _read_bounded(self.path / _RECORD)
-            data = json.loads(raw)
+            with open_dir(path, path, None) as here:  # (at most 64 MiB, no FIFO, no symlink)
+                data = json.loads(here.read(_RECORD)[0])
+        except FileNotFoundError:
+            return {}
         except (OSError, ValueError, RecursionError) as e:
-            if not isinstance(e, FileNotFoundError):
-                warn_once(f"the record of build directory {self.path.name[:8]} is damaged ({str(e)[:80]}); "
-                          "its inputs get new stamps")
+            warn_once(f"the record of build directory {self.path.name[:8]} is damaged ({str(e)[:80]}); "
+                      "its inputs get new stamps")
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -249,9 +251,18 @@ class BuildDir:
         return True
 
     def _write(self, record: Mapping[str, Any]) -> None:
-        tmp = self.path / f".{_RECORD}.{os.getpid()}"
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, self.path / _RECORD)
+        """Replace the record (a new file, no symlink planted in the directory followed)."""
+        path = str(self.path)
+        with open_dir(path, path, None) as here:
+            fd, tmp = here.temp(f".{_RECORD}-")
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(json.dumps(record))
+                here.replace(tmp, here, _RECORD)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    here.unlink(tmp)
+                raise
 
     def remember_learned(self, learned_files: Mapping[str, Any]) -> None:
         """Record the files outside the key that the build read (path dependencies
@@ -289,19 +300,6 @@ def _at_least(path: str, stamp: int) -> bool:
         logger.debug("cannot set the time of %s (%s): a fresh build directory", path, e)
         return False
     return True
-
-
-def _read_bounded(path: Path, limit: int = 64 << 20) -> bytes:
-    """A record's bytes, at most ``limit`` (ValueError past it); never a FIFO's open that
-    waits, nor a device's read that does not end."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit >> 20} MiB")
-    return data
 
 
 def build_dir_env(build_dir: BuildDir, environ: Mapping[str, str], cargo: bool) -> dict[str, str]:
