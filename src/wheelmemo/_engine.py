@@ -245,19 +245,13 @@ class Engine:
         """A result from the remote, written to the local cache first and served from
         there (or straight from the remote when the local cache takes no writes)."""
         for lookup in lookups:
-            try:
-                # the remote's records name the files checked here: that work is the
-                # remote's too, and ends with its budget
-                fitting, _ = self._candidates(remote, lookup, remote.deadline)
-            except BudgetSpent as e:
-                from ._remote import RemoteTimeout
-
-                remote.fail(RemoteTimeout(f"{e} (remote-budget)"))
+            fitting = self._remote_candidates(remote, lookup)
+            if fitting is None:
                 return None
             for candidate in fitting:
                 if self.local is not None and self.local.rejected(candidate["key"]):
                     continue  # verification found it wrong here (``_verify``)
-                entry = remote.get(candidate["key"])
+                entry = self._remote_entry(remote, candidate["key"])
                 if entry is None:
                     continue
                 source: tuple[Store, Entry] = (remote, entry)
@@ -282,6 +276,28 @@ class Engine:
                         self.last_learned = candidate["learned"]
                     return result, entry.build_seconds, entry.key
         return None
+
+    def _remote_candidates(self, remote: RemoteStore, lookup: Lookup) -> list[dict[str, Any]] | None:
+        """``_candidates`` of the remote: its records name the files checked here, so that
+        work is the remote's too, and ends with its budget (None: it ended, said once)."""
+        try:
+            return self._candidates(remote, lookup, remote.deadline)[0]
+        except BudgetSpent as e:
+            from ._remote import RemoteTimeout
+
+            remote.fail(RemoteTimeout(f"{e} (remote-budget)"))
+            return None
+
+    def _remote_entry(self, remote: RemoteStore, key: str) -> Entry | None:
+        """The remote's entry ``key``, when it holds no more than ``max-size``: what a
+        record says it holds is downloaded in full before it is verified, and never more
+        than the cache may keep (else the remote fails, said once)."""
+        entry = remote.get(key)
+        size = 0 if entry is None else sum(stored.size for stored in entry.files)
+        if size > self.keys.settings.max_size:
+            remote.fail(StoreError(f"entry {key[:8]} holds {size} bytes, more than max-size"))
+            return None
+        return entry
 
     def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any], *,
                 narrow: bool = False) -> Entry:
