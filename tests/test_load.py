@@ -334,3 +334,25 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     if os.environ.get("WHEELMEMO_LOAD_REPORT"):
         with open(os.environ["WHEELMEMO_LOAD_REPORT"], "a") as f:
             f.write(json.dumps(figures) + "\n")
+
+
+def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``clean`` beside a put: it freed the bytes of the blobs it removed, whatever the
+    put under way beside it added (the change in size it reported: "freed -4.9 kB")."""
+    from wheelmemo._store import LocalStore
+
+    store = LocalStore(tmp_path / "cache")
+    small, big = tmp_path / "small.whl", tmp_path / "big.whl"
+    small.write_bytes(b"s" * 100)
+    big.write_bytes(b"b" * 5000)
+    store.put("a" * 64, "wheel", [("small.whl", small)], build_seconds=1.0, parts={})
+    collect = store.collect_garbage
+
+    def collect_then_another_process_stores() -> int:
+        freed = collect()
+        LocalStore(tmp_path / "cache").put("b" * 64, "wheel", [("big.whl", big)], build_seconds=1.0, parts={})
+        return freed
+
+    monkeypatch.setattr(store, "collect_garbage", collect_then_another_process_stores)
+    assert store.prune(max_size=0) == (1, 100)

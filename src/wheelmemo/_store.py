@@ -676,11 +676,10 @@ class LocalStore:
     def prune(self, max_size: int | None = None, older_than: float | None = None) -> tuple[int, int]:
         """Evict least recently used entries first; returns (entries removed, bytes freed).
         Records that are not valid go first: nothing can hit them."""
-        before = self.size()
         valid, invalid = self._scan()
         removed = sum(self.remove(key) for key in invalid)
         now = time.time()
-        size = before
+        size = self.size()
         for record in sorted(valid, key=lambda r: float(r["last_use"])):
             too_old = older_than is not None and now - float(record["last_use"]) > older_than
             # a limit of 0 (clean) takes value-only entries too, which free no bytes
@@ -690,7 +689,8 @@ class LocalStore:
             if self.remove(record["key"]):
                 removed += 1
                 size -= int(record["size"])
-        self.collect_garbage()
+        # the blobs this call removed: puts beside it may grow the cache meanwhile
+        freed = self.collect_garbage()
         horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
         # stat caches of trees not built for a while (temporary copies, deleted checkouts),
         # and wheelmemo's compiled modules (``_bytecode``) written that long ago: those of
@@ -700,7 +700,7 @@ class LocalStore:
         self._forget(lambda: open_dir(code, code, None), horizon)
         if max_size == 0 or older_than is not None:  # clean, or prune --older-than
             self._prune_build_dirs(0.0 if max_size == 0 else older_than or 0.0)
-        return removed, before - self.size()
+        return removed, freed
 
     def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> None:
         """Remove the files of ``directory`` last written more than ``older_than`` seconds ago."""
