@@ -356,3 +356,30 @@ def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
 
     monkeypatch.setattr(store, "collect_garbage", collect_then_another_process_stores)
     assert store.prune(max_size=0) == (1, 100)
+
+
+def test_metadata_read_from_the_cached_wheel_while_clean_runs(hooks: Hooks, cache_dir: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """``prepare_metadata`` unpacks the cached wheel of its state: a ``clean`` run between
+    finding that wheel and unpacking it leaves it alone (it is in use), where it used to
+    remove it, and the hook warned of a missing blob and ran the inner backend's hook."""
+    from wheelmemo import _memo
+    from wheelmemo._store import LocalStore
+
+    hooks.build_wheel()
+    unpack = _memo.materialize
+
+    def clean_then_unpack(store: Any, entry: Any, dest: Path) -> None:
+        LocalStore(cache_dir).prune(max_size=0)  # `wheelmemo clean`, in another process
+        unpack(store, entry, dest)
+
+    monkeypatch.setattr(_memo, "materialize", clean_then_unpack)
+    capsys.readouterr()
+    meta = hooks.out / "meta"
+    meta.mkdir()
+    name = hooks("prepare_metadata_for_build_wheel", str(meta))
+    assert "warning" not in capsys.readouterr().err
+    assert hooks.calls()["prepare_metadata_for_build_wheel"] == 0, "the metadata is the cached wheel's"
+    with zipfile.ZipFile(next((hooks.out / "dist").iterdir())) as wheel:
+        assert (meta / name / "METADATA").read_bytes() == wheel.read(f"{name}/METADATA")

@@ -142,15 +142,22 @@ class Engine:
                 reason = why
         return fitting, reason
 
-    def find(self, kind: str) -> tuple[Entry | None, str | None]:
+    def find(self, kind: str, use: Callable[[Store, Entry], None] | None = None) -> tuple[Entry | None, str | None]:
         """The entry in the local cache that fits this build (its learned inputs become
-        ``last_learned``), or why none does."""
+        ``last_learned``), or why none does; ``use`` is called with it while it is read,
+        so that pruning leaves it alone meanwhile."""
         if self.local is None:
             return None, None
+
+        def fetch(store: Store, entry: Entry) -> Entry:
+            if use is not None:
+                use(store, entry)
+            return entry
+
         lookups = self.keys.lookups(kind)
-        hit, reason = self._fetch(self.local, lookups, lambda _, entry: entry)
+        hit, reason = self._fetch(self.local, lookups, fetch)
         if hit is None:
-            hit = self._fetch_unread(self.local, kind, lookups[-1], lambda _, entry: entry)
+            hit = self._fetch_unread(self.local, kind, lookups[-1], fetch)
         return (hit[0] if hit is not None else None), reason
 
     def _fetch(
