@@ -3,7 +3,8 @@ and ``wheelmemo clean`` running beside them.
 
 Every hook runs in a fresh interpreter, as a frontend runs it; all of them wait for one
 file to appear and then call their hook together (``build_wheel`` mostly, some
-``prepare_metadata_for_build_wheel`` and ``build_editable``).  Checked: every hook
+``prepare_metadata_for_build_wheel``, ``build_editable`` and ``get_requires_for_build_wheel``).
+Checked: every hook
 exits 0 with no traceback, every wheel is byte for byte the plain build of its key,
 nothing is left behind (temporary files, held locks), the cache is consistent after
 (every record's blobs present and intact, a hit works) and, without pruning beside,
@@ -16,7 +17,7 @@ default (the CI suite), 50 and 10 for the figures in ``docs/reliability.md``::
     WHEELMEMO_LOAD_PROCS=50 WHEELMEMO_LOAD_KEYS=10 pytest -m load -s -p no:randomly tests/test_load.py
 
 (``nox -s load`` runs that.)  ``WHEELMEMO_LOAD_REPORT=FILE`` appends each run's figures
-to FILE as a JSON line.
+to FILE as a JSON line; ``WHEELMEMO_LOAD_SLEEP=SECONDS`` makes every inner build that slow.
 """
 
 from __future__ import annotations
@@ -44,9 +45,9 @@ pytestmark = pytest.mark.load
 
 PROCS = int(os.environ.get("WHEELMEMO_LOAD_PROCS") or 12)
 KEYS = int(os.environ.get("WHEELMEMO_LOAD_KEYS") or 3)
-#: what the processes of one key call, in turn (``prepare_metadata`` stands for itself)
-HOOKS = ("build_wheel", "prepare_metadata_for_build_wheel", "build_editable", "build_wheel", "build_wheel",
-         "build_wheel")
+#: what the processes of one key call, in turn
+META, REQUIRES = "prepare_metadata_for_build_wheel", "get_requires_for_build_wheel"
+HOOKS = ("build_wheel", META, "build_editable", REQUIRES, "build_wheel", "build_wheel")
 #: far below one key's wheel and metadata: every prune beside the hooks evicts
 PRUNE_TO = "1k"
 #: what ``prune`` and ``clean`` say: what they removed and freed, never a negative size
@@ -62,7 +63,7 @@ while not os.path.exists(go):
     time.sleep(0.01)
 start = time.perf_counter()
 import wheelmemo
-name = getattr(wheelmemo, hook)(out)
+name = getattr(wheelmemo, hook)(*([] if hook.startswith("get_requires") else [out]))
 seconds = time.perf_counter() - start
 with open(result, "w") as f:
     json.dump({"name": name, "seconds": seconds}, f)
@@ -115,13 +116,14 @@ def _references(projects: list[Path], log: Path, tmp_path: Path,
             wheel = hooks.build_wheel(subdir="wheel").read_bytes()
             meta = hooks.out / "meta"
             meta.mkdir()
-            dist_info = hooks("prepare_metadata_for_build_wheel", str(meta))
+            dist_info = hooks(META, str(meta))
+            requires = hooks(REQUIRES)
         with monkeypatch.context() as m:
             m.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "reference-cache"))
             editable_dir = hooks.out / "editable"
             editable_dir.mkdir()
             editable = (editable_dir / hooks("build_editable", str(editable_dir))).read_bytes()
-        references.append({"wheel": wheel, "dist_info": dist_info, "editable": editable,
+        references.append({"wheel": wheel, "dist_info": dist_info, "editable": editable, "requires": requires,
                            "metadata": (meta / dist_info / "METADATA").read_bytes()})
     monkeypatch.chdir(tmp_path)
     log.unlink()  # the inner backend's calls are counted from here
@@ -249,8 +251,12 @@ def _check_answers(runs: list[Run], references: list[dict[str, Any]]) -> None:
     for run in runs:
         name = run.answer()["name"]
         reference = references[run.key]
+        if run.hook == REQUIRES:
+            assert name == reference["requires"], run.number
+            assert list(run.out.iterdir()) == []
+            continue
         assert [p.name for p in run.out.iterdir()] == [name], "nothing else in the directory"
-        if run.hook == "prepare_metadata_for_build_wheel":
+        if run.hook == META:
             assert name == reference["dist_info"]
             assert (run.out / name / "METADATA").read_bytes() == reference["metadata"], run.number
             continue
@@ -283,6 +289,8 @@ def _check_cache_after(cache: Path, projects: list[Path], references: list[dict[
 def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch, no_children: list[Run],
                                 keys: int, beside: str) -> None:
+    if os.environ.get("WHEELMEMO_LOAD_SLEEP"):  # slower inner builds: the races' windows wider
+        monkeypatch.setenv("FAKE_BACKEND_SLEEP", os.environ["WHEELMEMO_LOAD_SLEEP"])
     projects = _projects(tmp_path, keys)
     log = tmp_path / "backend.log"
     references = _references(projects, log, tmp_path, monkeypatch)
@@ -302,17 +310,17 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     assert [_tree(project) for project in projects] == trees, "the hooks wrote nothing into the trees"
     # the inner backend: once per key when nothing removes entries; else once per build hook at most
     calls = Hooks(projects[0], log, work, monkeypatch).calls()
-    wheels = sum(run.hook != "prepare_metadata_for_build_wheel" for run in runs)
-    assert set(calls) <= {"get_requires_for_build_wheel", "build_wheel", "prepare_metadata_for_build_wheel"}
+    wheels = sum(run.hook in ("build_wheel", "build_editable") for run in runs)
+    metadata = [run.key for run in runs if run.hook == META]
+    assert set(calls) <= {REQUIRES, "build_wheel", META}
     if maintained:
         assert keys <= calls["build_wheel"] <= wheels
-        assert calls["prepare_metadata_for_build_wheel"] <= PROCS - wheels
+        assert calls[META] <= len(metadata)
     else:
         assert calls["build_wheel"] == keys
-        assert calls["get_requires_for_build_wheel"] == keys
+        assert calls[REQUIRES] == keys
         # each key's metadata comes from its hook once, or from its cached wheel
-        with_metadata = len({run.key for run in runs if run.hook == "prepare_metadata_for_build_wheel"})
-        assert calls["prepare_metadata_for_build_wheel"] <= with_metadata
+        assert calls[META] <= len(set(metadata))
     # pruning ran while the hooks ran, never failed, and said what it did
     for name, found in maintenance.items():
         assert found and found[0][0] < finished, f"{name} started after the hooks had ended"
@@ -322,7 +330,10 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     _check_cache_after(cache_dir, projects, references, log, tmp_path / "after", monkeypatch)
     stats = subprocess.run([*cli, "stats", "--json"], env=env, capture_output=True, text=True, check=False)
     assert stats.returncode == 0 and not stats.stderr, stats.stderr
-    assert json.loads(stats.stdout)["total"]["entries"] >= keys
+    total = json.loads(stats.stdout)["total"]
+    assert total["entries"] >= keys
+    # one statistics line per hook a frontend called, none lost among appends at once
+    assert total["hits"] + total["misses"] == PROCS + 2 * keys
 
     latencies = [run.answer()["seconds"] for run in runs]
     figures = {"procs": PROCS, "keys": keys, "beside": beside, "wall": round(finished - started, 2),
