@@ -54,19 +54,20 @@ PRUNE_TO = "1k"
 SAID = r"wheelmemo: removed \d+ entries, freed \d[\d.]* k?B\n"
 
 # A frontend's hook process that waits at the barrier (the file ``go``), then calls its
-# hook; its latency runs from the barrier to the hook's return, wheelmemo's import included.
+# hook; its latency runs from the barrier to the hook's return, wheelmemo's import included
+# (and the CPU time it took: with more processes than cores, the rest is waiting for one).
 _HOOK = """
 import json, os, sys, time
 ready, go, hook, out, result = sys.argv[1:]
 open(ready, "w").close()
 while not os.path.exists(go):
     time.sleep(0.01)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 import wheelmemo
 name = getattr(wheelmemo, hook)(*([] if hook.startswith("get_requires") else [out]))
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 with open(result, "w") as f:
-    json.dump({"name": name, "seconds": seconds}, f)
+    json.dump({"name": name, "seconds": seconds, "cpu": cpu}, f)
 """
 
 
@@ -304,6 +305,7 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     commands = {"prune": [*cli, "prune", "--max-size", PRUNE_TO], "clean": [*cli, "clean"]} if maintained else {}
     runs = no_children
     _start(projects, work, env, runs, evict=maintained)
+    load = round(os.getloadavg()[0], 1)  # the machine's, as the hooks start
     started, finished, maintenance = _release(runs, work, commands, env)
 
     _check_answers(runs, references)
@@ -336,9 +338,12 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     assert total["hits"] + total["misses"] == PROCS + 2 * keys
 
     latencies = [run.answer()["seconds"] for run in runs]
-    figures = {"procs": PROCS, "keys": keys, "beside": beside, "wall": round(finished - started, 2),
+    cpu = [run.answer()["cpu"] for run in runs]
+    figures = {"procs": PROCS, "keys": keys, "beside": beside, "cores": os.cpu_count(), "load": load,
+               "wall": round(finished - started, 2),
                "p50": round(_percentile(latencies, 0.5), 3), "p99": round(_percentile(latencies, 0.99), 3),
-               "max": round(max(latencies), 3), "inner_builds": calls["build_wheel"],
+               "max": round(max(latencies), 3), "cpu_p50": round(_percentile(cpu, 0.5), 3),
+               "cpu_p99": round(_percentile(cpu, 0.99), 3), "inner_builds": calls["build_wheel"],
                **{f"{name}_runs": len(found) for name, found in maintenance.items()},
                "warnings": sorted({line for run in runs for line in run.stderr.splitlines() if "warning" in line})}
     print(f"\nload: {json.dumps(figures)}")
