@@ -75,9 +75,11 @@ def stale_fuzz(session: nox.Session) -> None:
 
 @nox.session
 def load(session: nox.Session) -> None:
-    """The load test at full size: 50 hook processes at once on one key and on 10, alone and with
-    ``prune`` and ``clean`` beside; prints the latencies of ``docs/reliability.md`` (the suite
-    runs it at 12 processes and 3 keys; ``WHEELMEMO_LOAD_PROCS``/``_KEYS`` change the size)."""
+    """The load test at full size: 50 hook processes at once, alone and with prune and clean beside.
+
+    On one key and on 10; prints the latencies of ``docs/reliability.md`` (the suite runs it
+    at 12 processes and 3 keys; ``WHEELMEMO_LOAD_PROCS`` and ``_KEYS`` change the size).
+    """
     session.install("-e", ".[test]")
     size = {name: os.environ.get(name, default) for name, default in (("WHEELMEMO_LOAD_PROCS", "50"),
                                                                        ("WHEELMEMO_LOAD_KEYS", "10"))}
