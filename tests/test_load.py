@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,6 +130,20 @@ def _references(projects: list[Path], log: Path, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     log.unlink()  # the inner backend's calls are counted from here
     return references
+
+
+def _fill_remote(projects: list[Path], log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store every key's results in the remote (``WHEELMEMO_REMOTE``), from a local cache
+    of their own: the hooks under load find them all there; not counted."""
+    with monkeypatch.context() as m:
+        m.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "fill-cache"))
+        for number, project in enumerate(projects):
+            hooks = Hooks(project, log, tmp_path / "fill" / str(number), monkeypatch)
+            hooks(REQUIRES)
+            (hooks.out / "meta").mkdir(parents=True)
+            hooks(META, str(hooks.out / "meta"))
+            hooks.build_wheel()
+    log.unlink()
 
 
 def _maintenance(command: list[str], env: dict[str, str], done: threading.Event,
@@ -267,6 +282,24 @@ def _check_answers(runs: list[Run], references: list[dict[str, Any]]) -> None:
             assert wheel.testzip() is None
 
 
+def _check_calls(calls: Counter[str], runs: list[Run], keys: int, beside: str) -> None:
+    """The inner backend's calls: with a remote holding every result, none; with nothing
+    removing entries, one build per key; else one per build hook at most."""
+    wheels = sum(run.hook in ("build_wheel", "build_editable") for run in runs)
+    metadata = [run.key for run in runs if run.hook == META]
+    assert set(calls) <= {REQUIRES, "build_wheel", META}
+    if beside.startswith("remote"):
+        assert calls == {}, [(run.number, run.hook, run.stderr) for run in runs if "miss" in run.stderr]
+    elif beside == "alone":
+        assert calls["build_wheel"] == keys
+        assert calls[REQUIRES] == keys
+        # each key's metadata comes from its hook once, or from its cached wheel
+        assert calls[META] <= len(set(metadata))
+    else:
+        assert keys <= calls["build_wheel"] <= wheels
+        assert calls[META] <= len(metadata)
+
+
 def _check_cache_after(cache: Path, projects: list[Path], references: list[dict[str, Any]], log: Path,
                        out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing left behind or held, every record intact, and a build then a hit per key."""
@@ -285,7 +318,7 @@ def _check_cache_after(cache: Path, projects: list[Path], references: list[dict[
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="flock, and the fake site's paths")
-@pytest.mark.parametrize("beside", ["alone", "prune+clean"])
+@pytest.mark.parametrize("beside", ["alone", "prune+clean", "remote+prune+clean"])
 @pytest.mark.parametrize("keys", [1, KEYS], ids=["one-key", "keys"])
 def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch, no_children: list[Run],
@@ -295,12 +328,15 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     projects = _projects(tmp_path, keys)
     log = tmp_path / "backend.log"
     references = _references(projects, log, tmp_path, monkeypatch)
+    if beside.startswith("remote"):  # every result in a shared directory: nothing is built
+        monkeypatch.setenv("WHEELMEMO_REMOTE", (tmp_path / "remote").as_uri())
+        _fill_remote(projects, log, tmp_path, monkeypatch)
     trees = [_tree(project) for project in projects]
     work = tmp_path / "load"
     work.mkdir()
     env = {**os.environ, "FAKE_BACKEND_LOG": str(log),
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
-    maintained = beside == "prune+clean"
+    maintained = beside != "alone"
     cli = [sys.executable, "-m", "wheelmemo", "--cache-dir", str(cache_dir)]
     commands = {"prune": [*cli, "prune", "--max-size", PRUNE_TO], "clean": [*cli, "clean"]} if maintained else {}
     runs = no_children
@@ -312,17 +348,7 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     assert [_tree(project) for project in projects] == trees, "the hooks wrote nothing into the trees"
     # the inner backend: once per key when nothing removes entries; else once per build hook at most
     calls = Hooks(projects[0], log, work, monkeypatch).calls()
-    wheels = sum(run.hook in ("build_wheel", "build_editable") for run in runs)
-    metadata = [run.key for run in runs if run.hook == META]
-    assert set(calls) <= {REQUIRES, "build_wheel", META}
-    if maintained:
-        assert keys <= calls["build_wheel"] <= wheels
-        assert calls[META] <= len(metadata)
-    else:
-        assert calls["build_wheel"] == keys
-        assert calls[REQUIRES] == keys
-        # each key's metadata comes from its hook once, or from its cached wheel
-        assert calls[META] <= len(set(metadata))
+    _check_calls(calls, runs, keys, beside)
     # pruning ran while the hooks ran, never failed, and said what it did
     for name, found in maintenance.items():
         assert found and found[0][0] < finished, f"{name} started after the hooks had ended"
@@ -399,3 +425,63 @@ def test_metadata_read_from_the_cached_wheel_while_clean_runs(hooks: Hooks, cach
     assert hooks.calls()["prepare_metadata_for_build_wheel"] == 0, "the metadata is the cached wheel's"
     with zipfile.ZipFile(next((hooks.out / "dist").iterdir())) as wheel:
         assert (meta / name / "METADATA").read_bytes() == wheel.read(f"{name}/METADATA")
+
+
+def test_a_remote_hit_is_served_while_clean_runs(hooks: Hooks, cache_dir: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A remote hit is imported into the local cache and served from there: a ``clean``
+    run in between leaves it alone (it is in use), where it used to remove it, and the
+    hook warned of a missing blob and built the wheel the remote holds."""
+    from wheelmemo import _engine
+    from wheelmemo._store import LocalStore
+
+    monkeypatch.setenv("WHEELMEMO_REMOTE", (tmp_path / "remote").as_uri())
+    with monkeypatch.context() as m:  # another machine fills the remote
+        m.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "elsewhere"))
+        wheel = hooks.build_wheel(subdir="elsewhere").read_bytes()
+    imported = _engine.Engine._import
+
+    def import_then_clean(self: Any, *args: Any, **kwargs: Any) -> Any:
+        entry = imported(self, *args, **kwargs)
+        LocalStore(cache_dir).prune(max_size=0)  # `wheelmemo clean`, in another process
+        return entry
+
+    monkeypatch.setattr(_engine.Engine, "_import", import_then_clean)
+    capsys.readouterr()
+    assert hooks.build_wheel(subdir="here").read_bytes() == wheel
+    assert "warning" not in capsys.readouterr().err
+    assert hooks.calls()["build_wheel"] == 1, "the remote's wheel, not a second build"
+
+
+def test_a_remote_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote manifest (damaged or hostile) whose result is its declared key: skipped,
+    and a normal build.  Served, it would be held as read under the lock this very call
+    holds on that key: a process waiting for itself, for ever."""
+    from wheelmemo._learned import manifest_key
+    from wheelmemo._tiers import RemoteStore
+
+    url = (tmp_path / "remote").as_uri()
+    env = {**os.environ, "WHEELMEMO_REMOTE": url,
+           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
+
+    def hook(code: str, cache: str) -> str:
+        done = subprocess.run([sys.executable, "-c", f"import sys, wheelmemo; {code}"], cwd=hooks.project,
+                              env={**env, "WHEELMEMO_CACHE_DIR": str(tmp_path / cache)}, capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return done.stdout.strip()
+
+    (tmp_path / "elsewhere").mkdir()
+    wheel = hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'elsewhere')!r}))", "cache-elsewhere")
+    declared = hook("from wheelmemo._memo import Memo; print(Memo().keys.lookups('wheel')[0].key)", "cache")
+    remote = RemoteStore(url, os.environ)
+    candidate = remote.get(manifest_key(declared)).value[0]  # type: ignore[union-attr]
+    remote.put(declared, "wheel", [(wheel, tmp_path / "elsewhere" / wheel)], build_seconds=1.0, parts={})
+    remote.put(manifest_key(declared), "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
+               value=[dict(candidate, key=declared)])
+    (tmp_path / "here").mkdir()
+    assert hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'here')!r}))", "cache") == wheel
+    assert (tmp_path / "here" / wheel).read_bytes() == (tmp_path / "elsewhere" / wheel).read_bytes()
+    assert hooks.calls()["build_wheel"] == 2, "built here: the remote's listing was skipped"

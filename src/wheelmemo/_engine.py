@@ -234,10 +234,14 @@ class Engine:
         self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
     ) -> tuple[T, float, str] | None:
         """A result from the remote, written to the local cache first and served from
-        there (or straight from the remote when the local cache takes no writes)."""
+        there (or straight from the remote when the local cache takes no writes), held
+        as read from its import to its use so that pruning leaves it alone meanwhile."""
+        declared = {lookup.key for lookup in lookups}
         for lookup in lookups:
             fitting, _ = self._candidates(remote, lookup)
             for candidate in fitting:
+                if candidate["key"] in declared:
+                    continue  # a result never lives under a declared key (whose lock this call holds)
                 if self.local is not None and self.local.rejected(candidate["key"]):
                     continue  # verification found it wrong here (``_verify``)
                 entry = remote.get(candidate["key"])
@@ -245,21 +249,23 @@ class Engine:
                     continue
                 source: tuple[Store, Entry] = (remote, entry)
                 local = self.local
-                if local is not None and local.mode == READ_WRITE:
+                with contextlib.ExitStack() as held:
+                    if local is not None and local.mode == READ_WRITE:
+                        held.enter_context(local.reading(entry.key))
+                        try:
+                            source = (local, self._import(remote, entry, lookup, candidate["learned"],
+                                                          narrow=candidate.get("narrow") is True))
+                        except StoreError:
+                            if remote.mode == FAILED:
+                                return None  # the remote's problem, said once
+                            raise  # the local cache's own
                     try:
-                        source = (local, self._import(remote, entry, lookup, candidate["learned"],
-                                                      narrow=candidate.get("narrow") is True))
-                    except StoreError:
-                        if remote.mode == FAILED:
-                            return None  # the remote's problem, said once
-                        raise  # the local cache's own
-                try:
-                    result = fetch(*source)
-                except StoreError as e:
-                    if source[0] is not remote:
-                        raise
-                    remote.fail(e)  # a damaged or hostile remote entry: one warning
-                    return None
+                        result = fetch(*source)
+                    except StoreError as e:
+                        if source[0] is not remote:
+                            raise
+                        remote.fail(e)  # a damaged or hostile remote entry: one warning
+                        return None
                 if result is not None:
                     if entry.kind in ("wheel", "editable"):
                         self.last_learned = candidate["learned"]
