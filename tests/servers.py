@@ -6,13 +6,14 @@
   an https port with ``webdav_tls``.  Its access log is parsed by
   :meth:`WebDAV.requests`, so retries and kept-alive connections are counted.
 - ``s3``: moto's S3 (``ThreadedMotoServer``, one per session) and a new bucket per test.
-- ``strict_dav``: a stdlib WebDAV server that answers 409 to a PUT into a missing
-  collection, as Apache's mod_dav does (nginx answers 500 without create_full_put_path).
+- ``strict_dav``: a stdlib WebDAV server without authentication that answers 409 to a
+  PUT into a missing collection, as Apache's mod_dav does (nginx answers 500 without
+  create_full_put_path), or refuses every PUT (``server.put_status``).
 - ``hanging_server``: accepts connections and never answers; ``full_server`` never
   completes one (connect timeouts).
 - ``truncating_server``: answers every request with a ``Content-Length`` larger than the
-  body it sends, then closes the connection; ``echoing_server`` answers 403 with what
-  it was sent, credentials included.
+  body it sends, then closes the connection; ``echoing_server`` answers 403 (and
+  ``failing_server`` 500) with what it was sent, credentials included.
 
 Imported by ``conftest.py``, so every test module can ask for them.
 """
@@ -301,7 +302,9 @@ class _StrictDAVHandler(http.server.BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         target = self._target()
-        if not target.parent.is_dir():
+        if self.server.put_status is not None:  # a server that takes no writes (of this user)
+            self._answer(self.server.put_status)
+        elif not target.parent.is_dir():
             self._answer(409)
         else:
             target.write_bytes(body)
@@ -325,6 +328,8 @@ class StrictDAVServer(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _StrictDAVHandler)
         self.root = root
         self.requests: list[tuple[str, str, int]] = []
+        #: the status of every PUT when set (401, 403, 405: a server that refuses writes)
+        self.put_status: int | None = None
 
 
 class StrictDAV:
@@ -461,7 +466,8 @@ TRUNCATED_LENGTH = 1000
 class RawServer:
     """A socket server on 127.0.0.1 that hangs (``"hang"``), truncates (``"truncate"``),
     refuses every request with a 403 whose body is the request's head (``"echo"``: a
-    server that shows what it was sent, credentials included), or never completes a
+    server that shows what it was sent, credentials included; ``"echo500"``: the same
+    with a 500), or never completes a
     connection (``"full"``: a full accept queue, so the SYN is dropped)."""
 
     def __init__(self, mode: str) -> None:
@@ -507,13 +513,15 @@ class RawServer:
                 if not chunk:
                     return
                 received += chunk
-            if self.mode == "echo":  # the head as the body, Authorization as the reason too
-                echoed = received.split(b"\r\n\r\n")[0]
-                reason = b"Forbidden"
+            if self.mode in ("echo", "echo500"):  # the head as the body, the reason holds
+                echoed = received.split(b"\r\n\r\n")[0]  # its Authorization and target
+                reason = b"403 Forbidden" if self.mode == "echo" else b"500 Internal Server Error"
                 for line in echoed.split(b"\r\n"):
                     if line.lower().startswith(b"authorization:"):
                         reason += b" " + line.partition(b":")[2].strip()
-                conn.sendall(b"HTTP/1.1 403 " + reason + b"\r\nConnection: close\r\n"
+                target = echoed.split(b"\r\n")[0].split(b" ")[1]
+                reason += b" " + target[target.find(b"?"):] if b"?" in target else b""
+                conn.sendall(b"HTTP/1.1 " + reason + b"\r\nConnection: close\r\n"
                              b"Content-Length: " + str(len(echoed)).encode() + b"\r\n\r\n" + echoed)
                 return
             head = (f"HTTP/1.1 200 OK\r\nContent-Length: {TRUNCATED_LENGTH}\r\n"
@@ -565,6 +573,15 @@ def full_server() -> Iterator[RawServer]:
 @pytest.fixture
 def echoing_server() -> Iterator[RawServer]:
     server = RawServer("echo")
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def failing_server() -> Iterator[RawServer]:
+    server = RawServer("echo500")
     try:
         yield server
     finally:

@@ -52,7 +52,7 @@ HOOKS = ("build_wheel", META, "build_editable", REQUIRES, "build_wheel", "build_
 #: far below one key's wheel and metadata: every prune beside the hooks evicts
 PRUNE_TO = "1k"
 #: what ``prune`` and ``clean`` say: what they removed and freed, never a negative size
-SAID = r"wheelmemo: removed \d+ entries, freed \d[\d.]* k?B\n"
+SAID = r"wheelmemo: removed \d+ entr(y|ies), \d+ build director(y|ies), freed \d[\d.]* [kMG]?B\n"
 
 # A frontend's hook process that waits at the barrier (the file ``go``), then calls its
 # hook; its latency runs from the barrier to the hook's return, wheelmemo's import included
@@ -381,8 +381,9 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
 
 def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """``clean`` beside a put: it freed the bytes of the blobs it removed, whatever the
-    put under way beside it added (the change in size it reported: "freed -4.9 kB")."""
+    """``clean`` beside a put: it freed the bytes of what it removed, whatever the put
+    under way beside it added (the change in size it reported: "freed -4.9 kB", then
+    "freed 0 B")."""
     from wheelmemo._store import LocalStore
 
     store = LocalStore(tmp_path / "cache")
@@ -390,6 +391,7 @@ def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
     small.write_bytes(b"s" * 100)
     big.write_bytes(b"b" * 5000)
     store.put("a" * 64, "wheel", [("small.whl", small)], build_seconds=1.0, parts={})
+    held = sum(store.usage().files.values())  # its record, parts and blob
     collect = store.collect_garbage
 
     def collect_then_another_process_stores() -> int:
@@ -398,7 +400,7 @@ def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
         return freed
 
     monkeypatch.setattr(store, "collect_garbage", collect_then_another_process_stores)
-    assert store.prune(max_size=0) == (1, 100)
+    assert store.prune(max_size=0) == (1, 0, held)
 
 
 def test_metadata_read_from_the_cached_wheel_while_clean_runs(hooks: Hooks, cache_dir: Path,

@@ -24,6 +24,7 @@ from wheelmemo._errors import ConfigError, StoreError
 from wheelmemo._remote import (
     S3_REQUIREMENT,
     RemoteError,
+    RemoteRefused,
     RemoteTimeout,
     Transport,
     open_transport,
@@ -173,7 +174,7 @@ def test_read_only(remote: Remote) -> None:
     transport = remote.open(read_only=True)
     assert not transport.writable
     assert transport.get(KEY, limit=10) == b"shared"
-    with pytest.raises(RemoteError, match=r"read-only \(as asked\)"):
+    with pytest.raises(RemoteError, match=r"read-only, .* remote-read-only = true \(set it to false"):
         transport.put(BLOB, b"never")
     assert not transport.exists(BLOB)
 
@@ -181,7 +182,7 @@ def test_read_only(remote: Remote) -> None:
 def test_no_credentials_means_read_only(webdav: WebDAV, s3: S3Server, tmp_path: Path) -> None:
     for transport in (open_transport(webdav.url(), {}), open_transport(s3.url(), {"AWS_ENDPOINT_URL": s3.endpoint})):
         assert not transport.writable
-        with pytest.raises(RemoteError, match=r"read-only \(no credentials\)"):
+        with pytest.raises(RemoteError, match=r"read-only, .* no (AWS )?credentials \(set "):
             transport.put(KEY, b"never")
         assert not transport.exists(KEY)
         transport.close()
@@ -192,6 +193,10 @@ def test_no_credentials_means_read_only(webdav: WebDAV, s3: S3Server, tmp_path: 
                     {"WHEELMEMO_REMOTE_HEADERS": "X-Api-Key: k"}):
         assert open_transport(webdav.url(), environ).writable
     assert open_transport(webdav.url(userinfo="u:p"), {}).writable
+    # remote-read-only = false, set explicitly: an HTTP server that takes writes without
+    # credentials is written; S3 never unsigned
+    assert open_transport(webdav.url(), {}, read_only=False).writable
+    assert not open_transport(s3.url(), {"AWS_ENDPOINT_URL": s3.endpoint}, read_only=False).writable
 
 
 def test_bearer_token_and_extra_headers_are_sent(webdav: WebDAV) -> None:
@@ -462,9 +467,11 @@ def test_a_server_that_echoes_credentials_does_not_put_them_in_messages(
         environ = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "aws-secret-key-99ff",
                    "AWS_SESSION_TOKEN": "session-token-77aa"}
     transport = open_transport(url, environ)
-    for call in (lambda: transport.get(KEY, limit=10), lambda: transport.put(KEY, b"x")):
+    for call, write in ((lambda: transport.get(KEY, limit=10), False), (lambda: transport.put(KEY, b"x"), True)):
         with pytest.raises(RemoteError) as caught:
             call()
+        # a refused write leaves the remote read; a refused read is a failure
+        assert isinstance(caught.value, RemoteRefused) is write
         shown = f"{caught.value} {caught.value!r} {transport!r} {transport.display}"
         assert "403" in shown
         assert "\n" not in str(caught.value)

@@ -38,6 +38,18 @@ file), the build gets a fresh directory instead.  Times are compared at the file
 system's resolution: nanoseconds on the file systems this is tested on; a file system
 with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
 tick, and is not supported for build directories.
+
+**Size.**  Build directories count toward ``max-size`` like the entries (``_store``),
+and may be evicted with them, least recently used first (their last use: the
+directory's time, set by :meth:`BuildDir.prepare`).  Walking a directory of 100,000
+files after every store would cost more than the store, so each one's size is measured
+once, after each build that used it, while that build still holds its lock (nothing
+else writes in it then), and kept in a note beside it (``build/<name>.json``: project,
+a short label of the build environment, size in bytes on disk, and whether the
+measure is of the last build: :meth:`BuildDir.note_use` marks it stale, and a note
+left stale by a build that died is measured again by whoever next finds the directory
+unlocked).  The note is outside the directory so that writing it does not change the
+directory's time.
 """
 
 from __future__ import annotations
@@ -51,11 +63,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable
 
+from ._fsdir import Dir, DiskUsage, open_dir
 from ._log import logger
 
-__all__ = ["BuildDir", "build_dir_env", "build_dir_name"]
+__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label",
+           "read_note"]
 
 _RECORD = "inputs.json"
+#: the longest project id or label a note holds, and the most bytes read of one
+_NOTE_TEXT, _NOTE_BYTES = 200, 4096
+#: how a note being written starts (``LocalStore`` removes those a dead process left)
+NOTE_TEMP = ".note-"
 
 
 def build_dir_name(project_id: str, identity: Mapping[str, Any]) -> str:
@@ -63,11 +81,103 @@ def build_dir_name(project_id: str, identity: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps([project_id, identity], sort_keys=True).encode()).hexdigest()[:32]
 
 
+def identity_label(identity: Mapping[str, Any]) -> str:
+    """A short human description of a build-environment identity (``wheelmemo list``):
+    the interpreter and the compiler, e.g. ``cpython 3.12.3, rustc 1.83.0 (90b35a623 2024-11-26)``."""
+    words = []
+    interpreter = identity.get("interpreter")
+    if isinstance(interpreter, dict):
+        version = str(interpreter.get("version") or "").split(" ")[0]
+        words.append(f"{interpreter.get('implementation') or 'python'} {version}".strip())
+    toolchain = identity.get("toolchain")
+    if isinstance(toolchain, str) and toolchain:
+        words.append(toolchain.splitlines()[0])
+    return ", ".join(words)[:_NOTE_TEXT] or "-"
+
+
+def check_note(raw: bytes) -> dict[str, Any] | None:
+    """A build directory's note (what ``note_use`` and ``note_size`` write), checked;
+    None for anything else (damaged, or written by a hostile writer of a shared cache)."""
+    try:
+        data = json.loads(raw) if len(raw) <= _NOTE_BYTES else None
+    except ValueError:
+        return None
+    if not (isinstance(data, dict) and isinstance(data.get("project"), str)
+            and isinstance(data.get("identity"), str) and type(data.get("size")) is int
+            and 0 <= data["size"] < 1 << 62 and isinstance(data.get("measured"), bool)):
+        return None
+    return {"project": data["project"][:_NOTE_TEXT], "identity": data["identity"][:_NOTE_TEXT],
+            "size": data["size"], "measured": data["measured"]}
+
+
+def read_note(builds: Dir, name: str) -> dict[str, Any] | None:
+    """The checked note of the build directory ``name`` in ``builds`` (no symlink
+    followed, at most ``_NOTE_BYTES`` read); None when there is none."""
+    try:
+        fd = builds.open(f"{name}.json", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return check_note(os.read(fd, _NOTE_BYTES + 1))
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
 class BuildDir:
     """The build directory at ``path`` (``LocalStore.build_path``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        #: a build used it since its size was measured (``note_use``, ``note_size``)
+        self._unmeasured = False
+
+    # -- size and last use (``_store`` evicts build directories with the entries) ---------
+    def _note(self) -> dict[str, Any] | None:
+        parent = str(self.path.parent)
+        try:
+            with open_dir(parent, parent, None) as builds:
+                return read_note(builds, self.path.name)
+        except OSError:
+            return None
+
+    def _write_note(self, note: Mapping[str, Any]) -> None:
+        """Replace the note beside the directory (a new file, no symlink followed)."""
+        parent = str(self.path.parent)
+        try:
+            with open_dir(parent, parent, None) as builds:
+                fd, tmp = builds.temp(NOTE_TEMP)
+                try:
+                    with os.fdopen(fd, "w") as f:
+                        f.write(json.dumps(note))
+                    builds.replace(tmp, builds, f"{self.path.name}.json")
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        builds.unlink(tmp)
+                    raise
+        except OSError as e:
+            logger.debug("cannot write the note of the build directory %s (%s)", self.path, e)
+
+    def note_use(self, project_id: str, label: str) -> None:
+        """Before a build (holding the lock): its size is about to change, and this is
+        whose it is (``label``: ``identity_label``)."""
+        old = self._note()
+        self._unmeasured = True
+        self._write_note({"project": project_id[:_NOTE_TEXT], "identity": label[:_NOTE_TEXT],
+                          "size": old["size"] if old else 0, "measured": False})
+
+    def note_size(self, *, force: bool = False) -> int:
+        """After a build that used it (still holding the lock), or when the note is stale
+        (``force``): measure the directory and note its size; the size."""
+        if not (self._unmeasured or force):
+            return 0
+        self._unmeasured = False
+        old = self._note() or {"project": "-", "identity": "-"}
+        size = DiskUsage().of_tree(str(self.path))
+        self._write_note({"project": old["project"], "identity": old["identity"], "size": size,
+                          "measured": True})
+        return size
 
     def _record(self) -> dict[str, Any]:
         """The directory's record, or nothing when it is missing or damaged."""

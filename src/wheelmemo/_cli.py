@@ -23,7 +23,7 @@ from ._store import LocalStore
 
 if TYPE_CHECKING:
     from ._memo import Memo
-    from ._store import Entry
+    from ._store import Entry, Pruned
 
 __all__ = ["main"]
 
@@ -129,14 +129,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kind = project["kinds"].setdefault(str(event.get("kind")), {"hits": 0, "misses": 0})
         kind["hits" if hit else "misses"] += 1
     records = store.records()
+    usage = store.usage()
     total = {"hits": sum(p["hits"] for p in projects.values()),
              "misses": sum(p["misses"] for p in projects.values()),
              "saved": sum(p["saved"] for p in projects.values()),
              "verified": sum(p["verified"] for p in projects.values()),
              "mismatches": sum(p["mismatches"] for p in projects.values()),
-             "entries": len(records), "bytes": store.size()}
+             "entries": len(records), "build_dirs": len(usage.build_dirs), "bytes": usage.total}
     if args.json:
-        print(json.dumps({"projects": projects, "total": total, "remote": {**remote, **remote_times}},
+        print(json.dumps({"projects": projects, "total": total, "remote": {**remote, **remote_times},
+                          "disk": {**usage.kinds, "total": usage.total},
+                          "build_dirs": [found._asdict() for found in usage.build_dirs]},
                          indent=2, sort_keys=True))
         return 0
     rows = [["project", "hits", "misses", "hit rate", "time saved"]]
@@ -144,7 +147,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         rows.append(_stats_row(name, p))
     rows.append(_stats_row("total", total))
     print(_table(rows))
-    print(f"\n{total['entries']} entries, {_human_size(total['bytes'])} in {store.root}")
+    print("\non disk (max-size bounds all of it):")
+    print(_table([[f"  {_KIND_NAMES[kind]}", _human_size(size)] for kind, size in usage.kinds.items()]))
+    print(f"{_count(total['entries'], 'entry', 'entries')}, "
+          f"{_count(total['build_dirs'], 'build directory', 'build directories')}, "
+          f"{_human_size(total['bytes'])} in {store.root.parent}")
     if total["verified"]:
         print(f"verified {total['verified']} hits against a fresh build (verify-rate): "
               f"{total['mismatches']} differed")
@@ -156,6 +163,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
             f"{remote_times['seconds']:.1f} s on the remote", f"{remote_times['saved']:.1f} s saved",
         ]))
     return 0
+
+
+#: the kinds of ``LocalStore.usage``, as ``stats`` names them
+_KIND_NAMES = {"entries": "entries and blobs", "build": "build directories", "stat": "stat caches",
+               "code": "compiled modules", "other": "other (locks, notes, statistics)"}
 
 
 def _stats_row(name: str, p: dict[str, Any]) -> list[str]:
@@ -181,21 +193,34 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append([str(record.get("project")), version, str(record["kind"]), tags,
                      _human_size(float(record.get("size") or 0)),
                      _human_age(now - float(record["created"])), _human_age(now - float(record["last_use"]))])
-    print(_table(rows) if len(rows) > 1 else "wheelmemo: the cache is empty")
+    build_rows = [["build directory", "project", "identity", "size", "last use"]]
+    for found in sorted(store.usage().build_dirs, key=lambda b: (b.project, -b.last_use)):
+        build_rows.append([found.name[:8], found.project, found.identity, _human_size(found.size),
+                           _human_age(now - found.last_use)])
+    tables = [_table(table) for table in (rows, build_rows) if len(table) > 1]
+    print("\n\n".join(tables) if tables else "wheelmemo: the cache is empty")
     return 0
+
+
+def _pruned(pruned: Pruned) -> str:
+    return (f"wheelmemo: removed {_count(pruned.entries, 'entry', 'entries')}, "
+            f"{_count(pruned.build_dirs, 'build directory', 'build directories')}, "
+            f"freed {_human_size(pruned.freed)}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
     if args.max_size is None and args.older_than is None:
         args.max_size = parse_size(os.environ.get("WHEELMEMO_MAX_SIZE") or "10G")
-    removed, freed = _store(args).prune(max_size=args.max_size, older_than=args.older_than)
-    print(f"wheelmemo: removed {removed} entries, freed {_human_size(freed)}")
+    print(_pruned(_store(args).prune(max_size=args.max_size, older_than=args.older_than)))
     return 0
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    removed, freed = _store(args).prune(max_size=0)
-    print(f"wheelmemo: removed {removed} entries, freed {_human_size(freed)}")
+    print(_pruned(_store(args).prune(max_size=0)))
     return 0
 
 
@@ -402,15 +427,18 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--zero", action="store_true", help="reset the counters")
     stats.set_defaults(func=cmd_stats)
 
-    listing = cache_command("list", "the entries: project, version, kind, tags, size, age, last use")
+    listing = cache_command("list", "the entries: project, version, kind, tags, size, age, last use; "
+                            "the build directories: project, identity, size, last use")
     listing.set_defaults(func=cmd_list)
 
-    prune = cache_command("prune", "evict least recently used entries (default: down to WHEELMEMO_MAX_SIZE or 10G)")
-    prune.add_argument("--max-size", type=_size, help="bring the cache under this size, e.g. 5G")
-    prune.add_argument("--older-than", type=_duration, help="remove entries unused for this long, e.g. 30d")
+    prune = cache_command("prune", "evict least recently used entries and build directories (default: down "
+                          "to WHEELMEMO_MAX_SIZE or 10G)")
+    prune.add_argument("--max-size", type=_size, help="bring the whole cache under this size, e.g. 5G")
+    prune.add_argument("--older-than", type=_duration,
+                       help="remove entries and build directories unused for this long, e.g. 30d")
     prune.set_defaults(func=cmd_prune)
 
-    clean = cache_command("clean", "remove every entry not in use right now")
+    clean = cache_command("clean", "remove every entry and build directory not in use right now")
     clean.set_defaults(func=cmd_clean)
 
     export = command("export", "copy the cached wheel for the project's current state, without building")

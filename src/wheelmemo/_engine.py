@@ -41,7 +41,11 @@ T = TypeVar("T")
 MAX_CANDIDATES = 8
 #: A remote that failed is skipped by the hook calls of the next seconds: the other
 #: processes of the same frontend run (get_requires, then build_wheel) do not wait again.
+#: So long, too, a remote that refused a write is not written to, and the line saying that
+#: nothing is uploaded is not said again (each hook that would upload renews it).
 REMOTE_DOWN_SECONDS = 60.0
+#: the notes of a remote kept beside its "failed" one: the line was said; a write was refused
+SAID_NOTE, REFUSED_NOTE = "\0said read-only", "\0refused a write"
 
 
 def elapsed(start: float) -> str:
@@ -81,6 +85,16 @@ class Engine:
             if local.remote_down(remote.name, REMOTE_DOWN_SECONDS):
                 remote.skip()
             remote.on_failure = lambda: local.mark_remote_down(remote.name)
+            if local.remote_down(remote.name + REFUSED_NOTE, REMOTE_DOWN_SECONDS):
+                remote.refused = "by an earlier hook"
+            remote.said_read_only = local.remote_down(remote.name + SAID_NOTE, REMOTE_DOWN_SECONDS)
+
+            def said(refused: bool) -> None:
+                local.mark_remote_down(remote.name + SAID_NOTE)
+                if refused:
+                    local.mark_remote_down(remote.name + REFUSED_NOTE)
+
+            remote.on_read_only = said
         self.start = start
         self.inner_name = inner_name
         #: the learned inputs of the newest wheel this call built or found
@@ -410,7 +424,7 @@ class Engine:
         """The persistent build directory of this project and build environment, made
         safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
         it alone), as variables for the inner backend; none when there is none to use."""
-        from ._builddir import BuildDir, build_dir_env, build_dir_name
+        from ._builddir import BuildDir, build_dir_env, build_dir_name, identity_label
 
         self._build_dir = None
         local, keys = self.local, self.keys
@@ -432,6 +446,10 @@ class Engine:
             return {}
         if not build_dir.prepare(keys.project.root, parts["inputs"], keys.stat_cache.digest):
             return {}
+        # its size, for max-size: measured after the build (before the store that
+        # enforces the limit, or at the end if nothing is stored), the lock still held
+        build_dir.note_use(keys.project_id, identity_label(identity))
+        stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
 
@@ -524,19 +542,29 @@ class Engine:
             if count:
                 self._count(kind, "hit" if outcome.via else "miss", 0.0, "local")
             if outcome.files:  # a value-only entry (get_requires) adds no blob
+                if self._build_dir is not None:
+                    self._build_dir.note_size()
                 local.enforce_limit(self.keys.settings.max_size)
         except StoreError as e:
             self.storage_failed(e)
         remote = self._remote()
-        if remote is not None and remote.mode == READ_WRITE and not outcome.via and not rejected:
-            self._record(remote, target, kind, outcome.files, learned, seconds, outcome.value)
-            self._flush_remote(kind)
+        if remote is not None and not outcome.via and not rejected:
+            if remote.mode == READ_WRITE:
+                self._record(remote, target, kind, outcome.files, learned, seconds, outcome.value)
+                self._flush_remote(kind)
+            else:
+                remote.not_uploaded()
 
     def _reshare(self, kind: str, found: str, target: Lookup, tier: str) -> None:
         """With ``remote-reshare``: upload a local hit that the remote lacks."""
         remote, local = self._remote(), self.local
         if not (tier == "local" and self.keys.settings.remote_reshare and local is not None
-                and remote is not None and remote.mode == READ_WRITE) or remote.get(found) is not None:
+                and remote is not None):
+            return
+        if remote.mode != READ_WRITE:
+            remote.not_uploaded()
+            return
+        if remote.get(found) is not None:
             return
         entry = local.get(found)
         parts = local.parts(found)

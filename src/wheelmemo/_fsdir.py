@@ -1,11 +1,14 @@
-"""Reaching the files of the cache without following a symlink, and locking them.
+"""Reaching the files of the cache without following a symlink, locking them, and
+adding up the room they take (``walk``, ``DiskUsage``: what ``max-size`` bounds).
 
 POSIX: a directory of the cache is opened once (``O_DIRECTORY | O_NOFOLLOW``) and its
 files are reached relative to it (``openat``), so no directory can be swapped for a
 symlink between a check and a use; files are opened with ``O_NOFOLLOW | O_NONBLOCK``
 (a FIFO planted in the cache must not block) and checked to be regular.  Elsewhere
 (Windows) paths are checked with lstat before they are used.  Locks are ``flock``s,
-released when their process dies.
+released when their process dies (``msvcrt`` locks on Windows), tried without blocking
+and polled with a back-off for at most :data:`LOCK_WAIT` seconds.  Nothing here loops without a bound: a temporary
+name is drawn :data:`TEMP_ATTEMPTS` times at most.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import errno
 import os
 import stat
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from typing import Callable
 
 from ._errors import StoreError
 
-__all__ = ["BINARY", "Dir", "flock", "is_symlink_error", "list_names", "open_dir"]
+__all__ = ["BINARY", "Dir", "DiskUsage", "flock", "is_symlink_error", "list_names", "new_temp", "open_dir",
+           "walk"]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -33,6 +38,18 @@ BINARY = getattr(os, "O_BINARY", 0)
 AT = bool(NOFOLLOW and DIRECTORY) and os.listdir in os.supports_fd and all(
     f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat)
 )
+#: locks are ``msvcrt``'s (a constant, so that the tests can take this path on Linux)
+WINDOWS = sys.platform == "win32"
+#: how many random names a new temporary file tries: 48 random bits collide only when
+#: something (a hostile writer, a broken file system) makes every name exist
+TEMP_ATTEMPTS = 16
+#: the longest wait for a lock another process holds (a build of the same key: as long as
+#: a long build), then "cannot lock": a cache problem, one warning and a build without
+#: the cache, as when the holder hangs
+LOCK_WAIT = 1800.0
+#: the first pause between two tries of a lock, doubled up to the largest (which is how
+#: late a waiter may notice that the holder is done)
+LOCK_PAUSES = (0.005, 0.25)
 
 
 def is_symlink_error(error: BaseException) -> bool:
@@ -84,12 +101,7 @@ class Dir:
 
     def temp(self, prefix: str) -> tuple[int, str]:
         """A new file here (``temp_file`` relative to this directory)."""
-        while True:
-            name = f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
-            try:
-                return self.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL), name
-            except FileExistsError:
-                continue
+        return new_temp(lambda name: self.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL), prefix)
 
     def sub(self, name: str, *, create: bool = False) -> Dir:
         """The subdirectory ``name``; NotADirectoryError/ELOOP for a file or a symlink."""
@@ -112,6 +124,10 @@ class Dir:
         """Remove ``name`` here (a symlink itself, never what it points to)."""
         os.unlink(self._at(name), dir_fd=self.fd)
 
+    def rmdir(self, name: str) -> None:
+        """Remove the empty directory ``name`` here (never a symlink: ENOTDIR)."""
+        os.rmdir(self._at(name), dir_fd=self.fd)
+
     def replace(self, name: str, dest: Dir, dest_name: str) -> None:
         os.replace(self._at(name), dest._at(dest_name), src_dir_fd=self.fd, dst_dir_fd=dest.fd)
 
@@ -131,6 +147,64 @@ def list_names(directory: Dir) -> list[str]:
         return []
 
 
+#: how deep ``walk`` goes: a cargo target directory is about 8 levels deep; the bound
+#: keeps the descriptors open at once (one per level) few
+MAX_DEPTH = 64
+
+
+def walk(directory: Dir, skip: Callable[[tuple[str, ...]], bool] = lambda path: False,
+         below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
+    """(path relative to ``directory``, lstat) of everything below it, depth first:
+    symlinks are reported, never followed; a directory for which ``skip(path)`` is true
+    is reported but not entered; what vanishes or cannot be read meanwhile is left out."""
+    for name in list_names(directory):
+        path = (*below, name)
+        try:
+            found = directory.lstat(name)
+        except OSError:
+            continue
+        yield path, found
+        if stat.S_ISDIR(found.st_mode) and len(path) < MAX_DEPTH and not skip(path):
+            try:
+                sub = directory.sub(name)
+            except OSError:
+                continue
+            with sub:
+                yield from walk(sub, skip, path)
+
+
+class DiskUsage:
+    """Adds up the bytes files take on disk, as ``du`` does: the blocks allocated to
+    them where the system says (POSIX ``st_blocks``), else their sizes; a file with
+    several hard links (cargo links its artifacts) once."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, int]] = set()
+
+    def __call__(self, found: os.stat_result) -> int:
+        if found.st_nlink > 1 and not stat.S_ISDIR(found.st_mode):
+            inode = (found.st_dev, found.st_ino)
+            if inode in self._seen:
+                return 0
+            self._seen.add(inode)
+        blocks: int | None = getattr(found, "st_blocks", None)
+        return blocks * 512 if blocks is not None else found.st_size
+
+    def of_tree(self, path: str) -> int:
+        """The bytes of the directory ``path`` and all below it (no symlink followed,
+        ``path`` itself included); 0 when it cannot be opened."""
+        try:
+            top = open_dir(path, path, None)
+        except OSError:
+            return 0
+        with top:
+            try:
+                total = self(top.stat())
+            except OSError:
+                return 0
+            return total + sum(self(found) for _, found in walk(top))
+
+
 def open_dir(path: str, at: str, dir_fd: int | None) -> Dir:
     """The directory ``at`` (relative to ``dir_fd``), refusing a symlink or a file."""
     if AT:
@@ -142,24 +216,97 @@ def open_dir(path: str, at: str, dir_fd: int | None) -> Dir:
     return Dir(path, None)
 
 
-def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
-    """Lock the open file ``fd``; False when ``wait`` is off and another process has it."""
-    if sys.platform == "win32":  # pragma: no cover - not exercised on this CI
+def new_temp(create: Callable[[str], int], prefix: str) -> tuple[int, str]:
+    """``create(name)`` (an ``O_EXCL`` open) of a new random name starting with ``prefix``,
+    and the name; FileExistsError when :data:`TEMP_ATTEMPTS` names in a row exist."""
+    for _ in range(TEMP_ATTEMPTS):
+        name = f"{prefix}{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            return create(name), name
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, f"{TEMP_ATTEMPTS} new temporary names in a row exist", prefix)
+
+
+def lock_pauses(bound: float = LOCK_WAIT) -> list[float]:
+    """The pauses between two tries of a lock: doubling from the first of
+    :data:`LOCK_PAUSES` to the largest, ``bound`` seconds in all."""
+    pauses: list[float] = []
+    pause, largest = LOCK_PAUSES
+    left = bound
+    while left > 0:  # ends: every pause is at least the first, and is taken from ``left``
+        pauses.append(min(pause, left))
+        left -= pauses[-1]
+        pause = min(2 * pause, largest)
+    return pauses
+
+
+def poll_lock(try_lock: Callable[[], bool], *, wait: bool,
+              sleep: Callable[[float], object] = time.sleep) -> bool:
+    """Take a lock by ``try_lock()`` (True: taken; False: another process holds it),
+    tried again at pauses that double (:data:`LOCK_PAUSES`), :data:`LOCK_WAIT` seconds
+    in all, then TimeoutError: a cache problem, one warning and a build without the
+    cache.  False at once when ``wait`` is off and another process holds it."""
+    for pause in [*(lock_pauses() if wait else ()), None]:
+        if try_lock():
+            return True
+        if pause is None:
+            break
+        sleep(pause)
+    if not wait:
+        return False
+    raise TimeoutError(errno.ETIMEDOUT, f"another process held it for {LOCK_WAIT:.0f} s")
+
+
+def windows_lock(fd: int, *, wait: bool, locking: Callable[[int, int, int], object] | None = None,
+                 nonblocking: int = 2, sleep: Callable[[float], object] = time.sleep) -> bool:
+    """Lock the first byte of ``fd`` with ``msvcrt.locking`` (``locking``, ``nonblocking``:
+    the function and its ``LK_NBLCK``, given by the tests), polled (``poll_lock``).
+
+    ``msvcrt`` has no shared lock (readers take it in turn) and its blocking mode gives up
+    after 10 s; so it is tried without blocking.
+    """
+    if locking is None:  # pragma: no cover - Windows only
         import msvcrt
 
-        while True:
-            try:
-                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
-                return True
-            except OSError:
-                continue
+        locking, nonblocking = msvcrt.locking, msvcrt.LK_NBLCK  # type: ignore[attr-defined,unused-ignore]
+
+    def try_lock() -> bool:
+        try:
+            locking(fd, nonblocking, 1)
+        except OSError as e:
+            # EACCES: another process holds it (EDEADLOCK from the blocking mode); any
+            # other error is the file system's (no locks), for the caller
+            if e.errno not in (errno.EACCES, errno.EDEADLK):
+                raise
+            return False
+        return True
+
+    return poll_lock(try_lock, wait=wait, sleep=sleep)
+
+
+def posix_lock(fd: int, *, shared: bool, wait: bool,
+               sleep: Callable[[float], object] = time.sleep) -> bool:
+    """``flock`` ``fd`` without blocking, polled (``poll_lock``): a blocking ``flock``
+    would wait as long as the holder lives, and a hung build lives for ever."""
     import fcntl
 
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
-    except BlockingIOError:
-        return False
-    return True
+    def try_lock() -> bool:
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    return poll_lock(try_lock, wait=wait, sleep=sleep)
+
+
+def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+    """Lock the open file ``fd``; False when ``wait`` is off and another process has it;
+    TimeoutError after :data:`LOCK_WAIT` seconds of waiting."""
+    if WINDOWS:
+        return windows_lock(fd, wait=wait)
+    return posix_lock(fd, shared=shared, wait=wait)
 
 
 def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:

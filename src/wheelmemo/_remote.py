@@ -21,12 +21,14 @@ for none of them.
 Time: ``deadline`` (a ``time.monotonic()`` instant, settable) caps every request's
 timeouts; once it has passed, every call raises :class:`RemoteTimeout` before any
 request.  No message names a secret (token, password, header value, URL userinfo or
-query, S3 secret key or session token): ``display`` is the URL without them.
+query, S3 secret key or session token): ``display`` is the URL without them
+(:mod:`wheelmemo._urls`), and what a server sends back is scrubbed of them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import time
@@ -35,17 +37,21 @@ from typing import TYPE_CHECKING, Protocol
 
 from ._errors import ConfigError, StoreError
 from ._fsdir import AT, Dir, descend, is_symlink_error
+from ._urls import display_url
 
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
 
-__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteTimeout", "Transport", "open_transport"]
+__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteRefused", "RemoteTimeout", "Transport",
+           "open_transport"]
 
 #: what ``wheelmemo[s3]`` installs, and what ``get_requires_for_build_*`` adds to an
 #: isolated build environment when an S3 remote is configured (0.8 is the last release
 #: with Python 3.9 wheels; the resolver picks the newest one the interpreter takes)
 S3_REQUIREMENT = "obstore>=0.8"
 
+#: why a remote asked to be read-only is, and what changes it
+ASKED = "remote-read-only = true (set it to false, or WHEELMEMO_REMOTE_READ_ONLY=0, to upload)"
 #: the size of one read or write of a streamed object, by every transport
 CHUNK = 1 << 20
 ACCEPTED = ("file:///absolute/path, http(s)://host[:port]/prefix "
@@ -61,6 +67,11 @@ class RemoteError(StoreError):
 
 class RemoteTimeout(RemoteError):
     """A connect or read timeout, or the overall deadline, passed."""
+
+
+class RemoteRefused(RemoteError):
+    """A write the remote refused (HTTP 401, 403, 405; a directory this user cannot
+    write): the remote may still be read."""
 
 
 class ClientMissing(RemoteError):
@@ -79,8 +90,11 @@ class Transport(Protocol):
 
     #: the URL without credentials, userinfo or query, for messages
     display: str
-    #: False when read-only was asked, or when no credentials were given (HTTP, S3)
+    #: False when read-only was asked, or when no credentials were given (HTTP, S3;
+    #: an HTTP remote with ``remote-read-only = false`` set explicitly is written without)
     writable: bool
+    #: when not writable, why and what changes it, for the line that says so
+    read_only_because: str
     #: a ``time.monotonic()`` instant after which every call raises RemoteTimeout
     deadline: float | None
 
@@ -99,9 +113,12 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool = False,
+def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool | None = None,
                    connect_timeout: float = 2.0, deadline: float | None = None) -> Transport:
     """The transport for ``url`` (``WHEELMEMO_REMOTE`` / ``[tool.wheelmemo] remote``).
+
+    ``read_only`` is ``remote-read-only``: True, never write; None (unset), write when
+    credentials are given; False, write even without them (HTTP only).
 
     Credentials come from ``environ``: ``WHEELMEMO_REMOTE_TOKEN`` (HTTP bearer token),
     ``WHEELMEMO_REMOTE_USERNAME`` + ``WHEELMEMO_REMOTE_PASSWORD`` (HTTP basic auth; the
@@ -128,17 +145,7 @@ def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool = Fa
 
 def _config_error(url: str, problem: str) -> ConfigError:
     return ConfigError(f"WHEELMEMO_REMOTE / [tool.wheelmemo] remote: {problem} in "
-                       f"{_display(url)!r}; use {ACCEPTED}")
-
-
-def _display(url: str) -> str:
-    """``url`` without userinfo, query or fragment: what messages may name."""
-    scheme, sep, rest = url.partition("://")
-    rest = rest.split("?", 1)[0].split("#", 1)[0]
-    if not sep:
-        return url.split("?", 1)[0].rpartition("@")[2]
-    netloc, slash, path = rest.partition("/")
-    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}".rstrip("/")
+                       f"{display_url(url)!r}; use {ACCEPTED}")
 
 
 def check_name(name: str) -> str:
@@ -170,16 +177,6 @@ class _Budget:
         time.sleep(seconds)
 
 
-def _scrub(text: str, secrets: list[str]) -> str:
-    """``text`` (from a server) without the secrets: no message of ours holds one, but a
-    server may echo what it was sent.  Secrets shorter than 4 characters are left: they
-    would turn every word into stars."""
-    for secret in secrets:
-        if len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
 # -- file:// -----------------------------------------------------------------------------
 class FileTransport(_Budget):
     """A directory, usually a team's NFS share; never follows a symlink below the prefix.
@@ -189,16 +186,20 @@ class FileTransport(_Budget):
     sees a whole object or none; no fsync: the layer above verifies what it reads.
     """
 
-    def __init__(self, url: str, *, read_only: bool, deadline: float | None) -> None:
+    def __init__(self, url: str, *, read_only: bool | None, deadline: float | None) -> None:
         from urllib.parse import unquote, urlsplit
 
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # brackets in a host: none is local
+            raise _config_error(url, "not an absolute local path") from None
         path = unquote(parts.path)
         if parts.netloc not in ("", "localhost") or not os.path.isabs(path) or parts.query:
             raise _config_error(url, "not an absolute local path")
         self.root = os.path.normpath(path)
         self.display = "file://" + self.root
         self.writable = not read_only
+        self.read_only_because = "" if self.writable else ASKED
         self.deadline = deadline
 
     def __repr__(self) -> str:
@@ -222,7 +223,8 @@ class FileTransport(_Budget):
             why = "not a directory (a symbolic link is not followed)"
         else:
             why = error.strerror or str(error)
-        return RemoteError(f"{self.display}: cannot {what} {name}: {why}")
+        refused = what == "write" and error.errno in (errno.EACCES, errno.EPERM, errno.EROFS)
+        return (RemoteRefused if refused else RemoteError)(f"{self.display}: cannot {what} {name}: {why}")
 
     def _open(self, name: str) -> int | None:
         """A descriptor of the object, None when it is absent."""
@@ -281,7 +283,7 @@ class FileTransport(_Budget):
 
     def put(self, name: str, data: bytes | Path) -> None:
         if not self.writable:
-            raise RemoteError(f"{self.display}: read-only (as asked), {name} not written")
+            raise RemoteError(f"{self.display}: read-only, {name} not written: {self.read_only_because}")
         try:
             directory, last = self._dir(name, create=True)
         except OSError as e:

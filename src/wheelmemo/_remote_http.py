@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from ._errors import ConfigError
 from ._remote import (
+    ASKED,
     CHUNK,
     RemoteError,
+    RemoteRefused,
     RemoteTimeout,
     Sink,
     _Budget,
     _config_error,
-    _scrub,
     check_name,
 )
+from ._urls import scrub, split_userinfo, url_secrets
 
 if TYPE_CHECKING:
     import http.client
@@ -49,18 +51,26 @@ class HttpTransport(_Budget):
     (keep-alive timeouts); any other failure is a RemoteError.  Authorization, in order:
     ``WHEELMEMO_REMOTE_TOKEN`` (``Bearer``), ``WHEELMEMO_REMOTE_USERNAME`` and
     ``WHEELMEMO_REMOTE_PASSWORD`` (``Basic``), the URL's userinfo (``Basic``).  Without
-    any of them, nor ``WHEELMEMO_REMOTE_HEADERS``, the remote is only read.
+    any of them, nor ``WHEELMEMO_REMOTE_HEADERS``, the remote is only read, unless
+    ``remote-read-only = false`` is set explicitly (a server on a trusted network that
+    takes writes without credentials).  A 401, 403 or 405 to a write is
+    :class:`RemoteRefused`: the remote may still be read.
     """
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool,
+    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None,
                  connect_timeout: float, deadline: float | None) -> None:
         from urllib.parse import urlsplit
 
-        parts = urlsplit(url)
         try:
+            # the userinfo first, up to the last '@': urlsplit ends it at a raw '/?#'
+            userinfo, bare = split_userinfo(url)
+        except ValueError as e:
+            raise _config_error(url, str(e)) from None
+        try:
+            parts = urlsplit(bare)
             port = parts.port
-        except ValueError:
-            raise _config_error(url, "a bad port") from None
+        except ValueError:  # a port that is no number, a bracket that is no IPv6 address
+            raise _config_error(url, "a bad host or port") from None
         if not parts.hostname:
             raise _config_error(url, "no host")
         self.https = parts.scheme.lower() == "https"
@@ -74,10 +84,16 @@ class HttpTransport(_Budget):
         #: one socket operation (not a whole transfer) may wait this long
         self.read_timeout = max(10.0, 5 * connect_timeout)
         self.deadline = deadline
-        self.headers, self.secrets = _http_headers(environ, parts.username, parts.password)
-        self.secrets.append(parts.query)
-        self.read_only = read_only
-        self.writable = bool(self.headers) and not read_only
+        username, colon, password = (userinfo or "").partition(":")
+        self.headers, self.secrets = _http_headers(environ, username if userinfo is not None else None,
+                                                   password if colon else None)
+        self.secrets += url_secrets(userinfo, parts.query)
+        # unset: write with credentials; false, set explicitly: without them too
+        self.writable = not read_only and (bool(self.headers) or read_only is False)
+        self.read_only_because = "" if self.writable else ASKED if read_only else (
+            "no credentials (set WHEELMEMO_REMOTE_TOKEN, or WHEELMEMO_REMOTE_USERNAME and "
+            "WHEELMEMO_REMOTE_PASSWORD; for a server that takes writes without them, set "
+            "remote-read-only = false)")
         self._conn: http.client.HTTPConnection | None = None
         self._sock: socket.socket | None = None
         from ._version import __version__
@@ -226,8 +242,10 @@ class HttpTransport(_Budget):
 
     def _status_error(self, method: str, name: str, response: http.client.HTTPResponse) -> RemoteError:
         self._drain(response)
-        reason = _scrub(response.reason or "", self.secrets)[:80]
-        return RemoteError(f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
+        reason = scrub(response.reason or "", self.secrets)[:80]
+        refused = method in ("PUT", "MKCOL") and response.status in (401, 403, 405)
+        return (RemoteRefused if refused else RemoteError)(
+            f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
 
     def _fetch(self, name: str, write: Callable[[bytes], object], limit: int | None) -> bool:
         response = self._request("GET", name)
@@ -258,11 +276,11 @@ class HttpTransport(_Budget):
 
     def put(self, name: str, data: bytes | Path) -> None:
         if not self.writable:
-            raise RemoteError(f"{self.display}: read-only ({'as asked' if self.read_only else 'no credentials'}), "
-                              f"{name} not written")
+            raise RemoteError(f"{self.display}: read-only, {name} not written: {self.read_only_because}")
         made_parents = False
         throttled = 0
-        while True:
+        # a first try, one after each 429's backoff, one after making the parents
+        for _ in range(len(THROTTLE_BACKOFF) + 2):
             response = self._request("PUT", name, data)
             if response.status in (200, 201, 204):
                 self._drain(response)
@@ -280,6 +298,7 @@ class HttpTransport(_Budget):
                 made_parents = True
                 continue
             raise self._status_error("PUT", name, response)
+        raise RemoteError(f"{self.display}: PUT {name}: not stored after {len(THROTTLE_BACKOFF) + 2} tries")
 
     def _make_parents(self, name: str) -> None:
         """MKCOL the prefix's and ``name``'s collections, from the top."""
@@ -310,7 +329,7 @@ def _http_headers(environ: Mapping[str, str], username: str | None,
             raise ConfigError(f"WHEELMEMO_REMOTE_HEADERS: line {number} is not 'Name: value' "
                               "(one header a line)")
         headers[header] = value.strip()
-        secrets.append(value.strip())
+        secrets += url_secrets(value.strip())
     token = environ.get("WHEELMEMO_REMOTE_TOKEN")
     if environ.get("WHEELMEMO_REMOTE_USERNAME"):
         username = environ["WHEELMEMO_REMOTE_USERNAME"]
@@ -321,13 +340,13 @@ def _http_headers(environ: Mapping[str, str], username: str | None,
         username, password = unquote(username), unquote(password or "")
     if token:
         headers["Authorization"] = f"Bearer {token}"
-        secrets.append(token)
+        secrets += url_secrets(token)
     elif username is not None:
         import base64
 
         basic = base64.b64encode(f"{username}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {basic}"
-        secrets += [password or "", basic]
+        secrets += [*url_secrets(username, password), basic]
     return headers, secrets
 
 

@@ -17,16 +17,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._remote import (
+    ASKED,
     CHUNK,
     ClientMissing,
     RemoteError,
+    RemoteRefused,
     RemoteTimeout,
     Sink,
     _Budget,
     _config_error,
-    _scrub,
     check_name,
 )
+from ._urls import scrub, url_secrets
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -51,15 +53,22 @@ class S3Transport(_Budget):
     a static profile of the shared credentials file (``AWS_PROFILE``, default
     ``default``), web identity (``AWS_WEB_IDENTITY_TOKEN_FILE`` + ``AWS_ROLE_ARN``) or
     container credentials (``AWS_CONTAINER_CREDENTIALS_*_URI``).  With none, requests are
-    unsigned (a public bucket) and nothing is written.
+    unsigned (a public bucket) and nothing is written, even with ``remote-read-only =
+    false``: a bucket anyone may write to is one anyone may fill with wrong wheels.
     """
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool,
+    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None,
                  connect_timeout: float, deadline: float | None) -> None:
         from urllib.parse import parse_qsl, urlsplit
 
-        parts = urlsplit(url)
-        if not parts.netloc or any(c in parts.netloc for c in "@:"):
+        if "@" in url:  # where the userinfo ends is a guess (``_urls``): none is taken
+            raise _config_error(url, "an '@' (S3 credentials come from the AWS_* variables, "
+                                "an endpoint from AWS_ENDPOINT_URL)")
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # brackets: no bucket name holds them
+            raise _config_error(url, "no bucket") from None
+        if not parts.netloc or ":" in parts.netloc:
             raise _config_error(url, "no bucket")
         query = dict(parse_qsl(parts.query))
         unknown = set(query) - {"endpoint", "region"}
@@ -80,9 +89,13 @@ class S3Transport(_Budget):
             config.update(endpoint=endpoint, virtual_hosted_style_request=False)
         signed, credentials = _aws_credentials(environ)
         config.update(credentials if signed else {"skip_signature": True})
-        self.secrets = [credentials.get(k, "") for k in ("secret_access_key", "session_token")]
-        self.read_only = read_only
+        # an endpoint's userinfo too (up to its last '@'), which obstore's messages may show
+        self.secrets = url_secrets(*(credentials.get(k) for k in ("secret_access_key", "session_token")),
+                                   (endpoint or "").partition("://")[2].rpartition("@")[0])
         self.writable = signed and not read_only
+        self.read_only_because = "" if self.writable else ASKED if read_only else (
+            "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; "
+            "nothing is written to S3 unsigned, even with remote-read-only = false)")
         self._client_options: dict[str, Any] = {"allow_http": bool(endpoint and endpoint.startswith("http:"))}
         try:
             import obstore  # type: ignore[import-not-found,unused-ignore]
@@ -147,10 +160,12 @@ class S3Transport(_Budget):
         detail = f"HTTP {status.group(1).strip()}" if status else first.rpartition(" - ")[2]
         if "ConnectionRefused" in debug:
             detail += " (connection refused)"
-        detail = _scrub(detail or type(error).__name__, self.secrets)[:200]
+        detail = scrub(detail or type(error).__name__, self.secrets)[:200]
         if "kind: Timeout" in debug or "TimedOut" in debug or "timed out" in first:
             return RemoteTimeout(f"{self.display}: {method} {name}: {detail} (timed out)")
-        return RemoteError(f"{self.display}: {method} {name}: {detail}")
+        refused = method == "PUT" and (detail.startswith(("HTTP 401", "HTTP 403")) or type(error).__name__ in (
+            "PermissionDeniedError", "UnauthenticatedError"))
+        return (RemoteRefused if refused else RemoteError)(f"{self.display}: {method} {name}: {detail}")
 
     def _call(self, method: str, name: str, function: Callable[[], Any]) -> Any:
         """``function()``; None when the object is absent, RemoteError for any failure."""
@@ -221,8 +236,7 @@ class S3Transport(_Budget):
 
     def put(self, name: str, data: bytes | Path) -> None:
         if not self.writable:
-            raise RemoteError(f"{self.display}: read-only ({'as asked' if self.read_only else 'no credentials'}), "
-                              f"{name} not written")
+            raise RemoteError(f"{self.display}: read-only, {name} not written: {self.read_only_because}")
         obstore = self._obstore
         key = check_name(name)
         if not isinstance(data, bytes) and not os.path.isfile(data):

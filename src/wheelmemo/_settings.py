@@ -87,9 +87,11 @@ class Settings(NamedTuple):
     bazel-remote), ``s3://bucket/prefix`` or ``file:///shared/dir``; credentials come from
     the environment, never from here."""
 
-    remote_read_only: bool = False
-    """Read the remote and never write to it (forks' pull requests); also the case when
-    no credentials are given."""
+    remote_read_only: bool | None = None
+    """``True``: read the remote and never write to it (forks' pull requests).  Unset
+    (``None``): write when credentials are given.  ``False``, set explicitly: write, with
+    or without credentials (an HTTP server on a trusted network that takes writes
+    without them; never unsigned to S3)."""
 
     remote_timeout: float = 2.0
     """Seconds to connect to the remote; it is skipped for the rest of a build that
@@ -128,7 +130,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "disable": ("disable", "bool", "WHEELMEMO_DISABLE"),
     "cache-read-only": ("cache_read_only", "bool", "WHEELMEMO_CACHE_READ_ONLY"),
     "remote": ("remote", "str", "WHEELMEMO_REMOTE"),
-    "remote-read-only": ("remote_read_only", "bool", "WHEELMEMO_REMOTE_READ_ONLY"),
+    "remote-read-only": ("remote_read_only", "tristate", "WHEELMEMO_REMOTE_READ_ONLY"),
     "remote-timeout": ("remote_timeout", "seconds", "WHEELMEMO_REMOTE_TIMEOUT"),
     "remote-budget": ("remote_budget", "seconds", "WHEELMEMO_REMOTE_BUDGET"),
     "remote-reshare": ("remote_reshare", "bool", "WHEELMEMO_REMOTE_RESHARE"),
@@ -239,18 +241,26 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
         if rate is None:
             raise ConfigError(f"{where} must be a number from 0 to 1 (0.05: one hit in twenty), got {value!r}")
         return rate
-    if kind in ("seconds", "bool"):
+    if kind in ("seconds", "bool", "tristate"):
         converted = _seconds(value) if kind == "seconds" else _bool(value)
         if converted is None:
             wanted = "a positive number of seconds" if kind == "seconds" else "true or false"
             raise ConfigError(f"{where} must be {wanted}, got {value!r}")
-        return converted
+        # tristate: an empty variable (a CI secret that is not set) sets nothing
+        return None if kind == "tristate" and isinstance(value, str) and not value.strip() else converted
     # list of strings; config_settings and the environment can only give one string
     if isinstance(value, str) and not source.startswith("[tool"):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _set(values: dict[str, object], name: str, value: object) -> None:
+    """``values[name] = value``; None (an empty ``remote-read-only``) sets nothing, and
+    leaves what a source below said."""
+    if value is not None:
+        values[name] = value
 
 
 def _bool(value: object) -> bool | None:
@@ -337,10 +347,10 @@ def load_settings(
         if key not in _FIELDS:
             raise _unknown(key, source)
         name, kind, _ = _FIELDS[key]
-        values[name] = _convert(key, kind, value, source)
+        _set(values, name, _convert(key, kind, value, source))
     for key, (name, kind, var) in _FIELDS.items():
         if var and var in environ:
-            values[name] = _convert(key, kind, environ[var], f"environment variable {var}")
+            _set(values, name, _convert(key, kind, environ[var], f"environment variable {var}"))
 
     inner: ConfigSettings = config_settings
     if config_settings is not None:
@@ -353,7 +363,7 @@ def load_settings(
             if key not in _FIELDS:
                 raise _unknown(key, f"config_settings {ckey!r}")
             name, kind, _ = _FIELDS[key]
-            values[name] = _convert(key, kind, value, f"config_settings {ckey!r}")
+            _set(values, name, _convert(key, kind, value, f"config_settings {ckey!r}"))
 
     _validate(values)
     settings = Settings(**values)  # type: ignore[arg-type]
@@ -392,7 +402,7 @@ def _user_settings(environ: Mapping[str, str]) -> dict[str, object]:
                 f"known keys: {', '.join(USER_KEYS)}"
             raise ConfigError(f"unknown key {key!r} in {source}: {hint}")
         name, kind, _ = _FIELDS[key]
-        values[name] = _convert(key, kind, value, source)
+        _set(values, name, _convert(key, kind, value, source))
     return values
 
 
@@ -412,7 +422,10 @@ def _validate(values: dict[str, object]) -> None:
         )
     remote = values.get("remote")
     if isinstance(remote, str) and not remote.startswith(("http://", "https://", "s3://", "file:///")):
-        shown = remote.split("://", 1)[0] + "://..." if "://" in remote else "it"
+        from ._urls import scheme_of
+
+        scheme = scheme_of(remote)[0]  # what precedes '://' may be no scheme, but a secret
+        shown = f"{scheme}://..." if scheme else "it"
         raise ConfigError(
             f"remote = {shown} is not a remote cache: use http(s)://host/prefix, s3://bucket/prefix "
             "or file:///shared/directory (WHEELMEMO_REMOTE or [tool.wheelmemo] remote)"

@@ -6,10 +6,30 @@ Layout of a local store (``<cache-dir>/v1``)::
     parts/ab/<key>.json     what the key was made of (read only to explain a miss)
     blobs/cd/<sha256>       file contents, named by their SHA-256
     projects/<id>.json      the newest key per hook kind of a project (to explain misses)
+    rejected/ab/<key>       keys verification found wrong (``reject``)
     locks/<key>.lock        per-key locks (flock: released when a process dies); builders
                             hold them exclusively, readers shared, pruning never waits
+    build/<name>/           persistent build directories (``_builddir``), locked by
+                            ``locks/build-<name>.lock`` while a build uses one
+    build/<name>.json       a build directory's note: project, label, measured size
+    stat/<tree>             stat caches of the trees built (``_inputs``)
+    remotes/<name>          a remote failed lately: not asked again for a while
     tmp/                    files being written; renamed into place when complete
     stats.jsonl             one line per memoized hook call: hit or miss, time saved
+
+and beside ``v1``, ``code/``: wheelmemo's compiled modules (``_bytecode``).
+
+**The bound.**  ``max-size`` bounds all of it: :meth:`LocalStore.usage` adds up the
+bytes every file takes on disk (blocks allocated, hard links once, no symlink
+followed), per kind, walking everything but the build directories, whose sizes are
+measured after each build that used them (``_builddir``: walking 100,000 files after
+every store would cost more than the store).  :meth:`LocalStore.prune` evicts entries
+and build directories together, least recently used first (an entry's last use is its
+record's time, touched on a hit; a build directory's is its own time, set before each
+build), and never one in use: an entry whose lock is held (a reader copying it out, a
+builder), a build directory whose lock is held (a build in it).  Stat caches, compiled
+modules and remote notes count too, and go by age (the next build writes again the
+ones it needs).
 
 Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
 every read is verified (records by checksum and by a schema check of what they hold,
@@ -33,14 +53,27 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 from ._bytecode import CODE_DIR
 from ._errors import CorruptEntryError, StoreError
-from ._fsdir import BINARY, Dir, descend, flock, is_symlink_error, list_names, open_dir
+from ._fsdir import (
+    BINARY,
+    Dir,
+    DiskUsage,
+    descend,
+    flock,
+    is_symlink_error,
+    list_names,
+    new_temp,
+    open_dir,
+    walk,
+)
 from ._records import (
     FORMAT,
     INVALID,
@@ -57,8 +90,8 @@ from ._records import (
     make_record,
 )
 
-__all__ = ["FAILED", "READ_ONLY", "READ_WRITE", "Entry", "LocalStore", "Store", "StoredFile",
-           "materialize"]
+__all__ = ["FAILED", "KINDS", "READ_ONLY", "READ_WRITE", "BuildDirUse", "Entry", "LocalStore", "Pruned",
+           "Store", "StoredFile", "Usage", "materialize"]
 _CHUNK = 1 << 20
 #: How many of a project's newest keys per hook kind are remembered (``recent_keys``).
 RECENT = 4
@@ -66,6 +99,42 @@ RECENT = 4
 
 #: What a store does with writes (``Store.mode``).
 READ_WRITE, READ_ONLY, FAILED = "read-write", "read-only", "failed"
+
+#: The kinds of what the cache holds (``LocalStore.usage``), and the kind of each
+#: directory of ``v1``; anything else (locks, tmp, remote notes, statistics) is "other".
+KINDS = ("entries", "build", "stat", "code", "other")
+_KIND_OF = {"entries": "entries", "parts": "entries", "blobs": "entries", "projects": "entries",
+            "rejected": "entries", "build": "build", "stat": "stat"}
+
+
+class BuildDirUse(NamedTuple):
+    """A persistent build directory, as ``LocalStore.usage`` found it."""
+
+    name: str
+    project: str
+    identity: str
+    size: int  #: bytes on disk, as measured after its last build
+    last_use: float  #: its mtime
+
+
+class Usage(NamedTuple):
+    """The bytes on disk of everything in the cache (``LocalStore.usage``)."""
+
+    kinds: dict[str, int]  #: bytes per kind (``KINDS``)
+    files: dict[tuple[str, str], int]  #: ("entries", "parts" or "blobs", key or digest) -> bytes
+    build_dirs: list[BuildDirUse]
+
+    @property
+    def total(self) -> int:
+        return sum(self.kinds.values())
+
+
+class Pruned(NamedTuple):
+    """What ``LocalStore.prune`` removed."""
+
+    entries: int
+    build_dirs: int
+    freed: int  #: bytes
 
 
 class Store(Protocol):
@@ -121,12 +190,9 @@ def materialize(store: Store, entry: Entry, dest: Path) -> None:
 
 def temp_file(directory: Path, prefix: str = ".tmp-") -> tuple[int, str]:
     """``tempfile.mkstemp`` without importing tempfile (and random) on the hit path."""
-    while True:
-        path = os.path.join(directory, f"{prefix}{os.getpid()}-{os.urandom(6).hex()}")
-        try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | BINARY, 0o644), path
-        except FileExistsError:
-            continue
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | BINARY
+    fd, name = new_temp(lambda name: os.open(os.path.join(directory, name), flags, 0o644), prefix)
+    return fd, os.path.join(directory, name)
 
 
 # -- writing into the destination ------------------------------------------------------
@@ -230,28 +296,6 @@ class LocalStore:
     def _build_lock(self, name: str) -> int:
         with self._dir("locks", create=True) as locks:
             return locks.open(f"build-{name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-
-    def _prune_build_dirs(self, older_than: float) -> None:
-        """Remove build directories not used for ``older_than`` seconds, unless in use."""
-        import shutil
-
-        horizon = time.time() - older_than
-        try:
-            with self._dir("build") as builds:
-                names = [name for name in builds.names() if is_digest(name.ljust(64, "0"))]
-                for name in names:
-                    try:
-                        st = builds.lstat(name)
-                    except OSError:
-                        continue
-                    if not stat.S_ISDIR(st.st_mode) or st.st_mtime > horizon:
-                        continue
-                    with flock(functools.partial(self._build_lock, name), name, wait=False,
-                               required=False) as free:
-                        if free:  # rmtree never follows a symlink below the directory
-                            shutil.rmtree(self.root / "build" / name, ignore_errors=True)
-        except (OSError, StoreError):
-            return
 
     def blob_path(self, digest: str) -> Path:
         """Where a blob lives (for tools and tests: the store itself never opens a path)."""
@@ -646,9 +690,61 @@ class LocalStore:
                     continue
                 yield below, name, found
 
+    def usage(self) -> Usage:
+        """The bytes on disk of everything wheelmemo writes in the cache, per kind: one
+        walk of ``v1`` (symlinks not followed) but for the build directories, whose
+        measured sizes are read from their notes (one stale after a build that died is
+        measured now, unless a build uses it)."""
+        kinds = dict.fromkeys(KINDS, 0)
+        files: dict[tuple[str, str], int] = {}
+        measure = DiskUsage()
+        build_dirs = self._build_dirs()  # first: measuring one writes its note (and lock)
+        try:
+            with self._dir() as root:
+                kinds["other"] += measure(root.stat())
+                for path, found in walk(root, skip=_is_build_dir):
+                    if _is_build_dir(path):
+                        continue  # measured by its note, below
+                    size = measure(found)
+                    kinds[_KIND_OF.get(path[0], "other")] += size
+                    if len(path) == 3 and path[0] in ("entries", "parts", "blobs"):
+                        files[path[0], path[2].removesuffix(".json")] = size
+        except (OSError, StoreError):
+            pass  # no cache yet (or not one wheelmemo can use): nothing in it
+        kinds["build"] += sum(found.size for found in build_dirs)
+        kinds["code"] = measure.of_tree(str(self.root.parent / CODE_DIR))
+        return Usage(kinds, files, build_dirs)
+
+    def _build_dirs(self) -> list[BuildDirUse]:
+        from ._builddir import BuildDir, read_note
+
+        found = []
+        try:
+            with self._dir("build") as builds:
+                for name in sorted(list_names(builds)):
+                    try:
+                        st = builds.lstat(name)
+                    except OSError:
+                        continue
+                    if not (stat.S_ISDIR(st.st_mode) and _is_build_dir(("build", name))):
+                        continue
+                    note = read_note(builds, name)
+                    size = note["size"] if note else 0
+                    if (note is None or not note["measured"]) and not self.read_only:
+                        with flock(functools.partial(self._build_lock, name), name, wait=False,
+                                   required=False) as free:
+                            if free:  # a build that died before measuring it, or none yet
+                                size = BuildDir(self.root / "build" / name).note_size(force=True)
+                                note = read_note(builds, name)
+                    found.append(BuildDirUse(name, note["project"] if note else "-",
+                                             note["identity"] if note else "-", size, st.st_mtime))
+        except (OSError, StoreError):
+            pass
+        return found
+
     def size(self) -> int:
-        """Bytes of blobs, the bulk of the store."""
-        return sum(found.st_size for _, _, found in self._blob_files() if stat.S_ISREG(found.st_mode))
+        """Bytes on disk of everything in the cache (``usage``): what ``max-size`` bounds."""
+        return self.usage().total
 
     def remove(self, key: str) -> bool:
         """Drop an entry unless a process is reading or writing it right now."""
@@ -671,53 +767,155 @@ class LocalStore:
                     with contextlib.suppress(OSError):
                         directory.unlink(name)
                         freed += found.st_size if stat.S_ISREG(found.st_mode) else 0
+            # empty directories take room too; nothing writes in them but a put, which
+            # holds the gc lock shared: none is under way
+            for where in ("entries", "parts", "blobs"):
+                with contextlib.suppress(OSError, StoreError), self._dir(where) as top:
+                    for name in list_names(top):
+                        with contextlib.suppress(OSError):
+                            top.rmdir(name)
         return freed
 
-    def prune(self, max_size: int | None = None, older_than: float | None = None) -> tuple[int, int]:
-        """Evict least recently used entries first; returns (entries removed, bytes freed).
-        Records that are not valid go first: nothing can hit them."""
+    def prune(self, max_size: int | None = None, older_than: float | None = None) -> Pruned:
+        """Evict entries and build directories, least recently used first, none in use:
+        down to ``max_size`` bytes (0: all, ``clean``), or those unused for ``older_than``
+        seconds.  Records that are not valid go first: nothing can hit them."""
         valid, invalid = self._scan()
         removed = sum(self.remove(key) for key in invalid)
+        # stat caches of trees not built for a while (temporary copies, deleted checkouts),
+        # wheelmemo's compiled modules (``_bytecode``) and remote notes written that long
+        # ago: those still in use are written again by the next hook that needs them
+        horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
+        forgotten = self._forget(lambda: self._dir("stat"), horizon)
+        code = str(self.root.parent / CODE_DIR)
+        forgotten += self._forget(lambda: open_dir(code, code, None), horizon)
+        forgotten += self._forget(lambda: self._dir("remotes"), horizon)
+        if max_size == 0:  # clean; else a project's index lives as long as the cache
+            forgotten += self._forget(lambda: self._dir("projects"), 0.0)
+        forgotten += self._forget(lambda: self._dir("tmp"), max(horizon, 86400.0))  # left by a process that died
+        usage = self.usage()
+        # what each blob is kept for: an entry's blob is freed with the last entry holding it
+        holders = Counter(blob for record in valid for blob in {f[1] for f in record["files"]})
+        size = usage.total - sum(n for (where, name), n in usage.files.items()
+                                 if where == "blobs" and not holders[name])  # garbage already
+        candidates: list[tuple[float, dict[str, Any] | BuildDirUse]] = [
+            *((float(record["last_use"]), record) for record in valid),
+            *((found.last_use, found) for found in usage.build_dirs)]
         now = time.time()
-        size = self.size()
-        for record in sorted(valid, key=lambda r: float(r["last_use"])):
-            too_old = older_than is not None and now - float(record["last_use"]) > older_than
-            # a limit of 0 (clean) takes value-only entries too, which free no bytes
+        build_dirs = 0
+        for last_use, candidate in sorted(candidates, key=lambda c: c[0]):
+            too_old = older_than is not None and now - last_use > older_than
+            # a limit of 0 (clean) takes them all, whatever they free
             too_big = max_size is not None and (size > max_size or max_size == 0)
             if not (too_old or too_big):
                 continue
-            if self.remove(record["key"]):
+            if isinstance(candidate, BuildDirUse):
+                if self._remove_build_dir(candidate):
+                    build_dirs += 1
+                    size -= candidate.size
+            elif self.remove(candidate["key"]):
                 removed += 1
-                size -= int(record["size"])
-        # the blobs this call removed: puts beside it may grow the cache meanwhile
-        freed = self.collect_garbage()
-        horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
-        # stat caches of trees not built for a while (temporary copies, deleted checkouts),
-        # and wheelmemo's compiled modules (``_bytecode``) written that long ago: those of
-        # the versions still in use are written again by the next hook that needs them
-        self._forget(lambda: self._dir("stat"), horizon)
-        code = str(self.root.parent / CODE_DIR)
-        self._forget(lambda: open_dir(code, code, None), horizon)
-        if max_size == 0 or older_than is not None:  # clean, or prune --older-than
-            self._prune_build_dirs(0.0 if max_size == 0 else older_than or 0.0)
-        return removed, freed
+                size -= _freed_by(candidate, usage.files, holders)
+        self.collect_garbage()
+        self._forget_notes()
+        # what this call removed (garbage blobs included), not the change in the cache's
+        # size, which builds storing beside it grow meanwhile ("freed -1.4 kB")
+        return Pruned(removed, build_dirs, forgotten + usage.total - size)
 
-    def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> None:
-        """Remove the files of ``directory`` last written more than ``older_than`` seconds ago."""
+    def _remove_build_dir(self, found: BuildDirUse) -> bool:
+        """Remove a build directory and its note unless a build uses it, or used it
+        since it was found (it is not the least recently used any more)."""
+        import shutil
+
+        with flock(functools.partial(self._build_lock, found.name), found.name, wait=False,
+                   required=False) as free:
+            if not free:
+                return False
+            try:
+                with self._dir("build") as builds:
+                    if builds.lstat(found.name).st_mtime != found.last_use:
+                        return False
+                    # rmtree never follows a symlink below the directory, nor (from the
+                    # opened build/) above it
+                    if sys.version_info >= (3, 11) and builds.fd is not None:
+                        shutil.rmtree(found.name, dir_fd=builds.fd, ignore_errors=True)
+                    else:
+                        shutil.rmtree(os.path.join(builds.path, found.name), ignore_errors=True)
+                    if found.name in list_names(builds):  # not all of it could be removed
+                        from ._builddir import BuildDir
+
+                        BuildDir(self.root / "build" / found.name).note_size(force=True)
+                        return False
+                    with contextlib.suppress(FileNotFoundError):
+                        builds.unlink(f"{found.name}.json")
+            except (OSError, StoreError):
+                return False
+        return True
+
+    def _forget_notes(self) -> None:
+        """Remove the notes of build directories that are gone (a prune that died
+        between the two), unless a build is making one again, and the half-written
+        notes of processes that died a day ago."""
+        from ._builddir import NOTE_TEMP
+
+        try:
+            with self._dir("build") as builds:
+                names = set(list_names(builds))
+                for note in names:
+                    if note.startswith(NOTE_TEMP):
+                        with contextlib.suppress(OSError):
+                            if builds.lstat(note).st_mtime < time.time() - 86400:
+                                builds.unlink(note)
+                        continue
+                    name = note.removesuffix(".json")
+                    if note == name or name in names or not _is_build_dir(("build", name)):
+                        continue
+                    with flock(functools.partial(self._build_lock, name), name, wait=False,
+                               required=False) as free:
+                        if free and name not in list_names(builds):
+                            builds.unlink(note)
+        except (OSError, StoreError):
+            return
+
+    def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> int:
+        """Remove the files of ``directory`` last written more than ``older_than`` seconds
+        ago; the bytes they held."""
         horizon = time.time() - older_than
+        freed, measure = 0, DiskUsage()
         try:
             with directory() as found:
                 for name in found.names():
                     with contextlib.suppress(OSError):
-                        if found.lstat(name).st_mtime <= horizon:
+                        st = found.lstat(name)
+                        if st.st_mtime <= horizon:
                             found.unlink(name)
+                            freed += measure(st)
         except (OSError, StoreError):
-            return
+            pass
+        return freed
 
     def enforce_limit(self, max_size: int) -> None:
-        """After a store: bring the cache under ``max_size`` (a scan of blob sizes)."""
+        """After a store: bring the cache under ``max_size`` (``usage``: a walk of the
+        cache but for the build directories, which are measured after their builds)."""
         if not self.read_only and self.size() > max_size:
             self.prune(max_size=max_size)
+
+
+def _is_build_dir(path: tuple[str, ...]) -> bool:
+    """Whether ``path`` (below ``v1``) is where a build directory is, by its name."""
+    return len(path) == 2 and path[0] == "build" and len(path[1]) == 32 and is_digest(path[1].ljust(64, "0"))
+
+
+def _freed_by(record: dict[str, Any], files: dict[tuple[str, str], int], holders: Counter[str]) -> int:
+    """The bytes removing an entry frees: its record, its parts, and the blobs no other
+    entry holds (``holders`` counts down as entries go)."""
+    key = record["key"]
+    freed = files.get(("entries", key), 0) + files.get(("parts", key), 0)
+    for blob in {f[1] for f in record["files"]}:
+        holders[blob] -= 1
+        if not holders[blob]:
+            freed += files.get(("blobs", blob), 0)
+    return freed
 
 
 def _copy_hashing(source: Path, fd: int) -> tuple[str, int]:

@@ -9,6 +9,9 @@ The remote is never trusted more than the local cache: every record is checked a
 every blob verified by its SHA-256 on the way in.  It is never needed either: the
 first failure (unreachable, slow, refused, a damaged object) is one warning, and the
 remote is skipped for the rest of the hook call (sccache's and ccache's fail-open).
+A remote that takes no writes (read-only as asked, no credentials, a write refused) is
+still read, and the first hook that would upload says so in one line, with what
+changes it: once per frontend run (the engine remembers it in the local cache).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ._records import (
     make_record,
 )
 from ._store import FAILED, READ_ONLY, READ_WRITE, check_target, temp_file
+from ._urls import display_url
 
 if TYPE_CHECKING:
     from ._remote import Transport
@@ -44,13 +48,6 @@ AC, CAS = "v1/ac", "v1/cas"
 #: the largest entry record read (a manifest, a metadata directory's list): 16 MiB
 MAX_RECORD = 16 << 20
 _CHUNK = 1 << 20
-
-
-def display_url(url: str) -> str:
-    """``url`` without userinfo or query: what messages may show of it."""
-    scheme, sep, rest = url.partition("://")
-    host, slash, path = rest.partition("/")
-    return f"{scheme}{sep}{host.rpartition('@')[2]}{slash}{path.partition('?')[0]}"
 
 
 class RemoteStats:
@@ -69,7 +66,7 @@ class RemoteStats:
 class RemoteStore:
     """A :class:`~wheelmemo._store.Store` on a remote; see the module's docstring."""
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool = False,
+    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None = None,
                  connect_timeout: float = 2.0, budget: float = 60.0) -> None:
         self._url = url
         self._environ = environ
@@ -82,6 +79,14 @@ class RemoteStore:
         self.stats = RemoteStats()
         #: called on the first failure (the engine remembers it in the local cache)
         self.on_failure: Callable[[], None] | None = None
+        #: why a write was refused (then nothing more is uploaded, the remote is still read)
+        self.refused: str | None = None
+        #: whether the line saying that nothing is uploaded was said (by this process,
+        #: or by a hook of the same frontend run: the engine sets it)
+        self.said_read_only = False
+        #: called when that line is said, with whether a write was refused (the engine
+        #: remembers it for the next hooks of the frontend run)
+        self.on_read_only: Callable[[bool], None] | None = None
         #: False in the get_requires call that brings the client (an S3 one) into an
         #: isolated build environment: its absence there is expected, not a warning
         self.client_expected = True
@@ -104,7 +109,30 @@ class RemoteStore:
         except StoreError as e:
             self.fail(e)
             return FAILED
-        return READ_WRITE if writable else READ_ONLY
+        return READ_WRITE if writable and self.refused is None else READ_ONLY
+
+    def not_uploaded(self) -> None:
+        """A hook would upload, and the remote takes no writes: say why and what changes
+        it, once in a frontend run (each such hook renews the note that it was said).  As
+        asked (``remote-read-only = true``) it is an informational line, else a warning."""
+        from ._remote import ASKED
+
+        if self._failed:
+            return
+        if not self.said_read_only:
+            self.said_read_only = True
+            if self.refused is not None:
+                because = (f"the remote refused a write ({self.refused}); give the credentials "
+                           "write access, or set remote-read-only = true to only read")
+            else:
+                because = self._open().read_only_because
+            line = f"remote cache {self.name}: nothing is uploaded: {because}"
+            if because == ASKED:
+                logger.info("%s", line)
+            else:
+                warn_once(line)
+        if self.on_read_only is not None:
+            self.on_read_only(self.refused is not None)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -204,6 +232,8 @@ class RemoteStore:
                                     project=parts.get("project"))
         if self.mode != READ_WRITE:
             return entry
+        from ._remote import RemoteRefused
+
         started = time.monotonic()
         try:
             transport = self._open()
@@ -216,6 +246,10 @@ class RemoteStore:
             if files:
                 self.stats.counts["upload"] += 1
                 logger.debug("uploaded %s to %s", key[:8], self.name)
+        except RemoteRefused as e:  # read, but never written to again in this frontend run
+            self.stats.counts["error"] += 1
+            self.refused = str(e).removeprefix(f"{self.name}: ")
+            self.not_uploaded()
         except StoreError as e:
             self.fail(e)
         finally:

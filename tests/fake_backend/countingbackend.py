@@ -5,7 +5,8 @@ can assert hits and misses exactly.  The wheel it builds contains the project's
 ``src/`` files, the config_settings it received and ``FAKE_BUILD_FLAG`` (a keyed
 variable in the project's ``[tool.wheelmemo] env``), deterministically zipped.
 ``FAKE_BACKEND_SLEEP`` makes builds slow (for lock tests), ``FAKE_BACKEND_FAIL`` makes
-them raise.  ``minimal`` is a backend object with only the mandatory hooks.
+them raise; ``FAKE_TARGET_BYTES`` makes a build write that many bytes into the
+``CARGO_TARGET_DIR`` it is handed, as cargo would.  ``minimal`` is a backend object with only the mandatory hooks.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def _build(hook, wheel_directory, config_settings, editable=False):
         time.sleep(float(os.environ["FAKE_BACKEND_SLEEP"]))
     if os.environ.get("FAKE_BACKEND_FAIL"):
         raise RuntimeError("countingbackend: build failed on purpose")
+    if os.environ.get("FAKE_TARGET_BYTES") and os.environ.get("CARGO_TARGET_DIR"):
+        release = Path(os.environ["CARGO_TARGET_DIR"]) / "release"
+        release.mkdir(parents=True, exist_ok=True)
+        (release / f"artifact-{os.environ.get('FAKE_BUILD_FLAG')}").write_bytes(
+            os.urandom(int(os.environ["FAKE_TARGET_BYTES"])))
     name, version = _project()
     filename = f"{name}-{version}-py3-none-any.whl"
     members = {}
