@@ -46,8 +46,8 @@ pytestmark = pytest.mark.load
 
 PROCS = int(os.environ.get("WHEELMEMO_LOAD_PROCS") or 12)
 KEYS = int(os.environ.get("WHEELMEMO_LOAD_KEYS") or 3)
-#: what the processes of one key call, in turn
 META, REQUIRES = "prepare_metadata_for_build_wheel", "get_requires_for_build_wheel"
+#: what the processes of one key call, in turn
 HOOKS = ("build_wheel", META, "build_editable", REQUIRES, "build_wheel", "build_wheel")
 #: far below one key's wheel and metadata: every prune beside the hooks evicts
 PRUNE_TO = "1k"
