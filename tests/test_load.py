@@ -488,3 +488,33 @@ def test_a_remote_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fak
     assert hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'here')!r}))", "cache") == wheel
     assert (tmp_path / "here" / wheel).read_bytes() == (tmp_path / "elsewhere" / wheel).read_bytes()
     assert hooks.calls()["build_wheel"] == 2, "built here: the remote's listing was skipped"
+
+
+def test_a_local_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+                                                              cache_dir: Path) -> None:
+    """A local manifest (forged) whose result is its declared key, with no entry there:
+    skipped, and a normal build.  Read, it would be held as read under the lock the
+    hook takes on that key after the first look: a process waiting for itself."""
+    from wheelmemo._learned import manifest_key
+    from wheelmemo._store import LocalStore
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
+
+    def hook(code: str) -> str:
+        done = subprocess.run([sys.executable, "-c", f"import sys, wheelmemo; {code}"], cwd=hooks.project,
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+        return done.stdout.strip()
+
+    (tmp_path / "one").mkdir()
+    wheel = hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'one')!r}))")
+    declared = hook("from wheelmemo._memo import Memo; print(Memo().keys.lookups('wheel')[0].key)")
+    store = LocalStore(cache_dir)
+    manifest = store.get(manifest_key(declared))
+    assert manifest is not None
+    store.put(manifest_key(declared), "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
+              value=[dict(manifest.value[0], key=declared)])
+    (tmp_path / "two").mkdir()
+    assert hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'two')!r}))") == wheel
+    assert (tmp_path / "two" / wheel).read_bytes() == (tmp_path / "one" / wheel).read_bytes()
+    assert hooks.calls()["build_wheel"] == 2

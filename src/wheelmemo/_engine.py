@@ -134,9 +134,13 @@ class Engine:
                                       self.keys.environ, self._installed, same=lookup.equivalent,
                                       in_build_environment=not self.keys.offline)
 
-    def _candidates(self, store: Store, lookup: Lookup) -> tuple[list[dict[str, Any]], str | None]:
+    def _candidates(self, store: Store, lookup: Lookup,
+                    declared: set[str]) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
-        and why the newest one that does not fit does not."""
+        and why the newest one that does not fit does not.  ``declared``: the keys of
+        this build's lookups, under which no result is stored (a result's key is a digest
+        of its declared key and more): a manifest naming one is forged, and reading that
+        result would wait on the lock this very call takes on the key for a miss."""
         manifest = store.get(_learned.manifest_key(lookup.key))
         value = manifest.value if manifest is not None else None
         if not isinstance(value, list):
@@ -145,7 +149,7 @@ class Engine:
         reason: str | None = None
         for candidate in value[:MAX_CANDIDATES]:
             if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
-                    and isinstance(candidate.get("learned"), dict)):
+                    and isinstance(candidate.get("learned"), dict)) or candidate["key"] in declared:
                 continue
             if candidate.get("narrow") is True and not self.keys.settings.narrow:
                 continue  # listed here by a narrow match: it stands for this key only while narrow
@@ -182,9 +186,10 @@ class Engine:
         A reader holds the result's lock shared, so that pruning leaves it alone.
         """
         reason: str | None = None
+        declared = {lookup.key for lookup in lookups}
         try:
             for lookup in lookups:
-                fitting, why = self._candidates(store, lookup)
+                fitting, why = self._candidates(store, lookup, declared)
                 reason = reason or why
                 for candidate in fitting:
                     with store.reading(candidate["key"]):
@@ -207,7 +212,7 @@ class Engine:
         if not self.keys.settings.narrow or len(self.keys.lookups(kind)) > 1:
             return None  # (an unpacked sdist lacks the tree's files: never only edits)
         for key in store.recent_keys(self.keys.project_id, kind):
-            old = store.parts(key)
+            old = None if key == lookup.key else store.parts(key)  # forged: as in ``_candidates``
             if old is None:
                 continue
             changed = _learned.unread_changes(old, lookup.parts)
@@ -252,10 +257,8 @@ class Engine:
         as read from its import to its use so that pruning leaves it alone meanwhile."""
         declared = {lookup.key for lookup in lookups}
         for lookup in lookups:
-            fitting, _ = self._candidates(remote, lookup)
+            fitting, _ = self._candidates(remote, lookup, declared)
             for candidate in fitting:
-                if candidate["key"] in declared:
-                    continue  # a result never lives under a declared key (whose lock this call holds)
                 if self.local is not None and self.local.rejected(candidate["key"]):
                     continue  # verification found it wrong here (``_verify``)
                 entry = remote.get(candidate["key"])
