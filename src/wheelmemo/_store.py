@@ -8,7 +8,8 @@ Layout of a local store (``<cache-dir>/v1``)::
     projects/<id>.json      the newest key per hook kind of a project (to explain misses)
     rejected/ab/<key>       keys verification found wrong (``reject``)
     locks/<key>.lock        per-key locks (flock: released when a process dies); builders
-                            hold them exclusively, readers shared, pruning never waits
+                            hold them exclusively, readers shared, pruning never waits,
+                            and removes them with what they lock (``_lock``)
     build/<name>/           persistent build directories (``_builddir``), locked by
                             ``locks/build-<name>.lock`` while a build uses one
     build/<name>.json       a build directory's note: project, label, measured size
@@ -29,7 +30,9 @@ record's time, touched on a hit; a build directory's is its own time, set before
 build), and never one in use: an entry whose lock is held (a reader copying it out, a
 builder), a build directory whose lock is held (a build in it).  Stat caches, compiled
 modules and remote notes count too, and go by age (the next build writes again the
-ones it needs).
+ones it needs).  Lock files go with what they lock, and those of what is not there
+(a key only looked up) with every prune, none held: each is removed by a process
+holding it, and every taker checks after locking that its file is still the one there.
 
 Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
 every read is verified (records by checksum and by a schema check of what they hold,
