@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,9 +103,9 @@ class Race:
         self.take = _fsdir.take_lock
         self.armed = False  #: set by the test once what comes before is done
 
-    def __call__(self, fd: int, *, shared: bool, wait: bool) -> bool:
+    def __call__(self, fd: int, *, shared: bool, wait: bool, bound: float = _fsdir.LOCK_WAIT) -> bool:
         if not self.armed:
-            return self.take(fd, shared=shared, wait=wait)
+            return self.take(fd, shared=shared, wait=wait, bound=bound)
         if not self.holders:  # A is about to lock the file it opened
             pruner = os.open(self.path, os.O_RDWR)
             fcntl.flock(pruner, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -177,10 +178,10 @@ def test_a_lock_file_removed_at_every_try_is_given_up(tmp_path: Path, monkeypatc
     take = _fsdir.take_lock
     tries: list[int] = []
 
-    def removed_each_time(fd: int, *, shared: bool, wait: bool) -> bool:
+    def removed_each_time(fd: int, *, shared: bool, wait: bool, bound: float = _fsdir.LOCK_WAIT) -> bool:
         tries.append(fd)
         os.unlink(cache / "v1" / "locks" / f"{KEYS[0]}.lock")
-        return take(fd, shared=shared, wait=wait)
+        return take(fd, shared=shared, wait=wait, bound=bound)
 
     monkeypatch.setattr(_fsdir, "take_lock", removed_each_time)
     store = LocalStore(cache)
@@ -189,3 +190,26 @@ def test_a_lock_file_removed_at_every_try_is_given_up(tmp_path: Path, monkeypatc
     assert len(tries) == _fsdir.LOCK_ATTEMPTS
     with store.reading(KEYS[0]) as read:
         assert not read
+
+
+def test_the_retries_of_a_removed_lock_file_share_one_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each try of a lock whose file a pruner removed waits what is left of one
+    ``LOCK_WAIT``, not a ``LOCK_WAIT`` of its own."""
+    cache = tmp_path / "cache"
+    take = _fsdir.take_lock
+    now = [1000.0]
+    bounds: list[float] = []
+
+    def slow_and_removed(fd: int, *, shared: bool, wait: bool, bound: float = _fsdir.LOCK_WAIT) -> bool:
+        bounds.append(bound)
+        now[0] += _fsdir.LOCK_WAIT / 3  # each try waits a third of the bound for its holder
+        os.unlink(cache / "v1" / "locks" / f"{KEYS[0]}.lock")
+        return take(fd, shared=shared, wait=wait, bound=0.0)
+
+    monkeypatch.setattr(_fsdir, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(_fsdir, "take_lock", slow_and_removed)
+    with pytest.raises(StoreError, match="cannot lock"), LocalStore(cache).lock(KEYS[0]):
+        pass
+    third = _fsdir.LOCK_WAIT / 3
+    assert bounds[:4] == pytest.approx([3 * third, 2 * third, third, 0.0])
+    assert all(bound == 0.0 for bound in bounds[3:])

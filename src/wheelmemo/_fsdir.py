@@ -246,13 +246,13 @@ def lock_pauses(bound: float = LOCK_WAIT) -> list[float]:
     return pauses
 
 
-def poll_lock(try_lock: Callable[[], bool], *, wait: bool,
+def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_WAIT,
               sleep: Callable[[float], object] = time.sleep) -> bool:
     """Take a lock by ``try_lock()`` (True: taken; False: another process holds it),
-    tried again at pauses that double (:data:`LOCK_PAUSES`), :data:`LOCK_WAIT` seconds
-    in all, then TimeoutError: a cache problem, one warning and a build without the
-    cache.  False at once when ``wait`` is off and another process holds it."""
-    for pause in [*(lock_pauses() if wait else ()), None]:
+    tried again at pauses that double (:data:`LOCK_PAUSES`), ``bound`` seconds in all,
+    then TimeoutError: a cache problem, one warning and a build without the cache.
+    False at once when ``wait`` is off and another process holds it."""
+    for pause in [*(lock_pauses(bound) if wait else ()), None]:
         if try_lock():
             return True
         if pause is None:
@@ -290,7 +290,7 @@ def windows_lock(fd: int, *, wait: bool, locking: Callable[[int, int, int], obje
     return poll_lock(try_lock, wait=wait, sleep=sleep)
 
 
-def posix_lock(fd: int, *, shared: bool, wait: bool,
+def posix_lock(fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT,
                sleep: Callable[[float], object] = time.sleep) -> bool:
     """``flock`` ``fd`` without blocking, polled (``poll_lock``): a blocking ``flock``
     would wait as long as the holder lives, and a hung build lives for ever."""
@@ -303,15 +303,15 @@ def posix_lock(fd: int, *, shared: bool, wait: bool,
             return False
         return True
 
-    return poll_lock(try_lock, wait=wait, sleep=sleep)
+    return poll_lock(try_lock, wait=wait, bound=bound, sleep=sleep)
 
 
-def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+def take_lock(fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT) -> bool:
     """Lock the open file ``fd``; False when ``wait`` is off and another process has it;
-    TimeoutError after :data:`LOCK_WAIT` seconds of waiting."""
+    TimeoutError after ``bound`` seconds of waiting."""
     if WINDOWS:
         return windows_lock(fd, wait=wait)
-    return posix_lock(fd, shared=shared, wait=wait)
+    return posix_lock(fd, shared=shared, wait=wait, bound=bound)
 
 
 def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:
@@ -338,8 +338,10 @@ def flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: 
     one ``opener`` names.  A lock file may be removed by a process holding it (a pruner:
     ``LocalStore``); whoever opened it before and locks it after holds a file nobody else
     will lock again, so it opens the new one and locks that, :data:`LOCK_ATTEMPTS` times
-    at most (each removal is a pruner's, between an open and a lock: few in a row).
+    at most (each removal is a pruner's, between an open and a lock: few in a row),
+    waiting :data:`LOCK_WAIT` seconds in all.
     """
+    deadline = time.monotonic() + LOCK_WAIT
     for _ in range(LOCK_ATTEMPTS):
         try:
             fd = opener()
@@ -350,7 +352,7 @@ def flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: 
             return
         try:
             try:
-                locked = take_lock(fd, shared=shared, wait=wait)
+                locked = take_lock(fd, shared=shared, wait=wait, bound=max(deadline - time.monotonic(), 0.0))
                 if locked and still_current is not None and not still_current(fd):
                     continue  # removed meanwhile (the ``finally`` lets it go)
             except OSError as e:  # no locks on this file system (some NFS mounts)
