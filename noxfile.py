@@ -73,6 +73,19 @@ def stale_fuzz(session: nox.Session) -> None:
         session.run("pytest", "-m", "fuzz", "-s", "tests/test_stale_fuzz.py")
 
 
+@nox.session
+def load(session: nox.Session) -> None:
+    """The load test at full size: 50 hook processes at once, alone and with prune and clean beside.
+
+    On one key and on 10; prints the latencies of ``docs/reliability.md`` (the suite runs it
+    at 12 processes and 3 keys; ``WHEELMEMO_LOAD_PROCS`` and ``_KEYS`` change the size).
+    """
+    session.install("-e", ".[test]")
+    size = {name: os.environ.get(name, default) for name, default in (("WHEELMEMO_LOAD_PROCS", "50"),
+                                                                       ("WHEELMEMO_LOAD_KEYS", "10"))}
+    session.run("pytest", "-m", "load", "-s", "-p", "no:randomly", "tests/test_load.py", *session.posargs, env=size)
+
+
 @nox.session(python=OTHER_PYTHONS)
 def fast(session: nox.Session) -> None:
     """The fast suite (no real frontends) on every other supported Python found."""

@@ -206,14 +206,14 @@ def test_stats_and_list_show_every_kind_and_the_build_dirs(hooks: Hooks, cache_d
     _, table = _cli(capsys, "stats")
     for kind in ("entries and blobs", "build directories", "stat caches", "compiled modules", "other"):
         assert kind in table
-    assert "1 build directories" in table
+    assert "1 build directory," in table
     _, listing = _cli(capsys, "list")
     row = next(line for line in listing.splitlines() if line.startswith(name[:8]))
     assert row.split()[1:5] == ["fake-project", "cpython", "3.12.0,", "rustc"]
     assert "2.0 MB" in row or "2.1 MB" in row
 
     code, out = _cli(capsys, "prune", "--max-size", "1M")
-    assert out.startswith("wheelmemo: removed ") and ", 1 build directories, freed 2." in out
+    assert out.startswith("wheelmemo: removed ") and ", 1 build directory, freed 2." in out
     assert not path.exists()
     assert json.loads(_cli(capsys, "stats", "--json")[1])["disk"]["total"] == du(cache_dir) <= 1000 * KB
 

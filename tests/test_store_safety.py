@@ -584,7 +584,7 @@ def test_commands_use_the_cache_dir_of_the_project(hooks: Hooks, tmp_path: Path,
     hooks.build_wheel()
     assert (configured / "v1").is_dir()
     monkeypatch.chdir(hooks.project)
-    assert _root_used(capsys) == str(configured / "v1")
+    assert _root_used(capsys) == str(configured)
     code, out, _ = _cli(capsys, "list")
     assert code == 0
     assert "fake-project" in out
@@ -592,7 +592,7 @@ def test_commands_use_the_cache_dir_of_the_project(hooks: Hooks, tmp_path: Path,
     assert (stats["hits"], stats["misses"]) == (1, 1)
     # elsewhere: --project names it
     monkeypatch.chdir(tmp_path)
-    assert _root_used(capsys, "--project", str(hooks.project)) == str(configured / "v1")
+    assert _root_used(capsys, "--project", str(hooks.project)) == str(configured)
     assert "the cache is empty" in _cli(capsys, "list")[1]  # no project here: the user cache
     assert _cli(capsys, "clean", "--project", str(hooks.project))[1].startswith("wheelmemo: removed ")
     assert not LocalStore(configured).records()
@@ -605,24 +605,24 @@ def test_relative_cache_dir_is_the_projects(hooks: Hooks, tmp_path: Path, monkey
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
     _set_cache_dir(hooks.project, "../relative-cache")
     monkeypatch.chdir(tmp_path)
-    assert _root_used(capsys, "--project", "project") == os.path.join("project", "..", "relative-cache", "v1")
+    assert _root_used(capsys, "--project", "project") == os.path.join("project", "..", "relative-cache")
 
 
 def test_environment_wins_over_the_project(hooks: Hooks, cache_dir: Path, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     _set_cache_dir(hooks.project, str(tmp_path / "project-cache"))
     monkeypatch.chdir(hooks.project)
-    assert _root_used(capsys) == str(cache_dir / "v1")
-    assert _root_used(capsys, "--project", str(hooks.project)) == str(cache_dir / "v1")
+    assert _root_used(capsys) == str(cache_dir)
+    assert _root_used(capsys, "--project", str(hooks.project)) == str(cache_dir)
     assert main(["--cache-dir", str(tmp_path / "given"), "stats"]) == 0
-    assert capsys.readouterr().out.rstrip().endswith(str(tmp_path / "given" / "v1"))
+    assert capsys.readouterr().out.rstrip().endswith(str(tmp_path / "given"))
 
 
 def test_without_project_configuration_the_user_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
-    user = str(tmp_path / "user-cache" / "wheelmemo" / "v1")
+    user = str(tmp_path / "user-cache" / "wheelmemo")
     monkeypatch.chdir(tmp_path)
     assert _root_used(capsys) == user  # no pyproject.toml
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "other"\n')

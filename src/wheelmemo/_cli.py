@@ -149,8 +149,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(_table(rows))
     print("\non disk (max-size bounds all of it):")
     print(_table([[f"  {_KIND_NAMES[kind]}", _human_size(size)] for kind, size in usage.kinds.items()]))
-    print(f"{total['entries']} entries, {total['build_dirs']} build directories, "
-          f"{_human_size(total['bytes'])} in {store.root}")
+    print(f"{_count(total['entries'], 'entry', 'entries')}, "
+          f"{_count(total['build_dirs'], 'build directory', 'build directories')}, "
+          f"{_human_size(total['bytes'])} in {store.root.parent}")
     if total["verified"]:
         print(f"verified {total['verified']} hits against a fresh build (verify-rate): "
               f"{total['mismatches']} differed")
@@ -202,8 +203,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _pruned(pruned: Pruned) -> str:
-    return (f"wheelmemo: removed {pruned.entries} entries, {pruned.build_dirs} build directories, "
+    return (f"wheelmemo: removed {_count(pruned.entries, 'entry', 'entries')}, "
+            f"{_count(pruned.build_dirs, 'build directory', 'build directories')}, "
             f"freed {_human_size(pruned.freed)}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

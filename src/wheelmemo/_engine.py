@@ -134,11 +134,15 @@ class Engine:
                                       self.keys.environ, self._installed, same=lookup.equivalent,
                                       in_build_environment=not self.keys.offline, deadline=deadline)
 
-    def _candidates(self, store: Store, lookup: Lookup, deadline: float | None = None,
+    def _candidates(self, store: Store, lookup: Lookup, declared: set[str], deadline: float | None = None,
                     ) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
-        and why the newest one that does not fit does not (``deadline``: a remote's
-        budget, which checking the learned inputs its records name spends too)."""
+        and why the newest one that does not fit does not.  ``declared``: the keys of
+        this build's lookups, under which no result is stored (a result's key is a digest
+        of its declared key and more): a manifest naming one is forged, and reading that
+        result would wait on the lock this very call takes on the key for a miss.
+        ``deadline``: a remote's budget, which checking the learned inputs its records
+        name spends too."""
         manifest = store.get(_learned.manifest_key(lookup.key))
         value = manifest.value if manifest is not None else None
         if not isinstance(value, list):
@@ -147,7 +151,7 @@ class Engine:
         reason: str | None = None
         for candidate in value[:MAX_CANDIDATES]:
             if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
-                    and isinstance(candidate.get("learned"), dict)):
+                    and isinstance(candidate.get("learned"), dict)) or candidate["key"] in declared:
                 continue
             if candidate.get("narrow") is True and not self.keys.settings.narrow:
                 continue  # listed here by a narrow match: it stands for this key only while narrow
@@ -158,15 +162,22 @@ class Engine:
                 reason = why
         return fitting, reason
 
-    def find(self, kind: str) -> tuple[Entry | None, str | None]:
+    def find(self, kind: str, use: Callable[[Store, Entry], None] | None = None) -> tuple[Entry | None, str | None]:
         """The entry in the local cache that fits this build (its learned inputs become
-        ``last_learned``), or why none does."""
+        ``last_learned``), or why none does; ``use`` is called with it while it is read,
+        so that pruning leaves it alone meanwhile."""
         if self.local is None:
             return None, None
+
+        def fetch(store: Store, entry: Entry) -> Entry:
+            if use is not None:
+                use(store, entry)
+            return entry
+
         lookups = self.keys.lookups(kind)
-        hit, reason = self._fetch(self.local, lookups, lambda _, entry: entry)
+        hit, reason = self._fetch(self.local, lookups, fetch)
         if hit is None:
-            hit = self._fetch_unread(self.local, kind, lookups[-1], lambda _, entry: entry)
+            hit = self._fetch_unread(self.local, kind, lookups[-1], fetch)
         return (hit[0] if hit is not None else None), reason
 
     def _fetch(
@@ -177,9 +188,10 @@ class Engine:
         A reader holds the result's lock shared, so that pruning leaves it alone.
         """
         reason: str | None = None
+        declared = {lookup.key for lookup in lookups}
         try:
             for lookup in lookups:
-                fitting, why = self._candidates(store, lookup)
+                fitting, why = self._candidates(store, lookup, declared)
                 reason = reason or why
                 for candidate in fitting:
                     with store.reading(candidate["key"]):
@@ -202,7 +214,7 @@ class Engine:
         if not self.keys.settings.narrow or len(self.keys.lookups(kind)) > 1:
             return None  # (an unpacked sdist lacks the tree's files: never only edits)
         for key in store.recent_keys(self.keys.project_id, kind):
-            old = store.parts(key)
+            old = None if key == lookup.key else store.parts(key)  # forged: as in ``_candidates``
             if old is None:
                 continue
             changed = _learned.unread_changes(old, lookup.parts)
@@ -243,9 +255,11 @@ class Engine:
         self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
     ) -> tuple[T, float, str] | None:
         """A result from the remote, written to the local cache first and served from
-        there (or straight from the remote when the local cache takes no writes)."""
+        there (or straight from the remote when the local cache takes no writes), held
+        as read from its import to its use so that pruning leaves it alone meanwhile."""
+        declared = {lookup.key for lookup in lookups}
         for lookup in lookups:
-            fitting = self._remote_candidates(remote, lookup)
+            fitting = self._remote_candidates(remote, lookup, declared)
             if fitting is None:
                 return None
             for candidate in fitting:
@@ -256,32 +270,35 @@ class Engine:
                     continue
                 source: tuple[Store, Entry] = (remote, entry)
                 local = self.local
-                if local is not None and local.mode == READ_WRITE:
+                with contextlib.ExitStack() as held:
+                    if local is not None and local.mode == READ_WRITE:
+                        held.enter_context(local.reading(entry.key))
+                        try:
+                            source = (local, self._import(remote, entry, lookup, candidate["learned"],
+                                                          narrow=candidate.get("narrow") is True))
+                        except StoreError:
+                            if remote.mode == FAILED:
+                                return None  # the remote's problem, said once
+                            raise  # the local cache's own
                     try:
-                        source = (local, self._import(remote, entry, lookup, candidate["learned"],
-                                                      narrow=candidate.get("narrow") is True))
-                    except StoreError:
-                        if remote.mode == FAILED:
-                            return None  # the remote's problem, said once
-                        raise  # the local cache's own
-                try:
-                    result = fetch(*source)
-                except StoreError as e:
-                    if source[0] is not remote:
-                        raise
-                    remote.fail(e)  # a damaged or hostile remote entry: one warning
-                    return None
+                        result = fetch(*source)
+                    except StoreError as e:
+                        if source[0] is not remote:
+                            raise
+                        remote.fail(e)  # a damaged or hostile remote entry: one warning
+                        return None
                 if result is not None:
                     if entry.kind in ("wheel", "editable"):
                         self.last_learned = candidate["learned"]
                     return result, entry.build_seconds, entry.key
         return None
 
-    def _remote_candidates(self, remote: RemoteStore, lookup: Lookup) -> list[dict[str, Any]] | None:
+    def _remote_candidates(self, remote: RemoteStore, lookup: Lookup,
+                           declared: set[str]) -> list[dict[str, Any]] | None:
         """``_candidates`` of the remote: its records name the files checked here, so that
         work is the remote's too, and ends with its budget (None: it ended, said once)."""
         try:
-            return self._candidates(remote, lookup, remote.deadline)[0]
+            return self._candidates(remote, lookup, declared, remote.deadline)[0]
         except BudgetSpent as e:
             from ._remote import RemoteTimeout
 

@@ -7,7 +7,9 @@ symlink between a check and a use; files are opened with ``O_NOFOLLOW | O_NONBLO
 (a FIFO planted in the cache must not block) and checked to be regular.  Elsewhere
 (Windows) paths are checked with lstat before they are used.  Locks are ``flock``s,
 released when their process dies (``msvcrt`` locks on Windows), tried without blocking
-and polled with a back-off for at most :data:`LOCK_WAIT` seconds.  Nothing here loops without a bound: a temporary
+and polled with a back-off for at most :data:`LOCK_WAIT` seconds; a lock file removed
+between its open and its lock (``flock``'s ``still_current``) is opened again
+:data:`LOCK_ATTEMPTS` times at most.  Nothing here loops without a bound: a temporary
 name is drawn :data:`TEMP_ATTEMPTS` times at most.
 """
 
@@ -25,7 +27,7 @@ from typing import Callable
 from ._errors import StoreError
 
 __all__ = ["BINARY", "Dir", "DiskUsage", "flock", "is_symlink_error", "list_names", "new_temp", "open_dir",
-           "walk"]
+           "remove_held", "same_file", "walk"]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -53,6 +55,9 @@ LOCK_WAIT = 1800.0
 #: the first pause between two tries of a lock, doubled up to the largest (which is how
 #: late a waiter may notice that the holder is done)
 LOCK_PAUSES = (0.005, 0.25)
+#: how many lock files in a row a lock is taken on, each removed by a pruner between its
+#: open and its lock (``flock``), before "cannot lock"
+LOCK_ATTEMPTS = 8
 
 
 def is_symlink_error(error: BaseException) -> bool:
@@ -248,13 +253,13 @@ def lock_pauses(bound: float = LOCK_WAIT) -> list[float]:
     return pauses
 
 
-def poll_lock(try_lock: Callable[[], bool], *, wait: bool,
+def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_WAIT,
               sleep: Callable[[float], object] = time.sleep) -> bool:
     """Take a lock by ``try_lock()`` (True: taken; False: another process holds it),
-    tried again at pauses that double (:data:`LOCK_PAUSES`), :data:`LOCK_WAIT` seconds
-    in all, then TimeoutError: a cache problem, one warning and a build without the
-    cache.  False at once when ``wait`` is off and another process holds it."""
-    for pause in [*(lock_pauses() if wait else ()), None]:
+    tried again at pauses that double (:data:`LOCK_PAUSES`), ``bound`` seconds in all,
+    then TimeoutError: a cache problem, one warning and a build without the cache.
+    False at once when ``wait`` is off and another process holds it."""
+    for pause in [*(lock_pauses(bound) if wait else ()), None]:
         if try_lock():
             return True
         if pause is None:
@@ -292,7 +297,7 @@ def windows_lock(fd: int, *, wait: bool, locking: Callable[[int, int, int], obje
     return poll_lock(try_lock, wait=wait, sleep=sleep)
 
 
-def posix_lock(fd: int, *, shared: bool, wait: bool,
+def posix_lock(fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT,
                sleep: Callable[[float], object] = time.sleep) -> bool:
     """``flock`` ``fd`` without blocking, polled (``poll_lock``): a blocking ``flock``
     would wait as long as the holder lives, and a hung build lives for ever."""
@@ -305,15 +310,15 @@ def posix_lock(fd: int, *, shared: bool, wait: bool,
             return False
         return True
 
-    return poll_lock(try_lock, wait=wait, sleep=sleep)
+    return poll_lock(try_lock, wait=wait, bound=bound, sleep=sleep)
 
 
-def take_lock(fd: int, *, shared: bool, wait: bool) -> bool:
+def take_lock(fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT) -> bool:
     """Lock the open file ``fd``; False when ``wait`` is off and another process has it;
-    TimeoutError after :data:`LOCK_WAIT` seconds of waiting."""
+    TimeoutError after ``bound`` seconds of waiting."""
     if WINDOWS:
         return windows_lock(fd, wait=wait)
-    return posix_lock(fd, shared=shared, wait=wait)
+    return posix_lock(fd, shared=shared, wait=wait, bound=bound)
 
 
 def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:
@@ -332,23 +337,66 @@ def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:
 
 @contextlib.contextmanager
 def flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: bool = True,
-           required: bool = True) -> Iterator[bool]:
+          required: bool = True, still_current: Callable[[int], bool] | None = None) -> Iterator[bool]:
     """Hold a lock on the file ``opener`` opens; yields False when ``wait`` is off and it
-    is taken, or when the lock cannot be had and it is not ``required`` (else StoreError)."""
-    try:
-        fd = opener()
-    except (OSError, StoreError) as e:
-        if required:
-            raise StoreError(f"cannot create the lock {label} ({e})") from e
-        yield False
-        return
-    try:
+    is taken, or when the lock cannot be had and it is not ``required`` (else StoreError).
+
+    ``still_current(fd)``, once the lock is taken: whether the file locked is still the
+    one ``opener`` names.  A lock file may be removed by a process holding it (a pruner:
+    ``LocalStore``); whoever opened it before and locks it after holds a file nobody else
+    will lock again, so it opens the new one and locks that, :data:`LOCK_ATTEMPTS` times
+    at most (each removal is a pruner's, between an open and a lock: few in a row),
+    waiting :data:`LOCK_WAIT` seconds in all.
+    """
+    deadline = time.monotonic() + LOCK_WAIT
+    for _ in range(LOCK_ATTEMPTS):
         try:
-            locked = take_lock(fd, shared=shared, wait=wait)
-        except OSError as e:  # no locks on this file system (some NFS mounts)
+            fd = opener()
+        except (OSError, StoreError) as e:
             if required:
-                raise StoreError(f"cannot lock {label} ({e})") from e
-            locked = False
-        yield locked
-    finally:
-        os.close(fd)  # closing releases the lock; so does the death of the process
+                raise StoreError(f"cannot create the lock {label} ({e})") from e
+            yield False
+            return
+        try:
+            try:
+                locked = take_lock(fd, shared=shared, wait=wait, bound=max(deadline - time.monotonic(), 0.0))
+                if locked and still_current is not None and not still_current(fd):
+                    continue  # removed meanwhile (the ``finally`` lets it go)
+            except OSError as e:  # no locks on this file system (some NFS mounts)
+                if required:
+                    raise StoreError(f"cannot lock {label} ({e})") from e
+                locked = False
+            yield locked
+            return
+        finally:
+            os.close(fd)  # closing releases the lock; so does the death of the process
+    if required:
+        raise StoreError(f"cannot lock {label} (its file was removed {LOCK_ATTEMPTS} times as it was locked)")
+    yield False
+
+
+def same_file(fd: int, directory: Dir, name: str) -> bool:
+    """Whether the open file ``fd`` is still ``name`` in ``directory`` (not removed,
+    nor replaced by another file)."""
+    if WINDOWS:
+        return True  # an open file can be neither removed nor replaced there
+    try:
+        found = directory.lstat(name)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (opened.st_dev, opened.st_ino) == (found.st_dev, found.st_ino)
+
+
+def remove_held(directory: Dir, name: str) -> bool:
+    """Remove the lock file ``name`` of ``directory``, which the caller holds, checked to
+    be the one there (``flock``'s ``still_current``); whoever opened it before locks a
+    file that is not there any more, and takes the new one.  Not on Windows, where an
+    open file cannot be removed."""
+    if WINDOWS:
+        return False
+    try:
+        directory.unlink(name)
+    except OSError:
+        return False
+    return True

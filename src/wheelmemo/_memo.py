@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +121,8 @@ class Memo:
     def last_learned(self) -> dict[str, Any]:
         return self.engine.last_learned
 
-    def find(self, kind: str) -> tuple[Entry | None, str | None]:
-        return self.engine.find(kind)
+    def find(self, kind: str, use: Callable[[Store, Entry], None] | None = None) -> tuple[Entry | None, str | None]:
+        return self.engine.find(kind, use)
 
     def close(self) -> None:
         """End the call: the remote's connection, if one was opened."""
@@ -386,15 +386,14 @@ class Memo:
 
     def _metadata_from_cached_wheel(self, kind: str, dest: Path) -> tuple[str, str] | None:
         """A wheel already cached for this state carries the metadata: unpack it."""
-        store = self.store
-        if store is None:
+        if self.store is None:
             return None
         scratch = dest / ".wheelmemo-wheel"
         try:
-            entry, _ = self.find(kind)
+            # unpacked while it is read: a `clean` beside must not remove it meanwhile
+            entry, _ = self.find(kind, lambda found_in, found: materialize(found_in, found, scratch))
             if entry is None:
                 return None
-            materialize(store, entry, scratch)
             return (extract_dist_info(scratch / entry.files[0].name, dest),
                     f"{entry.key[:8]} (from the cached wheel)")
         except StoreError as e:

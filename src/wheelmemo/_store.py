@@ -8,7 +8,8 @@ Layout of a local store (``<cache-dir>/v1``)::
     projects/<id>.json      the newest key per hook kind of a project (to explain misses)
     rejected/ab/<key>       keys verification found wrong (``reject``)
     locks/<key>.lock        per-key locks (flock: released when a process dies); builders
-                            hold them exclusively, readers shared, pruning never waits
+                            hold them exclusively, readers shared, pruning never waits,
+                            and removes them with what they lock (``_lock``)
     build/<name>/           persistent build directories (``_builddir``), locked by
                             ``locks/build-<name>.lock`` while a build uses one
     build/<name>.json       a build directory's note: project, label, measured size
@@ -29,7 +30,9 @@ record's time, touched on a hit; a build directory's is its own time, set before
 build), and never one in use: an entry whose lock is held (a reader copying it out, a
 builder), a build directory whose lock is held (a build in it).  Stat caches, compiled
 modules and remote notes count too, and go by age (the next build writes again the
-ones it needs).
+ones it needs).  Lock files go with what they lock, and those of what is not there
+(a key only looked up) with every prune, none held: each is removed by a process
+holding it, and every taker checks after locking that its file is still the one there.
 
 Every write is a temp file plus ``os.replace``, so a reader never sees half an entry;
 every read is verified (records by checksum and by a schema check of what they hold,
@@ -48,7 +51,6 @@ is a :class:`StoreError`: a warning and a normal build, never a traceback.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
@@ -72,6 +74,8 @@ from ._fsdir import (
     list_names,
     new_temp,
     open_dir,
+    remove_held,
+    same_file,
     walk,
 )
 from ._records import (
@@ -291,11 +295,7 @@ class LocalStore:
         """Held while a build uses the build directory ``name``: builds take it in turn
         (its record describes one build: ``_builddir``), and pruning leaves it alone.
         Yields False when it cannot be locked: then it must not be used."""
-        return flock(lambda: self._build_lock(name), f"build {name[:8]}", required=False)
-
-    def _build_lock(self, name: str) -> int:
-        with self._dir("locks", create=True) as locks:
-            return locks.open(f"build-{name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+        return self._lock(f"build-{name}.lock", f"build {name[:8]}", required=False)
 
     def blob_path(self, digest: str) -> Path:
         """Where a blob lives (for tools and tests: the store itself never opens a path)."""
@@ -519,17 +519,41 @@ class LocalStore:
         found = [data.get(f"{kind}#{n}" if n else kind) for n in range(RECENT)]
         return [key for key in found if key]
 
-    def _lock_file(self, key: str) -> int:
-        if not is_digest(key):
-            raise CorruptEntryError(f"{str(key)[:80]!r} is not a cache key")
+    # -- locks ---------------------------------------------------------------------
+    def _lock(self, name: str, label: str, *, shared: bool = False, wait: bool = True,
+              required: bool = True) -> contextlib.AbstractContextManager[bool]:
+        """Hold the lock file ``locks/<name>`` (made if missing; ``flock``).  Pruning
+        removes the lock files of what it evicts, and those of what is gone, while
+        holding them (``_drop_lock``): so the file locked is checked after to be the
+        one there, and the new one is taken if not."""
+        return flock(lambda: self._open_lock(name), label, shared=shared, wait=wait, required=required,
+                     still_current=lambda fd: self._is_lock(fd, name))
+
+    def _open_lock(self, name: str) -> int:
+        if not _is_lock_name(name):
+            raise CorruptEntryError(f"{str(name)[:80]!r} names no lock of the cache")
         with self._dir("locks", create=True) as locks:
-            return locks.open(f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+            return locks.open(name, os.O_RDWR | os.O_CREAT, 0o666)
+
+    def _is_lock(self, fd: int, name: str) -> bool:
+        """Whether ``fd`` is still the file ``locks/<name>`` (not removed by a pruner)."""
+        try:
+            with self._dir("locks") as locks:
+                return same_file(fd, locks, name)
+        except (OSError, StoreError):
+            return False
+
+    def _drop_lock(self, name: str) -> None:
+        """Remove ``locks/<name>``, which the caller holds (``_lock``): a lock file for
+        every key ever read or built would grow the cache without a bound."""
+        with contextlib.suppress(OSError, StoreError), self._dir("locks") as locks:
+            remove_held(locks, name)
 
     def lock(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Exclusive: held while the entry is built and stored (nothing is, read-only)."""
         if self.read_only:
             return contextlib.nullcontext(True)
-        return flock(lambda: self._lock_file(key), f"{key[:8]} in {self.root / 'locks'}")
+        return self._lock(f"{key}.lock", f"{key[:8]} in {self.root / 'locks'}")
 
     def reading(self, key: str) -> contextlib.AbstractContextManager[bool]:
         """Shared: held while an entry is read, so that pruning leaves it alone.
@@ -540,7 +564,7 @@ class LocalStore:
         """
         if self.read_only:
             return contextlib.nullcontext(False)
-        return flock(lambda: self._lock_file(key), key[:8], shared=True, required=False)
+        return self._lock(f"{key}.lock", key[:8], shared=True, required=False)
 
     # -- a remote that failed ------------------------------------------------------
     @staticmethod
@@ -731,8 +755,7 @@ class LocalStore:
                     note = read_note(builds, name)
                     size = note["size"] if note else 0
                     if (note is None or not note["measured"]) and not self.read_only:
-                        with flock(functools.partial(self._build_lock, name), name, wait=False,
-                                   required=False) as free:
+                        with self._lock(f"build-{name}.lock", name, wait=False, required=False) as free:
                             if free:  # a build that died before measuring it, or none yet
                                 size = BuildDir(self.root / "build" / name).note_size(force=True)
                                 note = read_note(builds, name)
@@ -749,9 +772,10 @@ class LocalStore:
     def remove(self, key: str) -> bool:
         """Drop an entry unless a process is reading or writing it right now."""
         try:
-            with flock(lambda: self._lock_file(key), key[:8], wait=False) as locked:
+            with self._lock(f"{key}.lock", key[:8], wait=False) as locked:
                 if locked:
                     self.discard(key)
+                    self._drop_lock(f"{key}.lock")
                 return locked
         except StoreError:  # no lock can be had: whether it is in use is unknown
             return False
@@ -780,20 +804,20 @@ class LocalStore:
         """Evict entries and build directories, least recently used first, none in use:
         down to ``max_size`` bytes (0: all, ``clean``), or those unused for ``older_than``
         seconds.  Records that are not valid go first: nothing can hit them."""
-        before = self.size()
         valid, invalid = self._scan()
         removed = sum(self.remove(key) for key in invalid)
         # stat caches of trees not built for a while (temporary copies, deleted checkouts),
         # wheelmemo's compiled modules (``_bytecode``) and remote notes written that long
         # ago: those still in use are written again by the next hook that needs them
         horizon = 0.0 if max_size == 0 else (older_than or 30 * 86400)
-        self._forget(lambda: self._dir("stat"), horizon)
+        forgotten = self._forget(lambda: self._dir("stat"), horizon)
         code = str(self.root.parent / CODE_DIR)
-        self._forget(lambda: open_dir(code, code, None), horizon)
-        self._forget(lambda: self._dir("remotes"), horizon)
+        forgotten += self._forget(lambda: open_dir(code, code, None), horizon)
+        forgotten += self._forget(lambda: self._dir("remotes"), horizon)
         if max_size == 0:  # clean; else a project's index lives as long as the cache
-            self._forget(lambda: self._dir("projects"), 0.0)
-        self._forget(lambda: self._dir("tmp"), max(horizon, 86400.0))  # left by a process that died
+            forgotten += self._forget(lambda: self._dir("projects"), 0.0)
+        forgotten += self._forget(lambda: self._dir("tmp"), max(horizon, 86400.0))  # left by a process that died
+        forgotten += self._forget_locks()
         usage = self.usage()
         # what each blob is kept for: an entry's blob is freed with the last entry holding it
         holders = Counter(blob for record in valid for blob in {f[1] for f in record["files"]})
@@ -819,15 +843,16 @@ class LocalStore:
                 size -= _freed_by(candidate, usage.files, holders)
         self.collect_garbage()
         self._forget_notes()
-        return Pruned(removed, build_dirs, max(before - self.size(), 0))
+        # what this call removed (garbage blobs included), not the change in the cache's
+        # size, which builds storing beside it grow meanwhile ("freed -1.4 kB")
+        return Pruned(removed, build_dirs, forgotten + usage.total - size)
 
     def _remove_build_dir(self, found: BuildDirUse) -> bool:
         """Remove a build directory and its note unless a build uses it, or used it
         since it was found (it is not the least recently used any more)."""
         import shutil
 
-        with flock(functools.partial(self._build_lock, found.name), found.name, wait=False,
-                   required=False) as free:
+        with self._lock(f"build-{found.name}.lock", found.name, wait=False, required=False) as free:
             if not free:
                 return False
             try:
@@ -849,6 +874,7 @@ class LocalStore:
                         builds.unlink(f"{found.name}.json")
             except (OSError, StoreError):
                 return False
+            self._drop_lock(f"build-{found.name}.lock")
         return True
 
     def _forget_notes(self) -> None:
@@ -869,24 +895,57 @@ class LocalStore:
                     name = note.removesuffix(".json")
                     if note == name or name in names or not _is_build_dir(("build", name)):
                         continue
-                    with flock(functools.partial(self._build_lock, name), name, wait=False,
-                               required=False) as free:
+                    with self._lock(f"build-{name}.lock", name, wait=False, required=False) as free:
                         if free and name not in list_names(builds):
                             builds.unlink(note)
+                            self._drop_lock(f"build-{name}.lock")
         except (OSError, StoreError):
             return
 
-    def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> None:
-        """Remove the files of ``directory`` last written more than ``older_than`` seconds ago."""
+    def _forget_locks(self) -> int:
+        """Remove the lock files of entries and build directories that are not there
+        (a miss that stored nothing, a key only looked up, a prune or an older version
+        that left them), none held; the bytes they held."""
+        entries = {key for _, _, key in self._record_names()}
+        try:
+            with self._dir("build") as builds:
+                build_dirs = set(list_names(builds))
+        except (OSError, StoreError):
+            build_dirs = set()
+        freed, measure = 0, DiskUsage()
+        try:
+            with self._dir("locks") as locks:
+                names = list_names(locks)
+        except (OSError, StoreError):
+            return 0
+        for name in names:
+            stem = name.removesuffix(".lock")
+            if not _is_lock_name(name) or stem in entries or stem.removeprefix("build-") in build_dirs:
+                continue
+            with self._lock(name, name, wait=False, required=False) as free:
+                if free:
+                    with contextlib.suppress(OSError, StoreError), self._dir("locks") as locks:
+                        found = locks.lstat(name)
+                        if remove_held(locks, name):
+                            freed += measure(found)
+        return freed
+
+    def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> int:
+        """Remove the files of ``directory`` last written more than ``older_than`` seconds
+        ago; the bytes they held."""
         horizon = time.time() - older_than
+        freed, measure = 0, DiskUsage()
         try:
             with directory() as found:
                 for name in found.names():
                     with contextlib.suppress(OSError):
-                        if found.lstat(name).st_mtime <= horizon:
+                        st = found.lstat(name)
+                        if st.st_mtime <= horizon:
                             found.unlink(name)
+                            freed += measure(st)
         except (OSError, StoreError):
-            return
+            pass
+        return freed
 
     def enforce_limit(self, max_size: int) -> None:
         """After a store: bring the cache under ``max_size`` (``usage``: a walk of the
@@ -898,6 +957,14 @@ class LocalStore:
 def _is_build_dir(path: tuple[str, ...]) -> bool:
     """Whether ``path`` (below ``v1``) is where a build directory is, by its name."""
     return len(path) == 2 and path[0] == "build" and len(path[1]) == 32 and is_digest(path[1].ljust(64, "0"))
+
+
+def _is_lock_name(name: str) -> bool:
+    """Whether ``name`` is that of a lock file of ``locks/``: ``<key>.lock``, or
+    ``build-<name>.lock`` of a build directory."""
+    stem = name.removesuffix(".lock")
+    build = stem.removeprefix("build-")
+    return stem != name and (is_digest(stem) or (build != stem and _is_build_dir(("build", build))))
 
 
 def _freed_by(record: dict[str, Any], files: dict[tuple[str, str], int], holders: Counter[str]) -> int:

@@ -273,6 +273,7 @@ class World:
         self.env: dict[str, str] = {}
         self.config: dict[str, str] = {}
         self.narrow: str | None = None
+        self.max_size: str | None = None
         self.accel: str | None = None
         self.history: dict[str, list[tuple[bytes, int]]] = {}
         self.outs = 0
@@ -351,8 +352,11 @@ class World:
         env["WHEELMEMO_CACHE_DIR"] = str(self.cache)
         if plain:
             env["WHEELMEMO_DISABLE"] = "1"
-        elif self.narrow is not None:
-            env["WHEELMEMO_NARROW"] = self.narrow
+        else:
+            if self.narrow is not None:
+                env["WHEELMEMO_NARROW"] = self.narrow
+            if self.max_size is not None:
+                env["WHEELMEMO_MAX_SIZE"] = self.max_size
         return env
 
     def out_dir(self, label: str) -> Path:
@@ -507,6 +511,11 @@ class Tally:
         table[key] = table.get(key, 0) + n
 
 
+def _disk_usage(path: Path) -> int:
+    """Bytes of the files below ``path`` (a cache: pruned to half of it)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
 def _change(rng: random.Random, t: Template, op: str) -> Step:
     """One change of kind ``op``, its random choices made."""
     if op in ("edit", "revert", "touch", "remove"):
@@ -526,11 +535,14 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         return {"op": "module", "action": rng.choice(("add", "add", "remove", "rename")),
                 "n": rng.randint(1, 3), "to": rng.randint(1, 3), "git": rng.random() < 0.5}
     if op == "cache":
-        return {"op": "cache", "action": rng.choice(("prune", "clean", "truncate-blob", "corrupt-entry"))}
+        return {"op": "cache", "action": rng.choice(("prune", "prune-half", "clean", "truncate-blob",
+                                                    "corrupt-entry"))}
     if op == "commit":
         return {"op": "commit", "tag": rng.random() < 0.3}
     if op == "undo":
         return {"op": "undo"}
+    if op == "limit":  # max-size: eviction after every store, builds beside it included
+        return {"op": op, "value": rng.choice((None, None, "3M", "30M"))}
     return {"op": op, "value": rng.choice((None, "0", "1") if op == "narrow" else (None, *TOKENS))}
 
 
@@ -539,7 +551,7 @@ def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step
     weights = {"edit": 6, "revert": 3, "undo": 5, "touch": 2, "env": 4 if t.env_vars else 0,
                "config": 2 if t.config else 0, "narrow": 1, "commit": 1,
                "accel": 3 if "accel" in t.extra_ops else 0, "module": 2 if t.module_dir else 0,
-               "remove": 1, "cache": 1}
+               "remove": 1, "cache": 1, "limit": 1}
     names = [n for n, w in weights.items() if w]
     steps = [_change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names],
                                                         k=rng.choice((0, 1, 1, 2, 3)))]
@@ -651,6 +663,9 @@ class Runner:
     def op_narrow(self, step: Step) -> None:
         self.w.narrow = step["value"]
 
+    def op_limit(self, step: Step) -> None:
+        self.w.max_size = step["value"]
+
     def op_commit(self, step: Step) -> None:
         self.w.git("add", "-A")
         self.w.git("commit", "-q", "-m", "step")
@@ -695,8 +710,9 @@ class Runner:
     def op_cache(self, step: Step) -> None:
         action = step["action"]
         store = self.w.cache / "v1"
-        if action in ("prune", "clean"):
-            args = ["prune", "--max-size", "1"] if action == "prune" else ["clean"]
+        if action in ("prune", "prune-half", "clean"):
+            args = {"prune": ["prune", "--max-size", "1"], "clean": ["clean"],
+                    "prune-half": ["prune", "--max-size", str(_disk_usage(self.w.cache) // 2)]}[action]
             subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.w.cache), *args],
                            cwd=self.w.proj, capture_output=True, check=False)
             return
