@@ -294,19 +294,6 @@ def test_a_local_record_larger_than_any_wheelmemo_writes_is_not_read(
     assert "could not be read" in warning and "MiB" in warning, warning
 
 
-def test_a_remote_entry_larger_than_max_size_is_not_downloaded(
-        shared: Shared, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """A record may claim any size: what a remote sends is written to disk (then verified)
-    up to that size, never past what the cache may hold."""
-    monkeypatch.setenv("WHEELMEMO_MAX_SIZE", str(len(shared.wheel) - 1))
-    capsys.readouterr()
-    hooks = shared.on_b(shared.tmp_path / "cache-B")
-    assert hooks.build_wheel(subdir="b").read_bytes() == shared.wheel
-    assert hooks.calls()["build_wheel"] == 2
-    (warning,) = _warnings(capsys.readouterr().err)
-    assert "more than max-size" in warning, warning
-
-
 def test_checking_a_remote_records_inputs_ends_with_the_budget(
         shared: Shared, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """A valid record that names a huge file (here sparse: 16 GiB of holes): hashing it

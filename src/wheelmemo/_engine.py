@@ -265,7 +265,7 @@ class Engine:
             for candidate in fitting:
                 if self.local is not None and self.local.rejected(candidate["key"]):
                     continue  # verification found it wrong here (``_verify``)
-                entry = self._remote_entry(remote, candidate["key"])
+                entry = remote.get(candidate["key"])
                 if entry is None:
                     continue
                 source: tuple[Store, Entry] = (remote, entry)
@@ -304,17 +304,6 @@ class Engine:
 
             remote.fail(RemoteTimeout(f"{e} (remote-budget)"))
             return None
-
-    def _remote_entry(self, remote: RemoteStore, key: str) -> Entry | None:
-        """The remote's entry ``key``, when it holds no more than ``max-size``: what a
-        record says it holds is downloaded in full before it is verified, and never more
-        than the cache may keep (else the remote fails, said once)."""
-        entry = remote.get(key)
-        size = 0 if entry is None else sum(stored.size for stored in entry.files)
-        if size > self.keys.settings.max_size:
-            remote.fail(StoreError(f"entry {key[:8]} holds {size} bytes, more than max-size"))
-            return None
-        return entry
 
     def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any], *,
                 narrow: bool = False) -> Entry:
