@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import stat
 import sys
@@ -240,17 +241,16 @@ def new_temp(create: Callable[[str], int], prefix: str) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, f"{TEMP_ATTEMPTS} new temporary names in a row exist", prefix)
 
 
-def lock_pauses(bound: float = LOCK_WAIT) -> list[float]:
+def lock_pauses(bound: float = LOCK_WAIT) -> Iterator[float]:
     """The pauses between two tries of a lock: doubling from the first of
-    :data:`LOCK_PAUSES` to the largest, ``bound`` seconds in all."""
-    pauses: list[float] = []
+    :data:`LOCK_PAUSES` to the largest, ``bound`` seconds in all (drawn one by one: a
+    lock is mostly taken at its first try)."""
     pause, largest = LOCK_PAUSES
     left = bound
     while left > 0:  # ends: every pause is at least the first, and is taken from ``left``
-        pauses.append(min(pause, left))
-        left -= pauses[-1]
+        yield min(pause, left)
+        left -= min(pause, left)
         pause = min(2 * pause, largest)
-    return pauses
 
 
 def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_WAIT,
@@ -259,7 +259,7 @@ def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_W
     tried again at pauses that double (:data:`LOCK_PAUSES`), ``bound`` seconds in all,
     then TimeoutError: a cache problem, one warning and a build without the cache.
     False at once when ``wait`` is off and another process holds it."""
-    for pause in [*(lock_pauses(bound) if wait else ()), None]:
+    for pause in itertools.chain(lock_pauses(bound) if wait else (), [None]):
         if try_lock():
             return True
         if pause is None:
