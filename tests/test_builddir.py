@@ -58,3 +58,21 @@ def test_a_damaged_record_gives_new_stamps(tmp_path: Path) -> None:
         stamp = _prepare(build_dir, _copy(tmp_path, f"d{len(damage)}", "v1"))
         assert stamp > first  # (a stamp in the future is no stamp: clocks go back)
         assert json.loads((build_dir.path / "inputs.json").read_text())["stamps"]["lib.rs"][0] == "v1"
+
+
+def test_a_path_dependency_outside_the_tree_keeps_its_stamp(tmp_path: Path) -> None:
+    """Declared inputs outside the tree are labelled relative to it (``../dep/lib.rs``):
+    their stamps are kept like any other, or cargo rebuilds the dependency every time."""
+    build_dir = BuildDir(tmp_path / "build")
+    (tmp_path / "dep").mkdir()
+    dep = tmp_path / "dep" / "lib.rs"
+    dep.write_text("dep v1")
+    os.utime(dep, ns=(OLD_NS, OLD_NS))
+    root = tmp_path / "proj"
+    root.mkdir()
+    assert build_dir.prepare(root, {"../dep/lib.rs": "dep v1"}, lambda label, path: "")
+    first = dep.stat().st_mtime_ns
+    assert first > OLD_NS
+    os.utime(dep, ns=(OLD_NS, OLD_NS))  # a new copy with the old time, same content
+    assert build_dir.prepare(root, {"../dep/lib.rs": "dep v1"}, lambda label, path: "")
+    assert dep.stat().st_mtime_ns == first, "the same content, the same stamp"

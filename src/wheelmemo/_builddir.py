@@ -201,12 +201,15 @@ class BuildDir:
     @staticmethod
     def _stamps(record: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
         """The record's stamps (label -> content state, stamp in ns); anything else in a
-        damaged or hostile record is left out, and an input it leaves out gets a new stamp."""
+        damaged or hostile record is left out, and an input it leaves out gets a new stamp.
+        A label here is only looked up (by the labels of this build's inputs, which name
+        path dependencies outside the tree ``../dep/src/lib.rs``), never opened: it is
+        checked as text, not as a path."""
         stamps = record.get("stamps")
         if not isinstance(stamps, dict) or len(stamps) > MAX_LABELS:
             return {}
         return {label: (value[0], value[1]) for label, value in stamps.items()
-                if is_label(label) and isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
+                if is_text(label) and isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
                 and isinstance(value[1], int) and not isinstance(value[1], bool)}
 
     @staticmethod
