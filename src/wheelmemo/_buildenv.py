@@ -141,7 +141,7 @@ def cargo_packages(root: Path, pyproject: dict[str, Any]) -> tuple[Path, dict[st
     maturin = ((pyproject.get("tool") or {}).get("maturin")) or {}
     manifest = (root / maturin.get("manifest-path", "Cargo.toml")).resolve()
     workspace = manifest.parent
-    for parent in manifest.parents[1:]:
+    for parent in list(manifest.parents)[1:]:
         if "workspace" in _load_toml(parent / "Cargo.toml"):
             workspace = parent  # the nearest enclosing workspace, as cargo finds it
             break
