@@ -166,3 +166,25 @@ def test_an_sdist_is_built_again_after_a_commit_or_git_add(hooks: Hooks, tmp_pat
     git("add", "NEW.txt")  # the same files, another index
     sdist("e")
     assert hooks.calls()["build_sdist"] == 4
+
+
+def test_an_sdist_is_keyed_on_the_ignored_files_it_ships(hooks: Hooks, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An sdist packed by a program wheelmemo cannot watch (maturin's) ships a gitignored
+    file (``include`` in a Cargo.toml): an edit of it is a miss, not the old sdist
+    (found by the stale fuzzer: the wheel ``python -m build`` then built from it was stale)."""
+    monkeypatch.setenv("FAKE_SDIST_UNSEEN", "1")
+    generated = hooks.project / "ignored_dir" / "gen.cfg"  # .gitignore: ignored_dir/
+    generated.parent.mkdir()
+    generated.write_text("v1\n")
+
+    def shipped() -> str:
+        top = _sdist_and_unpack(hooks, tmp_path / f"unpacked{hooks.calls()['build_sdist']}")
+        return (top / "ignored_dir" / "gen.cfg").read_text()
+
+    assert shipped() == "v1\n" and hooks.calls()["build_sdist"] == 1
+    assert shipped() == "v1\n" and hooks.calls()["build_sdist"] == 1  # a hit
+    generated.write_text("v2\n")
+    assert shipped() == "v2\n" and hooks.calls()["build_sdist"] == 2
+    generated.write_text("v1\n")
+    assert shipped() == "v1\n" and hooks.calls()["build_sdist"] == 2  # the first sdist again

@@ -501,8 +501,11 @@ class Engine:
                                                          cargo=keys.cargo)),
             closure=closure,
         )
+        shipped = _sdist_files(kind, root, files)
+        if shipped is None:
+            return None
         learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed,
-                                          build_system=records.files if records else None)
+                                          build_system={**(records.files if records else {}), **shipped})
         after = keys.collect_inputs()
         changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
         if changed:
@@ -630,6 +633,22 @@ class Engine:
 def _learned_state_of(digests: _learned.DigestSource) -> Callable[[str, str], str]:
     """The state of a build directory's learned input, as ``_learned.learn`` gives it."""
     return lambda label, path: digests.learned_state(label, path, walk=not os.path.isabs(label))
+
+
+def _sdist_files(kind: str, root: Path, files: list[tuple[str, Path]]) -> dict[str, str] | None:
+    """For an sdist just made, the files of the tree it holds (``_sdist.tree_files``);
+    None, with a warning, when it cannot be read: then what it was made of is unknown."""
+    if kind != "sdist" or len(files) != 1:
+        return {}
+    import tarfile
+
+    from ._sdist import tree_files
+
+    try:
+        return tree_files(files[0][1], root)
+    except (OSError, EOFError, tarfile.TarError) as e:
+        warn_once(f"cannot read {files[0][0]} ({e}): what it was made of is unknown, so it is not cached")
+        return None
 
 
 def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:

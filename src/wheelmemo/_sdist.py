@@ -28,7 +28,32 @@ from ._inputs import StatCache, collect_inputs
 from ._key import inputs_digest
 from ._settings import load_project, load_settings
 
-__all__ = ["compare_unpacked"]
+__all__ = ["compare_unpacked", "tree_files"]
+
+
+def tree_files(sdist: Path, tree: Path) -> dict[str, str]:
+    """The files of ``tree`` that ``sdist`` holds, path -> "the sdist": what an sdist is
+    made of, whether or not the backend was seen reading them (maturin, a Rust program,
+    reads what no audit hook sees: a gitignored file its ``include`` ships).  Learned as
+    inputs of the sdist, so that an edit of one is a miss; none for a format not read."""
+    from ._records import is_relative_name
+
+    if not sdist.name.endswith(".tar.gz"):
+        return {}
+    with tarfile.open(sdist) as tf:
+        names = [member.name for member in tf.getmembers() if member.isfile()]
+    found: dict[str, str] = {}
+    for name in names:
+        parts = name.split("/")[1:]
+        # where the tree's files sit in the archive depends on the backend: maturin, given
+        # a path dependency outside the project, ships the project one level down
+        # (``fzr-1.0.0/proj/src/lib.rs``); every tail that names a file of the tree is
+        # taken: one too many can only make a miss
+        for start in range(len(parts)):
+            relative = "/".join(parts[start:])
+            if is_relative_name(relative) and (tree / relative).is_file():
+                found[str(tree / relative)] = "the sdist"
+    return found
 
 
 def compare_unpacked(

@@ -128,6 +128,21 @@ def build_sdist(sdist_directory, config_settings=None):
 
     pkg_info = Path(sdist_directory) / "PKG-INFO"
     pkg_info.write_bytes(_metadata(name, version))
+    if os.environ.get("FAKE_SDIST_UNSEEN"):  # packed by another program, as maturin's are
+        import subprocess
+        import sys
+
+        script = ("import sys, tarfile; from pathlib import Path\n"
+                  "top, out, info = sys.argv[1:]\n"
+                  "with tarfile.open(out, 'w:gz') as tf:\n"
+                  "    tf.add(info, top + '/PKG-INFO')\n"
+                  "    for p in sorted(Path('.').rglob('*')):\n"
+                  "        if p.is_file() and not str(p).startswith(('src/fakepkg/_native', '.')):\n"
+                  "            tf.add(p, top + '/' + p.as_posix())\n")
+        subprocess.run([sys.executable, "-c", script, f"{name}-{version}",
+                        str(Path(sdist_directory) / filename), str(pkg_info)], check=True)
+        pkg_info.unlink()
+        return filename
     with tarfile.open(Path(sdist_directory) / filename, "w:gz") as tf:
         tf.add(pkg_info, f"{name}-{version}/PKG-INFO")
         for path in sorted(Path(".").rglob("*")):
