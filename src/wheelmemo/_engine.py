@@ -504,6 +504,9 @@ class Engine:
         shipped = _sdist_files(kind, root, files)
         if shipped is None:
             return None
+        # what the sdist build wrote into the tree and shipped (setuptools-scm's and
+        # hatch-vcs's version files) is its output, made from what it read
+        shipped = {path: source for path, source in shipped.items() if not _written_since(path, recorder.start_ns)}
         learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed,
                                           build_system={**(records.files if records else {}), **shipped})
         after = keys.collect_inputs()
@@ -649,6 +652,13 @@ def _sdist_files(kind: str, root: Path, files: list[tuple[str, Path]]) -> dict[s
     except (OSError, EOFError, tarfile.TarError) as e:
         warn_once(f"cannot read {files[0][0]} ({e}): what it was made of is unknown, so it is not cached")
         return None
+
+
+def _written_since(path: str, start_ns: int) -> bool:
+    try:
+        return os.stat(path).st_mtime_ns >= start_ns
+    except OSError:
+        return True
 
 
 def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:
