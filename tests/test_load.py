@@ -265,7 +265,11 @@ def _check_answers(runs: list[Run], references: list[dict[str, Any]]) -> None:
               if run.proc is not None and run.proc.returncode != 0]
     assert failed == []
     assert [run.number for run in runs if "Traceback" in run.stderr] == []
-    assert [(run.number, run.stderr) for run in runs if "warning" in run.stderr] == []
+    # one race is left open (seen once in about 30 runs, Python 3.9, a remote with clean
+    # beside): a store meets an OSError and warns, and the build goes on, as promised for
+    # a cache problem; any other warning is a failure
+    assert [(run.number, run.stderr) for run in runs if "warning" in run.stderr.replace(
+        "warning: cannot write to the cache at", "")] == []
     for run in runs:
         name = run.answer()["name"]
         reference = references[run.key]
