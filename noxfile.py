@@ -43,8 +43,7 @@ def _other_pythons() -> list[str]:
 OTHER_PYTHONS = _other_pythons()
 
 # a machine with no other Python runs the rest: nox refuses a default session it lacks
-nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint",
-                        "typing"]
+nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint", "typing"]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -81,8 +80,10 @@ def load(session: nox.Session) -> None:
     at 12 processes and 3 keys; ``WHEELMEMO_LOAD_PROCS`` and ``_KEYS`` change the size).
     """
     session.install("-e", ".[test]")
-    size = {name: os.environ.get(name, default) for name, default in (("WHEELMEMO_LOAD_PROCS", "50"),
-                                                                       ("WHEELMEMO_LOAD_KEYS", "10"))}
+    size = {
+        name: os.environ.get(name, default)
+        for name, default in (("WHEELMEMO_LOAD_PROCS", "50"), ("WHEELMEMO_LOAD_KEYS", "10"))
+    }
     session.run("pytest", "-m", "load", "-s", "-p", "no:randomly", "tests/test_load.py", *session.posargs, env=size)
 
 
@@ -97,6 +98,7 @@ def fast(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", "src", "tests", "noxfile.py", "examples")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
 
 
 @nox.session
@@ -143,8 +145,19 @@ def transparency(session: nox.Session) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     session.install("-e", ".", "pytest", "testpath", "setuptools", "wheel")
-    session.run("python", "-m", "pip", "download", "--no-binary", "pyproject-hooks", "--no-deps",
-                "pyproject-hooks", "-d", str(work), silent=True)
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "download",
+        "--no-binary",
+        "pyproject-hooks",
+        "--no-deps",
+        "pyproject-hooks",
+        "-d",
+        str(work),
+        silent=True,
+    )
     (sdist,) = work.glob("pyproject_hooks-*.tar.gz")
     with tarfile.open(sdist) as tf:
         tf.extractall(work, filter="data")
@@ -153,5 +166,6 @@ def transparency(session: nox.Session) -> None:
     session.install(str(root))  # the version whose tests these are
     session.chdir(root)
     # a cache of this run only: a hit would not repeat a warning a test expects
-    session.run("pytest", "-p", "no:cacheprovider", "-rfE", *session.posargs,
-                env={"WHEELMEMO_CACHE_DIR": str(work / "cache")})
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "-rfE", *session.posargs, env={"WHEELMEMO_CACHE_DIR": str(work / "cache")}
+    )

@@ -82,14 +82,17 @@ class Hooks:
             # the fake backends and what the call imported from this test's directories
             # (the next call's import must be seen, as in a fresh process)
             here = str(self.project.parent)
-            for name in [m for m, module in sys.modules.items() if m.startswith("countingbackend") or (
-                    m not in imported_before and str(getattr(module, "__file__", None) or "").startswith(here))]:
+            for name in [
+                m
+                for m, module in sys.modules.items()
+                if m.startswith("countingbackend")
+                or (m not in imported_before and str(getattr(module, "__file__", None) or "").startswith(here))
+            ]:
                 del sys.modules[name]
             _log._warned.clear()
             importlib.invalidate_caches()
 
-    def build_wheel(self, config_settings: Any = None, metadata_directory: Any = None,
-                    subdir: str = "dist") -> Path:
+    def build_wheel(self, config_settings: Any = None, metadata_directory: Any = None, subdir: str = "dist") -> Path:
         dest = self.out / subdir
         dest.mkdir(parents=True, exist_ok=True)
         name = self("build_wheel", str(dest), config_settings, metadata_directory)
@@ -157,8 +160,15 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # the fake backends read few of the files whose keying these tests check: a result
     # would stand for edits of the others (test_narrow.py tests that on its own)
     monkeypatch.setenv("WHEELMEMO_NARROW", "0")
-    for var in ("WHEELMEMO_DISABLE", "WHEELMEMO_LOG", "WHEELMEMO_METADATA", "SOURCE_DATE_EPOCH",
-                "FAKE_BUILD_FLAG", "FAKE_BACKEND_SLEEP", "FAKE_BACKEND_FAIL"):
+    for var in (
+        "WHEELMEMO_DISABLE",
+        "WHEELMEMO_LOG",
+        "WHEELMEMO_METADATA",
+        "SOURCE_DATE_EPOCH",
+        "FAKE_BUILD_FLAG",
+        "FAKE_BACKEND_SLEEP",
+        "FAKE_BACKEND_FAIL",
+    ):
         monkeypatch.delenv(var, raising=False)
     return path
 
@@ -171,8 +181,9 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def hooks(project: Path, fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Hooks]:
+def hooks(
+    project: Path, fake_site: FakeSite, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Hooks]:
     log = tmp_path / "backend.log"
     monkeypatch.setenv("FAKE_BACKEND_LOG", str(log))
     yield Hooks(project, log, tmp_path / "out", monkeypatch)

@@ -35,7 +35,9 @@ def build_wheelhouse(dest: Path, uv_cache: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [tool("uv"), "build", "--wheel", "--out-dir", str(dest), str(ROOT)],
-        check=True, capture_output=True, env={**os.environ, "UV_CACHE_DIR": str(uv_cache)},
+        check=True,
+        capture_output=True,
+        env={**os.environ, "UV_CACHE_DIR": str(uv_cache)},
     )
     return dest
 
@@ -63,11 +65,14 @@ class Frontends:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WHEELMEMO_", "PIP_", "UV_"))}
         env.pop("VIRTUAL_ENV", None)
         env.update(
-            PIP_FIND_LINKS=str(self.wheelhouse), UV_FIND_LINKS=str(self.wheelhouse),
-            UV_CACHE_DIR=str(self.uv_cache), PIP_DISABLE_PIP_VERSION_CHECK="1",
+            PIP_FIND_LINKS=str(self.wheelhouse),
+            UV_FIND_LINKS=str(self.wheelhouse),
+            UV_CACHE_DIR=str(self.uv_cache),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
             WHEELMEMO_CACHE_DIR=str(self.cache_dir),
             WHEELMEMO_TEST_COMPILE_LOG=str(self.compile_log),
-            RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
+            RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"),
+            CC=str(SHIMS / "cc_wrapper"),
             # one interpreter path for pyo3 in every isolated env (pyo3#6113): faster misses
             MATURIN_PEP517_USE_BASE_PYTHON="1",
         )
@@ -75,12 +80,14 @@ class Frontends:
         return env
 
     def run(self, *cmd: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(cmd, cwd=cwd, env=self.env(), capture_output=True, text=True,
-                                stdin=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            cmd, cwd=cwd, env=self.env(), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False
+        )
         self.last_stderr = result.stderr[-6000:]
         if result.returncode:
-            raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n"
-                                 f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+            raise AssertionError(
+                f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+            )
         return result
 
     def compiles(self, needle: str) -> int:
@@ -139,8 +146,9 @@ class Frontends:
 
 def copy_project(name: str, dest: Path) -> Path:
     target = dest / name
-    shutil.copytree(HERE / "packages" / name, target,
-                    ignore=shutil.ignore_patterns("target", "build", "*.egg-info", "*.so", "dist"))
+    shutil.copytree(
+        HERE / "packages" / name, target, ignore=shutil.ignore_patterns("target", "build", "*.egg-info", "*.so", "dist")
+    )
     return target
 
 

@@ -86,16 +86,15 @@ def nginx_binary() -> str:
 def _apt_install(package: str) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     # another apt-get (another test run) may hold the lock: wait for it, do not fail
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends",
-               "-o", "DPkg::Lock::Timeout=300", package]
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300", package]
     done = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:  # a stale package list: refresh it once
-        subprocess.run(["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=300"], env=env,
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["apt-get", "update", "-q", "-o", "DPkg::Lock::Timeout=300"], env=env, capture_output=True, check=False
+        )
         done = subprocess.run(install, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        pytest.fail(f"`{' '.join(install)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}",
-                    pytrace=False)
+        pytest.fail(f"`{' '.join(install)}` failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}", pytrace=False)
 
 
 NGINX_CONF = """\
@@ -166,8 +165,7 @@ class WebDAV:
         self.state = base / "nginx"
         #: the directory served: ``url("team")`` is ``root / "team"`` (to damage objects)
         self.root = base / "www"
-        for directory in (self.state, self.root / "cache", self.root / "auth",
-                          self.root / "fail429"):
+        for directory in (self.state, self.root / "cache", self.root / "auth", self.root / "fail429"):
             directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         #: with ``tls``: a port that speaks https, and the self-signed certificate it shows
@@ -176,11 +174,14 @@ class WebDAV:
         listen_tls = ""
         if tls:
             _self_signed(self.certificate, self.state / "key.pem")
-            listen_tls = (f"listen 127.0.0.1:{self.tls_port} ssl; ssl_certificate {self.certificate}; "
-                          f"ssl_certificate_key {self.state / 'key.pem'};")
+            listen_tls = (
+                f"listen 127.0.0.1:{self.tls_port} ssl; ssl_certificate {self.certificate}; "
+                f"ssl_certificate_key {self.state / 'key.pem'};"
+            )
         (self.state / "htpasswd").write_text(f"{self.username}:{{PLAIN}}{self.password}\n")
-        (self.state / "nginx.conf").write_text(NGINX_CONF.format(state=self.state, root=self.root,
-                                                                 port=self.port, tls=listen_tls))
+        (self.state / "nginx.conf").write_text(
+            NGINX_CONF.format(state=self.state, root=self.root, port=self.port, tls=listen_tls)
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def url(self, prefix: str = "cache/team", *, userinfo: str = "") -> str:
@@ -193,9 +194,19 @@ class WebDAV:
     def start(self) -> None:
         assert self.process is None
         self.process = subprocess.Popen(
-            [self.binary, "-p", str(self.state), "-c", str(self.state / "nginx.conf"),
-             "-e", str(self.state / "error.log")],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                self.binary,
+                "-p",
+                str(self.state),
+                "-c",
+                str(self.state / "nginx.conf"),
+                "-e",
+                str(self.state / "error.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         try:
             wait_for_port(self.port, lambda: self.process is not None and self.process.poll() is None, "nginx")
         except RuntimeError as e:
@@ -264,9 +275,30 @@ def _self_signed(cert: Path, key: Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
         pytest.fail("the https tests need the openssl command: apt-get install openssl", pytrace=False)
-    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
 
 
 # -- a strict WebDAV server -------------------------------------------------------------
@@ -339,8 +371,7 @@ class StrictDAV:
         root.mkdir(parents=True, exist_ok=True)
         self.server = StrictDAVServer(root)
         self.requests = self.server.requests
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def url(self, prefix: str) -> str:
@@ -428,9 +459,17 @@ class S3Server:
 
     def make_public(self) -> None:
         """Let anyone read the bucket's objects (a public cache for forks' pull requests)."""
-        policy = {"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{self.bucket}/*"}]}
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{self.bucket}/*",
+                }
+            ],
+        }
         status, body = self.request("PUT", "?policy", json.dumps(policy).encode())
         assert status in (200, 204), body
 
@@ -520,13 +559,17 @@ class RawServer:
                     if line.lower().startswith(b"authorization:"):
                         reason += b" " + line.partition(b":")[2].strip()
                 target = echoed.split(b"\r\n")[0].split(b" ")[1]
-                reason += b" " + target[target.find(b"?"):] if b"?" in target else b""
-                conn.sendall(b"HTTP/1.1 " + reason + b"\r\nConnection: close\r\n"
-                             b"Content-Length: " + str(len(echoed)).encode() + b"\r\n\r\n" + echoed)
+                reason += b" " + target[target.find(b"?") :] if b"?" in target else b""
+                conn.sendall(
+                    b"HTTP/1.1 " + reason + b"\r\nConnection: close\r\n"
+                    b"Content-Length: " + str(len(echoed)).encode() + b"\r\n\r\n" + echoed
+                )
                 return
-            head = (f"HTTP/1.1 200 OK\r\nContent-Length: {TRUNCATED_LENGTH}\r\n"
-                    "Content-Type: application/octet-stream\r\nETag: \"0123\"\r\n"
-                    "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n")
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Length: {TRUNCATED_LENGTH}\r\n"
+                'Content-Type: application/octet-stream\r\nETag: "0123"\r\n'
+                "Last-Modified: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n"
+            )
             body = b"" if received.startswith(b"HEAD ") else TRUNCATED_BODY
             conn.sendall(head.encode() + body)
         except OSError:

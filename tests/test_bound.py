@@ -109,8 +109,11 @@ def test_prune_bounds_entries_and_build_dirs_together_sparing_those_in_use(tmp_p
     assert store.get(oldest_entry) is not None
     assert (cache / "v1" / "build" / oldest_build / "target" / "release" / "linked.d").exists()
     # least recently used first: every survivor (but those in use) was used after every evicted one
-    alive = {k for k in last_use if (cache / "v1" / "entries" / k[:2] / f"{k}.json").exists()
-             or (cache / "v1" / "build" / k).exists()}
+    alive = {
+        k
+        for k in last_use
+        if (cache / "v1" / "entries" / k[:2] / f"{k}.json").exists() or (cache / "v1" / "build" / k).exists()
+    }
     gone = set(last_use) - alive
     assert gone
     kept = alive - {oldest_entry, oldest_build}
@@ -144,8 +147,12 @@ def test_a_build_dir_note_is_measured_after_its_build_and_again_after_a_crash(tm
         size = build_dir.note_size()
         assert os.stat(path).st_mtime_ns == before, "the note changed the directory's last use"
     assert size == du(path) + os.lstat(path).st_blocks * 512
-    assert json.loads(note.read_text()) == {"project": "proj", "identity": "cpython 3.12.0, rustc 1.83.0",
-                                            "size": size, "measured": True}
+    assert json.loads(note.read_text()) == {
+        "project": "proj",
+        "identity": "cpython 3.12.0, rustc 1.83.0",
+        "size": size,
+        "measured": True,
+    }
     (found,) = store.usage().build_dirs
     assert (found.project, found.identity, found.size) == ("proj", "cpython 3.12.0, rustc 1.83.0", size)
 
@@ -158,14 +165,16 @@ def test_a_build_dir_note_is_measured_after_its_build_and_again_after_a_crash(tm
     assert json.loads(note.read_text())["measured"] is True
 
     # a damaged or hostile note is no note: measured again, never trusted
-    for damage in (b"{", b'{"project": "p", "identity": "i", "size": -5, "measured": true}',
-                   json.dumps({"project": "p", "identity": "i" * 10_000, "size": 1, "measured": True}).encode()):
+    for damage in (
+        b"{",
+        b'{"project": "p", "identity": "i", "size": -5, "measured": true}',
+        json.dumps({"project": "p", "identity": "i" * 10_000, "size": 1, "measured": True}).encode(),
+    ):
         note.write_bytes(damage)
         assert store.usage().build_dirs[0].size == du(path) + os.lstat(path).st_blocks * 512
     note.unlink()
     os.symlink(tmp_path / "elsewhere.json", note)
-    (tmp_path / "elsewhere.json").write_text(json.dumps({"project": "p", "identity": "i", "size": 1,
-                                                         "measured": True}))
+    (tmp_path / "elsewhere.json").write_text(json.dumps({"project": "p", "identity": "i", "size": 1, "measured": True}))
     assert store.usage().build_dirs[0].size > 200 * KB
     assert json.loads((tmp_path / "elsewhere.json").read_text())["size"] == 1, "the note's write followed a symlink"
 
@@ -175,8 +184,9 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_stats_and_list_show_every_kind_and_the_build_dirs(hooks: Hooks, cache_dir: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_stats_and_list_show_every_kind_and_the_build_dirs(
+    hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel()
     store = LocalStore(cache_dir)
     name = build_dir_name("fake-project", {"toolchain": "rustc"})
@@ -197,11 +207,13 @@ def test_stats_and_list_show_every_kind_and_the_build_dirs(hooks: Hooks, cache_d
     disk = stats["disk"]
     assert set(disk) == {"entries", "build", "stat", "code", "other", "total"}
     assert disk["build"] >= 2000 * KB and disk["code"] >= 30 * KB and disk["stat"] > 0 and disk["entries"] > 0
-    assert disk["total"] == stats["total"]["bytes"] == du(cache_dir) == sum(
-        v for k, v in disk.items() if k != "total")
+    assert disk["total"] == stats["total"]["bytes"] == du(cache_dir) == sum(v for k, v in disk.items() if k != "total")
     (listed,) = stats["build_dirs"]
     assert (listed["name"], listed["project"], listed["identity"]) == (
-        name, "fake-project", "cpython 3.12.0, rustc 1.83.0")
+        name,
+        "fake-project",
+        "cpython 3.12.0, rustc 1.83.0",
+    )
 
     _, table = _cli(capsys, "stats")
     for kind in ("entries and blobs", "build directories", "stat caches", "compiled modules", "other"):
@@ -219,7 +231,8 @@ def test_stats_and_list_show_every_kind_and_the_build_dirs(hooks: Hooks, cache_d
 
 
 def test_a_miss_measures_its_build_dir_and_the_limit_after_the_store_evicts_older_ones(
-        hooks: Hooks, fake_site: FakeSite, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooks: Hooks, fake_site: FakeSite, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Through the hooks: a build that runs cargo (setuptools-rust) gets a build
     directory, which is measured after the build, before the store that enforces
     ``max-size``; that store evicts an older project's build directory."""

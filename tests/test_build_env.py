@@ -21,8 +21,15 @@ from wheelmemo._key import requirement_name, vcs_part, versions_part
 from conftest import HERE, FakeSite, Hooks
 
 
-def _dist(site: Path, name: str, version: str, requires: tuple[str, ...] = (), *,
-          direct_url: Mapping[str, object] | None = None, record: str | None = None) -> Path:
+def _dist(
+    site: Path,
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    *,
+    direct_url: Mapping[str, object] | None = None,
+    record: str | None = None,
+) -> Path:
     """A .dist-info as an installer leaves it; ``direct_url`` makes it a PEP 610 install."""
     dist_info = site / f"{name.replace('-', '_')}-{version}.dist-info"
     dist_info.mkdir(parents=True, exist_ok=True)
@@ -51,8 +58,7 @@ def test_index_install_is_keyed_by_its_version(tmp_path: Path) -> None:
     assert versions_part(["plugin"], "plugin", paths=[str(tmp_path)]) == {"plugin": "1.0"}
 
 
-def test_common_case_reads_no_record_and_no_metadata_body(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_common_case_reads_no_record_and_no_metadata_body(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A hit pays one METADATA read per closure member: no RECORD, no direct_url.json."""
     _dist(tmp_path, "backend", "1.0", ("dep-a>=1", "dep-b; python_version<'4'"), record=RECORD_1)
     _dist(tmp_path, "dep-a", "2.0", record=RECORD_1)
@@ -90,8 +96,9 @@ def test_direct_url_key_is_content_not_location(tmp_path: Path) -> None:
     """The same build installed into two environments gives one key."""
     for site in ("a", "b"):
         _dist(tmp_path / site, "plugin", "1.0", direct_url=FILE_URL, record=RECORD_1)
-    assert (versions_part(["plugin"], "x", paths=[str(tmp_path / "a")])
-            == versions_part(["plugin"], "x", paths=[str(tmp_path / "b")]))
+    assert versions_part(["plugin"], "x", paths=[str(tmp_path / "a")]) == versions_part(
+        ["plugin"], "x", paths=[str(tmp_path / "b")]
+    )
 
 
 def test_direct_url_dependency_deep_in_the_closure(tmp_path: Path) -> None:
@@ -109,24 +116,30 @@ def test_direct_url_without_record_falls_back_to_direct_url(tmp_path: Path) -> N
     info = _dist(tmp_path, "plugin", "1.0", direct_url=FILE_URL)
     first = versions_part(["plugin"], "plugin", paths=[str(tmp_path)])["plugin"]
     assert first.startswith("1.0 (direct, no RECORD, direct_url ")
-    (info / "direct_url.json").write_text(json.dumps(
-        {"url": "https://g/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}}))
+    (info / "direct_url.json").write_text(
+        json.dumps({"url": "https://g/x.git", "vcs_info": {"vcs": "git", "commit_id": "abc"}})
+    )
     assert versions_part(["plugin"], "plugin", paths=[str(tmp_path)])["plugin"] != first
 
 
 def test_direct_url_that_is_not_json_still_changes_the_key(tmp_path: Path) -> None:
     _dist(tmp_path, "plugin", "1.0", record=RECORD_1)
     (tmp_path / "plugin-1.0.dist-info" / "direct_url.json").write_text("{not json")
-    assert versions_part(["plugin"], "plugin", paths=[str(tmp_path)])["plugin"].startswith(
-        "1.0 (direct, RECORD ")
+    assert versions_part(["plugin"], "plugin", paths=[str(tmp_path)])["plugin"].startswith("1.0 (direct, RECORD ")
 
 
 def test_editable_install_is_marked(tmp_path: Path) -> None:
     """A PEP 660 install's RECORD lists only its .pth: the mark says why edits are unseen."""
-    _dist(tmp_path, "plugin", "1.0", record="__editable__.plugin-1.0.pth,sha256=X,1\n",
-          direct_url={"url": "file:///src/plugin", "dir_info": {"editable": True}})
+    _dist(
+        tmp_path,
+        "plugin",
+        "1.0",
+        record="__editable__.plugin-1.0.pth,sha256=X,1\n",
+        direct_url={"url": "file:///src/plugin", "dir_info": {"editable": True}},
+    )
     assert versions_part(["plugin"], "plugin", paths=[str(tmp_path)])["plugin"].startswith(
-        "1.0 (direct editable, RECORD ")
+        "1.0 (direct editable, RECORD "
+    )
 
 
 def test_backend_distribution_outside_requires_is_keyed_by_its_record(tmp_path: Path) -> None:
@@ -151,8 +164,12 @@ def test_egg_info_is_marked_and_its_requires_followed(tmp_path: Path) -> None:
     legacy = tmp_path / "oldplugin-4.0-py3.11.egg-info"  # a distutils install: a single file
     legacy.write_text("Metadata-Version: 1.0\nName: oldplugin\nVersion: 4.0\n")
     versions = versions_part(["devplugin", "oldplugin"], "x", paths=[str(tmp_path)])
-    assert versions == {"devplugin": "0.3 (egg-info)", "extradep": "1.5", "helper": "2.0",
-                        "oldplugin": "4.0 (egg-info)"}
+    assert versions == {
+        "devplugin": "0.3 (egg-info)",
+        "extradep": "1.5",
+        "helper": "2.0",
+        "oldplugin": "4.0 (egg-info)",
+    }
     (egg / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: devplugin\nVersion: 0.4\n")
     assert versions_part(["devplugin"], "x", paths=[str(tmp_path)])["devplugin"] == "0.4 (egg-info)"
 
@@ -160,21 +177,24 @@ def test_egg_info_is_marked_and_its_requires_followed(tmp_path: Path) -> None:
 # -- requirements beyond build-system.requires --------------------------------------
 
 
-@pytest.mark.parametrize(("text", "name"), [
-    ("setuptools-scm>=8", "setuptools-scm"),
-    ("cython; python_version<'3.13'", "cython"),
-    ("cython ; python_version < '3.13'", "cython"),
-    ("foo @ file:///x", "foo"),
-    ("foo@file:///x", "foo"),
-    ("bar[extra]>=1", "bar"),
-    ("bar [extra, other] >= 1", "bar"),
-    ("Zope.Interface_X (>=1.0)", "zope-interface-x"),
-    ("  spaced~=1.0", "spaced"),
-    ("a", "a"),
-    ("pkg-==1", "pkg"),  # not PEP 508, but a name cannot end in "-"
-    ("", None),
-    ("; python_version<'3'", None),
-])
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("setuptools-scm>=8", "setuptools-scm"),
+        ("cython; python_version<'3.13'", "cython"),
+        ("cython ; python_version < '3.13'", "cython"),
+        ("foo @ file:///x", "foo"),
+        ("foo@file:///x", "foo"),
+        ("bar[extra]>=1", "bar"),
+        ("bar [extra, other] >= 1", "bar"),
+        ("Zope.Interface_X (>=1.0)", "zope-interface-x"),
+        ("  spaced~=1.0", "spaced"),
+        ("a", "a"),
+        ("pkg-==1", "pkg"),  # not PEP 508, but a name cannot end in "-"
+        ("", None),
+        ("; python_version<'3'", None),
+    ],
+)
 def test_requirement_name(text: str, name: str | None) -> None:
     assert requirement_name(text) == name
 
@@ -213,8 +233,7 @@ def test_vcs_plugin_reached_through_an_extra_requirements_dependency(tmp_path: P
 # -- through the hooks ------------------------------------------------------------
 
 
-def test_rebuilt_direct_url_requirement_of_the_same_version_rebuilds(hooks: Hooks,
-                                                                     fake_site: FakeSite) -> None:
+def test_rebuilt_direct_url_requirement_of_the_same_version_rebuilds(hooks: Hooks, fake_site: FakeSite) -> None:
     info = fake_site.path / "countingbackend-1.0.dist-info"
     (info / "direct_url.json").write_text(json.dumps({"url": "file:///src/countingbackend", "dir_info": {}}))
     (info / "RECORD").write_text("countingbackend.py,sha256=AAAA,100\n")
@@ -237,8 +256,11 @@ def _in_tree_backend(hooks: Hooks, backend_path: str, where: Path | None = None)
         where.mkdir(parents=True, exist_ok=True)
         shutil.copy(HERE / "fake_backend" / "countingbackend.py", where / "intree.py")
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'backend = "countingbackend"', f'backend = "intree"\nbackend-path = [{backend_path}]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'backend = "countingbackend"', f'backend = "intree"\nbackend-path = [{backend_path}]'
+        )
+    )
 
 
 @pytest.fixture
@@ -262,22 +284,30 @@ def _config_error(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> str:
 
 @pytest.mark.parametrize("kind", ["parent", "absolute", "symlink", "dotdot through a subdirectory"])
 def test_backend_path_outside_the_project_is_a_config_error(
-        hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, no_intree: None) -> None:
+    hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, no_intree: None
+) -> None:
     elsewhere = tmp_path / "elsewhere"
-    entry = {"parent": "../elsewhere", "absolute": str(elsewhere), "symlink": "_backend",
-             "dotdot through a subdirectory": "src/../../elsewhere"}[kind]
+    entry = {
+        "parent": "../elsewhere",
+        "absolute": str(elsewhere),
+        "symlink": "_backend",
+        "dotdot through a subdirectory": "src/../../elsewhere",
+    }[kind]
     _in_tree_backend(hooks, json.dumps(entry), elsewhere)
     if kind == "symlink":
         (hooks.project / "_backend").symlink_to(elsewhere, target_is_directory=True)
     err = _config_error(hooks, capsys)
-    assert err.startswith(f"wheelmemo: error: [tool.wheelmemo] backend-path entry {entry!r} "
-                          "points outside the project (")
-    assert err.endswith("PEP 517 requires in-tree backends to live in the source tree; "
-                        "move the backend into the project")
+    assert err.startswith(
+        f"wheelmemo: error: [tool.wheelmemo] backend-path entry {entry!r} points outside the project ("
+    )
+    assert err.endswith(
+        "PEP 517 requires in-tree backends to live in the source tree; move the backend into the project"
+    )
 
 
-def test_backend_path_outside_through_config_settings(hooks: Hooks, tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_backend_path_outside_through_config_settings(
+    hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     capsys.readouterr()
     with pytest.raises(SystemExit):
         hooks.build_wheel(config_settings={"wheelmemo.backend-path": "../elsewhere"})
@@ -320,8 +350,12 @@ def test_backend_path_symlink_loop_is_no_traceback(tmp_path: Path) -> None:
 
 
 def test_module_of_the_same_name_imported_earlier_is_not_reused(
-        hooks: Hooks, fake_site: FakeSite, no_intree: None, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks,
+    fake_site: FakeSite,
+    no_intree: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """pyproject-hooks imports an in-tree backend from backend-path only; so does wheelmemo:
     a module of that name already imported from elsewhere is an error, not the backend."""
     _in_tree_backend(hooks, '"_backend"', hooks.project / "_backend")
@@ -331,15 +365,16 @@ def test_module_of_the_same_name_imported_earlier_is_not_reused(
     impostor.build_wheel = lambda *args: "impostor.whl"  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "intree", impostor)
     err = _config_error(hooks, capsys)
-    assert err.startswith(f"wheelmemo: error: [tool.wheelmemo] backend = 'intree' was imported from "
-                          f"{(fake_site.path / 'intree.py').resolve()}, not from backend-path")
+    assert err.startswith(
+        f"wheelmemo: error: [tool.wheelmemo] backend = 'intree' was imported from "
+        f"{(fake_site.path / 'intree.py').resolve()}, not from backend-path"
+    )
     # one without a file (a namespace package, a built-in) is not taken for it either
     del impostor.__file__
     assert "was imported from (no __file__)" in _config_error(hooks, capsys)
 
 
-def test_a_hook_answered_inside_a_build_learns_nothing_of_the_builds_scratch(
-        tmp_path: Path, cache_dir: Path) -> None:
+def test_a_hook_answered_inside_a_build_learns_nothing_of_the_builds_scratch(tmp_path: Path, cache_dir: Path) -> None:
     """A hook answers what its own key needs (``get_requires``) as a miss of its own, inside
     its miss: setuptools then reads the outer miss's ``DIST_EXTRA_CONFIG``, a file of
     wheelmemo's in a directory gone after the build, never an input (``python -m build``
@@ -355,8 +390,13 @@ def test_a_hook_answered_inside_a_build_learns_nothing_of_the_builds_scratch(
     for hook in ("build_sdist", "build_wheel"):
         out = tmp_path / hook
         out.mkdir()
-        subprocess.run([sys.executable, "-c", f"import wheelmemo; wheelmemo.{hook}({str(out)!r})"],
-                       cwd=project, check=True, capture_output=True)
-    stored = [path for path in (cache_dir / "v1").rglob("*") if path.is_file()
-              and b"wheelmemo-build-" in path.read_bytes()]
+        subprocess.run(
+            [sys.executable, "-c", f"import wheelmemo; wheelmemo.{hook}({str(out)!r})"],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+    stored = [
+        path for path in (cache_dir / "v1").rglob("*") if path.is_file() and b"wheelmemo-build-" in path.read_bytes()
+    ]
     assert stored == []

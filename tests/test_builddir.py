@@ -44,7 +44,7 @@ def test_a_newer_time_is_left_alone(tmp_path: Path) -> None:
     build_dir = BuildDir(tmp_path / "build")
     _prepare(build_dir, _copy(tmp_path, "a", "v1"))
     root = _copy(tmp_path, "b", "v1")
-    future = (os.stat(build_dir.path).st_mtime_ns + 10**12)
+    future = os.stat(build_dir.path).st_mtime_ns + 10**12
     os.utime(root / "lib.rs", ns=(future, future))
     assert _prepare(build_dir, root) == future
 
@@ -52,8 +52,13 @@ def test_a_newer_time_is_left_alone(tmp_path: Path) -> None:
 def test_a_damaged_record_gives_new_stamps(tmp_path: Path) -> None:
     build_dir = BuildDir(tmp_path / "build")
     first = _prepare(build_dir, _copy(tmp_path, "a", "v1"))
-    for damage in ('{"stamps": {"lib.rs": ["v1", "soon"]}}', '{"stamps": [1]}', "[]", "{not json",
-                   '{"stamps": {"lib.rs": ["v1", 99999999999999999999]}, "learned": 7}'):
+    for damage in (
+        '{"stamps": {"lib.rs": ["v1", "soon"]}}',
+        '{"stamps": [1]}',
+        "[]",
+        "{not json",
+        '{"stamps": {"lib.rs": ["v1", 99999999999999999999]}, "learned": 7}',
+    ):
         (build_dir.path / "inputs.json").write_text(damage)
         stamp = _prepare(build_dir, _copy(tmp_path, f"d{len(damage)}", "v1"))
         assert stamp > first  # (a stamp in the future is no stamp: clocks go back)

@@ -26,8 +26,7 @@ DATA = Path(__file__).parent / "data"
 #: written by ninja 1.13 for CMake 4.4 building /tmp/cm/p/src/t.c, which includes
 #: ../shared/v.h (include_directories outside the project)
 CMAKE_LOG = DATA / "cmake-ninja-1.13.ninja_deps"
-CMAKE_DEPS = {"CMakeFiles/t.dir/src/t.c.o": ["/tmp/cm/p/src/t.c", "/usr/include/stdc-predef.h",
-                                             "/tmp/cm/shared/v.h"]}
+CMAKE_DEPS = {"CMakeFiles/t.dir/src/t.c.o": ["/tmp/cm/p/src/t.c", "/usr/include/stdc-predef.h", "/tmp/cm/shared/v.h"]}
 
 
 def _log(version: int, *records: tuple[str, object]) -> bytes:
@@ -63,7 +62,7 @@ def test_every_truncation_and_damaged_byte_of_a_real_log_is_read_safely() -> Non
         assert not whole or end in (16, 52, 80, 116, 144), end
     for at in range(len(data)):
         for value in (0x00, 0xFF, 0x80):
-            damaged = data[:at] + bytes([value]) + data[at + 1:]
+            damaged = data[:at] + bytes([value]) + data[at + 1 :]
             deps, whole = parse_ninja_deps(damaged)  # never raises
             assert isinstance(deps, dict)
             assert all(isinstance(p, str) for dep_list in deps.values() for p in dep_list)
@@ -73,8 +72,15 @@ def test_every_truncation_and_damaged_byte_of_a_real_log_is_read_safely() -> Non
 
 @pytest.mark.parametrize("version", [3, 4])
 def test_versions_latest_record_wins_and_bad_ids_stop_the_read(version: int) -> None:
-    log = _log(version, ("path", "a.o"), ("path", "../src/a.c"), ("path", "old.h"), ("deps", (0, [1, 2])),
-               ("path", "new.h"), ("deps", (0, [1, 3])))
+    log = _log(
+        version,
+        ("path", "a.o"),
+        ("path", "../src/a.c"),
+        ("path", "old.h"),
+        ("deps", (0, [1, 2])),
+        ("path", "new.h"),
+        ("deps", (0, [1, 3])),
+    )
     assert parse_ninja_deps(log) == ({"a.o": ["../src/a.c", "new.h"]}, True)
     bad = _log(version, ("path", "a.o"), ("deps", (0, [0])), ("deps", (0, [7])))
     assert parse_ninja_deps(bad) == ({"a.o": ["a.o"]}, False)
@@ -113,18 +119,20 @@ def test_read_build_dirs_depfiles_ninja_inputs_outputs_and_damage(tmp_path: Path
     (tmp_path / "src").mkdir()
     for name in ("a.c", "m.pyx", "m.pxd", "in.txt"):
         (tmp_path / "src" / name).write_text(name)
-    (build / ".ninja_deps").write_bytes(_log(4, ("path", "a.o"), ("path", "../src/a.c"),
-                                             ("path", "gen/config.h"), ("deps", (0, [1, 2]))))
+    (build / ".ninja_deps").write_bytes(
+        _log(4, ("path", "a.o"), ("path", "../src/a.c"), ("path", "gen/config.h"), ("deps", (0, [1, 2])))
+    )
     (build / "sub" / "m.pyx.c.dep").write_text("sub/m.pyx.c: ../src/m.pyx ../src/m.pxd\n")
     (build / "sub" / "compiler_depend.make").write_text("x.o: /abs/x.h \\\n  /abs/y.h\n")
-    (build / "build.ninja").write_text("build ../src/out.c: GEN ../src/in.txt\n"
-                                       "build a.o: CC ../src/a.c ../src/out.c\n")
+    (build / "build.ninja").write_text("build ../src/out.c: GEN ../src/in.txt\nbuild a.o: CC ../src/a.c ../src/out.c\n")
     found = read_build_dirs([build])
     src = str(tmp_path / "src")
     assert found.files == {
         f"{src}/a.c": "a compiler (Ninja deps log)",
-        f"{src}/m.pyx": "a compiler (depfile m.pyx.c.dep)", f"{src}/m.pxd": "a compiler (depfile m.pyx.c.dep)",
-        "/abs/x.h": "a compiler (depfile compiler_depend.make)", "/abs/y.h": "a compiler (depfile compiler_depend.make)",
+        f"{src}/m.pyx": "a compiler (depfile m.pyx.c.dep)",
+        f"{src}/m.pxd": "a compiler (depfile m.pyx.c.dep)",
+        "/abs/x.h": "a compiler (depfile compiler_depend.make)",
+        "/abs/y.h": "a compiler (depfile compiler_depend.make)",
         f"{src}/in.txt": "a step of build.ninja",
     }  # gen/config.h is in the build directory, ../src/out.c a step's output: neither is an input
     assert found.complete and found.compiler_reported
@@ -159,12 +167,17 @@ def test_a_real_cmake_ninja_build_names_the_outside_header_and_the_ignored_sourc
     (project / "src" / "gen.c").write_text('#include "v.h"\nint f(void) { return V; }\n')
     (project / "CMakeLists.txt").write_text(
         "cmake_minimum_required(VERSION 3.15)\nproject(t LANGUAGES C)\n"
-        "include_directories(${CMAKE_SOURCE_DIR}/../shared)\nadd_library(t MODULE src/gen.c)\n")
+        "include_directories(${CMAKE_SOURCE_DIR}/../shared)\nadd_library(t MODULE src/gen.c)\n"
+    )
     build = tmp_path / "build"
     env = {**os.environ, "PATH": f"{Path(str(_which('ninja'))).parent}{os.pathsep}{os.environ['PATH']}"}
     env.pop("DEPENDENCIES_OUTPUT", None)
-    subprocess.run([str(_which("cmake")), "-S", str(project), "-B", str(build), "-G", "Ninja"],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [str(_which("cmake")), "-S", str(project), "-B", str(build), "-G", "Ninja"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     subprocess.run([str(_which("ninja")), "-C", str(build)], check=True, capture_output=True, env=env)
     found = read_build_dirs([build])
     assert found.complete and found.compiler_reported
@@ -186,10 +199,12 @@ def test_build_dir_plan(tmp_path: Path) -> None:
     assert build_dir_plan("setuptools", "wheel", tmp_path, **plan) == ({}, [])
     # the user's own directory is read, not replaced: placeholders match any name, and
     # it is looked for after the build (the first build makes it)
-    for settings in ({"pyproject": {"tool": {"scikit-build": {"build-dir": "build/{wheel_tag}"}}}},
-                     {"pyproject": {"tool": {"scikit-build": {"overrides": [{"if": {}, "build-dir": "build/{state}"}]}}}},
-                     {"environ": {"SKBUILD_BUILD_DIR": "build/{cache_tag}"}},
-                     {"config": {"skbuild.build-dir": str(tmp_path / "build" / "{wheel_tag}")}}):
+    for settings in (
+        {"pyproject": {"tool": {"scikit-build": {"build-dir": "build/{wheel_tag}"}}}},
+        {"pyproject": {"tool": {"scikit-build": {"overrides": [{"if": {}, "build-dir": "build/{state}"}]}}}},
+        {"environ": {"SKBUILD_BUILD_DIR": "build/{cache_tag}"}},
+        {"config": {"skbuild.build-dir": str(tmp_path / "build" / "{wheel_tag}")}},
+    ):
         config, patterns = build_dir_plan("scikit_build_core", "wheel", tmp_path, **{**plan, **settings})
         assert config == {}
         assert build_dirs(patterns, tmp_path) == []
@@ -214,7 +229,9 @@ def _compiled_member_in_src(hooks: Hooks) -> None:
 
 
 def test_a_compiled_member_from_another_process_that_reported_nothing_is_not_cached(
-    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    fake_site: FakeSite,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     use_learning_backend(hooks, fake_site, run=["pass"])  # another process: its reads unseen
     _compiled_member_in_src(hooks)

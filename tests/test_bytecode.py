@@ -51,15 +51,26 @@ def _copy(dest: Path) -> Path:
     return dest
 
 
-def _run(site: Path, cache: Path, *, writable: bool = True, modules: list[str] = LATE,
-         dont_write: bool = True, flags: tuple[str, ...] = ()) -> dict[str, Any]:
+def _run(
+    site: Path,
+    cache: Path,
+    *,
+    writable: bool = True,
+    modules: list[str] = LATE,
+    dont_write: bool = True,
+    flags: tuple[str, ...] = (),
+) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
     env["PYTHONPATH"] = str(site)
     if dont_write:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    out = subprocess.run([sys.executable, *flags, "-c", SCRIPT, str(site / "wheelmemo"), str(cache),
-                          "1" if writable else "0", *modules],
-                         env=env, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, *flags, "-c", SCRIPT, str(site / "wheelmemo"), str(cache), "1" if writable else "0", *modules],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     result: dict[str, Any] = json.loads(out)
     return result
 
@@ -111,8 +122,9 @@ def test_a_changed_module_is_compiled_again(tmp_path: Path) -> None:
     assert out.stdout.strip() == "1"
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "empty", "directory", "symlink",
-                                    "writable-by-others", "someone-else's"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "flipped", "empty", "directory", "symlink", "writable-by-others", "someone-else's"]
+)
 def test_a_damaged_code_file_is_compiled_again(tmp_path: Path, damage: str) -> None:
     """Damaged, or not the user's own: the code of a shared cache's other writers is never run."""
     if damage == "someone-else's" and os.getuid() != 0:
@@ -202,27 +214,33 @@ def test_a_hook_process_loads_wheelmemo_through_the_cache(tmp_path: Path) -> Non
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["wheelmemo"]\nbuild-backend = "wheelmemo"\n'
         '[project]\nname = "p"\nversion = "1"\n'
-        '[tool.wheelmemo]\nbackend = "inner"\nbackend-path = ["."]\n')
+        '[tool.wheelmemo]\nbackend = "inner"\nbackend-path = ["."]\n'
+    )
     (project / "inner.py").write_text("def get_requires_for_build_wheel(config_settings=None):\n    return []\n")
     cache = tmp_path / "cache"
-    script = ("import sys, wheelmemo; print(wheelmemo.get_requires_for_build_wheel()); "
-              "print(type(sys.modules['wheelmemo._memo'].__spec__.loader).__name__)")
+    script = (
+        "import sys, wheelmemo; print(wheelmemo.get_requires_for_build_wheel()); "
+        "print(type(sys.modules['wheelmemo._memo'].__spec__.loader).__name__)"
+    )
     env = {**os.environ, "PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1", "WHEELMEMO_CACHE_DIR": str(cache)}
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
-                             check=True, capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", script], cwd=project, env=env, check=True, capture_output=True, text=True
+        ).stdout.split()
         assert out == ["[]", "_Loader"]
     assert len(_code_files(cache)) > 5
     # a read-only cache (untrusted jobs) is read, and gets nothing written
     env["WHEELMEMO_CACHE_DIR"] = str(tmp_path / "fresh")
     env["WHEELMEMO_CACHE_READ_ONLY"] = "1"
-    out = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
-                         check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
     assert out == ["[]", "_Loader"]
     assert _code_files(tmp_path / "fresh") == []
     env["WHEELMEMO_DISABLE"] = "1"
-    out = subprocess.run([sys.executable, "-c", script], cwd=project, env=env,
-                         check=True, capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=project, env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
     assert out == ["[]", "SourceFileLoader"]
 
 
@@ -250,8 +268,15 @@ def test_processes_writing_the_same_modules_at_once(tmp_path: Path) -> None:
     site = _copy(tmp_path / "env")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(PYTHONPATH=str(site), PYTHONDONTWRITEBYTECODE="1")
-    procs = [subprocess.Popen([sys.executable, "-c", SCRIPT, str(site / "wheelmemo"), str(cache), "1", *LATE],
-                              env=env, stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SCRIPT, str(site / "wheelmemo"), str(cache), "1", *LATE],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     compiled = [json.loads(p.communicate()[0])["compiled"] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     every = _run(site, tmp_path / "alone")["compiled"]

@@ -31,8 +31,13 @@ def _wheels(cache_dir: Path) -> list[dict[str, object]]:
 
 def test_help_for_every_command() -> None:
     for command in ("init", "explain", "stats", "list", "prune", "clean", "export", "verify"):
-        result = subprocess.run([sys.executable, "-m", "wheelmemo", command, "--help"], check=False,
-                                capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+        result = subprocess.run(
+            [sys.executable, "-m", "wheelmemo", command, "--help"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
         assert result.returncode == 0
         assert "exit status:" in result.stdout
 
@@ -75,8 +80,9 @@ def _fill(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, count: int) -> None:
         hooks.build_wheel(subdir=f"w{i}")
 
 
-def test_prune_evicts_least_recently_used_first(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_prune_evicts_least_recently_used_first(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _fill(hooks, monkeypatch, 4)
     store = LocalStore(cache_dir)
     one = store.size()
@@ -107,8 +113,7 @@ def test_prune_leaves_an_entry_in_use(hooks: Hooks, cache_dir: Path, capsys: pyt
     assert not list((cache_dir / "v1" / "blobs").glob("*/*"))
 
 
-def test_size_limit_is_enforced_after_stores(hooks: Hooks, cache_dir: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_size_limit_is_enforced_after_stores(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     hooks.build_wheel(subdir="probe")
     one = LocalStore(cache_dir).size()
     monkeypatch.setenv("FAKE_BUILD_FLAG", "probe")
@@ -137,19 +142,26 @@ def test_export_writes_the_cached_wheel(hooks: Hooks, tmp_path: Path, capsys: py
     assert hooks.calls()["build_wheel"] == 1
 
 
-def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A VCS-versioned project: the command line keys the tree with its own git state,
     not the newest entry's (a wheel of the old tag must not be exported for the new one)."""
     import subprocess
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=hooks.project,
+            check=True,
+            capture_output=True,
+        )
 
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'requires = ["wheelmemo", "countingbackend"]', 'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'requires = ["wheelmemo", "countingbackend"]',
+            'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]',
+        )
+    )
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "one")
@@ -167,7 +179,8 @@ def test_export_and_explain_see_a_new_git_tag(hooks: Hooks, tmp_path: Path,
 
 
 def test_explain_and_export_find_an_entry_of_an_older_build_environment(
-        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """uv builds, an edit is built by another frontend whose build environment differs
     (pip adds a requirement), the edit is reverted: the tree is uv's entry again."""
     first = hooks.build_wheel(subdir="first")
@@ -207,8 +220,10 @@ def _plain_project(tmp_path: Path) -> Path:
     project = tmp_path / "plain"
     shutil.copytree(PACKAGES / "setuptools_cext", project)
     text = (project / "pyproject.toml").read_text()
-    text = text.replace('requires = ["wheelmemo", "setuptools>=64"]\nbuild-backend = "wheelmemo"',
-                        'requires = ["setuptools>=64"]  # kept comment\nbuild-backend = "setuptools.build_meta"')
+    text = text.replace(
+        'requires = ["wheelmemo", "setuptools>=64"]\nbuild-backend = "wheelmemo"',
+        'requires = ["setuptools>=64"]  # kept comment\nbuild-backend = "setuptools.build_meta"',
+    )
     text = text.split("[tool.wheelmemo]")[0] + '[tool.uv]\ncache-keys = [{ file = "extra.txt" }]\n'
     (project / "pyproject.toml").write_text(text)
     return project
@@ -255,7 +270,9 @@ def test_clean_forgets_stat_caches(hooks: Hooks, cache_dir: Path, capsys: pytest
     assert not list((cache_dir / "v1" / "stat").iterdir())
 
 
-def test_clean_removes_every_entry_not_in_use(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_clean_removes_every_entry_not_in_use(
+    hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Value-only entries (get_requires answers, manifests) free no bytes, and go too."""
     hooks.build_wheel()
     store = LocalStore(cache_dir)
@@ -271,8 +288,7 @@ def test_clean_removes_every_entry_not_in_use(hooks: Hooks, cache_dir: Path, cap
     assert not [p for where in ("entries", "parts", "blobs") for p in (cache_dir / "v1" / where).rglob("*")]
 
 
-def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The import warning names a command that rebuilds; uv sync rebuilds only on a
     cache-key: a build file in any directory must be one (issue 11: src/pkg/meson.build)."""
     from wheelmemo._inputs import builds_compiled_parts
@@ -282,15 +298,21 @@ def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path,
         (project / rel).parent.mkdir(parents=True, exist_ok=True)
         (project / rel).write_text("# build file\n")
     assert _cli(capsys, "init", str(project))[0] == 0
-    keys = [key["file"] for key in tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]
-            ["cache-keys"] if "file" in key]
+    keys = [
+        key["file"]
+        for key in tomllib.loads((project / "pyproject.toml").read_text())["tool"]["uv"]["cache-keys"]
+        if "file" in key
+    ]
     for pattern in ("src/**/meson.build", "cmake/**/*.cmake", "lib/**/CMakeLists.txt", "src/**/*.c"):
         assert pattern in keys
     # every watched file is under a key (a glob of uv's: ** spans directories)
     import fnmatch
 
-    watched = [p.relative_to(project).as_posix() for p in project.rglob("*")
-               if p.is_file() and builds_compiled_parts(p.relative_to(project).as_posix())]
+    watched = [
+        p.relative_to(project).as_posix()
+        for p in project.rglob("*")
+        if p.is_file() and builds_compiled_parts(p.relative_to(project).as_posix())
+    ]
     for label in watched:
         assert any(fnmatch.fnmatch(label, key.replace("**/", "*")) or label == key for key in keys), label
     # a new kind of build file: init --check says the keys drifted
@@ -300,26 +322,30 @@ def test_init_keys_uv_on_every_file_the_stale_check_watches(tmp_path: Path,
     assert code == 1 and "tools/**/meson.build" in err
 
 
-def test_explain_on_a_project_not_adopted_points_to_init(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_on_a_project_not_adopted_points_to_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     project = tmp_path / "mesonproject"
     project.mkdir()
     (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["meson-python"]\nbuild-backend = "mesonpy"\n[project]\nname = "m"\n')
+        '[build-system]\nrequires = ["meson-python"]\nbuild-backend = "mesonpy"\n[project]\nname = "m"\n'
+    )
     code, out, err = _cli(capsys, "explain", str(project))
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and "'mesonpy'" in err and "wheelmemo init" in err
     assert "maturin" not in err
 
 
-def test_explain_and_export_write_nothing_into_the_cache(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_and_export_write_nothing_into_the_cache(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel()
     (hooks.project / "src" / "fakepkg" / "new.py").write_text("")  # a stat cache would change
 
     def snapshot() -> dict[str, tuple[int, bytes]]:
-        return {str(p.relative_to(cache_dir)): (p.stat().st_mtime_ns, p.read_bytes())
-                for p in cache_dir.rglob("*") if p.is_file()}
+        return {
+            str(p.relative_to(cache_dir)): (p.stat().st_mtime_ns, p.read_bytes())
+            for p in cache_dir.rglob("*")
+            if p.is_file()
+        }
 
     before = snapshot()
     assert _cli(capsys, "explain", str(hooks.project))[0] == 0
@@ -331,14 +357,23 @@ def test_explain_and_export_write_nothing_into_the_cache(hooks: Hooks, cache_dir
 def test_an_interpreter_change_reads_as_python_versions() -> None:
     from wheelmemo._key import diff_parts
 
-    old = {"implementation": "cpython", "version": "3.12.1 (main)", "cache_tag": "cpython-312",
-           "ext_suffix": ".cpython-312-x86_64-linux-gnu.so", "soabi": "cpython-312-x86_64-linux-gnu"}
-    new = {"implementation": "cpython", "version": "3.13.0 (main)", "cache_tag": "cpython-313",
-           "ext_suffix": ".cpython-313-x86_64-linux-gnu.so", "soabi": "cpython-313-x86_64-linux-gnu"}
+    old = {
+        "implementation": "cpython",
+        "version": "3.12.1 (main)",
+        "cache_tag": "cpython-312",
+        "ext_suffix": ".cpython-312-x86_64-linux-gnu.so",
+        "soabi": "cpython-312-x86_64-linux-gnu",
+    }
+    new = {
+        "implementation": "cpython",
+        "version": "3.13.0 (main)",
+        "cache_tag": "cpython-313",
+        "ext_suffix": ".cpython-313-x86_64-linux-gnu.so",
+        "soabi": "cpython-313-x86_64-linux-gnu",
+    }
     assert diff_parts({"interpreter": old}, {"interpreter": new}) == ["Python 3.12.1 → 3.13.0"]
     threaded = dict(new, soabi="cpython-313t-x86_64-linux-gnu")
-    assert diff_parts({"interpreter": new}, {"interpreter": threaded}) == [
-        "Python 3.13.0, another build of it (soabi)"]
+    assert diff_parts({"interpreter": new}, {"interpreter": threaded}) == ["Python 3.13.0, another build of it (soabi)"]
 
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in (PACKAGES / "init_samples").iterdir()))
@@ -369,8 +404,9 @@ def test_init_writes_toml_as_a_person_would(tmp_path: Path, capsys: pytest.Captu
     requires_before = before.split("requires = ", 1)[1].split("]", 1)[0]
     requires_after = after.split("requires = ", 1)[1].split("]", 1)[0]
     if "\n" in requires_before:
-        indent = requires_before.split("\n")[1][: len(requires_before.split("\n")[1])
-                                                  - len(requires_before.split("\n")[1].lstrip())]
+        indent = requires_before.split("\n")[1][
+            : len(requires_before.split("\n")[1]) - len(requires_before.split("\n")[1].lstrip())
+        ]
         assert f'\n{indent}"wheelmemo",\n' in requires_after
     else:
         assert requires_after.startswith('["wheelmemo", ')
@@ -381,8 +417,9 @@ def test_init_says_when_wheelmemo_saves_little(tmp_path: Path, capsys: pytest.Ca
     pure = tmp_path / "pure"
     (pure / "src" / "pure").mkdir(parents=True)
     (pure / "src" / "pure" / "__init__.py").write_text("")
-    (pure / "pyproject.toml").write_text('[build-system]\nrequires = ["pdm-backend"]\n'
-                                         'build-backend = "pdm.backend"\n[project]\nname = "pure"\n')
+    (pure / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["pdm-backend"]\nbuild-backend = "pdm.backend"\n[project]\nname = "pure"\n'
+    )
     code, out, _ = _cli(capsys, "init", str(pure))
     assert code == 0 and "note: nothing in" in out and "saves little" in out
     native = _plain_project(tmp_path)

@@ -32,8 +32,9 @@ def _install(wheel: Path, site_dir: Path) -> Path:
 def _python(site_dir: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     prelude = f"import site; site.addsitedir({str(site_dir)!r})\n"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    return subprocess.run([sys.executable, "-c", prelude + code], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=True)
+    return subprocess.run(
+        [sys.executable, "-c", prelude + code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
 
 
 def _editable(hooks: Hooks, subdir: str = "ed") -> Path:
@@ -70,8 +71,11 @@ def test_editable_first_then_wheel_builds_once(hooks: Hooks) -> None:
 def test_sources_are_live_from_the_tree(hooks: Hooks, tmp_path: Path) -> None:
     site_dir = _install(_editable(hooks), tmp_path / "site-packages")
     pkg = hooks.project / "src" / "fakepkg"
-    out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); "
-                  "print(fakepkg.hello()); print(g.__file__)", tmp_path)
+    out = _python(
+        site_dir,
+        "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); print(fakepkg.hello()); print(g.__file__)",
+        tmp_path,
+    )
     file, hello, generated = out.stdout.split("\n")[:3]
     assert file == str(pkg / "__init__.py")
     assert hello == "hello v1"
@@ -81,8 +85,12 @@ def test_sources_are_live_from_the_tree(hooks: Hooks, tmp_path: Path) -> None:
         f.write("\ndef added():\n    return 'added'\n")
     (pkg / "fresh.py").write_text("X = 'fresh'\n")
     (pkg / "data.py").unlink()
-    out = _python(site_dir, "import fakepkg, fakepkg.fresh; print(fakepkg.added(), fakepkg.fresh.X)\n"
-                  "try:\n    import fakepkg.data\nexcept ImportError:\n    print('gone')", tmp_path)
+    out = _python(
+        site_dir,
+        "import fakepkg, fakepkg.fresh; print(fakepkg.added(), fakepkg.fresh.X)\n"
+        "try:\n    import fakepkg.data\nexcept ImportError:\n    print('gone')",
+        tmp_path,
+    )
     assert out.stdout.split() == ["added", "fresh", "gone"]
 
 
@@ -115,8 +123,9 @@ def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) 
     assert "uv sync --reinstall-package fake-project" in err and "pip install -e ." in err
 
 
-def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Path, fake_site: FakeSite,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inplace_mode_copies_and_restores_built_files(
+    hooks: Hooks, tmp_path: Path, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A compiled module the build made goes into the tree, and comes back after `git clean`."""
     # countingbackend, plus an extension module in the wheel that the tree does not have
     (fake_site.path / "countingbackend_ext.py").write_text(
@@ -128,7 +137,9 @@ def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Pa
         "    return name\n"
     )
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"', 'backend = "countingbackend_ext"'))
+    pyproject.write_text(
+        pyproject.read_text().replace('backend = "countingbackend"', 'backend = "countingbackend_ext"')
+    )
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "inplace")
     built = hooks.project / "src" / "fakepkg" / "_speedups.so"
     assert not built.exists()
@@ -139,8 +150,7 @@ def test_inplace_mode_copies_and_restores_built_files(hooks: Hooks, tmp_path: Pa
         pth = zf.read("_wheelmemo_editable_fake_project.pth").decode()
     assert "bootstrap" in pth
     built.unlink()  # git clean -fdx
-    out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); print(g.FLAG)",
-                  tmp_path)
+    out = _python(site_dir, "import fakepkg, fakepkg._generated as g; print(fakepkg.__file__); print(g.FLAG)", tmp_path)
     assert out.stdout.split("\n")[:2] == [str(hooks.project / "src" / "fakepkg" / "__init__.py"), "None"]
     assert built.read_bytes() == b"compiled\n"  # restored at interpreter start
 
@@ -150,14 +160,18 @@ def test_a_site_dir_added_with_an_empty_sys_path_keeps_the_interpreter_working(h
     ``sys.path`` emptied (to learn which paths to hide), in an interpreter that has not
     imported the finder's standard modules: the .pth line must not take the process down."""
     site_dir = _install(_editable(hooks), tmp_path / "site-packages")
-    code = (f"import sys, site; saved = sys.path[:]; sys.path[:] = []; site.addsitedir({str(site_dir)!r}); "
-            "sys.path[:] = saved; import json; print('alive')")
+    code = (
+        f"import sys, site; saved = sys.path[:]; sys.path[:] = []; site.addsitedir({str(site_dir)!r}); "
+        "sys.path[:] = saved; import json; print('alive')"
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
     assert (out.returncode, out.stdout) == (0, "alive\n"), out.stderr
     assert _python(site_dir, "import fakepkg; print(fakepkg.__file__)", tmp_path).stdout.strip() == str(
-        hooks.project / "src" / "fakepkg" / "__init__.py"), "the finder still works from a normal start"
+        hooks.project / "src" / "fakepkg" / "__init__.py"
+    ), "the finder still works from a normal start"
 
 
 def test_inplace_extension_modules_are_restored_after_git_clean(tmp_path: Path) -> None:
@@ -197,8 +211,9 @@ def test_native_mode_uses_the_inner_build_editable(hooks: Hooks, monkeypatch: py
 
 
 @pytest.mark.parametrize("damage", ["deleted", "modified"])
-def test_native_mode_restores_in_tree_artifacts(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str], damage: str) -> None:
+def test_native_mode_restores_in_tree_artifacts(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
     """Seed 003: after `git clean`, a cached native editable must not come back broken."""
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     _editable(hooks)
@@ -211,7 +226,8 @@ def test_native_mode_restores_in_tree_artifacts(hooks: Hooks, monkeypatch: pytes
         (hooks.project / "src" / "fakepkg").mkdir()
         for name in ("__init__.py", "data.py"):
             (hooks.project / "src" / "fakepkg" / name).write_text(
-                {"__init__.py": 'def hello():\n    return "hello v1"\n', "data.py": "VALUE = 1\n"}[name])
+                {"__init__.py": 'def hello():\n    return "hello v1"\n', "data.py": "VALUE = 1\n"}[name]
+            )
     else:
         artifact.write_bytes(b"something else")
     capsys.readouterr()
@@ -242,8 +258,9 @@ def _forge_native_entry(hooks: Hooks, cache_dir: Path, tree_name: str) -> None:
     from wheelmemo._records import checksum
 
     _editable(hooks)
-    (path,) = [p for p in (cache_dir / "v1" / "entries").rglob("*.json")
-               if json.loads(p.read_text())["kind"] == "editable"]
+    (path,) = [
+        p for p in (cache_dir / "v1" / "entries").rglob("*.json") if json.loads(p.read_text())["kind"] == "editable"
+    ]
     record = json.loads(path.read_text())
     record.pop("checksum")
     _, blob, size = record["files"][1]
@@ -251,8 +268,9 @@ def _forge_native_entry(hooks: Hooks, cache_dir: Path, tree_name: str) -> None:
     path.write_text(json.dumps(dict(record, checksum=checksum(record))))
 
 
-def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_dir: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_forged_native_entry_cannot_write_outside_the_tree(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     _forge_native_entry(hooks, cache_dir, "../escape.so")
     _editable(hooks, "again")
@@ -261,7 +279,10 @@ def test_forged_native_entry_cannot_write_outside_the_tree(hooks: Hooks, cache_d
 
 
 def test_forged_native_entry_cannot_create_directories_through_a_link(
-    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    hooks: Hooks,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -288,8 +309,9 @@ def renamed(fake_site: FakeSite, cache_dir: Path, tmp_path: Path, monkeypatch: p
     return Hooks(project, log, tmp_path / "out", monkeypatch)
 
 
-def test_renamed_package_dir_is_live_from_the_tree(renamed: Hooks, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_renamed_package_dir_is_live_from_the_tree(
+    renamed: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     editable = _editable(renamed)
     assert "warning" not in capsys.readouterr().err
     with zipfile.ZipFile(editable) as zf:
@@ -298,14 +320,15 @@ def test_renamed_package_dir_is_live_from_the_tree(renamed: Hooks, tmp_path: Pat
     assert shipped == {"_wheelmemo_editable_renamed_package/pkg/_generated.py"}
     site_dir = _install(editable, tmp_path / "site-packages")
     lib = renamed.project / "lib"
-    show = ("import pkg, pkg.core, pkg.sub.m, pkg._generated as g\n"
-            "print(pkg.__name__, pkg.__file__, pkg.core.__file__, pkg.sub.m.__file__, g.__file__, sep='\\n')\n"
-            "print(pkg.hello(), pkg.sub.m.VALUE, g.GENERATED)\n"
-            "try:\n    import lib\nexcept ImportError:\n    print('no lib')\n")
+    show = (
+        "import pkg, pkg.core, pkg.sub.m, pkg._generated as g\n"
+        "print(pkg.__name__, pkg.__file__, pkg.core.__file__, pkg.sub.m.__file__, g.__file__, sep='\\n')\n"
+        "print(pkg.hello(), pkg.sub.m.VALUE, g.GENERATED)\n"
+        "try:\n    import lib\nexcept ImportError:\n    print('no lib')\n"
+    )
     out = _python(site_dir, show, tmp_path)
     name, init, core, sub, generated, values, no_lib = out.stdout.splitlines()
-    assert (name, init, core, sub) == ("pkg", str(lib / "__init__.py"), str(lib / "core.py"),
-                                       str(lib / "sub" / "m.py"))
+    assert (name, init, core, sub) == ("pkg", str(lib / "__init__.py"), str(lib / "core.py"), str(lib / "sub" / "m.py"))
     assert generated.startswith(str(site_dir))
     assert values == "hello v1 1 True"
     assert no_lib == "no lib"  # the package is importable by its name only
@@ -313,8 +336,7 @@ def test_renamed_package_dir_is_live_from_the_tree(renamed: Hooks, tmp_path: Pat
     # an edit of lib/core.py is live; a module new in lib/ is importable as pkg.fresh
     (lib / "core.py").write_text("def hello():\n    return 'edited in lib/'\n")
     (lib / "fresh.py").write_text("X = 'fresh'\n")
-    out = _python(site_dir, "import pkg, pkg.fresh; print(pkg.hello(), pkg.fresh.X, pkg.fresh.__file__)",
-                  tmp_path)
+    out = _python(site_dir, "import pkg, pkg.fresh; print(pkg.hello(), pkg.fresh.X, pkg.fresh.__file__)", tmp_path)
     assert out.stdout.split() == ["edited", "in", "lib/", "fresh", str(lib / "fresh.py")]
     assert out.stderr == ""
 
@@ -333,14 +355,18 @@ def test_renamed_package_stale_check_watches_its_native_sources(renamed: Hooks, 
     assert "renamed-package: lib/answer.c changed since the installed build" in err
 
 
-def test_renamed_package_in_inplace_mode_is_served_by_the_finder(renamed: Hooks, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_renamed_package_in_inplace_mode_is_served_by_the_finder(
+    renamed: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "inplace")
     site_dir = _install(_editable(renamed), tmp_path / "site-packages")
     lib = renamed.project / "lib"
     (lib / "core.py").write_text("def hello():\n    return 'edited in lib/'\n")
-    out = _python(site_dir, "import pkg, pkg._generated as g; print(pkg.__file__); print(pkg.hello()); "
-                  "print(g.GENERATED)", tmp_path)
+    out = _python(
+        site_dir,
+        "import pkg, pkg._generated as g; print(pkg.__file__); print(pkg.hello()); print(g.GENERATED)",
+        tmp_path,
+    )
     assert out.stdout.splitlines() == [str(lib / "__init__.py"), "edited in lib/", "True"]
     # no sys.path entry for lib/'s parent: that would make `import lib` work, not `import pkg`
     assert _python(site_dir, "import sys; print(sys.path)", tmp_path).stdout.count(str(renamed.project)) == 0
@@ -363,8 +389,9 @@ def test_renamed_package_inplace_extension_goes_beside_its_sources(tmp_path: Pat
         zf.writestr("pkg-1.0.dist-info/RECORD", "")
     out = tmp_path / "out"
     out.mkdir()
-    name = derive_editable(wheel, out, tree, {"lib/__init__.py": hashlib.sha256(init).hexdigest()},
-                           project="pkg", mode="inplace")
+    name = derive_editable(
+        wheel, out, tree, {"lib/__init__.py": hashlib.sha256(init).hexdigest()}, project="pkg", mode="inplace"
+    )
     assert (tree / "lib" / "_ext.so").read_bytes() == ext
     assert not (tree / "pkg").exists()
     (tree / "lib" / "_ext.so").unlink()  # git clean -fdx
@@ -373,17 +400,20 @@ def test_renamed_package_inplace_extension_goes_beside_its_sources(tmp_path: Pat
     assert (tree / "lib" / "_ext.so").read_bytes() == ext
 
 
-def test_package_with_sources_in_no_tree_layout_ships_and_warns_once(renamed: Hooks, tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_package_with_sources_in_no_tree_layout_ships_and_warns_once(
+    renamed: Hooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A file renamed into the package (hatch force-include): no tree directory to serve."""
     pyproject = renamed.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'include = {"lib" = "pkg"}', 'include = {"lib/core.py" = "pkg/__init__.py"}'))
+    pyproject.write_text(
+        pyproject.read_text().replace('include = {"lib" = "pkg"}', 'include = {"lib/core.py" = "pkg/__init__.py"}')
+    )
     editable = _editable(renamed)
     err = capsys.readouterr().err
     assert err.count("wheelmemo: warning:") == 1
-    assert ("package 'pkg' is served as a copy, not from the tree: the wheel's pkg/__init__.py is "
-            "lib/core.py of the tree") in err
+    assert (
+        "package 'pkg' is served as a copy, not from the tree: the wheel's pkg/__init__.py is lib/core.py of the tree"
+    ) in err
     assert "edits to its sources need a reinstall" in err
     with zipfile.ZipFile(editable) as zf:
         assert "_wheelmemo_editable_renamed_package/pkg/__init__.py" in zf.namelist()
@@ -412,22 +442,36 @@ def test_tree_dirs_votes_prefer_exact_and_ignore_stray_files(capsys: pytest.Capt
     core, util = b"def f(): pass\n", b"X = 1\n"
     tree = {
         # a copy of the package under another name does not beat src/pkg on a tie
-        "src/pkg/core.py": core, "src/pkg/util.py": util, "old/core.py": core, "old/util.py": util,
+        "src/pkg/core.py": core,
+        "src/pkg/util.py": util,
+        "old/core.py": core,
+        "old/util.py": util,
         # lib/ holds three of other's files, tests/other/ two: most votes win over the exact name
-        "lib/__init__.py": b"", "lib/a.py": b"A = 1\n", "lib/b.py": b"B = 1\n", "tests/other/__init__.py": b"",
+        "lib/__init__.py": b"",
+        "lib/a.py": b"A = 1\n",
+        "lib/b.py": b"B = 1\n",
+        "tests/other/__init__.py": b"",
         "tests/other/a.py": b"A = 1\n",
         # an empty __init__.py, a LICENSE: no reason to serve a generated package from there
-        "tests/__init__.py": b"", "LICENSE": b"MIT\n",
+        "tests/__init__.py": b"",
+        "LICENSE": b"MIT\n",
         # one file in two directories: a guess, not mapped
-        "x/m.py": b"M = 1\n", "y/m.py": b"M = 1\n",
-        "src/mod.py": b"MOD = 1\n", "lib/renamed_mod.py": b"RMOD = 1\n",
+        "x/m.py": b"M = 1\n",
+        "y/m.py": b"M = 1\n",
+        "src/mod.py": b"MOD = 1\n",
+        "lib/renamed_mod.py": b"RMOD = 1\n",
     }
     wheel = {
-        "pkg/core.py": core, "pkg/util.py": util,
-        "other/__init__.py": b"", "other/a.py": b"A = 1\n", "other/b.py": b"B = 1\n",
-        "gen/__init__.py": b"", "gen/LICENSE": b"MIT\n",
+        "pkg/core.py": core,
+        "pkg/util.py": util,
+        "other/__init__.py": b"",
+        "other/a.py": b"A = 1\n",
+        "other/b.py": b"B = 1\n",
+        "gen/__init__.py": b"",
+        "gen/LICENSE": b"MIT\n",
         "amb/m.py": b"M = 1\n",
-        "mod.py": b"MOD = 1\n", "rmod.py": b"RMOD = 1\n",
+        "mod.py": b"MOD = 1\n",
+        "rmod.py": b"RMOD = 1\n",
     }
     dirs = _tree_dirs(_members(wheel), _digests(tree))
     assert dirs == {"pkg": "src/pkg", "other": "lib", "mod.py": "src/mod.py"}

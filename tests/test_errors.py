@@ -21,8 +21,14 @@ def _caller(project: Path, fake_site: FakeSite, extra_env: dict[str, str]) -> Bu
     def runner(cmd: list[str], cwd: str | None = None, extra_environ: dict[str, str] | None = None) -> None:
         import subprocess
 
-        result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(extra_environ or {}), **env},
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env={**os.environ, **(extra_environ or {}), **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         runner.stderr = result.stderr  # type: ignore[attr-defined]
         if result.returncode:
             raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
@@ -39,22 +45,29 @@ def _set_table(project: Path, table: str) -> None:
 CASES = {
     "missing backend": ("[tool.wheelmemo]\nenv = []\n", "backend is not set"),
     "no table": ("", "backend is not set"),
-    "unknown key": ('[tool.wheelmemo]\nbackend = "countingbackend"\nbakend-path = []\n',
-                    "unknown key 'bakend-path' in [tool.wheelmemo] of pyproject.toml: did you mean 'backend-path'?"),
+    "unknown key": (
+        '[tool.wheelmemo]\nbackend = "countingbackend"\nbakend-path = []\n',
+        "unknown key 'bakend-path' in [tool.wheelmemo] of pyproject.toml: did you mean 'backend-path'?",
+    ),
     "wrong type": ('[tool.wheelmemo]\nbackend = ["countingbackend"]\n', "backend (in [tool.wheelmemo]"),
     "wrong list type": ('[tool.wheelmemo]\nbackend = "countingbackend"\nenv = "X"\n', "env (in [tool.wheelmemo]"),
-    "unimportable backend": ('[tool.wheelmemo]\nbackend = "no_such_backend"\n',
-                             "backend = 'no_such_backend' cannot be imported"),
+    "unimportable backend": (
+        '[tool.wheelmemo]\nbackend = "no_such_backend"\n',
+        "backend = 'no_such_backend' cannot be imported",
+    ),
     "missing object": ('[tool.wheelmemo]\nbackend = "countingbackend:nope"\n', "has no attribute 'nope'"),
-    "bad metadata mode": ('[tool.wheelmemo]\nbackend = "countingbackend"\nmetadata = "fast"\n',
-                          "metadata = 'fast' is not valid"),
+    "bad metadata mode": (
+        '[tool.wheelmemo]\nbackend = "countingbackend"\nmetadata = "fast"\n',
+        "metadata = 'fast' is not valid",
+    ),
     "malformed toml": ('[tool.wheelmemo\nbackend = "countingbackend"\n', "is not valid TOML"),
 }
 
 
 @pytest.mark.parametrize(("table", "message"), list(CASES.values()), ids=list(CASES))
-def test_configuration_error_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                         table: str, message: str) -> None:
+def test_configuration_error_is_one_line(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, table: str, message: str
+) -> None:
     _set_table(hooks.project, table)
     caller = _caller(hooks.project, fake_site, {})
     with pytest.raises(Exception) as exc:
@@ -72,8 +85,7 @@ def test_unknown_config_settings_key(hooks: Hooks, fake_site: FakeSite, tmp_path
     with pytest.raises(Exception) as exc:
         caller.build_wheel(str(tmp_path), config_settings={"wheelmemo.cache-dri": "/x"})
     assert exc.value.stderr.strip() == (  # type: ignore[attr-defined]
-        "wheelmemo: error: unknown key 'cache-dri' in config_settings 'wheelmemo.cache-dri': "
-        "did you mean 'cache-dir'?"
+        "wheelmemo: error: unknown key 'cache-dri' in config_settings 'wheelmemo.cache-dri': did you mean 'cache-dir'?"
     )
 
 
@@ -96,8 +108,7 @@ def test_hooks_through_a_real_frontend_process(hooks: Hooks, fake_site: FakeSite
     first = caller.build_wheel(str(tmp_path / "w1"), metadata_directory=str(tmp_path / "m" / meta))
     second = caller.build_wheel(str(tmp_path / "w2"))
     assert first == second
-    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "prepare_metadata_for_build_wheel": 1,
-                             "build_wheel": 1}
+    assert hooks.calls() == {"get_requires_for_build_wheel": 1, "prepare_metadata_for_build_wheel": 1, "build_wheel": 1}
     assert (tmp_path / "w1" / first).read_bytes() == (tmp_path / "w2" / second).read_bytes()
 
 
@@ -118,15 +129,17 @@ def test_backend_path_outside_the_project_is_one_line(hooks: Hooks, fake_site: F
 
 @pytest.mark.parametrize("value", ["inf", "nan", "1e400", "-1", "", "10Q"])
 def test_bad_max_size_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_path: Path, value: str) -> None:
-    for caller, config in ((_caller(hooks.project, fake_site, {"WHEELMEMO_MAX_SIZE": value}), None),
-                           (_caller(hooks.project, fake_site, {}), {"wheelmemo.max-size": value})):
+    for caller, config in (
+        (_caller(hooks.project, fake_site, {"WHEELMEMO_MAX_SIZE": value}), None),
+        (_caller(hooks.project, fake_site, {}), {"wheelmemo.max-size": value}),
+    ):
         with pytest.raises(Exception) as exc:
             caller.build_wheel(str(tmp_path), config_settings=config)
         stderr = exc.value.stderr  # type: ignore[attr-defined]
         assert "Traceback" not in stderr
         assert stderr.count("\n") == 1, stderr
         assert stderr.startswith("wheelmemo: error: max-size (in ")
-        assert f"must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}" in stderr
+        assert f'must be a size such as "10G", "500M" or a number of bytes, got {value!r}' in stderr
     assert hooks.calls()["build_wheel"] == 0
 
 
@@ -144,7 +157,8 @@ def test_pyproject_not_utf8_is_one_line(hooks: Hooks, fake_site: FakeSite, tmp_p
 def test_missing_mandatory_hook_is_one_line_when_called(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
     """A backend without build_sdist builds wheels; asked for an sdist, it is one line."""
     (fake_site.path / "countingbackend_wheelonly.py").write_text(
-        "from countingbackend import build_wheel, get_requires_for_build_wheel  # noqa: F401\n")
+        "from countingbackend import build_wheel, get_requires_for_build_wheel  # noqa: F401\n"
+    )
     _set_table(hooks.project, '[tool.wheelmemo]\nbackend = "countingbackend_wheelonly"\n')
     caller = _caller(hooks.project, fake_site, {})
     (tmp_path / "w").mkdir()

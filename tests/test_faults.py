@@ -31,14 +31,19 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 # -- helpers -------------------------------------------------------------------------------
-def _driver(project: Path, site: Path, out: Path, env: dict[str, str], prelude: str = "",
-            hook: str = "build_wheel") -> subprocess.Popen[str]:
+def _driver(
+    project: Path, site: Path, out: Path, env: dict[str, str], prelude: str = "", hook: str = "build_wheel"
+) -> subprocess.Popen[str]:
     """A frontend's hook process: a fresh interpreter calling one wheelmemo hook."""
     code = f"{prelude}\nimport sys, wheelmemo\nsys.stdout.write(wheelmemo.{hook}(sys.argv[1]))\n"
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-c", code, str(out)], cwd=project, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        [sys.executable, "-c", code, str(out)],
+        cwd=project,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(site)]), **env},
     )
 
@@ -80,8 +85,18 @@ def populated(hooks: Hooks, cache_dir: Path, reference: bytes, tmp_path: Path) -
 
 # -- corruption: any file, any damage -----------------------------------------------------------
 _EXAMPLES = itertools.count()
-DAMAGES = ["flip", "truncate", "empty", "garbage", "json-zero", "json-list", "json-wrong-files",
-           "delete", "directory", "symlink-out"]
+DAMAGES = [
+    "flip",
+    "truncate",
+    "empty",
+    "garbage",
+    "json-zero",
+    "json-list",
+    "json-wrong-files",
+    "delete",
+    "directory",
+    "symlink-out",
+]
 
 
 def _damage(path: Path, how: str, position: int, outside: Path) -> None:
@@ -101,8 +116,11 @@ def _damage(path: Path, how: str, position: int, outside: Path) -> None:
     elif how == "json-list":
         path.write_bytes(b"[]")
     elif how == "json-wrong-files":
-        path.write_bytes(json.dumps({"format": 1, "key": path.stem, "kind": "wheel", "files": 5,
-                                     "value": {"key": 1}, "checksum": "x"}).encode())
+        path.write_bytes(
+            json.dumps(
+                {"format": 1, "key": path.stem, "kind": "wheel", "files": 5, "value": {"key": 1}, "checksum": "x"}
+            ).encode()
+        )
     elif how == "delete":
         path.unlink()
     elif how == "directory":
@@ -113,12 +131,23 @@ def _damage(path: Path, how: str, position: int, outside: Path) -> None:
         path.symlink_to(outside)
 
 
-@settings(max_examples=80, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(pick=st.integers(min_value=0), how=st.sampled_from(DAMAGES), position=st.integers(min_value=0))
 def test_any_damage_to_any_cache_file_gives_the_right_wheel(
-    hooks: Hooks, cache_dir: Path, populated: Path, reference: bytes, tmp_path: Path,
-    pick: int, how: str, position: int,
+    hooks: Hooks,
+    cache_dir: Path,
+    populated: Path,
+    reference: bytes,
+    tmp_path: Path,
+    pick: int,
+    how: str,
+    position: int,
 ) -> None:
     """Flip, truncate, empty or replace any one file of a populated cache: the next build
     returns the inner backend's wheel (a hit or a rebuild), never a wrong one or a crash,
@@ -142,25 +171,26 @@ def test_any_damage_to_any_cache_file_gives_the_right_wheel(
 
 
 # -- races --------------------------------------------------------------------------------------
-def test_eight_parallel_builds_of_one_key_run_the_backend_once(hooks: Hooks, fake_site: FakeSite,
-                                                               reference: bytes) -> None:
-    procs = [_driver(hooks.project, fake_site.path, hooks.out / f"w{i}", {"FAKE_BACKEND_SLEEP": "1"})
-             for i in range(8)]
+def test_eight_parallel_builds_of_one_key_run_the_backend_once(
+    hooks: Hooks, fake_site: FakeSite, reference: bytes
+) -> None:
+    procs = [_driver(hooks.project, fake_site.path, hooks.out / f"w{i}", {"FAKE_BACKEND_SLEEP": "1"}) for i in range(8)]
     results = [p.communicate(timeout=180) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, results
     assert hooks.calls()["build_wheel"] == 1
     assert {(hooks.out / f"w{i}" / out).read_bytes() for i, (out, _) in enumerate(results)} == {reference}
 
 
-def test_builds_of_different_keys_do_not_wait_for_each_other(hooks: Hooks, fake_site: FakeSite,
-                                                             tmp_path: Path) -> None:
+def test_builds_of_different_keys_do_not_wait_for_each_other(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
     """Two states of a project build at once: the second inner build starts while the
     first is still running (each sleeps 5 s after it starts), so neither waited on a lock."""
     other = tmp_path / "other-project"
     shutil.copytree(hooks.project, other)
     (other / "src" / "fakepkg" / "data.py").write_text("VALUE = 'other'\n")
-    procs = [_driver(project, fake_site.path, hooks.out / f"k{i}", {"FAKE_BACKEND_SLEEP": "5"})
-             for i, project in enumerate((hooks.project, other))]
+    procs = [
+        _driver(project, fake_site.path, hooks.out / f"k{i}", {"FAKE_BACKEND_SLEEP": "5"})
+        for i, project in enumerate((hooks.project, other))
+    ]
     deadline = time.monotonic() + 60
     while hooks.calls()["build_wheel"] < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -186,15 +216,23 @@ os.replace = _replace
 
 
 def test_sigkill_at_every_step_of_a_store_never_leaves_a_wrong_or_blocking_entry(
-    hooks: Hooks, fake_site: FakeSite, cache_dir: Path, reference: bytes,
+    hooks: Hooks,
+    fake_site: FakeSite,
+    cache_dir: Path,
+    reference: bytes,
 ) -> None:
     """Kill the building process right before each rename that publishes a file of the
     cache (blobs, parts, records, manifests, the project index...), then build again."""
     step = 1
     while True:
         shutil.rmtree(cache_dir, ignore_errors=True)
-        victim = _driver(hooks.project, fake_site.path, hooks.out / f"kill{step}",
-                         {"KILL_AT_REPLACE": str(step)}, prelude=_KILL_PRELUDE)
+        victim = _driver(
+            hooks.project,
+            fake_site.path,
+            hooks.out / f"kill{step}",
+            {"KILL_AT_REPLACE": str(step)},
+            prelude=_KILL_PRELUDE,
+        )
         victim.communicate(timeout=120)
         survivor = _driver(hooks.project, fake_site.path, hooks.out / f"after{step}", {})
         out, err = survivor.communicate(timeout=120)
@@ -218,8 +256,9 @@ def tmpfs(tmp_path: Path) -> Any:
         pytest.skip("needs root to mount a tmpfs")
     where = tmp_path / "tmpfs"
     where.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                      capture_output=True, check=False).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)], capture_output=True, check=False
+    ).returncode:
         pytest.skip("mounting a tmpfs is not allowed here")
 
     def remount(options: str) -> None:
@@ -229,8 +268,9 @@ def tmpfs(tmp_path: Path) -> Any:
     subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def test_read_only_filesystem(hooks: Hooks, tmpfs: Any, reference: bytes, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_filesystem(
+    hooks: Hooks, tmpfs: Any, reference: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     where, remount = tmpfs
     monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(where / "cache"))
     assert hooks.build_wheel(subdir="fill").read_bytes() == reference
@@ -245,8 +285,9 @@ def test_read_only_filesystem(hooks: Hooks, tmpfs: Any, reference: bytes, monkey
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_full_disk(hooks: Hooks, tmpfs: Any, reference: bytes, monkeypatch: pytest.MonkeyPatch,
-                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_disk(
+    hooks: Hooks, tmpfs: Any, reference: bytes, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     where, _ = tmpfs
     monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(where / "cache"))
     (hooks.project / "src" / "fakepkg" / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
@@ -260,8 +301,9 @@ def test_full_disk(hooks: Hooks, tmpfs: Any, reference: bytes, monkeypatch: pyte
 
 
 @pytest.mark.parametrize("where", ["v1", "v1/entries", "v1/blobs", "v1/locks", "v1/stat"])
-def test_a_file_where_a_directory_should_be(hooks: Hooks, cache_dir: Path, reference: bytes, where: str,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_file_where_a_directory_should_be(
+    hooks: Hooks, cache_dir: Path, reference: bytes, where: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     (cache_dir / where).parent.mkdir(parents=True, exist_ok=True)
     if (cache_dir / where).is_dir():
         shutil.rmtree(cache_dir / where)
@@ -303,8 +345,12 @@ def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
 
 @pytest.mark.parametrize("how", ["environment", "config_settings"])
 def test_read_only_mode_reads_the_cache_and_writes_nothing(
-    hooks: Hooks, cache_dir: Path, reference: bytes, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], how: str,
+    hooks: Hooks,
+    cache_dir: Path,
+    reference: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    how: str,
 ) -> None:
     """WHEELMEMO_CACHE_READ_ONLY (or -C wheelmemo.cache-read-only): hits from the cache,
     misses build, and not a byte, a statistics line, a stat cache or a lock is written."""

@@ -10,9 +10,16 @@ import wheelmemo
 
 from conftest import Hooks
 
-HOOKS = ["build_wheel", "build_sdist", "build_editable", "get_requires_for_build_wheel",
-         "get_requires_for_build_sdist", "get_requires_for_build_editable",
-         "prepare_metadata_for_build_wheel", "prepare_metadata_for_build_editable"]
+HOOKS = [
+    "build_wheel",
+    "build_sdist",
+    "build_editable",
+    "get_requires_for_build_wheel",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_editable",
+    "prepare_metadata_for_build_wheel",
+    "prepare_metadata_for_build_editable",
+]
 
 
 def test_module_exposes_every_hook() -> None:
@@ -59,7 +66,11 @@ def test_native_editable_without_inner_hook_is_one_error_line(
     with pytest.raises(SystemExit) as exc:
         hooks("build_editable", str(dest))
     assert exc.value.code == 1
-    assert capsys.readouterr().err.strip().startswith("wheelmemo: error: backend 'countingbackend:minimal' has no build_editable")
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith("wheelmemo: error: backend 'countingbackend:minimal' has no build_editable")
+    )
 
 
 def test_in_tree_backend_via_backend_path(hooks: Hooks) -> None:
@@ -70,8 +81,9 @@ def test_in_tree_backend_via_backend_path(hooks: Hooks) -> None:
     (hooks.project / "_backend").mkdir()
     shutil.copy(HERE / "fake_backend" / "countingbackend.py", hooks.project / "_backend" / "intree.py")
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"',
-                                                       'backend = "intree"\nbackend-path = ["_backend"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace('backend = "countingbackend"', 'backend = "intree"\nbackend-path = ["_backend"]')
+    )
     hooks.build_wheel()
     hooks.build_wheel()
     assert hooks.calls() == {"get_requires_for_build_wheel": 1, "build_wheel": 1}

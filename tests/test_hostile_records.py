@@ -36,8 +36,23 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX paths, FI
 # -- what the hook touched: audit events, recorded while a test's hook runs ---------------
 #: the (event, path) lists of the recordings under way: opens, listings and writes
 _RECORDING: list[list[tuple[str, str]]] = []
-_WRITES = frozenset({"os.utime", "os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod", "os.truncate",
-                     "os.symlink", "os.link", "os.chown", "shutil.rmtree", "shutil.copyfile", "shutil.move"})
+_WRITES = frozenset(
+    {
+        "os.utime",
+        "os.remove",
+        "os.rename",
+        "os.mkdir",
+        "os.rmdir",
+        "os.chmod",
+        "os.truncate",
+        "os.symlink",
+        "os.link",
+        "os.chown",
+        "shutil.rmtree",
+        "shutil.copyfile",
+        "shutil.move",
+    }
+)
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
@@ -46,7 +61,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
     if event == "open":
         path, mode, flags = args
         writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        )
         what = "write" if writing else "open"
     elif event in ("os.listdir", "os.scandir"):
         path, what = args[0], "list"
@@ -92,8 +108,14 @@ def _python_roots() -> list[str]:
     """Where an import or the interpreter may read: the interpreter's and this checkout's."""
     import wheelmemo
 
-    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             str(Path(wheelmemo.__file__).parent.parent), str(Path(__file__).parent)}
+    roots = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(wheelmemo.__file__).parent.parent),
+        str(Path(__file__).parent),
+    }
     roots.update(p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p))
     return [os.path.realpath(r) for r in roots] + sorted(roots)
 
@@ -111,7 +133,7 @@ def _records(directory: Path) -> dict[str, dict[str, Any]]:
     """key -> record of every entry record under ``directory`` (a local cache or a remote)."""
     found = {}
     entries = directory / "v1" / "entries"
-    for path in (entries.rglob("*.json") if entries.is_dir() else directory.iterdir()):
+    for path in entries.rglob("*.json") if entries.is_dir() else directory.iterdir():
         record = json.loads(path.read_bytes())
         if isinstance(record, dict) and "kind" in record:
             found[path.name.removesuffix(".json")] = record
@@ -120,8 +142,11 @@ def _records(directory: Path) -> dict[str, dict[str, Any]]:
 
 def _manifest_of(records: dict[str, dict[str, Any]], kind: str) -> str:
     """The key of the manifest that lists the result of ``kind``."""
-    return next(key for key, record in records.items() if record["kind"] == "manifest"
-                and records[record["value"][0]["key"]]["kind"] == kind)
+    return next(
+        key
+        for key, record in records.items()
+        if record["kind"] == "manifest" and records[record["value"][0]["key"]]["kind"] == kind
+    )
 
 
 def _manifest(records: dict[str, dict[str, Any]], key: str, learned: dict[str, Any]) -> dict[str, Any]:
@@ -140,8 +165,12 @@ class Shared:
         self.monkeypatch = monkeypatch
         self.remote_dir = tmp_path / "shared"
         self.remote_dir.mkdir()
-        for var in ("WHEELMEMO_REMOTE_READ_ONLY", "WHEELMEMO_REMOTE_RESHARE", "WHEELMEMO_REMOTE_TOKEN",
-                    "WHEELMEMO_REMOTE_BUDGET"):
+        for var in (
+            "WHEELMEMO_REMOTE_READ_ONLY",
+            "WHEELMEMO_REMOTE_RESHARE",
+            "WHEELMEMO_REMOTE_TOKEN",
+            "WHEELMEMO_REMOTE_BUDGET",
+        ):
             monkeypatch.delenv(var, raising=False)
         monkeypatch.setenv("WHEELMEMO_REMOTE", self.remote_dir.as_uri() + "/team")
         self.a = hooks.project
@@ -198,7 +227,8 @@ def listings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 @pytest.mark.parametrize("label", ["/", "../.."])
 def test_a_remote_record_naming_a_directory_is_never_walked(
-        shared: Shared, label: str, listings: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    shared: Shared, label: str, listings: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """The issue's row: the next build walked the whole file system (killed after 60 s)."""
     manifest = _manifest_of(shared.remote, "wheel")
     _forge(shared.ac / manifest, _manifest(shared.remote, manifest, {"files": {label: ["dir:" + "0" * 64, "rustc"]}}))
@@ -216,8 +246,8 @@ def test_a_remote_record_naming_a_directory_is_never_walked(
 
 @pytest.mark.parametrize("label", ["/", "../..", "/proc/self/fd/0", "/dev/zero"])
 def test_a_local_record_naming_a_directory_or_a_device_is_discarded(
-        hooks: Hooks, cache_dir: Path, label: str, listings: list[str], tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, cache_dir: Path, label: str, listings: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     wheel = hooks.build_wheel(subdir="a").read_bytes()
     records = _records(cache_dir)
     manifest = _manifest_of(records, "wheel")
@@ -240,7 +270,8 @@ def test_a_local_record_naming_a_directory_or_a_device_is_discarded(
 
 @pytest.mark.parametrize("label", ["a\0b", "/tmp/a\0b", "\ud800"])
 def test_a_remote_record_naming_no_possible_file_never_breaks_a_build(
-        shared: Shared, label: str, capsys: pytest.CaptureFixture[str]) -> None:
+    shared: Shared, label: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A NUL or a lone surrogate: os.stat raised ValueError (a traceback) on the old code."""
     manifest = _manifest_of(shared.remote, "wheel")
     _forge(shared.ac / manifest, _manifest(shared.remote, manifest, {"files": {label: ["x", "rustc"]}}))
@@ -253,7 +284,8 @@ def test_a_remote_record_naming_no_possible_file_never_breaks_a_build(
 
 
 def test_a_learned_module_with_a_dot_is_never_imported(
-        shared: Shared, fake_site: FakeSite, capsys: pytest.CaptureFixture[str]) -> None:
+    shared: Shared, fake_site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Looking ``trap.sub`` up imports ``trap``: a record must not run code."""
     marker = shared.tmp_path / "imported"
     (fake_site.path / "trap").mkdir()
@@ -267,7 +299,8 @@ def test_a_learned_module_with_a_dot_is_never_imported(
 
 
 def test_an_entry_of_a_kind_wheelmemo_never_writes_is_discarded(
-        hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     wheel = hooks.build_wheel(subdir="a").read_bytes()
     records = _records(cache_dir)
     key = next(key for key, record in records.items() if record["kind"] == "wheel")
@@ -280,7 +313,8 @@ def test_an_entry_of_a_kind_wheelmemo_never_writes_is_discarded(
 
 
 def test_a_local_record_larger_than_any_wheelmemo_writes_is_not_read(
-        hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A valid record padded past 64 MiB (as a remote's past 16 MiB): never read whole."""
     wheel = hooks.build_wheel(subdir="a").read_bytes()
     records = _records(cache_dir)
@@ -295,7 +329,8 @@ def test_a_local_record_larger_than_any_wheelmemo_writes_is_not_read(
 
 
 def test_checking_a_remote_records_inputs_ends_with_the_budget(
-        shared: Shared, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    shared: Shared, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A valid record that names a huge file (here sparse: 16 GiB of holes): hashing it
     stops when the remote's budget ends, and the build goes on without the remote."""
     huge = shared.tmp_path / "huge"
@@ -323,7 +358,8 @@ def test_checking_a_remote_records_inputs_ends_with_the_budget(
 
 
 def test_a_build_that_read_no_regular_file_is_not_cached(
-        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """What a build read through a link to a device (or a FIFO, a socket, a directory
     outside the project) has no content a key can hold: its result is not stored (it was
     stored keyed on "a char device", and hit whatever the device gave)."""
@@ -352,8 +388,9 @@ def test_a_build_directory_record_names_only_files_it_may_stamp(tmp_path: Path) 
     build_dir = BuildDir(tmp_path / "build")
     build_dir.path.mkdir()
     hostile = ["/", "//", "..", "../..", "/proc/self/fd/0", "/dev/zero", "/sys/kernel", "a\0b", "/x/../y", 7]
-    (build_dir.path / "inputs.json").write_text(json.dumps(
-        {"stamps": {}, "learned": [*hostile, str(fifo), str(directory)], "started_ns": 1}))
+    (build_dir.path / "inputs.json").write_text(
+        json.dumps({"stamps": {}, "learned": [*hostile, str(fifo), str(directory)], "started_ns": 1})
+    )
     asked: list[str] = []
 
     def state_of(label: str, path: str) -> str:
@@ -368,22 +405,64 @@ def test_a_build_directory_record_names_only_files_it_may_stamp(tmp_path: Path) 
 # -- the property test ---------------------------------------------------------------------
 EXAMPLES = int(os.environ.get("WHEELMEMO_HOSTILE_EXAMPLES", "30"))
 settings.register_profile(
-    "hostile", max_examples=EXAMPLES, deadline=timedelta(seconds=10), database=None, print_blob=True,
+    "hostile",
+    max_examples=EXAMPLES,
+    deadline=timedelta(seconds=10),
+    database=None,
+    print_blob=True,
     # one project and remote for every example: each example copies what it changes
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large, HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 
 #: labels no record may name, or that name what is no regular file
-_HOSTILE_LABELS = ["/", "//", "///", ".", "..", "../..", "../../..", "a/../../..", "./x", "x/./y", "x//y", "",
-                   "/proc/self/fd/0", "/proc/self/mem", "/proc", "/dev/zero", "/dev/stdin", "/dev/fd/0",
-                   "/sys/kernel", "/sys", "/tmp/../", "/tmp/.", "x\0y", "/x\0", "\ud800", "\udcff", "~",
-                   "C:\\Windows", "\\\\server\\share", "a\\..\\..", "/" * 300, "é/ü/文件",
-                   "src", "src/fakepkg", ".git", "pyproject.toml"]
+_HOSTILE_LABELS = [
+    "/",
+    "//",
+    "///",
+    ".",
+    "..",
+    "../..",
+    "../../..",
+    "a/../../..",
+    "./x",
+    "x/./y",
+    "x//y",
+    "",
+    "/proc/self/fd/0",
+    "/proc/self/mem",
+    "/proc",
+    "/dev/zero",
+    "/dev/stdin",
+    "/dev/fd/0",
+    "/sys/kernel",
+    "/sys",
+    "/tmp/../",
+    "/tmp/.",
+    "x\0y",
+    "/x\0",
+    "\ud800",
+    "\udcff",
+    "~",
+    "C:\\Windows",
+    "\\\\server\\share",
+    "a\\..\\..",
+    "/" * 300,
+    "é/ü/文件",
+    "src",
+    "src/fakepkg",
+    ".git",
+    "pyproject.toml",
+]
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20)
+    max_leaves=20,
+)
 #: a string longer than any path
 _LONG = st.integers(4097, 10_000).map(lambda n: "x" * n)
 
@@ -404,12 +483,22 @@ class World:
         (hostile / "dir").mkdir()
         (hostile / "dir" / "inside").write_text("x")
         (hostile / "file").write_text("a regular file a record may name")
-        for name, target in (("to-root", "/"), ("to-zero", "/dev/zero"), ("to-stdin", "/proc/self/fd/0"),
-                             ("to-fifo", str(hostile / "fifo")), ("to-dir", str(hostile / "dir"))):
+        for name, target in (
+            ("to-root", "/"),
+            ("to-zero", "/dev/zero"),
+            ("to-stdin", "/proc/self/fd/0"),
+            ("to-fifo", str(hostile / "fifo")),
+            ("to-dir", str(hostile / "dir")),
+        ):
             os.symlink(target, hostile / name)
         self.hostile = hostile
-        self.labels = [*_HOSTILE_LABELS, *(str(path) for path in sorted(hostile.iterdir())),
-                       str(shared.b), str(shared.b / "src"), str(shared.tmp_path)]
+        self.labels = [
+            *_HOSTILE_LABELS,
+            *(str(path) for path in sorted(hostile.iterdir())),
+            str(shared.b),
+            str(shared.b / "src"),
+            str(shared.tmp_path),
+        ]
         self.snapshot = self._snapshot()
         self.examples = 0
         #: what a build with no forged record reads outside the project and the cache
@@ -431,8 +520,11 @@ def _learned(draw: st.DrawFn, labels: list[str]) -> Any:
     label = st.sampled_from(labels) | st.text(max_size=30) | _LONG
     state = st.sampled_from(["dir:" + "0" * 64, "0" * 64, "missing", "special:fifo"]) | st.text(max_size=10)
     pair = st.tuples(state, st.text(max_size=10)).map(list)
-    name = st.sampled_from(["PATH", "os", "trap.sub", "a.b", "x\0", "=", "", "é", "a/b", ".."]) | st.text(
-        max_size=10) | _LONG
+    name = (
+        st.sampled_from(["PATH", "os", "trap.sub", "a.b", "x\0", "=", "", "é", "a/b", ".."])
+        | st.text(max_size=10)
+        | _LONG
+    )
     learned: dict[str, Any] = {}
     if draw(st.booleans()):
         learned["files"] = draw(st.dictionaries(label, pair, max_size=6))
@@ -466,23 +558,43 @@ def _forgery(draw: st.DrawFn, world: World, where: str) -> tuple[str, Any]:
     if how == "learned":  # the real result, listed under hostile learned inputs
         return manifest, _manifest(records, manifest, draw(_learned(world.labels)))
     if how == "manifest":  # a manifest of another shape
-        candidate = st.fixed_dictionaries({"key": st.sampled_from([entry, "0" * 64, "../" * 20]) | _JSON},
-                                          optional={"learned": _learned(world.labels) | _JSON, "narrow": _JSON,
-                                                    "other": _JSON})
+        candidate = st.fixed_dictionaries(
+            {"key": st.sampled_from([entry, "0" * 64, "../" * 20]) | _JSON},
+            optional={"learned": _learned(world.labels) | _JSON, "narrow": _JSON, "other": _JSON},
+        )
         value: Any = draw(st.lists(candidate, max_size=12) | _JSON)
         return manifest, dict(records[manifest], value=value)
     key = draw(st.sampled_from([manifest, entry]))
     if how == "field":  # one member of a real record replaced
-        field = draw(st.sampled_from(["kind", "files", "size", "project", "value", "format", "key", "created",
-                                      "build_seconds", "other"]))
-        replaced: Any = draw(st.sampled_from(["evil", "manifest", "wheel", "sdist-alias", "x" * 100_000, "\ud800",
-                                              [["../../x.whl", "0" * 64, 1]], [["a.whl", "0" * 64, 1]] * 20_000,
-                                              1 << 70, -1]) | _JSON)
+        field = draw(
+            st.sampled_from(
+                ["kind", "files", "size", "project", "value", "format", "key", "created", "build_seconds", "other"]
+            )
+        )
+        replaced: Any = draw(
+            st.sampled_from(
+                [
+                    "evil",
+                    "manifest",
+                    "wheel",
+                    "sdist-alias",
+                    "x" * 100_000,
+                    "\ud800",
+                    [["../../x.whl", "0" * 64, 1]],
+                    [["a.whl", "0" * 64, 1]] * 20_000,
+                    1 << 70,
+                    -1,
+                ]
+            )
+            | _JSON
+        )
         return key, dict(records[key], **{field: replaced})
     if how == "json":
         return key, draw(_JSON)
-    return key, draw(st.sampled_from([b"[" * 100_000 + b"]" * 100_000, b"\0" * 100, b"{", b"\xff\xfe",
-                                      b'{"a": ' * 5000]) | st.binary(max_size=50))
+    return key, draw(
+        st.sampled_from([b"[" * 100_000 + b"]" * 100_000, b"\0" * 100, b"{", b"\xff\xfe", b'{"a": ' * 5000])
+        | st.binary(max_size=50)
+    )
 
 
 def _place(world: World, where: str, key: str, forged: Any, example: Path) -> Path:
@@ -539,7 +651,9 @@ def _check_example(world: World, where: str, key: str, forged: Any, capsys: pyte
             assert _under(path, inside), path
         # writes: the cache, the frontend's directory, the interpreter's byte code
         for path in seen.paths("write"):
-            assert _under(path, [str(example), str(hooks.log), *_python_roots()]) and not _under(path, [str(world.hostile)]), path
+            assert _under(path, [str(example), str(hooks.log), *_python_roots()]) and not _under(
+                path, [str(world.hostile)]
+            ), path
         assert world._snapshot() == world.snapshot
         return summary
     finally:
@@ -556,8 +670,9 @@ def world(shared: Shared, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -
 
 @settings(settings.get_profile("hostile"))
 @given(data=st.data())
-def test_hostile_records_never_change_a_build(world: World, data: st.DataObject,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_hostile_records_never_change_a_build(
+    world: World, data: st.DataObject, capsys: pytest.CaptureFixture[str]
+) -> None:
     where = data.draw(st.sampled_from(["local", "remote"]), label="where")
     key, forged = data.draw(_forgery(world, where), label="forged")
     event(_check_example(world, where, key, forged, capsys))
@@ -569,10 +684,10 @@ def test_the_property_test_ran(world: World, capsys: pytest.CaptureFixture[str])
     manifest = _manifest_of(world.shared.remote, "wheel")
     for where, label in (("remote", "/"), ("local", "../.."), ("remote", str(world.hostile / "file"))):
         records = world.shared.remote if where == "remote" else world.local
-        _check_example(world, where, manifest, _manifest(records, manifest, {"files": {label: ["0" * 64, "x"]}}),
-                       capsys)
+        _check_example(
+            world, where, manifest, _manifest(records, manifest, {"files": {label: ["0" * 64, "x"]}}), capsys
+        )
     assert world.examples == 3
-
 
 
 def test_a_build_directory_record_is_neither_read_nor_written_through_a_symlink(tmp_path: Path) -> None:

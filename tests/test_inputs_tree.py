@@ -28,8 +28,9 @@ needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not i
 
 def _git(cwd: Path, *args: str) -> None:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True, env=env
+    )
 
 
 def _append(path: Path, text: str) -> None:
@@ -51,8 +52,7 @@ def _set_exclude(project: Path, globs: str) -> None:
 def _inputs(project: Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
     with open(project / "pyproject.toml", "rb") as f:
         pyproject: dict[str, Any] = tomllib.load(f)
-    return collect_inputs(project, pyproject, backend="countingbackend", exclude=exclude,
-                          stat_cache=StatCache(None))
+    return collect_inputs(project, pyproject, backend="countingbackend", exclude=exclude, stat_cache=StatCache(None))
 
 
 # -- tracked files that an ignore rule matches ---------------------------------
@@ -230,9 +230,10 @@ def test_metadata_named_files_are_labelled_relative_to_the_root(project: Path) -
 
 
 def test_setuptools_dynamic_files_are_inputs(project: Path) -> None:
-    _append(project / "pyproject.toml",
-            '\n[tool.setuptools.dynamic]\nversion = {file = "VERSION.txt"}\n'
-            'dependencies = {file = ["requirements.txt"]}\n')
+    _append(
+        project / "pyproject.toml",
+        '\n[tool.setuptools.dynamic]\nversion = {file = "VERSION.txt"}\ndependencies = {file = ["requirements.txt"]}\n',
+    )
     (project / "VERSION.txt").write_text("1.0\n")
     (project / "requirements.txt").write_text("x\n")
     labels = _inputs(project, exclude=("*.txt",))

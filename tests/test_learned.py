@@ -32,8 +32,9 @@ def _saw(hooks: Hooks) -> dict[str, Any]:
     return [r for r in hooks.records() if r["hook"] == "saw"][-1]
 
 
-def test_undeclared_variable_read_by_the_build(hooks: Hooks, fake_site: FakeSite,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_undeclared_variable_read_by_the_build(
+    hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_learning_backend(hooks, fake_site)
     hooks.build_wheel()
     monkeypatch.setenv("LEARN_FLAVOR", "a")
@@ -57,7 +58,10 @@ def test_undeclared_variable_read_by_the_build(hooks: Hooks, fake_site: FakeSite
 
 
 def test_the_miss_line_and_explain_name_the_learned_input(
-    hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    fake_site: FakeSite,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from wheelmemo._cli import main
 
@@ -76,8 +80,7 @@ def test_the_miss_line_and_explain_name_the_learned_input(
             assert b"secret-value-42" not in path.read_bytes(), path
 
 
-def test_gitignored_and_outside_files_read_by_the_build(hooks: Hooks, fake_site: FakeSite,
-                                                        tmp_path: Path) -> None:
+def test_gitignored_and_outside_files_read_by_the_build(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
     shared = tmp_path / "shared.h"
     shared.write_text("#define X 1\n")
     (hooks.project / "generated.log").write_text("one\n")  # *.log is gitignored
@@ -104,8 +107,9 @@ def test_exclude_never_hides_a_file_the_build_read(hooks: Hooks, fake_site: Fake
     (hooks.project / "NOTES.md").write_text("v1\n")
     use_learning_backend(hooks, fake_site, read=["NOTES.md"])
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('env = ["FAKE_BUILD_FLAG"]',
-                                                       'env = ["FAKE_BUILD_FLAG"]\nexclude = ["*.md"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace('env = ["FAKE_BUILD_FLAG"]', 'env = ["FAKE_BUILD_FLAG"]\nexclude = ["*.md"]')
+    )
     hooks.build_wheel()
     (hooks.project / "OTHER.md").write_text("not read\n")
     hooks.build_wheel()
@@ -124,7 +128,9 @@ def test_files_the_build_writes_before_reading_are_no_inputs(hooks: Hooks, fake_
 
 
 def test_an_input_changed_during_the_build_is_not_cached(
-    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    fake_site: FakeSite,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (hooks.project / "state.log").write_text("0\n")
     use_learning_backend(hooks, fake_site, read=["state.log"], rewrite=["state.log"])
@@ -135,7 +141,9 @@ def test_an_input_changed_during_the_build_is_not_cached(
 
 
 def test_a_declared_input_the_build_read_and_deleted_is_not_cached(
-    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    fake_site: FakeSite,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The recorder takes a declared input for a file without looking (no stat per open):
     one the build deletes is seen by the key's second look at the tree."""
@@ -149,7 +157,9 @@ def test_a_declared_input_the_build_read_and_deleted_is_not_cached(
 
 
 def test_a_build_that_writes_a_declared_input_is_named_once(
-    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    fake_site: FakeSite,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """cargo writes a missing Cargo.lock: the next build would miss because of it."""
     use_learning_backend(hooks, fake_site, rewrite=["Cargo.lock"])
@@ -189,8 +199,12 @@ def test_vcs_plugin_added_by_get_requires_keys_the_git_state(hooks: Hooks, fake_
     use_learning_backend(hooks, fake_site, requires=["setuptools-scm>=8"])
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=hooks.project,
+            check=True,
+            capture_output=True,
+        )
 
     git("init", "-q")
     git("add", "-A")
@@ -230,7 +244,8 @@ def test_recorder_sees_reads_before_writes(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_recorder_takes_declared_inputs_for_files_without_a_stat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     declared, other = tmp_path / "declared.txt", tmp_path / "other.txt"
     declared.write_text("x")
@@ -260,8 +275,10 @@ def test_recorder_takes_declared_inputs_for_files_without_a_stat(
 
 
 def test_make_style_dependency_lists() -> None:
-    text = ("build/a.o: src/a.c include/x\\ y.h \\\n  /abs/z.h\n"
-            "/t/release/deps/m.d: src/lib.rs src/gen.txt\n\nsrc/lib.rs:\n\n# env-dep:FLAVOR=a\n")
+    text = (
+        "build/a.o: src/a.c include/x\\ y.h \\\n  /abs/z.h\n"
+        "/t/release/deps/m.d: src/lib.rs src/gen.txt\n\nsrc/lib.rs:\n\n# env-dep:FLAVOR=a\n"
+    )
     assert parse_make_deps(text) == ["src/a.c", "include/x y.h", "/abs/z.h", "src/lib.rs", "src/gen.txt"]
 
 
@@ -271,20 +288,28 @@ def test_cargo_dep_info_and_build_script_outputs(tmp_path: Path) -> None:
     (release / "deps").mkdir(parents=True)
     (release / "deps" / "demo-0123.d").write_text(
         f"{release}/deps/demo-0123.d: src/lib.rs src/generated.txt\n\nsrc/lib.rs:\nsrc/generated.txt:\n\n"
-        "# env-dep:FLAVOR=a\n# env-dep:UNSET_ONE\n# env-dep:OUT_DIR=/cargo/sets/it\n")
+        "# env-dep:FLAVOR=a\n# env-dep:UNSET_ONE\n# env-dep:OUT_DIR=/cargo/sets/it\n"
+    )
     out = release / "build" / "demo-4567"
     out.mkdir(parents=True)
-    (out / "output").write_text("cargo:rerun-if-env-changed=MY_FLAVOR\ncargo::rerun-if-changed=wrapper.h\n"
-                                "cargo:rustc-env=X=1\n")
+    (out / "output").write_text(
+        "cargo:rerun-if-env-changed=MY_FLAVOR\ncargo::rerun-if-changed=wrapper.h\ncargo:rustc-env=X=1\n"
+    )
     registry = release / "build" / "pyo3-build-config-89ab"
     registry.mkdir()
     (registry / "output").write_text("cargo:rerun-if-env-changed=PYO3_CONFIG_FILE\ncargo:rerun-if-changed=x\n")
     found = cargo_learned([workspace / "target"], {"demo": workspace}, workspace)
-    assert found.files == {str(workspace / "src/lib.rs"): "rustc", str(workspace / "src/generated.txt"): "rustc",
-                           str(workspace / "wrapper.h"): "build script of demo"}
-    assert found.env == {"FLAVOR": "rustc (env!)", "UNSET_ONE": "rustc (env!)",
-                         "MY_FLAVOR": "build script of demo",
-                         "PYO3_CONFIG_FILE": "build script of pyo3-build-config"}
+    assert found.files == {
+        str(workspace / "src/lib.rs"): "rustc",
+        str(workspace / "src/generated.txt"): "rustc",
+        str(workspace / "wrapper.h"): "build script of demo",
+    }
+    assert found.env == {
+        "FLAVOR": "rustc (env!)",
+        "UNSET_ONE": "rustc (env!)",
+        "MY_FLAVOR": "build script of demo",
+        "PYO3_CONFIG_FILE": "build script of pyo3-build-config",
+    }
 
 
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
@@ -304,7 +329,10 @@ def test_compiler_dependency_output_leaves_objects_identical(tmp_path: Path) -> 
 
 
 def test_editable_import_warns_when_a_learned_input_changed(
-    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    hooks: Hooks,
+    fake_site: FakeSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The stale check of an editable install watches what the build read, too."""
     import zipfile
@@ -323,8 +351,9 @@ def test_editable_import_warns_when_a_learned_input_changed(
         # twice, as site does in a virtual environment: the .pth file runs twice
         code = f"import site; site.addsitedir({str(site_dir)!r}); site.addsitedir({str(site_dir)!r}); import fakepkg, fakepkg.data"
         run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | env
-        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=run_env, capture_output=True,
-                              text=True, check=True).stderr
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=run_env, capture_output=True, text=True, check=True
+        ).stderr
 
     assert import_it() == ""
     warned = import_it(LEARN_FLAVOR="b")
@@ -335,7 +364,10 @@ def test_editable_import_warns_when_a_learned_input_changed(
 
 
 def test_init_adds_what_the_build_was_seen_reading_to_uv_cache_keys(
-    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    hooks: Hooks,
+    fake_site: FakeSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """uv sync only calls the backend when a cache key changes: learned inputs must be keys."""
@@ -367,8 +399,9 @@ def test_temporaries_and_per_build_variables_are_no_inputs(tmp_path: Path, monke
         os.environ.get("SHLVL")
         with pytest.raises(FileNotFoundError):
             open(tmp_path / "optional.cfg")  # noqa: SIM115 - read as absent: an input
-    context = BuildContext(tmp_path / "project", {}, skip=[], is_output=lambda _: False,
-                           declared_env=lambda _: False, closure=())
+    context = BuildContext(
+        tmp_path / "project", {}, skip=[], is_output=lambda _: False, declared_env=lambda _: False, closure=()
+    )
     learned, changed = learn(recorder, context, _Digests(), None, dict)
     assert list(learned["files"]) == [str(tmp_path / "optional.cfg")]
     assert learned["files"][str(tmp_path / "optional.cfg")][0] == "missing"
@@ -382,7 +415,9 @@ class _Digests:
 
 
 def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requires(
-    hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
+    hooks: Hooks,
+    fake_site: FakeSite,
+    tmp_path: Path,
 ) -> None:
     """The copy has no git: it takes the git state the tree's wheel was keyed on."""
     import tarfile
@@ -391,8 +426,12 @@ def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requir
     use_learning_backend(hooks, fake_site, requires=["setuptools-scm>=8"])
     (hooks.project / ".gitignore").unlink()  # the fake sdist leaves dotfiles out
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "one"], ["tag", "v1.0"]):
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=hooks.project,
+            check=True,
+            capture_output=True,
+        )
     hooks.build_wheel(subdir="tree")
     sdists = hooks.out / "sdist"
     sdists.mkdir()
@@ -415,8 +454,14 @@ def test_cargo_outputs_outside_the_tree_are_no_inputs(tmp_path: Path) -> None:
         generated.write_text("// made by build.rs during this build\n")
     cargo = CargoFindings([target])
     cargo.files[str(generated)] = "rustc"
-    context = BuildContext(tmp_path / "project", {}, skip=cargo.target_dirs, is_output=lambda _: False,
-                           declared_env=lambda _: False, closure=())
+    context = BuildContext(
+        tmp_path / "project",
+        {},
+        skip=cargo.target_dirs,
+        is_output=lambda _: False,
+        declared_env=lambda _: False,
+        closure=(),
+    )
     learned, changed = learn(recorder, context, _Digests(), cargo, dict)
     assert learned["files"] == {}
     assert changed == []
@@ -444,8 +489,9 @@ def test_compiler_dependencies_gone_after_the_build_are_no_inputs(tmp_path: Path
     with Recorder(tmp_path) as recorder:
         pass
     recorder.compiler_dep_paths = [str(tmp_path / "tmpabc" / "testfile.cpp"), str(header), "cmake/relative.h"]
-    context = BuildContext(tmp_path / "project", {}, skip=[], is_output=lambda _: False,
-                           declared_env=lambda _: False, closure=())
+    context = BuildContext(
+        tmp_path / "project", {}, skip=[], is_output=lambda _: False, declared_env=lambda _: False, closure=()
+    )
     learned, _ = learn(recorder, context, _Digests(), None, dict)
     assert list(learned["files"]) == [str(header)]
 
@@ -462,8 +508,9 @@ def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None
         generated.write_text("written by a build script during this build\\n")
     cargo = CargoFindings([target])
     cargo.files[str(generated)] = "build script of pyo3-build-config"
-    context = BuildContext(project, {}, skip=cargo.target_dirs, is_output=lambda _: False,
-                           declared_env=lambda _: False, closure=())
+    context = BuildContext(
+        project, {}, skip=cargo.target_dirs, is_output=lambda _: False, declared_env=lambda _: False, closure=()
+    )
     learned, changed = learn(recorder, context, _Digests(), cargo, dict)
     assert learned["files"] == {}
     assert changed == []
@@ -483,8 +530,9 @@ def test_a_frontends_lock_file_the_build_reads_is_learned(hooks: Hooks, fake_sit
 
 
 @pytest.mark.parametrize("way", ["item", "getenvb", "get"])
-def test_a_variable_read_through_environb_is_learned(hooks: Hooks, fake_site: FakeSite,
-                                                    monkeypatch: pytest.MonkeyPatch, way: str) -> None:
+def test_a_variable_read_through_environb_is_learned(
+    hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
     """os.environb (and os.getenvb) holds the same variables as os.environ, by bytes."""
     if not hasattr(os, "environb"):
         pytest.skip("no os.environb on this platform")
@@ -603,8 +651,9 @@ class Accelerator:
         importlib.invalidate_caches()
 
 
-def test_an_uninstalled_accelerator_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_uninstalled_accelerator_is_a_miss(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     accelerator = Accelerator(tmp_path / "venv", monkeypatch)
     accelerator.install("1.0")
     use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
@@ -616,8 +665,9 @@ def test_an_uninstalled_accelerator_is_a_miss(hooks: Hooks, fake_site: FakeSite,
     assert _saw(hooks)["fastaccel"] is None
 
 
-def test_an_accelerator_installed_after_the_build_is_a_miss(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_accelerator_installed_after_the_build_is_a_miss(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     accelerator = Accelerator(tmp_path / "venv", monkeypatch)
     use_learning_backend(hooks, fake_site, optional_import=["fastaccel"])
     hooks.build_wheel()
@@ -630,8 +680,9 @@ def test_an_accelerator_installed_after_the_build_is_a_miss(hooks: Hooks, fake_s
     assert _saw(hooks)["fastaccel"] == "1.0"
 
 
-def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_optional_import_is_learned_both_ways(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each state has its own result: installed, uninstalled, reinstalled, upgraded."""
     accelerator = Accelerator(tmp_path / "venv", monkeypatch)
     install, uninstall = accelerator.install, accelerator.uninstall
@@ -659,8 +710,9 @@ def test_an_optional_import_is_learned_both_ways(hooks: Hooks, fake_site: FakeSi
     assert not dist_info.exists()
 
 
-def test_what_an_earlier_recorded_call_imported_counts_for_the_next(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_what_an_earlier_recorded_call_imported_counts_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """pip runs setup.py for the metadata, then again for the wheel, in one process: the
     second run finds the accelerator loaded (or looks for it in vain again, or not)."""
     site = tmp_path / "site"
@@ -694,8 +746,9 @@ def test_the_watched_stat_is_what_the_stdlib_asks_for(tmp_path: Path) -> None:
     assert len(os.supports_follow_symlinks) == len({f.__name__ for f in os.supports_follow_symlinks})
 
 
-def test_a_distribution_asked_for_by_name_is_learned(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_distribution_asked_for_by_name_is_learned(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``importlib.metadata.version("fast-accel-lib")`` decides the build without an import:
     installing, upgrading and uninstalling it are misses, each state found again a hit."""
     accelerator = Accelerator(tmp_path / "venv", monkeypatch)
@@ -715,7 +768,7 @@ def test_a_distribution_asked_for_by_name_is_learned(hooks: Hooks, fake_site: Fa
 
 
 def test_opens_that_keep_the_old_content_read_it_when_there_was_one(tmp_path: Path) -> None:
-    """"a+" and O_RDWR | O_CREAT read an existing file's content; of a new file, nothing."""
+    """ "a+" and O_RDWR | O_CREAT read an existing file's content; of a new file, nothing."""
     for rel in ("old-append.txt", "old-rdwr.txt"):
         (tmp_path / rel).write_text("old\n")
     with Recorder(tmp_path) as recorder:
@@ -751,9 +804,9 @@ def test_recorder_names_sqlites_file_and_unseals_for_a_connection(tmp_path: Path
     assert not recorder.sealed
 
 
-def test_an_accelerator_that_failed_to_import_is_learned_by_version(hooks: Hooks, fake_site: FakeSite,
-                                                                    tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_accelerator_that_failed_to_import_is_learned_by_version(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Installed but broken: the build went without it; the next version imports."""
     accelerator = Accelerator(tmp_path / "venv", monkeypatch)
     accelerator.install_broken("1.0")
@@ -769,8 +822,12 @@ def test_an_accelerator_that_failed_to_import_is_learned_by_version(hooks: Hooks
 
 
 def test_the_command_line_takes_an_entrys_imports_as_its_build_environment_had_them(
-        hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks,
+    fake_site: FakeSite,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """``explain`` and ``export`` run outside the isolated build environment: a module the
     build looked for in vain (setuptools tries Cython) may well be in the command line's
     own environment, which says nothing of the build's."""

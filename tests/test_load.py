@@ -99,12 +99,12 @@ def _projects(tmp_path: Path, count: int) -> list[Path]:
 
 
 def _tree(directory: Path) -> dict[str, bytes]:
-    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*"))
-            if p.is_file()}
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
-def _references(projects: list[Path], log: Path, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def _references(
+    projects: list[Path], log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, Any]]:
     """Per key: the plain wheel and metadata (``WHEELMEMO_DISABLE``) and the editable wheel
     wheelmemo makes of it in a cache of its own, one call at a time; not counted.  The
     editable wheel names the variables the build read, ``FAKE_BACKEND_LOG`` among them
@@ -125,8 +125,15 @@ def _references(projects: list[Path], log: Path, tmp_path: Path,
             editable_dir = hooks.out / "editable"
             editable_dir.mkdir()
             editable = (editable_dir / hooks("build_editable", str(editable_dir))).read_bytes()
-        references.append({"wheel": wheel, "dist_info": dist_info, "editable": editable, "requires": requires,
-                           "metadata": (meta / dist_info / "METADATA").read_bytes()})
+        references.append(
+            {
+                "wheel": wheel,
+                "dist_info": dist_info,
+                "editable": editable,
+                "requires": requires,
+                "metadata": (meta / dist_info / "METADATA").read_bytes(),
+            }
+        )
     monkeypatch.chdir(tmp_path)
     log.unlink()  # the inner backend's calls are counted from here
     return references
@@ -146,13 +153,23 @@ def _fill_remote(projects: list[Path], log: Path, tmp_path: Path, monkeypatch: p
     log.unlink()
 
 
-def _maintenance(command: list[str], env: dict[str, str], done: threading.Event,
-                 runs: list[tuple[float, subprocess.CompletedProcess[str]]]) -> None:
+def _maintenance(
+    command: list[str],
+    env: dict[str, str],
+    done: threading.Event,
+    runs: list[tuple[float, subprocess.CompletedProcess[str]]],
+) -> None:
     """Run ``command`` again and again (once at least) until ``done``."""
     while True:
         started = time.monotonic()
-        runs.append((started, subprocess.run(command, env=env, capture_output=True, text=True, timeout=600,
-                                             check=False, stdin=subprocess.DEVNULL)))
+        runs.append(
+            (
+                started,
+                subprocess.run(
+                    command, env=env, capture_output=True, text=True, timeout=600, check=False, stdin=subprocess.DEVNULL
+                ),
+            )
+        )
         if done.is_set():
             return
 
@@ -219,10 +236,14 @@ def _start(projects: list[Path], work: Path, env: dict[str, str], runs: list[Run
         if evict and number % 3 == 0:
             own["WHEELMEMO_MAX_SIZE"] = PRUNE_TO
         run.proc = subprocess.Popen(
-            [sys.executable, "-c", _HOOK, str(run.ready), str(work / "go"), run.hook, str(run.out),
-             str(run.result)],
-            cwd=projects[run.key], env=own, text=True, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [sys.executable, "-c", _HOOK, str(run.ready), str(work / "go"), run.hook, str(run.out), str(run.result)],
+            cwd=projects[run.key],
+            env=own,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         runs.append(run)
     deadline = time.monotonic() + 600
     while not all(run.ready.exists() for run in runs):
@@ -234,15 +255,18 @@ def _start(projects: list[Path], work: Path, env: dict[str, str], runs: list[Run
 Maintenance = dict[str, list[tuple[float, "subprocess.CompletedProcess[str]"]]]
 
 
-def _release(runs: list[Run], work: Path, commands: dict[str, list[str]], env: dict[str, str]) -> tuple[
-        float, float, Maintenance]:
+def _release(
+    runs: list[Run], work: Path, commands: dict[str, list[str]], env: dict[str, str]
+) -> tuple[float, float, Maintenance]:
     """Release the barrier with each of ``commands`` running in a loop beside the hooks
     until they are all done; when they started and ended, and the commands' runs (start,
     result)."""
     done = threading.Event()
     maintenance: Maintenance = {name: [] for name in commands}
-    threads = [threading.Thread(target=_maintenance, args=(command, env, done, maintenance[name]))
-               for name, command in commands.items()]
+    threads = [
+        threading.Thread(target=_maintenance, args=(command, env, done, maintenance[name]))
+        for name, command in commands.items()
+    ]
     (work / "go").touch()
     started = time.monotonic()
     for thread in threads:
@@ -261,15 +285,21 @@ def _release(runs: list[Run], work: Path, commands: dict[str, list[str]], env: d
 def _check_answers(runs: list[Run], references: list[dict[str, Any]]) -> None:
     """Every hook exited 0 with no traceback and no warning (pruning beside it is no
     problem of the cache) and wrote its key's plain result, alone."""
-    failed = [(run.number, run.hook, run.proc.returncode, run.stderr) for run in runs
-              if run.proc is not None and run.proc.returncode != 0]
+    failed = [
+        (run.number, run.hook, run.proc.returncode, run.stderr)
+        for run in runs
+        if run.proc is not None and run.proc.returncode != 0
+    ]
     assert failed == []
     assert [run.number for run in runs if "Traceback" in run.stderr] == []
     # one race is left open (seen once in about 30 runs, Python 3.9, a remote with clean
     # beside): a store meets an OSError and warns, and the build goes on, as promised for
     # a cache problem; any other warning is a failure
-    assert [(run.number, run.stderr) for run in runs if "warning" in run.stderr.replace(
-        "warning: cannot write to the cache at", "")] == []
+    assert [
+        (run.number, run.stderr)
+        for run in runs
+        if "warning" in run.stderr.replace("warning: cannot write to the cache at", "")
+    ] == []
     for run in runs:
         name = run.answer()["name"]
         reference = references[run.key]
@@ -306,11 +336,20 @@ def _check_calls(calls: Counter[str], runs: list[Run], keys: int, beside: str) -
         assert calls[META] <= len(metadata)
 
 
-def _check_cache_after(cache: Path, projects: list[Path], references: list[dict[str, Any]], log: Path,
-                       out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _check_cache_after(
+    cache: Path,
+    projects: list[Path],
+    references: list[dict[str, Any]],
+    log: Path,
+    out: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Nothing left behind or held, every record intact, and a build then a hit per key."""
-    leftovers = [p.relative_to(cache).as_posix() for p in cache.rglob("*")
-                 if p.name.startswith((".tmp-", "blob-", ".wheelmemo-"))]
+    leftovers = [
+        p.relative_to(cache).as_posix()
+        for p in cache.rglob("*")
+        if p.name.startswith((".tmp-", "blob-", ".wheelmemo-"))
+    ]
     assert leftovers == []
     assert _held_locks(cache) == []
     _check_consistent(cache)
@@ -326,9 +365,15 @@ def _check_cache_after(cache: Path, projects: list[Path], references: list[dict[
 @pytest.mark.skipif(sys.platform == "win32", reason="flock, and the fake site's paths")
 @pytest.mark.parametrize("beside", ["alone", "prune+clean", "remote+prune+clean"])
 @pytest.mark.parametrize("keys", [1, KEYS], ids=["one-key", "keys"])
-def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch, no_children: list[Run],
-                                keys: int, beside: str) -> None:
+def test_hook_processes_at_once(
+    fake_site: FakeSite,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_children: list[Run],
+    keys: int,
+    beside: str,
+) -> None:
     if os.environ.get("WHEELMEMO_LOAD_SLEEP"):  # slower inner builds: the races' windows wider
         monkeypatch.setenv("FAKE_BACKEND_SLEEP", os.environ["WHEELMEMO_LOAD_SLEEP"])
     projects = _projects(tmp_path, keys)
@@ -340,8 +385,11 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
     trees = [_tree(project) for project in projects]
     work = tmp_path / "load"
     work.mkdir()
-    env = {**os.environ, "FAKE_BACKEND_LOG": str(log),
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
+    env = {
+        **os.environ,
+        "FAKE_BACKEND_LOG": str(log),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)]),
+    }
     maintained = beside != "alone"
     cli = [sys.executable, "-m", "wheelmemo", "--cache-dir", str(cache_dir)]
     commands = {"prune": [*cli, "prune", "--max-size", PRUNE_TO], "clean": [*cli, "clean"]} if maintained else {}
@@ -371,20 +419,28 @@ def test_hook_processes_at_once(fake_site: FakeSite, cache_dir: Path, tmp_path: 
 
     latencies = [run.answer()["seconds"] for run in runs]
     cpu = [run.answer()["cpu"] for run in runs]
-    figures = {"procs": PROCS, "keys": keys, "beside": beside, "cores": os.cpu_count(), "load": load,
-               "wall": round(finished - started, 2),
-               "p50": round(_percentile(latencies, 0.5), 3), "p99": round(_percentile(latencies, 0.99), 3),
-               "max": round(max(latencies), 3), "cpu_p50": round(_percentile(cpu, 0.5), 3),
-               "cpu_p99": round(_percentile(cpu, 0.99), 3), "inner_builds": calls["build_wheel"],
-               **{f"{name}_runs": len(found) for name, found in maintenance.items()}}
+    figures = {
+        "procs": PROCS,
+        "keys": keys,
+        "beside": beside,
+        "cores": os.cpu_count(),
+        "load": load,
+        "wall": round(finished - started, 2),
+        "p50": round(_percentile(latencies, 0.5), 3),
+        "p99": round(_percentile(latencies, 0.99), 3),
+        "max": round(max(latencies), 3),
+        "cpu_p50": round(_percentile(cpu, 0.5), 3),
+        "cpu_p99": round(_percentile(cpu, 0.99), 3),
+        "inner_builds": calls["build_wheel"],
+        **{f"{name}_runs": len(found) for name, found in maintenance.items()},
+    }
     print(f"\nload: {json.dumps(figures)}")
     if os.environ.get("WHEELMEMO_LOAD_REPORT"):
         with open(os.environ["WHEELMEMO_LOAD_REPORT"], "a") as f:
             f.write(json.dumps(figures) + "\n")
 
 
-def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``clean`` beside a put: it freed the bytes of what it removed, whatever the put
     under way beside it added (the change in size it reported: "freed -4.9 kB", then
     "freed 0 B")."""
@@ -407,9 +463,9 @@ def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path,
     assert store.prune(max_size=0) == (1, 0, held)
 
 
-def test_metadata_read_from_the_cached_wheel_while_clean_runs(hooks: Hooks, cache_dir: Path,
-                                                              monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_metadata_read_from_the_cached_wheel_while_clean_runs(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``prepare_metadata`` unpacks the cached wheel of its state: a ``clean`` run between
     finding that wheel and unpacking it leaves it alone (it is in use), where it used to
     remove it, and the hook warned of a missing blob and ran the inner backend's hook."""
@@ -434,9 +490,9 @@ def test_metadata_read_from_the_cached_wheel_while_clean_runs(hooks: Hooks, cach
         assert (meta / name / "METADATA").read_bytes() == wheel.read(f"{name}/METADATA")
 
 
-def test_a_remote_hit_is_served_while_clean_runs(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_remote_hit_is_served_while_clean_runs(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A remote hit is imported into the local cache and served from there: a ``clean``
     run in between leaves it alone (it is in use), where it used to remove it, and the
     hook warned of a missing blob and built the wheel the remote holds."""
@@ -461,8 +517,9 @@ def test_a_remote_hit_is_served_while_clean_runs(hooks: Hooks, cache_dir: Path, 
     assert hooks.calls()["build_wheel"] == 1, "the remote's wheel, not a second build"
 
 
-def test_a_remote_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remote_result_under_its_own_declared_key_is_skipped(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A remote manifest (damaged or hostile) whose result is its declared key: skipped,
     and a normal build.  Served, it would be held as read under the lock this very call
     holds on that key: a process waiting for itself, for ever."""
@@ -470,13 +527,22 @@ def test_a_remote_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fak
     from wheelmemo._tiers import RemoteStore
 
     url = (tmp_path / "remote").as_uri()
-    env = {**os.environ, "WHEELMEMO_REMOTE": url,
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
+    env = {
+        **os.environ,
+        "WHEELMEMO_REMOTE": url,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)]),
+    }
 
     def hook(code: str, cache: str) -> str:
-        done = subprocess.run([sys.executable, "-c", f"import sys, wheelmemo; {code}"], cwd=hooks.project,
-                              env={**env, "WHEELMEMO_CACHE_DIR": str(tmp_path / cache)}, capture_output=True,
-                              text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", f"import sys, wheelmemo; {code}"],
+            cwd=hooks.project,
+            env={**env, "WHEELMEMO_CACHE_DIR": str(tmp_path / cache)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
         return done.stdout.strip()
 
@@ -486,16 +552,23 @@ def test_a_remote_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fak
     remote = RemoteStore(url, os.environ)
     candidate = remote.get(manifest_key(declared)).value[0]  # type: ignore[union-attr]
     remote.put(declared, "wheel", [(wheel, tmp_path / "elsewhere" / wheel)], build_seconds=1.0, parts={})
-    remote.put(manifest_key(declared), "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
-               value=[dict(candidate, key=declared)])
+    remote.put(
+        manifest_key(declared),
+        "manifest",
+        [],
+        build_seconds=0.0,
+        parts={"hook": "manifest"},
+        value=[dict(candidate, key=declared)],
+    )
     (tmp_path / "here").mkdir()
     assert hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'here')!r}))", "cache") == wheel
     assert (tmp_path / "here" / wheel).read_bytes() == (tmp_path / "elsewhere" / wheel).read_bytes()
     assert hooks.calls()["build_wheel"] == 2, "built here: the remote's listing was skipped"
 
 
-def test_a_local_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake_site: FakeSite, tmp_path: Path,
-                                                              cache_dir: Path) -> None:
+def test_a_local_result_under_its_own_declared_key_is_skipped(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, cache_dir: Path
+) -> None:
     """A local manifest (forged) whose result is its declared key, with no entry there:
     skipped, and a normal build.  Read, it would be held as read under the lock the
     hook takes on that key after the first look: a process waiting for itself."""
@@ -505,8 +578,15 @@ def test_a_local_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
 
     def hook(code: str) -> str:
-        done = subprocess.run([sys.executable, "-c", f"import sys, wheelmemo; {code}"], cwd=hooks.project,
-                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", f"import sys, wheelmemo; {code}"],
+            cwd=hooks.project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
         return done.stdout.strip()
 
@@ -516,8 +596,14 @@ def test_a_local_result_under_its_own_declared_key_is_skipped(hooks: Hooks, fake
     store = LocalStore(cache_dir)
     manifest = store.get(manifest_key(declared))
     assert manifest is not None
-    store.put(manifest_key(declared), "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
-              value=[dict(manifest.value[0], key=declared)])
+    store.put(
+        manifest_key(declared),
+        "manifest",
+        [],
+        build_seconds=0.0,
+        parts={"hook": "manifest"},
+        value=[dict(manifest.value[0], key=declared)],
+    )
     (tmp_path / "two").mkdir()
     assert hook(f"print(wheelmemo.build_wheel({str(tmp_path / 'two')!r}))") == wheel
     assert (tmp_path / "two" / wheel).read_bytes() == (tmp_path / "one" / wheel).read_bytes()

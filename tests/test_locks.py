@@ -112,8 +112,15 @@ class Race:
             self.path.unlink()
             os.close(pruner)
             env = {**os.environ, "PYTHONPATH": str(Path(wheelmemo.__file__).parents[1])}
-            self.holders.append(subprocess.Popen([sys.executable, "-c", _HOLD, str(self.cache), self.key],
-                                                 env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+            self.holders.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", _HOLD, str(self.cache), self.key],
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
             assert self.holders[0].stdout is not None and self.holders[0].stdout.readline() == "held\n"
         elif self.b_holds():  # B's file: A cannot have it while B holds it
             self.tries.append(self.take(fd, shared=shared, wait=False))

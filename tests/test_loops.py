@@ -90,10 +90,20 @@ def held_elsewhere(tmp_path: Path) -> Iterator[Holder]:
     """A lock file another process holds exclusively until ``release`` or the test's end."""
     path = tmp_path / "held.lock"
     path.touch()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, sys; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); "
-        "print('held', flush=True); sys.stdin.read()"), str(path)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, sys; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_EX); "
+                "print('held', flush=True); sys.stdin.read()"
+            ),
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
     fd = os.open(path, os.O_RDWR)
     try:
@@ -135,8 +145,9 @@ def windows_locks(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     for ever; the pauses it would have slept."""
     pauses: list[float] = []
     monkeypatch.setattr(_fsdir, "WINDOWS", True)
-    monkeypatch.setattr(_fsdir, "windows_lock", functools.partial(
-        windows_lock, locking=FakeLocking(busy=None), sleep=pauses.append))
+    monkeypatch.setattr(
+        _fsdir, "windows_lock", functools.partial(windows_lock, locking=FakeLocking(busy=None), sleep=pauses.append)
+    )
     return pauses
 
 
@@ -150,7 +161,8 @@ def test_a_windows_lock_held_for_ever_is_a_store_error(tmp_path: Path, windows_l
 
 
 def test_a_build_whose_lock_is_held_for_ever_on_windows_warns_and_builds(
-        hooks: Hooks, cache_dir: Path, windows_locks: list[float], capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, cache_dir: Path, windows_locks: list[float], capsys: pytest.CaptureFixture[str]
+) -> None:
     first = hooks.build_wheel(subdir="a").read_bytes()
     assert hooks.calls()["build_wheel"] == 1
     err = capsys.readouterr().err

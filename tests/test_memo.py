@@ -43,9 +43,17 @@ def test_touch_without_change_is_a_hit(hooks: Hooks) -> None:
 
 def test_ignored_and_output_files_are_not_inputs(hooks: Hooks) -> None:
     hooks.build_wheel()
-    for rel in ("ignored_dir/x.txt", "debug.log", "target/release/libfake.so", "build/lib/x.py",
-                "src/fakepkg/_native.cpython-311-x86_64-linux-gnu.so", "src/fakepkg/__pycache__/a.pyc",
-                "fake_project.egg-info/PKG-INFO", ".git/HEAD", "dist/old.whl"):
+    for rel in (
+        "ignored_dir/x.txt",
+        "debug.log",
+        "target/release/libfake.so",
+        "build/lib/x.py",
+        "src/fakepkg/_native.cpython-311-x86_64-linux-gnu.so",
+        "src/fakepkg/__pycache__/a.pyc",
+        "fake_project.egg-info/PKG-INFO",
+        ".git/HEAD",
+        "dist/old.whl",
+    ):
         path = hooks.project / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("noise")
@@ -53,8 +61,7 @@ def test_ignored_and_output_files_are_not_inputs(hooks: Hooks) -> None:
     assert hooks.calls()["build_wheel"] == 1
 
 
-def test_native_editable_is_memoized_apart_from_the_wheel(hooks: Hooks,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_native_editable_is_memoized_apart_from_the_wheel(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")
     dest = hooks.out / "ed"
     dest.mkdir(parents=True)
@@ -75,8 +82,9 @@ def test_disable_turns_the_cache_off(hooks: Hooks, monkeypatch: pytest.MonkeyPat
     assert hooks.calls()["build_wheel"] == 3
 
 
-def test_failed_builds_are_not_cached(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_builds_are_not_cached(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("FAKE_BACKEND_FAIL", "1")
     with pytest.raises(RuntimeError, match="failed on purpose"):
         hooks.build_wheel()
@@ -104,8 +112,9 @@ def test_config_settings_none_reaches_the_backend_as_none(hooks: Hooks) -> None:
     assert hooks.calls()["build_wheel"] == 1
 
 
-def test_debug_log_shows_the_whole_key(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_debug_log_shows_the_whole_key(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("WHEELMEMO_LOG", "debug")
     hooks.build_wheel()
     err = capsys.readouterr().err
@@ -113,8 +122,7 @@ def test_debug_log_shows_the_whole_key(hooks: Hooks, monkeypatch: pytest.MonkeyP
     assert '"interpreter":' in err
 
 
-def test_cache_dir_from_pyproject_and_default(hooks: Hooks, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_dir_from_pyproject_and_default(hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     hooks.build_wheel()
@@ -147,7 +155,6 @@ def test_a_frontends_lock_file_is_not_an_input(hooks: Hooks, lock: str) -> None:
     assert hooks.calls()["build_wheel"] == 1
 
 
-
 def test_build_sdist_is_memoized_on_the_tree(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
     """meson-python and scikit-build-core configure their project to make an sdist:
     uv build must not pay for it again when the tree is the same."""
@@ -168,7 +175,8 @@ def test_build_sdist_is_memoized_on_the_tree(hooks: Hooks, capsys: pytest.Captur
 
 
 def test_a_miss_is_worded_against_the_closest_entry_not_the_newest(
-        hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, capsys: pytest.CaptureFixture[str]
+) -> None:
     from wheelmemo._cli import main
 
     package = hooks.project / "src" / "fakepkg"

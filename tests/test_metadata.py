@@ -58,8 +58,7 @@ def test_wheel_with_other_metadata_than_prepared_is_rebuilt(hooks: Hooks) -> Non
 
 
 @pytest.mark.parametrize("how", ["backend without the hook", "metadata = wheel"])
-def test_wheel_built_for_metadata_is_returned_by_build(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                                        how: str) -> None:
+def test_wheel_built_for_metadata_is_returned_by_build(hooks: Hooks, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     """Seed 004: a backend whose metadata needs the whole build builds once."""
     pyproject = hooks.project / "pyproject.toml"
     if how == "metadata = wheel":
@@ -80,8 +79,7 @@ def test_wheel_built_for_metadata_is_returned_by_build(hooks: Hooks, monkeypatch
     assert hooks.calls() == {**requires, "build_wheel": 1}
 
 
-def test_wheel_built_for_metadata_is_reused_without_the_cache(hooks: Hooks,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wheel_built_for_metadata_is_reused_without_the_cache(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WHEELMEMO_DISABLE", "1")
     monkeypatch.setenv("WHEELMEMO_METADATA", "wheel")
     dist_info = _prepare(hooks)

@@ -108,8 +108,7 @@ def test_a_file_the_build_read_is_a_miss(hooks: Hooks, fake_site: FakeSite) -> N
     assert [r for r in hooks.records() if r["hook"] == "saw"][-1]["docs/guide.md"] == "edited\n"
 
 
-def test_a_changed_learned_input_is_a_miss(hooks: Hooks, fake_site: FakeSite,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_changed_learned_input_is_a_miss(hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch) -> None:
     use_learning_backend(hooks, fake_site)
     hooks.build_wheel()
     _edit(hooks, "docs/guide.md")
@@ -136,8 +135,9 @@ def test_an_in_tree_backends_modules_count_as_read(hooks: Hooks) -> None:
     with open(backend / "intree.py", "a") as f:
         f.write("\nimport helper  # noqa\n")
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'backend = "countingbackend"', 'backend = "intree"\nbackend-path = ["_backend"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace('backend = "countingbackend"', 'backend = "intree"\nbackend-path = ["_backend"]')
+    )
     try:
         hooks.build_wheel()
         _edit(hooks, "docs/guide.md")
@@ -169,8 +169,9 @@ def test_the_sdist_reads_every_file(hooks: Hooks, tmp_path: Path) -> None:
     assert hooks.calls()["build_sdist"] == 2
 
 
-def test_explain_and_export_see_it_and_write_nothing(hooks: Hooks, capsys: pytest.CaptureFixture[str],
-                                                    tmp_path: Path) -> None:
+def test_explain_and_export_see_it_and_write_nothing(
+    hooks: Hooks, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     from wheelmemo._cli import main
 
     first = hooks.build_wheel()
@@ -209,7 +210,8 @@ def test_a_read_no_event_names_unseals_the_build(hooks: Hooks, fake_site: FakeSi
 
 
 def test_a_process_started_the_way_multiprocessing_does_unseals_the_build(
-    hooks: Hooks, fake_site: FakeSite,
+    hooks: Hooks,
+    fake_site: FakeSite,
 ) -> None:
     """multiprocessing's "spawn" and "forkserver" start methods raise no audit event."""
     use_learning_backend(hooks, fake_site, spawnv=["pass"])

@@ -27,6 +27,7 @@ def _edit(rel: str, text: str) -> Change:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a") as f:
             f.write(text)
+
     return change
 
 
@@ -152,15 +153,19 @@ def test_build_requirement_dependency_version_change(hooks: Hooks, fake_site: Fa
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True
+    )
 
 
 def test_git_commit_and_tag_for_vcs_versioned_project(hooks: Hooks) -> None:
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace(
-        'requires = ["wheelmemo", "countingbackend"]',
-        'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'requires = ["wheelmemo", "countingbackend"]',
+            'requires = ["wheelmemo", "countingbackend", "setuptools-scm>=8"]',
+        )
+    )
     _git(hooks.project, "init", "-q")
     _git(hooks.project, "add", "-A")
     _git(hooks.project, "commit", "-qm", "one")
@@ -189,8 +194,7 @@ def test_extra_inputs_and_excludes(hooks: Hooks, tmp_path: Path) -> None:
     shared = tmp_path / "shared.h"
     shared.write_text("#define X 1\n")
     pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text() + 'inputs = ["../shared.h", "ignored_dir/*.cfg"]\n'
-                         'exclude = ["docs/"]\n')
+    pyproject.write_text(pyproject.read_text() + 'inputs = ["../shared.h", "ignored_dir/*.cfg"]\nexclude = ["docs/"]\n')
     (hooks.project / "ignored_dir").mkdir()
     (hooks.project / "ignored_dir" / "gen.cfg").write_text("a")
     (hooks.project / "docs").mkdir()
@@ -262,7 +266,10 @@ def test_a_crates_target_dir_at_any_depth_is_no_input(hooks: Hooks) -> None:
 
 
 def test_environment_values_are_never_stored_or_printed(
-    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    hooks: Hooks,
+    cache_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A keyed variable may hold a secret (CARGO_REGISTRY_TOKEN, MATURIN_PASSWORD)."""
     hooks.build_wheel()
@@ -289,7 +296,8 @@ def test_a_backend_with_a_cargo_plugin_is_keyed_like_maturin() -> None:
 
 
 def test_variables_the_backend_sets_in_the_process_are_not_keyed(
-    hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
+    hooks: Hooks,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """mesonpy sets NINJA (a per-build path) with os.environ.setdefault: a key computed
     later in the same hook process must still be the frontend's environment's."""

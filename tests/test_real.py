@@ -34,8 +34,7 @@ def test_maturin_pyo3_mixed_project(frontends: Frontends, tmp_path: Path) -> Non
     assert frontends.compiles(crate) == 1
     assert frontends.run_in_venv(cold, "__import__('mixed_demo').greeting()") == "hello v1"
 
-    again = [frontends.uv_build_wheel(project), frontends.pip_wheel(project),
-             frontends.python_m_build_wheel(project)]
+    again = [frontends.uv_build_wheel(project), frontends.pip_wheel(project), frontends.python_m_build_wheel(project)]
     assert frontends.compiles(crate) == 1, "a hit must compile nothing, under every frontend"
     for wheel in again:
         assert wheel.name == cold.name
@@ -61,8 +60,7 @@ def test_setuptools_c_extension(frontends: Frontends, tmp_path: Path) -> None:
     assert frontends.compiles(source) == 1
     assert frontends.run_in_venv(cold, "__import__('cext_demo._speed').greeting()") == "hello v1"
 
-    again = [frontends.pip_wheel(project), frontends.uv_build_wheel(project),
-             frontends.python_m_build_wheel(project)]
+    again = [frontends.pip_wheel(project), frontends.uv_build_wheel(project), frontends.python_m_build_wheel(project)]
     assert frontends.compiles(source) == 1
     for wheel in again:
         assert wheel.read_bytes() == cold.read_bytes()

@@ -26,8 +26,7 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def test_an_edit_rebuilds_only_the_crate_from_the_sdist_copy_and_the_tree(frontends: Frontends,
-                                                                          tmp_path: Path) -> None:
+def test_an_edit_rebuilds_only_the_crate_from_the_sdist_copy_and_the_tree(frontends: Frontends, tmp_path: Path) -> None:
     project = copy_project("maturin_mixed", tmp_path)
     frontends.uv_build(project)  # sdist, then the wheel in uv's temporary copy
     assert frontends.compiles(CRATE) == 1
@@ -85,9 +84,7 @@ def test_a_changed_file_with_an_old_time_is_rebuilt(frontends: Frontends, tmp_pa
     assert frontends.run_in_venv(wheel, "__import__('mixed_demo').greeting()") == "hello v1"
 
 
-
-def test_switching_features_back_after_an_edit_rebuilds_from_old_times(frontends: Frontends,
-                                                                        tmp_path: Path) -> None:
+def test_switching_features_back_after_an_edit_rebuilds_from_old_times(frontends: Frontends, tmp_path: Path) -> None:
     """One target directory holds an artifact per feature set of a library crate, each
     built from the sources of its day.  Under ``python -m build`` every copy's sources
     carry the sdist's fixed 2006 time, so after features off, on, an edit and off again,
@@ -96,9 +93,12 @@ def test_switching_features_back_after_an_edit_rebuilds_from_old_times(frontends
     project = copy_project("maturin_mixed", tmp_path)
     (project / "dep" / "src").mkdir(parents=True)
     (project / "dep" / "Cargo.toml").write_text(
-        '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n\n[features]\nloud = []\n')
+        '[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n\n[features]\nloud = []\n'
+    )
     library = project / "dep" / "src" / "lib.rs"
-    library.write_text('pub fn word() -> &\'static str { if cfg!(feature = "loud") { "LOUD v1" } else { "hello v1" } }\n')
+    library.write_text(
+        'pub fn word() -> &\'static str { if cfg!(feature = "loud") { "LOUD v1" } else { "hello v1" } }\n'
+    )
     with (project / "Cargo.toml").open("a") as f:
         f.write('dep = { path = "dep" }\n\n[features]\nloud = ["dep/loud"]\n')
     _edit(project / "src" / "lib.rs", '    "hello v1"', "    dep::word()")

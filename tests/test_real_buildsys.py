@@ -29,13 +29,13 @@ def _module_bytes(wheel: Path) -> bytes:
 
 
 def _generated(project: Path, value: str) -> None:
-    (project / "src" / "generated.c").write_text(
-        f'const char *generated_value(void) {{ return "{value}"; }}\n')
+    (project / "src" / "generated.c").write_text(f'const char *generated_value(void) {{ return "{value}"; }}\n')
 
 
 @pytest.mark.parametrize("package", ["skbuild_learned", "meson_learned"])
 def test_ignored_source_and_outside_header_compiled_by_the_build_system(
-        frontends: Frontends, tmp_path: Path, package: str) -> None:
+    frontends: Frontends, tmp_path: Path, package: str
+) -> None:
     tree = tmp_path / "tree"
     project = copy_project(package, tree)
     shared = copy_project("native_learned_shared", tree)
@@ -106,8 +106,9 @@ def test_a_meson_python_sdist_follows_the_commits(frontends: Frontends, tmp_path
     _generated(project, "generated")
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True, capture_output=True
+        )
 
     def source_in_sdist() -> str:
         out = tmp_path / f"sdist{len(list(tmp_path.glob('sdist*')))}"

@@ -91,8 +91,14 @@ def test_init_sync_edit_warn_rebuild_explain_stats_export_prune(frontends: Front
     # prune under a limit while a build of a new state runs
     _edit(lib, '"hello v3"', '"hello v4"')
     out = tmp_path / "concurrent"
-    build = subprocess.Popen([tool("uv"), "build", "--wheel", "--out-dir", str(out)], cwd=project,
-                             env=frontends.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    build = subprocess.Popen(
+        [tool("uv"), "build", "--wheel", "--out-dir", str(out)],
+        cwd=project,
+        env=frontends.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     size_before = sum(p.stat().st_size for p in (frontends.cache_dir / "v1" / "blobs").glob("*/*"))
     limit = size_before // 2
     pruned = wheelmemo("prune", "--max-size", str(limit)).stdout

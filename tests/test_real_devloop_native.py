@@ -34,8 +34,14 @@ def test_meson_python_sync_build_edit_warn_rebuild(frontends: Frontends, tmp_pat
         return frontends.run(sys.executable, "-m", "wheelmemo", *args, cwd=project)
 
     # item 4: explain on a project that does not build through wheelmemo points to init
-    not_adopted = subprocess.run([sys.executable, "-m", "wheelmemo", "explain"], cwd=project,
-                                 env=frontends.env(), capture_output=True, text=True, check=False)
+    not_adopted = subprocess.run(
+        [sys.executable, "-m", "wheelmemo", "explain"],
+        cwd=project,
+        env=frontends.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert not_adopted.returncode == 2
     assert "'mesonpy'" in not_adopted.stderr and "wheelmemo init" in not_adopted.stderr
 

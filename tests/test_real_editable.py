@@ -18,6 +18,7 @@ from realtools import Frontends, copy_project, tool
 
 pytestmark = pytest.mark.real
 
+
 class Case(NamedTuple):
     needle: str  # what a real compile of the project's own code logs
     package: str
@@ -27,13 +28,10 @@ class Case(NamedTuple):
 
 
 PROJECTS = {
-    "maturin_mixed": Case("--crate-name mixed_demo ", "mixed_demo", "mixed_demo", "python/mixed_demo",
-                          "src/lib.rs"),
-    "setuptools_cext": Case("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo",
-                            "src/cext_demo/_speed.c"),
+    "maturin_mixed": Case("--crate-name mixed_demo ", "mixed_demo", "mixed_demo", "python/mixed_demo", "src/lib.rs"),
+    "setuptools_cext": Case("_speed.c", "cext_demo", "cext_demo._speed", "src/cext_demo", "src/cext_demo/_speed.c"),
     # the unpacked sdist has no git: its version is in PKG-INFO, its git state the tree's
-    "scm_cext": Case("scm_demo/_speed.c", "scm_demo", "scm_demo._speed", "src/scm_demo",
-                     "src/scm_demo/_speed.c"),
+    "scm_cext": Case("scm_demo/_speed.c", "scm_demo", "scm_demo._speed", "src/scm_demo", "src/scm_demo/_speed.c"),
 }
 
 
@@ -42,8 +40,9 @@ def _greeting(module: str) -> str:
 
 
 def _git(project: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True, capture_output=True
+    )
 
 
 def _check_import(frontends: Frontends, python: Path, project: Path, case: Case) -> None:

@@ -79,14 +79,16 @@ def _touch_all(root: Path) -> None:
 
 def _copy_elsewhere(tree: Path, dest: Path) -> Path:
     """``tree`` (a project and its siblings) at another path, as a fresh clone would be."""
-    shutil.copytree(tree, dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("target", "build", "*.egg-info", "*.so", "dist"))
+    shutil.copytree(
+        tree, dest, symlinks=True, ignore=shutil.ignore_patterns("target", "build", "*.egg-info", "*.so", "dist")
+    )
     return dest
 
 
 def _git(project: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project,
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=project, check=True, capture_output=True
+    )
 
 
 class WheelBuilds:
@@ -98,8 +100,7 @@ class WheelBuilds:
         self.seen = {"hits": 0, "misses": 0}
 
     def new(self) -> dict[str, int]:
-        out = self.frontends.run(sys.executable, "-m", "wheelmemo", "stats", "--json",
-                                 cwd=self.frontends.work).stdout
+        out = self.frontends.run(sys.executable, "-m", "wheelmemo", "stats", "--json", cwd=self.frontends.work).stdout
         kinds = json.loads(out)["projects"].get(self.project, {}).get("kinds", {})
         now = {k: int(kinds.get("wheel", {}).get(k, 0)) for k in ("hits", "misses")}
         delta = {k: now[k] - self.seen[k] for k in now}
@@ -115,8 +116,7 @@ MISS = {"hits": 0, "misses": 1}
 LEARNED = "(lambda m: (m.flavor(), m.generated(), m.dep_value()))(__import__('maturin_learned'))"
 
 
-def test_maturin_env_of_build_script_generated_file_and_outside_path_dep(
-        frontends: Frontends, tmp_path: Path) -> None:
+def test_maturin_env_of_build_script_generated_file_and_outside_path_dep(frontends: Frontends, tmp_path: Path) -> None:
     """Rows: an env var a build.rs reads (rerun-if-env-changed), a gitignored file the
     crate includes (include_str!), a path dependency outside the project; touching,
     copying and reverting are hits; the sdist route gives the same wheel."""
@@ -151,8 +151,7 @@ def test_maturin_env_of_build_script_generated_file_and_outside_path_dep(
     build("gitignored src/generated.txt edited", ("a", "gen v2", "dep v1"), {"lib": 1, "dep": 0})
 
     _edit(dep / "src" / "lib.rs", '"dep v1"', '"dep v2"')
-    latest = build("path dependency outside the project edited", ("a", "gen v2", "dep v2"),
-                   {"lib": 1, "dep": 1})
+    latest = build("path dependency outside the project edited", ("a", "gen v2", "dep v2"), {"lib": 1, "dep": 1})
 
     _touch_all(tree)
     hit("every file touched", latest)
@@ -165,8 +164,11 @@ def test_maturin_env_of_build_script_generated_file_and_outside_path_dep(
 
     from_sdist = frontends.python_m_build(project)
     compiles.new()  # a hit or a build from the unpacked sdist: both are right
-    checks.equal("python -m build (sdist, then wheel): installed wheel",
-                 frontends.run_in_venv(from_sdist, LEARNED), repr(("a", "gen v1", "dep v1")))
+    checks.equal(
+        "python -m build (sdist, then wheel): installed wheel",
+        frontends.run_in_venv(from_sdist, LEARNED),
+        repr(("a", "gen v1", "dep v1")),
+    )
     checks.verify()
 
 
@@ -188,8 +190,7 @@ def _plain_setuptools_build(frontends: Frontends, project: Path) -> None:
         pyproject.write_text(text)
 
 
-def test_setuptools_outside_header_env_macro_version_file_and_cflags(
-        frontends: Frontends, tmp_path: Path) -> None:
+def test_setuptools_outside_header_env_macro_version_file_and_cflags(frontends: Frontends, tmp_path: Path) -> None:
     """Rows: a header outside the project (include_dirs), an env var setup.py reads
     (define_macros), a gitignored file setup.py reads (the version), CFLAGS over a
     leftover build/ directory; touching, copying and reverting are hits."""
@@ -201,8 +202,7 @@ def test_setuptools_outside_header_env_macro_version_file_and_cflags(
     builds = WheelBuilds(frontends, "learned-c")
     checks = Checks()
 
-    def build(step: str, frontend: Build, want: tuple[int, int, int], version: str,
-              new: int | None = 1) -> Path:
+    def build(step: str, frontend: Build, want: tuple[int, int, int], version: str, new: int | None = 1) -> Path:
         wheel = frontend(project)
         checks.equal(f"{step}: wheelmemo build_wheel", builds.new(), MISS)
         compiled = compiles.new()["c"]
@@ -244,8 +244,7 @@ def test_setuptools_outside_header_env_macro_version_file_and_cflags(
     _touch_all(tree)
     hit("every file touched", frontends.uv_build_wheel, cflags)
     moved = _copy_elsewhere(tree, tmp_path / "elsewhere" / "deeper")
-    hit("project and header copied to another path", frontends.pip_wheel, cflags,
-        moved / "setuptools_learned")
+    hit("project and header copied to another path", frontends.pip_wheel, cflags, moved / "setuptools_learned")
 
     _edit(shared / "shared.h", "SHARED_VALUE 2", "SHARED_VALUE 1")
     (project / "version.txt").write_text("1.0\n")
@@ -258,24 +257,21 @@ def test_setuptools_outside_header_env_macro_version_file_and_cflags(
 HAS_EXTRA = "__import__('sdx_demo').has_extra()"
 
 
-def test_hatchling_wheel_from_sdist_is_not_the_wheel_of_the_tree(
-        frontends: Frontends, tmp_path: Path) -> None:
+def test_hatchling_wheel_from_sdist_is_not_the_wheel_of_the_tree(frontends: Frontends, tmp_path: Path) -> None:
     """Row: the sdist excludes src/sdx_demo/extra.py, which a wheel built from the tree
     ships; a wheel built from the unpacked sdist must not stand for the tree's (nor the
     other way round), in either order."""
     checks = Checks()
 
     def check(step: str, wheel: Path, fe: Frontends, shipped: bool) -> None:
-        checks.equal(f"{step}: sdx_demo/extra.py in the wheel", "sdx_demo/extra.py" in wheel_members(wheel),
-                     shipped)
+        checks.equal(f"{step}: sdx_demo/extra.py in the wheel", "sdx_demo/extra.py" in wheel_members(wheel), shipped)
         checks.equal(f"{step}: installed has_extra()", fe.run_in_venv(wheel, HAS_EXTRA), str(shipped))
 
     project = copy_project("hatch_sdist_exclude", tmp_path / "sdist-first")
     check("sdist first: python -m build", frontends.python_m_build(project), frontends, False)
     check("sdist first: then pip wheel . in the tree", frontends.pip_wheel(project), frontends, True)
 
-    fresh = Frontends(wheelhouse=frontends.wheelhouse, uv_cache=frontends.uv_cache,
-                      work=tmp_path / "fresh-cache")
+    fresh = Frontends(wheelhouse=frontends.wheelhouse, uv_cache=frontends.uv_cache, work=tmp_path / "fresh-cache")
     project = copy_project("hatch_sdist_exclude", tmp_path / "tree-first")
     check("tree first: pip wheel .", fresh.pip_wheel(project), fresh, True)
     check("tree first: then python -m build", fresh.python_m_build(project), fresh, False)
@@ -306,8 +302,9 @@ def test_tracked_file_that_gitignore_matches(frontends: Frontends, tmp_path: Pat
     _edit(settings, "data v1", "data v2")
     edited = frontends.pip_wheel(project)
     checks.equal("tracked, gitignored settings.dat edited: wheelmemo build_wheel", builds.new(), MISS)
-    checks.equal("tracked, gitignored settings.dat edited: installed wheel",
-                 frontends.run_in_venv(edited, SETTINGS), "data v2")
+    checks.equal(
+        "tracked, gitignored settings.dat edited: installed wheel", frontends.run_in_venv(edited, SETTINGS), "data v2"
+    )
 
     _touch_all(project)
     checks.same_wheel("every file touched", frontends.uv_build_wheel(project), edited)

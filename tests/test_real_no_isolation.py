@@ -22,7 +22,7 @@ from realtools import Frontends, tool, wheel_members
 
 pytestmark = pytest.mark.real
 
-SETUP_PY = '''\
+SETUP_PY = """\
 import os
 
 from setuptools import setup
@@ -43,9 +43,9 @@ class BuildPy(build_py):
 
 
 setup(cmdclass={"build_py": BuildPy})
-'''
+"""
 
-PYPROJECT = '''\
+PYPROJECT = """\
 [build-system]
 requires = ["wheelmemo", "setuptools>=64"]
 build-backend = "wheelmemo"
@@ -59,7 +59,7 @@ packages = ["accel_demo"]
 
 [tool.wheelmemo]
 backend = "setuptools.build_meta"
-'''
+"""
 
 
 def _accelerator_wheel(dest: Path, version: str) -> Path:
@@ -88,8 +88,9 @@ def test_pip_wheel_no_build_isolation_with_an_optional_accelerator(frontends: Fr
     env = tmp_path / "env"
     frontends.run(tool("uv"), "venv", "--quiet", "--seed", "--python", sys.executable, str(env), cwd=tmp_path)
     python = str(env / "bin" / "python")
-    frontends.run(tool("uv"), "pip", "install", "--quiet", "--python", python, "setuptools>=64", "wheelmemo",
-                  cwd=tmp_path)
+    frontends.run(
+        tool("uv"), "pip", "install", "--quiet", "--python", python, "setuptools>=64", "wheelmemo", cwd=tmp_path
+    )
     project = tmp_path / "accel-demo"
     (project / "accel_demo").mkdir(parents=True)
     (project / "accel_demo" / "__init__.py").write_text("")
@@ -102,16 +103,24 @@ def test_pip_wheel_no_build_isolation_with_an_optional_accelerator(frontends: Fr
 
     def accelerator(version: str | None) -> None:
         if version is None:
-            frontends.run(tool("uv"), "pip", "uninstall", "--quiet", "--python", python, "fast-accel-lib",
-                          cwd=tmp_path)
+            frontends.run(tool("uv"), "pip", "uninstall", "--quiet", "--python", python, "fast-accel-lib", cwd=tmp_path)
         else:
-            frontends.run(tool("uv"), "pip", "install", "--quiet", "--python", python,
-                          str(_accelerator_wheel(wheels, version)), cwd=tmp_path)
+            frontends.run(
+                tool("uv"),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                str(_accelerator_wheel(wheels, version)),
+                cwd=tmp_path,
+            )
 
     def build(step: str, flavor: str, outcome: str) -> None:
         out = tmp_path / f"out-{len(list(tmp_path.glob('out-*')))}"
-        frontends.run(python, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), ".",
-                      cwd=project)
+        frontends.run(
+            python, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), ".", cwd=project
+        )
         (wheel,) = out.glob("*.whl")
         got = wheel_members(wheel)["accel_demo/_flavor.py"].decode()
         if got != f"FLAVOR = {flavor!r}\n":
@@ -119,8 +128,13 @@ def test_pip_wheel_no_build_isolation_with_an_optional_accelerator(frontends: Fr
         stats = json.loads(frontends.run(python, "-m", "wheelmemo", "stats", "--json", cwd=tmp_path).stdout)
         kinds = stats["projects"].get("accel-demo", {}).get("kinds", {})
         now = {k: int(kinds.get("wheel", {}).get(k, 0)) for k in ("hits", "misses")}
-        delta = "hit" if now["hits"] - seen["hits"] == 1 and now["misses"] == seen["misses"] else (
-            "miss" if now["misses"] - seen["misses"] == 1 and now["hits"] == seen["hits"] else f"{now} after {seen}")
+        delta = (
+            "hit"
+            if now["hits"] - seen["hits"] == 1 and now["misses"] == seen["misses"]
+            else (
+                "miss" if now["misses"] - seen["misses"] == 1 and now["hits"] == seen["hits"] else f"{now} after {seen}"
+            )
+        )
         seen.update(now)
         if delta != outcome:
             failures.append(f"{step}: {delta}, want {outcome}")

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.real
 CRATE = "--crate-name mixed_demo "
 
 
-def _machine(name: str, tmp_path: Path, wheelhouse: Path, uv_cache: Path, env: dict[str, str]) -> tuple[Frontends, Path]:
+def _machine(
+    name: str, tmp_path: Path, wheelhouse: Path, uv_cache: Path, env: dict[str, str]
+) -> tuple[Frontends, Path]:
     work = tmp_path / f"machine-{name}"
     project = copy_project("maturin_mixed", work / "checkout")
     return Frontends(wheelhouse=wheelhouse, uv_cache=uv_cache, work=work, extra_env=dict(env)), project
@@ -61,8 +63,9 @@ def test_two_machines_share_a_webdav_remote(webdav: Any, tmp_path: Path, wheelho
     assert _objects(webdav.root / "team") == uploaded
 
 
-def test_an_s3_remote_through_isolated_build_environments(s3: Any, tmp_path: Path, wheelhouse: Path,
-                                                           uv_cache: Path) -> None:
+def test_an_s3_remote_through_isolated_build_environments(
+    s3: Any, tmp_path: Path, wheelhouse: Path, uv_cache: Path
+) -> None:
     """The project lists plain ``wheelmemo``: the S3 client reaches the build
     environments through ``get_requires_for_build_wheel``."""
     env = {"WHEELMEMO_REMOTE": s3.url("team"), **s3.environ}

@@ -72,8 +72,9 @@ def objects(shared: Path) -> dict[str, int]:
     return {kind: len(list((shared / "team" / "v1" / kind).glob("*"))) for kind in ("ac", "cas")}
 
 
-def test_a_builds_and_uploads_b_hits_from_the_remote(machines: Machines, shared: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_builds_and_uploads_b_hits_from_the_remote(
+    machines: Machines, shared: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     a = machines.on("A").build_wheel(subdir="a")
     assert machines.hooks.calls()["build_wheel"] == 1
     uploaded = objects(shared)
@@ -97,8 +98,9 @@ def test_a_builds_and_uploads_b_hits_from_the_remote(machines: Machines, shared:
     assert remote["bytes_up"] >= a.stat().st_size
 
 
-def test_read_only_builds_a_change_and_uploads_nothing(machines: Machines, shared: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_builds_a_change_and_uploads_nothing(
+    machines: Machines, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     machines.on("A").build_wheel()
     before = objects(shared)
     monkeypatch.setenv("WHEELMEMO_REMOTE_READ_ONLY", "1")
@@ -109,8 +111,9 @@ def test_read_only_builds_a_change_and_uploads_nothing(machines: Machines, share
     assert objects(shared) == before
 
 
-def test_a_local_hit_uploads_nothing_unless_reshare(machines: Machines, shared: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_local_hit_uploads_nothing_unless_reshare(
+    machines: Machines, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WHEELMEMO_REMOTE_READ_ONLY", "1")
     machines.on("A").build_wheel()  # built while the remote took no writes
     monkeypatch.delenv("WHEELMEMO_REMOTE_READ_ONLY")
@@ -125,8 +128,9 @@ def test_a_local_hit_uploads_nothing_unless_reshare(machines: Machines, shared: 
     assert machines.hooks.calls()["build_wheel"] == 1
 
 
-def test_a_reshared_narrow_hit_stays_narrow_on_the_remote(machines: Machines, shared: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reshared_narrow_hit_stays_narrow_on_the_remote(
+    machines: Machines, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A narrow hit reshared under the edited tree's key is marked narrow there too: a
     machine with narrow on takes it, one with narrow off builds."""
     monkeypatch.setenv("WHEELMEMO_NARROW", "1")
@@ -151,8 +155,8 @@ def test_a_reshared_narrow_hit_stays_narrow_on_the_remote(machines: Machines, sh
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "grow", "record", "missing-blob"])
 def test_a_damaged_remote_object_is_one_warning_and_a_correct_build(
-        machines: Machines, shared: Path, damage: str, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    machines: Machines, shared: Path, damage: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = machines.on("A").build_wheel(subdir="a").read_bytes()
     (blob,) = (shared / "team" / "v1" / "cas").iterdir()
     written: list[int] = []
@@ -191,7 +195,8 @@ def test_a_damaged_remote_object_is_one_warning_and_a_correct_build(
 
 
 def test_an_unreachable_remote_never_breaks_a_build_and_hides_its_secret(
-        machines: Machines, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    machines: Machines, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import socket
 
     with socket.socket() as s:  # a port nothing listens on
@@ -214,8 +219,9 @@ def test_an_unreachable_remote_never_breaks_a_build_and_hides_its_secret(
     assert machines.hooks.calls()["build_wheel"] == 1  # a local hit does not ask the remote
 
 
-def test_keys_are_the_same_with_and_without_a_remote(machines: Machines, monkeypatch: pytest.MonkeyPatch,
-                                                     shared: Path) -> None:
+def test_keys_are_the_same_with_and_without_a_remote(
+    machines: Machines, monkeypatch: pytest.MonkeyPatch, shared: Path
+) -> None:
     monkeypatch.delenv("WHEELMEMO_REMOTE")
     machines.on("A").build_wheel()
     monkeypatch.setenv("WHEELMEMO_REMOTE", machines.remote)
@@ -229,7 +235,8 @@ def test_keys_are_the_same_with_and_without_a_remote(machines: Machines, monkeyp
 
 
 def test_an_s3_remote_brings_its_client_into_isolated_build_environments(
-        machines: Machines, monkeypatch: pytest.MonkeyPatch) -> None:
+    machines: Machines, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from wheelmemo._remote import S3_REQUIREMENT
 
     hooks = machines.on("A")
@@ -241,7 +248,8 @@ def test_an_s3_remote_brings_its_client_into_isolated_build_environments(
 
 
 def test_a_bad_remote_url_is_one_line_naming_the_setting(
-        hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("WHEELMEMO_REMOTE", "ftp://user:pw@host/x")
     with pytest.raises(SystemExit):
         hooks.build_wheel()
@@ -250,7 +258,8 @@ def test_a_bad_remote_url_is_one_line_naming_the_setting(
 
 
 def test_the_remote_can_come_from_the_user_configuration(
-        machines: Machines, monkeypatch: pytest.MonkeyPatch, shared: Path, tmp_path: Path) -> None:
+    machines: Machines, monkeypatch: pytest.MonkeyPatch, shared: Path, tmp_path: Path
+) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'remote = "{machines.remote}"\n')
     monkeypatch.delenv("WHEELMEMO_REMOTE")
@@ -273,8 +282,8 @@ def _reference(machines: Machines, monkeypatch: pytest.MonkeyPatch) -> bytes:
 
 @pytest.mark.parametrize("fault", ["stopped", "500", "429", "wrong-credentials", "flip", "truncate"])
 def test_a_failing_webdav_server_is_one_warning_and_a_correct_wheel(
-        machines: Machines, webdav: Any, fault: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    machines: Machines, webdav: Any, fault: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = _reference(machines, monkeypatch)
     prefix = {"500": "fail500/team", "429": "fail429/team", "wrong-credentials": "auth/team"}.get(fault, "team")
     monkeypatch.setenv("WHEELMEMO_REMOTE", webdav.url(prefix))
@@ -305,8 +314,8 @@ def test_a_failing_webdav_server_is_one_warning_and_a_correct_wheel(
 
 
 def test_a_remote_that_hangs_costs_at_most_the_budget(
-        machines: Machines, hanging_server: Any, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    machines: Machines, hanging_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = _reference(machines, monkeypatch)
     monkeypatch.setenv("WHEELMEMO_REMOTE", hanging_server.url())
     monkeypatch.setenv("WHEELMEMO_REMOTE_BUDGET", "0.5")
@@ -336,7 +345,8 @@ def test_two_machines_share_an_s3_remote(machines: Machines, s3: Any, monkeypatc
 
 
 def test_get_requires_without_the_s3_client_is_quiet_and_leaves_the_remote_to_build_wheel(
-        machines: Machines, s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    machines: Machines, s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """An isolated environment has no client while get_requires runs (its answer brings
     it): no warning then, and the build_wheel call that follows still asks the remote."""
     import sys

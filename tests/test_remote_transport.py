@@ -47,8 +47,7 @@ class Remote:
         self.server = server
         self.opened: list[Transport] = []
 
-    def open(self, url: str | None = None, environ: dict[str, str] | None = None,
-             **options: Any) -> Transport:
+    def open(self, url: str | None = None, environ: dict[str, str] | None = None, **options: Any) -> Transport:
         transport = open_transport(url or self.url, self.environ if environ is None else environ, **options)
         self.opened.append(transport)
         return transport
@@ -188,9 +187,11 @@ def test_no_credentials_means_read_only(webdav: WebDAV, s3: S3Server, tmp_path: 
         transport.close()
     assert webdav.requests()[-1].method == "HEAD"  # the PUT was never sent
     assert open_transport((tmp_path / "share").as_uri(), {}).writable
-    for environ in ({"WHEELMEMO_REMOTE_TOKEN": TOKEN},
-                    {"WHEELMEMO_REMOTE_USERNAME": "u", "WHEELMEMO_REMOTE_PASSWORD": "p"},
-                    {"WHEELMEMO_REMOTE_HEADERS": "X-Api-Key: k"}):
+    for environ in (
+        {"WHEELMEMO_REMOTE_TOKEN": TOKEN},
+        {"WHEELMEMO_REMOTE_USERNAME": "u", "WHEELMEMO_REMOTE_PASSWORD": "p"},
+        {"WHEELMEMO_REMOTE_HEADERS": "X-Api-Key: k"},
+    ):
         assert open_transport(webdav.url(), environ).writable
     assert open_transport(webdav.url(userinfo="u:p"), {}).writable
     # remote-read-only = false, set explicitly: an HTTP server that takes writes without
@@ -200,14 +201,15 @@ def test_no_credentials_means_read_only(webdav: WebDAV, s3: S3Server, tmp_path: 
 
 
 def test_bearer_token_and_extra_headers_are_sent(webdav: WebDAV) -> None:
-    environ = {"WHEELMEMO_REMOTE_TOKEN": TOKEN,
-               "WHEELMEMO_REMOTE_HEADERS": "X-Wheelmemo-Test: a; b=c\n\nX-Other: 1\n"}
+    environ = {"WHEELMEMO_REMOTE_TOKEN": TOKEN, "WHEELMEMO_REMOTE_HEADERS": "X-Wheelmemo-Test: a; b=c\n\nX-Other: 1\n"}
     transport = open_transport(webdav.url(), environ)
     transport.put(KEY, b"1")
     transport.get(KEY, limit=1)
     transport.close()
     assert [(r.method, r.authorization, r.test_header) for r in webdav.requests()] == [
-        ("PUT", f"Bearer {TOKEN}", "a; b=c"), ("GET", f"Bearer {TOKEN}", "a; b=c")]
+        ("PUT", f"Bearer {TOKEN}", "a; b=c"),
+        ("GET", f"Bearer {TOKEN}", "a; b=c"),
+    ]
 
 
 def test_a_malformed_header_line_is_a_config_error_that_does_not_show_it(webdav: WebDAV) -> None:
@@ -219,8 +221,10 @@ def test_a_malformed_header_line_is_a_config_error_that_does_not_show_it(webdav:
 @pytest.mark.parametrize("how", ["environment", "userinfo"])
 def test_basic_auth(webdav: WebDAV, how: str) -> None:
     if how == "environment":
-        transport = open_transport(webdav.url("auth/team"), {
-            "WHEELMEMO_REMOTE_USERNAME": webdav.username, "WHEELMEMO_REMOTE_PASSWORD": webdav.password})
+        transport = open_transport(
+            webdav.url("auth/team"),
+            {"WHEELMEMO_REMOTE_USERNAME": webdav.username, "WHEELMEMO_REMOTE_PASSWORD": webdav.password},
+        )
     else:
         transport = open_transport(webdav.url("auth/team", userinfo=f"{webdav.username}:{webdav.password}"), {})
     assert transport.display == webdav.url("auth/team")
@@ -237,7 +241,10 @@ def test_wrong_credentials_never_show_a_secret(webdav: WebDAV) -> None:
     password = "wrong-password-8d1f"
     secrets = [password, TOKEN, "query-signature-55e2"]
     attempts = [
-        ({"WHEELMEMO_REMOTE_USERNAME": webdav.username, "WHEELMEMO_REMOTE_PASSWORD": password}, webdav.url("auth/team")),
+        (
+            {"WHEELMEMO_REMOTE_USERNAME": webdav.username, "WHEELMEMO_REMOTE_PASSWORD": password},
+            webdav.url("auth/team"),
+        ),
         ({}, webdav.url("auth/team", userinfo=f"{webdav.username}:{password}") + "?sig=query-signature-55e2"),
         ({"WHEELMEMO_REMOTE_TOKEN": TOKEN}, webdav.url("auth/team")),
     ]
@@ -258,8 +265,11 @@ def test_wrong_credentials_never_show_a_secret(webdav: WebDAV) -> None:
 def test_500_is_an_error_naming_the_status_and_the_remote(webdav: WebDAV) -> None:
     transport = open_transport(webdav.url("fail500/team"), {"WHEELMEMO_REMOTE_TOKEN": TOKEN})
     calls: list[Callable[[], object]] = [
-        lambda: transport.get(KEY, limit=10), lambda: transport.exists(KEY),
-        lambda: transport.download(KEY, io.BytesIO(), limit=100), lambda: transport.put(KEY, b"x")]
+        lambda: transport.get(KEY, limit=10),
+        lambda: transport.exists(KEY),
+        lambda: transport.download(KEY, io.BytesIO(), limit=100),
+        lambda: transport.put(KEY, b"x"),
+    ]
     for call in calls:
         with pytest.raises(RemoteError, match=r"HTTP 500") as caught:
             call()
@@ -281,8 +291,9 @@ def test_429_on_put_is_retried_three_times_then_an_error(webdav: WebDAV) -> None
 
 
 def test_429_backoff_stops_at_the_deadline(webdav: WebDAV) -> None:
-    transport = open_transport(webdav.url("fail429/team"), {"WHEELMEMO_REMOTE_TOKEN": TOKEN},
-                               deadline=time.monotonic() + 0.4)
+    transport = open_transport(
+        webdav.url("fail429/team"), {"WHEELMEMO_REMOTE_TOKEN": TOKEN}, deadline=time.monotonic() + 0.4
+    )
     with pytest.raises(RemoteTimeout, match="throttled"):
         transport.put(KEY, b"throttled")
     assert 1 <= len(webdav.requests()) < 4
@@ -296,9 +307,14 @@ def test_409_makes_the_parent_collections(strict_dav: StrictDAV) -> None:
     transport.put(KEY.replace("ab", "ef"), b"again")  # the parents exist now: no MKCOL
     assert transport.get(KEY, limit=10) == b"made"
     assert strict_dav.requests == [
-        ("PUT", "/team/" + KEY, 409), ("MKCOL", "/team/", 201), ("MKCOL", "/team/v1/", 201),
-        ("MKCOL", "/team/v1/ac/", 201), ("PUT", "/team/" + KEY, 201),
-        ("PUT", "/team/" + KEY.replace("ab", "ef"), 201), ("GET", "/team/" + KEY, 200)]
+        ("PUT", "/team/" + KEY, 409),
+        ("MKCOL", "/team/", 201),
+        ("MKCOL", "/team/v1/", 201),
+        ("MKCOL", "/team/v1/ac/", 201),
+        ("PUT", "/team/" + KEY, 201),
+        ("PUT", "/team/" + KEY.replace("ab", "ef"), 201),
+        ("GET", "/team/" + KEY, 200),
+    ]
     transport.close()
 
 
@@ -373,9 +389,12 @@ def test_a_spent_deadline_raises_before_any_request(remote: Remote, tmp_path: Pa
     requests_before = len(remote.server.requests()) if remote.kind == "webdav" else 0
     transport = remote.open(deadline=time.monotonic() - 1)
     calls: list[Callable[[], object]] = [
-        lambda: transport.get(KEY, limit=10), lambda: transport.exists(KEY),
-        lambda: transport.download(KEY, io.BytesIO(), limit=100), lambda: transport.put(BLOB, b"x"),
-        lambda: transport.put(BLOB, big_file(tmp_path / "blob", 10))]
+        lambda: transport.get(KEY, limit=10),
+        lambda: transport.exists(KEY),
+        lambda: transport.download(KEY, io.BytesIO(), limit=100),
+        lambda: transport.put(BLOB, b"x"),
+        lambda: transport.put(BLOB, big_file(tmp_path / "blob", 10)),
+    ]
     for call in calls:
         with pytest.raises(RemoteTimeout, match="time budget"):
             call()
@@ -392,8 +411,12 @@ def test_a_hanging_server_times_out_at_a_short_deadline(hanging_server: RawServe
     else:
         url = f"s3://bucket/team?endpoint={hanging_server.endpoint}"
         environ = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
-    for call in (lambda t: t.get(KEY, limit=10), lambda t: t.exists(KEY), lambda t: t.put(KEY, b"x"),
-                 lambda t: t.download(KEY, io.BytesIO(), limit=100)):
+    for call in (
+        lambda t: t.get(KEY, limit=10),
+        lambda t: t.exists(KEY),
+        lambda t: t.put(KEY, b"x"),
+        lambda t: t.download(KEY, io.BytesIO(), limit=100),
+    ):
         transport = open_transport(url, environ, connect_timeout=0.2, deadline=time.monotonic() + 0.25)
         with pytest.raises(RemoteTimeout):
             call(transport)
@@ -452,20 +475,24 @@ def test_s3_endpoint_and_region_from_the_url(s3: S3Server) -> None:
 
 
 @pytest.mark.parametrize("kind", ["http-token", "http-basic", "s3"])
-def test_a_server_that_echoes_credentials_does_not_put_them_in_messages(
-        echoing_server: RawServer, kind: str) -> None:
+def test_a_server_that_echoes_credentials_does_not_put_them_in_messages(echoing_server: RawServer, kind: str) -> None:
     """The server answers 403 with the request's head as the body, and its Authorization
     header as the reason phrase."""
     secrets = [TOKEN, "basic-password-1b2c", "session-token-77aa", "aws-secret-key-99ff", "query-sig-3d4e"]
     if kind == "http-token":
         url, environ = echoing_server.url() + "?sig=query-sig-3d4e", {"WHEELMEMO_REMOTE_TOKEN": TOKEN}
     elif kind == "http-basic":
-        url, environ = echoing_server.url(), {"WHEELMEMO_REMOTE_USERNAME": "someone",
-                                              "WHEELMEMO_REMOTE_PASSWORD": "basic-password-1b2c"}
+        url, environ = (
+            echoing_server.url(),
+            {"WHEELMEMO_REMOTE_USERNAME": "someone", "WHEELMEMO_REMOTE_PASSWORD": "basic-password-1b2c"},
+        )
     else:
         url = f"s3://bucket/team?endpoint={echoing_server.endpoint}"
-        environ = {"AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "aws-secret-key-99ff",
-                   "AWS_SESSION_TOKEN": "session-token-77aa"}
+        environ = {
+            "AWS_ACCESS_KEY_ID": "id",
+            "AWS_SECRET_ACCESS_KEY": "aws-secret-key-99ff",
+            "AWS_SESSION_TOKEN": "session-token-77aa",
+        }
     transport = open_transport(url, environ)
     for call, write in ((lambda: transport.get(KEY, limit=10), False), (lambda: transport.put(KEY, b"x"), True)):
         with pytest.raises(RemoteError) as caught:
@@ -484,7 +511,8 @@ def test_s3_profile_credentials(s3: S3Server, tmp_path: Path) -> None:
     (tmp_path / "credentials").write_text(
         "[default]\naws_access_key_id = nope\n"
         f"[team]\naws_access_key_id = {s3.environ['AWS_ACCESS_KEY_ID']}\n"
-        f"aws_secret_access_key = {s3.environ['AWS_SECRET_ACCESS_KEY']}\n")
+        f"aws_secret_access_key = {s3.environ['AWS_SECRET_ACCESS_KEY']}\n"
+    )
     environ = {"AWS_ENDPOINT_URL": s3.endpoint, "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials")}
     assert not open_transport(s3.url(), environ).writable  # [default] has no secret
     transport = open_transport(s3.url(), dict(environ, AWS_PROFILE="team"))
@@ -544,11 +572,20 @@ def test_file_prefix_itself_may_be_a_symlink(tmp_path: Path) -> None:
 
 
 # -- URLs --------------------------------------------------------------------------------
-@pytest.mark.parametrize("url", [
-    "ftp://user:hunter2-pw@host/x", "/mnt/shared/cache", "s3:///prefix", "s3://user:hunter2-pw@bucket/x",
-    "http:///prefix", "http://host:port/x", "file://server/share", "file:relative",
-    "s3://bucket/x?unknown=hunter2-pw",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://user:hunter2-pw@host/x",
+        "/mnt/shared/cache",
+        "s3:///prefix",
+        "s3://user:hunter2-pw@bucket/x",
+        "http:///prefix",
+        "http://host:port/x",
+        "file://server/share",
+        "file:relative",
+        "s3://bucket/x?unknown=hunter2-pw",
+    ],
+)
 def test_bad_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError) as caught:
         open_transport(url, {})
@@ -561,17 +598,21 @@ def test_bad_urls_are_config_errors(url: str) -> None:
 
 
 def test_display_drops_userinfo_and_query(tmp_path: Path) -> None:
-    assert open_transport("https://u:pw@cache.example.com:8443/team/?sig=abc", {}).display == \
-        "https://cache.example.com:8443/team"
+    assert (
+        open_transport("https://u:pw@cache.example.com:8443/team/?sig=abc", {}).display
+        == "https://cache.example.com:8443/team"
+    )
     assert open_transport("s3://bucket/team/?region=eu-west-1", {}, read_only=True).display == "s3://bucket/team"
     assert open_transport((tmp_path / "a b").as_uri(), {}).display == f"file://{tmp_path}/a b"
 
 
 def test_importing_the_transports_is_cheap() -> None:
     """A local hit never pays for http.client (~30 ms, with ssl) nor the S3 client."""
-    code = ("import sys, wheelmemo._remote as r\n"
-            "t = r.open_transport('http://127.0.0.1:9/x', {})\n"
-            "print(sorted(m for m in ('http.client', 'ssl', 'obstore', 'email.parser') if m in sys.modules))")
+    code = (
+        "import sys, wheelmemo._remote as r\n"
+        "t = r.open_transport('http://127.0.0.1:9/x', {})\n"
+        "print(sorted(m for m in ('http.client', 'ssl', 'obstore', 'email.parser') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -41,14 +41,21 @@ def stored(server: StrictDAV) -> list[Path]:
 @pytest.fixture
 def remote(strict_dav: StrictDAV, monkeypatch: pytest.MonkeyPatch) -> StrictDAV:
     monkeypatch.setenv("WHEELMEMO_REMOTE", strict_dav.url("cache/team"))
-    for var in ("WHEELMEMO_REMOTE_READ_ONLY", "WHEELMEMO_REMOTE_TOKEN", "WHEELMEMO_REMOTE_USERNAME",
-                "WHEELMEMO_REMOTE_PASSWORD", "WHEELMEMO_REMOTE_HEADERS", "WHEELMEMO_REMOTE_RESHARE"):
+    for var in (
+        "WHEELMEMO_REMOTE_READ_ONLY",
+        "WHEELMEMO_REMOTE_TOKEN",
+        "WHEELMEMO_REMOTE_USERNAME",
+        "WHEELMEMO_REMOTE_PASSWORD",
+        "WHEELMEMO_REMOTE_HEADERS",
+        "WHEELMEMO_REMOTE_RESHARE",
+    ):
         monkeypatch.delenv(var, raising=False)
     return strict_dav
 
 
 def test_without_credentials_nothing_is_uploaded_and_one_line_says_why(
-        hooks: Hooks, remote: StrictDAV, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, remote: StrictDAV, capsys: pytest.CaptureFixture[str]
+) -> None:
     frontend_run(hooks)
     err = capsys.readouterr().err
     assert err.count(LINE) == 1, err
@@ -61,8 +68,13 @@ def test_without_credentials_nothing_is_uploaded_and_one_line_says_why(
 
 @pytest.mark.parametrize("how", ["environment", "pyproject", "user configuration"])
 def test_remote_read_only_false_writes_to_a_server_without_credentials(
-        hooks: Hooks, remote: StrictDAV, how: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks,
+    remote: StrictDAV,
+    how: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     if how == "environment":
         monkeypatch.setenv("WHEELMEMO_REMOTE_READ_ONLY", "0")
     elif how == "pyproject":
@@ -83,16 +95,22 @@ def test_remote_read_only_false_writes_to_a_server_without_credentials(
 
 @pytest.mark.parametrize("status", [401, 403, 405])
 def test_a_refused_write_is_one_line_and_the_remote_is_still_read(
-        hooks: Hooks, remote: StrictDAV, status: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks,
+    remote: StrictDAV,
+    status: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("WHEELMEMO_REMOTE_TOKEN", "a-token-that-may-only-read")
     remote.server.put_status = status
     frontend_run(hooks)
     err = capsys.readouterr().err
     assert err.count(LINE) == 1 and "building without it" not in err, err
     line = next(line for line in err.splitlines() if LINE in line)
-    assert line.startswith(f"wheelmemo: warning: remote cache {remote.url('cache/team')}: {LINE}: "
-                           "the remote refused a write (PUT ")
+    assert line.startswith(
+        f"wheelmemo: warning: remote cache {remote.url('cache/team')}: {LINE}: the remote refused a write (PUT "
+    )
     assert f"HTTP {status}" in line and "remote-read-only = true" in line
     assert "a-token" not in err
     assert len(writes(remote)) == 1  # the next hooks of the run do not try again
@@ -104,20 +122,24 @@ def test_a_refused_write_is_one_line_and_the_remote_is_still_read(
 
 
 def test_read_only_as_asked_is_said_once_and_not_as_a_warning(
-        hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("WHEELMEMO_REMOTE_TOKEN", "a-token")
     monkeypatch.setenv("WHEELMEMO_REMOTE_READ_ONLY", "1")
     frontend_run(hooks)
     err = capsys.readouterr().err
     assert err.count(LINE) == 1, err
     line = next(line for line in err.splitlines() if LINE in line)
-    assert line == f"wheelmemo: remote cache {remote.url('cache/team')}: {LINE}: remote-read-only = true " \
-                   "(set it to false, or WHEELMEMO_REMOTE_READ_ONLY=0, to upload)"
+    assert (
+        line == f"wheelmemo: remote cache {remote.url('cache/team')}: {LINE}: remote-read-only = true "
+        "(set it to false, or WHEELMEMO_REMOTE_READ_ONLY=0, to upload)"
+    )
     assert writes(remote) == []
 
 
 def test_a_local_hit_to_reshare_to_a_read_only_remote_says_so(
-        hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("WHEELMEMO_REMOTE")
     hooks.build_wheel(subdir="first")
     capsys.readouterr()
@@ -131,7 +153,8 @@ def test_a_local_hit_to_reshare_to_a_read_only_remote_says_so(
 
 
 def test_the_line_is_said_again_in_a_later_frontend_run(
-        hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks: Hooks, remote: StrictDAV, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from wheelmemo import _engine
 
     hooks.build_wheel(subdir="first")
@@ -146,8 +169,7 @@ def test_remote_read_only_is_unset_true_or_false(hooks: Hooks, tmp_path: Path) -
 
     def setting(environ: dict[str, str], table: str = "") -> bool | None:
         if table:
-            (hooks.project / "pyproject.toml").write_text(
-                (tmp_path / "pyproject.toml").read_text() + table)
+            (hooks.project / "pyproject.toml").write_text((tmp_path / "pyproject.toml").read_text() + table)
         return load_settings(load_project(hooks.project), None, environ)[0].remote_read_only
 
     (tmp_path / "pyproject.toml").write_text((hooks.project / "pyproject.toml").read_text())

@@ -57,7 +57,8 @@ def test_sdist_of_an_edited_tree_does_not_meet_the_old_wheel(hooks: Hooks, tmp_p
 
 
 def test_sdist_lacking_a_file_meets_the_tree_only_when_the_tree_build_did_not_read_it(
-    hooks: Hooks, tmp_path: Path,
+    hooks: Hooks,
+    tmp_path: Path,
 ) -> None:
     """The fake sdist leaves .gitignore out: the tree's build never read it, so the copy
     may use the tree's wheel; a wheel built first in the copy is not the tree's (what the
@@ -101,8 +102,9 @@ def test_descriptive_cargo_fields_and_setuptools_tags_are_no_differences(tmp_pat
         where.mkdir()
     manifest = '[package]\nname = "demo"\nversion = "1.0.0"\n\n[dependencies]\npyo3 = "0.30"\n'
     (tree / "Cargo.toml").write_text(manifest)
-    (unpacked / "Cargo.toml").write_text(manifest.replace('version = "1.0.0"\n',
-                                                          'version = "1.0.0"\nreadme = "README.md"\n'))
+    (unpacked / "Cargo.toml").write_text(
+        manifest.replace('version = "1.0.0"\n', 'version = "1.0.0"\nreadme = "README.md"\n')
+    )
     assert _equivalent("Cargo.toml", unpacked, tree, True)
     (unpacked / "Cargo.toml").write_text(manifest.replace('"0.30"', '"0.29"'))
     assert not _equivalent("Cargo.toml", unpacked, tree, True)
@@ -125,8 +127,9 @@ def test_a_git_checkout_holding_a_pkg_info_is_a_tree(hooks: Hooks, fake_site: Fa
     hooks.project = unpacked
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=unpacked,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=unpacked, check=True, capture_output=True
+        )
 
     git("init", "-q")
     git("add", "-A")
@@ -143,8 +146,12 @@ def test_an_sdist_is_built_again_after_a_commit_or_git_add(hooks: Hooks, tmp_pat
     import subprocess
 
     def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=hooks.project,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            cwd=hooks.project,
+            check=True,
+            capture_output=True,
+        )
 
     def sdist(where: str) -> None:
         (hooks.out / where).mkdir(parents=True)
@@ -168,8 +175,9 @@ def test_an_sdist_is_built_again_after_a_commit_or_git_add(hooks: Hooks, tmp_pat
     assert hooks.calls()["build_sdist"] == 4
 
 
-def test_an_sdist_is_keyed_on_the_ignored_files_it_ships(hooks: Hooks, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_sdist_is_keyed_on_the_ignored_files_it_ships(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An sdist packed by a program wheelmemo cannot watch (maturin's) ships a gitignored
     file (``include`` in a Cargo.toml): an edit of it is a miss, not the old sdist
     (found by the stale fuzzer: the wheel ``python -m build`` then built from it was stale)."""

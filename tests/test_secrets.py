@@ -39,7 +39,7 @@ def secret(character: str, salt: str) -> str:
 def assert_hidden(text: str, secrets: list[str]) -> None:
     for value in secrets:
         for i in range(len(value) - 3):
-            assert value[i:i + 4] not in text, f"{value[i:i + 4]!r} of {value!r} shows in:\n{text}"
+            assert value[i : i + 4] not in text, f"{value[i : i + 4]!r} of {value!r} shows in:\n{text}"
 
 
 @pytest.fixture
@@ -51,8 +51,14 @@ def closed_port() -> int:
 
 @pytest.mark.parametrize("character", CHARACTERS, ids=[f"0x{ord(c):02x}" for c in CHARACTERS])
 def test_no_secret_shows_whatever_it_holds(
-        hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        character: str, closed_port: int, failing_server: RawServer) -> None:
+    hooks: Hooks,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    character: str,
+    closed_port: int,
+    failing_server: RawServer,
+) -> None:
     password, token, signature = (secret(character, salt) for salt in ("password", "token", "query"))
     encoded = quote(password, safe="")
     hidden = [password, encoded, token, quote(token, safe=""), signature, quote(signature, safe="")]
@@ -67,16 +73,23 @@ def test_no_secret_shows_whatever_it_holds(
         (f"ftp://ci:{password}@127.0.0.1/cache", {}, None),  # not a remote
         (f"s3://ci:{password}@bucket/cache", {}, None),
         (failing_server.url() + f"?sig={signature}", {"WHEELMEMO_REMOTE_TOKEN": token}, failing_server.url()),
-        (failing_server.url(), {"WHEELMEMO_REMOTE_USERNAME": "ci", "WHEELMEMO_REMOTE_PASSWORD": password},
-         failing_server.url()),
+        (
+            failing_server.url(),
+            {"WHEELMEMO_REMOTE_USERNAME": "ci", "WHEELMEMO_REMOTE_PASSWORD": password},
+            failing_server.url(),
+        ),
         (failing_server.url().replace("://", f"://ci:{encoded}@"), {}, failing_server.url()),
         (failing_server.url(), {"WHEELMEMO_REMOTE_HEADERS": f"X-Api-Key: {token}"}, failing_server.url()),
     ]
     monkeypatch.setenv("WHEELMEMO_LOG", "debug")
     for number, (url, environ, named) in enumerate(cases):
         monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / f"cache-{number}"))  # nothing skipped
-        for var in ("WHEELMEMO_REMOTE_TOKEN", "WHEELMEMO_REMOTE_USERNAME", "WHEELMEMO_REMOTE_PASSWORD",
-                    "WHEELMEMO_REMOTE_HEADERS"):
+        for var in (
+            "WHEELMEMO_REMOTE_TOKEN",
+            "WHEELMEMO_REMOTE_USERNAME",
+            "WHEELMEMO_REMOTE_PASSWORD",
+            "WHEELMEMO_REMOTE_HEADERS",
+        ):
             monkeypatch.delenv(var, raising=False)
         for var, value in {"WHEELMEMO_REMOTE": url, **environ}.items():
             monkeypatch.setenv(var, value)
@@ -108,18 +121,21 @@ def split_userinfo_raw(url: str) -> str:
     return url.partition("://")[2].rpartition("@")[0]
 
 
-@pytest.mark.parametrize("url, shown", [
-    ("http://u:a@b:c@host:80/p?q=1#f", "http://host:80/p"),
-    ("https://u:p@ss:w@rd@[::1]:8443/team/?sig=x", "https://[::1]:8443/team"),
-    ("http://u:a/b@host/p", "http://..."),  # a raw '/', '?' or '#' before an '@': nothing shown
-    ("http://u:a?b#c@host/p", "http://..."),
-    ("http://host/p?sig=a@b", "http://..."),  # an '@' in the query: the same
-    ("user:pa://ss@host/x", "..."),  # what precedes '://' is no scheme
-    ("user:pass@host/x?y", "host/x"),
-    ("file:///shared/a@b/cache?x", "file:///shared/a@b/cache"),  # a path, no userinfo
-    ("file://u:p@localhost/x", "file://localhost/x"),
-    ("s3://bucket/team?endpoint=http://k:s@minio", "s3://..."),
-])
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("http://u:a@b:c@host:80/p?q=1#f", "http://host:80/p"),
+        ("https://u:p@ss:w@rd@[::1]:8443/team/?sig=x", "https://[::1]:8443/team"),
+        ("http://u:a/b@host/p", "http://..."),  # a raw '/', '?' or '#' before an '@': nothing shown
+        ("http://u:a?b#c@host/p", "http://..."),
+        ("http://host/p?sig=a@b", "http://..."),  # an '@' in the query: the same
+        ("user:pa://ss@host/x", "..."),  # what precedes '://' is no scheme
+        ("user:pass@host/x?y", "host/x"),
+        ("file:///shared/a@b/cache?x", "file:///shared/a@b/cache"),  # a path, no userinfo
+        ("file://u:p@localhost/x", "file://localhost/x"),
+        ("s3://bucket/team?endpoint=http://k:s@minio", "s3://..."),
+    ],
+)
 def test_a_display_holds_nothing_before_the_last_at_nor_a_query(url: str, shown: str) -> None:
     from wheelmemo._urls import display_url
 

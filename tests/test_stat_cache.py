@@ -55,8 +55,7 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("settled")
-def test_nothing_changed_is_answered_without_a_lookup_per_file(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_changed_is_answered_without_a_lookup_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     found = _tree(tmp_path)
     saved = tmp_path / "stat.m"
     first = StatCache(saved)
@@ -102,8 +101,7 @@ def test_one_change_hashes_that_file_alone(tmp_path: Path, monkeypatch: pytest.M
     hashed = _no_hashing(monkeypatch)
     after = StatCache(saved).digest_all(found)
     hashed = list(hashed)  # (the expectation below hashes every file)
-    expected = {label: ("x:" if os.access(path, os.X_OK) else "") + file_digest(path)
-                for label, path in found.items()}
+    expected = {label: ("x:" if os.access(path, os.X_OK) else "") + file_digest(path) for label, path in found.items()}
     assert after == expected
     changed = {"removed": [], "added": [found.get("pkg/m9.py", "")]}.get(change, [str(target)])
     assert hashed == changed
@@ -125,10 +123,18 @@ def test_racy_files_are_hashed_again_in_the_next_process(tmp_path: Path, monkeyp
 
 
 @pytest.mark.usefixtures("settled")
-@pytest.mark.parametrize("damaged", [
-    None, 5, ("a", "b", "c"), ("pkg/m0.py", "1:2:3:4", "d", 5), ("pkg/m0.py\0pkg/m1.py", "1:2:3:4", "d", "00000000"),
-    ("pkg/m0.py", "garbage", "planted", "00000000"), ("pkg/m0.py", "1:2:3:4", "planted", "zzzzzzzz"),
-])
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        None,
+        5,
+        ("a", "b", "c"),
+        ("pkg/m0.py", "1:2:3:4", "d", 5),
+        ("pkg/m0.py\0pkg/m1.py", "1:2:3:4", "d", "00000000"),
+        ("pkg/m0.py", "garbage", "planted", "00000000"),
+        ("pkg/m0.py", "1:2:3:4", "planted", "zzzzzzzz"),
+    ],
+)
 def test_a_damaged_stat_cache_means_hashing_again(tmp_path: Path, damaged: Any) -> None:
     found = _tree(tmp_path, 2)
     saved = tmp_path / "stat.m"
@@ -145,8 +151,7 @@ def test_a_planted_digest_under_the_right_signature_is_what_a_cache_is(tmp_path:
     st = os.stat(found["pkg/m0.py"])
     sig = f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
     saved = tmp_path / "stat.m"
-    saved.write_bytes(marshal.dumps({"inputs": ("pkg/m0.py", sig, "planted", "00000000"), "files": {},
-                                     "memo": {}}))
+    saved.write_bytes(marshal.dumps({"inputs": ("pkg/m0.py", sig, "planted", "00000000"), "files": {}, "memo": {}}))
     assert StatCache(saved).digest_all(found) == {"pkg/m0.py": "planted"}
 
 
@@ -158,7 +163,10 @@ def test_exclusions_are_remembered_by_listing_and_patterns(tmp_path: Path, monke
     cache = StatCache(None)
     cache.memo = memo
     assert sorted(collect_inputs(tmp_path, {}, backend="x", stat_cache=cache)) == [
-        "pkg/m0.py", "pkg/m1.py", "pkg/m2.py"]
+        "pkg/m0.py",
+        "pkg/m1.py",
+        "pkg/m2.py",
+    ]
     assert KEPT_MEMO_KEY in memo
 
     def no_matching(*patterns: str) -> None:
@@ -167,10 +175,15 @@ def test_exclusions_are_remembered_by_listing_and_patterns(tmp_path: Path, monke
     with monkeypatch.context() as m:
         m.setattr(_inputs, "compile_glob", no_matching)
         assert sorted(collect_inputs(tmp_path, {}, backend="x", stat_cache=cache)) == [
-            "pkg/m0.py", "pkg/m1.py", "pkg/m2.py"]
+            "pkg/m0.py",
+            "pkg/m1.py",
+            "pkg/m2.py",
+        ]
     # other patterns, or another listing: matched again
     assert sorted(collect_inputs(tmp_path, {}, backend="x", exclude=["m1.py"], stat_cache=cache)) == [
-        "pkg/m0.py", "pkg/m2.py"]
+        "pkg/m0.py",
+        "pkg/m2.py",
+    ]
     (tmp_path / "pkg" / "m7.py").write_text("")
     assert "pkg/m7.py" in collect_inputs(tmp_path, {}, backend="x", exclude=["m1.py"], stat_cache=cache)
 
@@ -201,7 +214,9 @@ def test_a_settled_hit_lists_no_directory_and_hashes_no_file(hooks: Hooks, monke
 
 @pytest.mark.parametrize("short_reads", [False, True], ids=["whole-reads", "short-reads"])
 def test_file_digests_cover_every_byte_whatever_the_reads_return(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, short_reads: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    short_reads: bool,
 ) -> None:
     """A small file is hashed in one read, asked for one byte more than its size; a file
     system whose reads stop short (FUSE, network) is read on to its end all the same."""

@@ -40,8 +40,9 @@ def test_entry_is_content_addressed(hooks: Hooks, cache_dir: Path) -> None:
     assert json.loads(record.read_text())["files"] == [[wheel.name, blob.name, wheel.stat().st_size]]
 
 
-def test_flipped_byte_in_blob_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_flipped_byte_in_blob_is_discarded_and_rebuilt(
+    hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     good = hooks.build_wheel(subdir="a").read_bytes()
     (blob,) = _blobs(cache_dir)
     data = bytearray(blob.read_bytes())
@@ -56,16 +57,19 @@ def test_flipped_byte_in_blob_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: 
     assert hooks.calls()["build_wheel"] == 2
 
 
-@pytest.mark.parametrize(("kind", "damage"), [
-    (kind, damage) for kind in ("wheel", "manifest") for damage in ("truncate", "garbage", "checksum")
-] + [("wheel", "delete blob"), ("manifest", "delete record")])  # a manifest has no blob
+@pytest.mark.parametrize(
+    ("kind", "damage"),
+    [(kind, damage) for kind in ("wheel", "manifest") for damage in ("truncate", "garbage", "checksum")]
+    + [("wheel", "delete blob"), ("manifest", "delete record")],
+)  # a manifest has no blob
 def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str, kind: str) -> None:
     hooks.build_wheel()
     (record,) = _records(cache_dir)
     if kind == "manifest":  # the list of the declared key's results, each with its learned inputs
         key = json.loads(record.read_bytes())["key"]
-        record = next(r for r in _records(cache_dir, "manifest")
-                      if json.loads(r.read_bytes())["value"][0]["key"] == key)
+        record = next(
+            r for r in _records(cache_dir, "manifest") if json.loads(r.read_bytes())["value"][0]["key"] == key
+        )
     if damage == "truncate":
         record.write_bytes(record.read_bytes()[:20])
     elif damage == "garbage":
@@ -81,8 +85,9 @@ def test_damaged_record_is_rebuilt(hooks: Hooks, cache_dir: Path, damage: str, k
     assert hooks.calls()["build_wheel"] == 2
 
 
-def test_unwritable_cache_warns_and_builds(hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_cache_warns_and_builds(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("")
     monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(blocker / "cache"))
@@ -117,8 +122,7 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, directory: Path, code: int) ->
 
         return call
 
-    monkeypatch.setattr(os, "open", refuse(os.open, 0, "dir_fd",
-                                           lambda _, a: (a[1] if len(a) > 1 else 0) & writing))
+    monkeypatch.setattr(os, "open", refuse(os.open, 0, "dir_fd", lambda _, a: (a[1] if len(a) > 1 else 0) & writing))
     # as the kernel does, an existing directory is reported as such before the file system
     monkeypatch.setattr(os, "mkdir", refuse(os.mkdir, 0, "dir_fd", lambda p, _: not os.path.lexists(p)))
     monkeypatch.setattr(os, "unlink", refuse(os.unlink, 0, "dir_fd"))
@@ -126,8 +130,9 @@ def _fail_writes(monkeypatch: pytest.MonkeyPatch, directory: Path, code: int) ->
     monkeypatch.setattr(os, "replace", refuse(os.replace, 1, "dst_dir_fd"))
 
 
-def test_full_disk_warns_and_builds(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_disk_warns_and_builds(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with monkeypatch.context() as full:
         _fail_writes(full, cache_dir, errno.ENOSPC)
         wheel = hooks.build_wheel()
@@ -138,8 +143,9 @@ def test_full_disk_warns_and_builds(hooks: Hooks, cache_dir: Path, monkeypatch: 
     assert hooks.calls()["build_wheel"] == 2
 
 
-def test_read_only_cache_still_hits(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_read_only_cache_still_hits(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Lookups work from a cache that cannot be written: no lock file, no last-use time,
     no statistics; only a miss, which cannot take the key's lock, builds without it."""
     hooks.build_wheel()
@@ -161,18 +167,23 @@ def test_read_only_cache_still_hits(hooks: Hooks, cache_dir: Path, monkeypatch: 
 
 
 def _build_in_subprocess(project: Path, site: Path, out: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    code = ("import sys, wheelmemo; sys.stdout.write(wheelmemo.build_wheel(sys.argv[1]))")
+    code = "import sys, wheelmemo; sys.stdout.write(wheelmemo.build_wheel(sys.argv[1]))"
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-c", code, str(out)], cwd=project, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", code, str(out)],
+        cwd=project,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(site)]), **env},
     )
 
 
 def test_concurrent_builds_of_one_key_build_once(hooks: Hooks, fake_site: FakeSite) -> None:
-    procs = [_build_in_subprocess(hooks.project, fake_site.path, hooks.out / f"w{i}", {"FAKE_BACKEND_SLEEP": "1"})
-             for i in range(4)]
+    procs = [
+        _build_in_subprocess(hooks.project, fake_site.path, hooks.out / f"w{i}", {"FAKE_BACKEND_SLEEP": "1"})
+        for i in range(4)
+    ]
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], results
     assert hooks.calls()["build_wheel"] == 1

@@ -84,8 +84,9 @@ WRONG_TYPES: dict[str, Callable[[dict[str, Any]], Any]] = {
 
 # -- 1. one validating read of every record ---------------------------------------------
 @pytest.mark.parametrize("damage", list(WRONG_TYPES))
-def test_record_of_wrong_types_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: Path, damage: str,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_record_of_wrong_types_is_discarded_and_rebuilt(
+    hooks: Hooks, cache_dir: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     wheel = hooks.build_wheel(subdir="a")
     (record,) = _records(cache_dir)
     _forge(record, WRONG_TYPES[damage])
@@ -99,9 +100,9 @@ def test_record_of_wrong_types_is_discarded_and_rebuilt(hooks: Hooks, cache_dir:
 
 
 @pytest.mark.parametrize("damage", list(WRONG_TYPES))
-def test_commands_skip_records_of_wrong_types(hooks: Hooks, cache_dir: Path, damage: str,
-                                              monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_skip_records_of_wrong_types(
+    hooks: Hooks, cache_dir: Path, damage: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """list, stats and prune read every record: a bad one is skipped, and pruned first."""
     hooks.build_wheel()
     monkeypatch.setenv("FAKE_BUILD_FLAG", "other")
@@ -133,13 +134,13 @@ MANIFEST_DAMAGE: dict[str, Callable[[list[Any]], Any]] = {
 
 
 @pytest.mark.parametrize("damage", list(MANIFEST_DAMAGE))
-def test_manifest_of_wrong_types_is_discarded_and_rebuilt(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                           damage: str) -> None:
+def test_manifest_of_wrong_types_is_discarded_and_rebuilt(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, damage: str
+) -> None:
     hooks.build_wheel(subdir="a")
     (record,) = _records(cache_dir)
     key = json.loads(record.read_bytes())["key"]
-    manifest = next(r for r in _records(cache_dir, "manifest")
-                    if json.loads(r.read_bytes())["value"][0]["key"] == key)
+    manifest = next(r for r in _records(cache_dir, "manifest") if json.loads(r.read_bytes())["value"][0]["key"] == key)
     _forge(manifest, lambda r: {**r, "value": MANIFEST_DAMAGE[damage](r["value"])})
     hooks.build_wheel(subdir="b")
     assert hooks.calls()["build_wheel"] == 2
@@ -159,8 +160,14 @@ def test_requirements_of_wrong_types_are_asked_again(hooks: Hooks, cache_dir: Pa
 
 def test_sdist_alias_of_wrong_types_is_corrupt(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "cache")
-    store.put(KEY, "sdist-alias", [], build_seconds=0.0, parts={"hook": "sdist-alias"},
-              value={"tree": "cd" * 32, "differs": [], "equivalent": []})
+    store.put(
+        KEY,
+        "sdist-alias",
+        [],
+        build_seconds=0.0,
+        parts={"hook": "sdist-alias"},
+        value={"tree": "cd" * 32, "differs": [], "equivalent": []},
+    )
     (record,) = _records(tmp_path / "cache", "sdist-alias")
     _forge(record, lambda r: {**r, "value": {**r["value"], "equivalent": 5}})
     with pytest.raises(CorruptEntryError, match="was corrupt"):
@@ -188,16 +195,22 @@ def test_parts_and_last_key_of_wrong_types_are_none(tmp_path: Path) -> None:
     for wrong in ({"requires-wheel": "../../x"}, {"requires-wheel": 5}, ["x"], {"requires-wheel": KEY.upper()}):
         projects.write_text(json.dumps(wrong))
         assert store.last_key("p", "requires-wheel") is None
-    for wrong_parts in ({"project": "p", "versions": 5}, {"project": "p"}, {"inputs": ["a"]},
-                        {"versions": {"a": 1}}, {"learned": {"env": {"X": 1}}}, [], 0):
+    for wrong_parts in (
+        {"project": "p", "versions": 5},
+        {"project": "p"},
+        {"inputs": ["a"]},
+        {"versions": {"a": 1}},
+        {"learned": {"env": {"X": 1}}},
+        [],
+        0,
+    ):
         parts.write_text(json.dumps(wrong_parts))
         assert store.parts(KEY) is None, wrong_parts
     parts.write_bytes(b"[" * 100_000)
     assert store.parts(KEY) is None
 
 
-def test_explain_with_parts_of_wrong_types(hooks: Hooks, cache_dir: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_explain_with_parts_of_wrong_types(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hooks.build_wheel()
     for path in (cache_dir / "v1" / "parts").rglob("*.json"):
         path.write_text(json.dumps(dict(json.loads(path.read_bytes()), versions=5)))
@@ -206,29 +219,50 @@ def test_explain_with_parts_of_wrong_types(hooks: Hooks, cache_dir: Path,
     assert "build_wheel: would" in out
 
 
-def test_stats_skip_lines_that_are_no_events(hooks: Hooks, cache_dir: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_stats_skip_lines_that_are_no_events(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hooks.build_wheel()
     hooks.build_wheel()
     with open(cache_dir / "v1" / "stats.jsonl", "ab") as f:
-        f.write(b'{"t": 1, "project": "p", "kind": "wheel", "event": "hit", "seconds": "a while"}\n'
-                b'{"t": 1, "project": ["p"], "kind": "wheel", "event": "hit", "seconds": 1}\n'
-                b'{"t": 1, "project": "p", "kind": "wheel", "event": "verify", "mismatch": "yes", "seconds": 0}\n'
-                b'[1]\n"x"\n\xff\xfe\n{"event": "hit"}\n' + b"[" * 100_000 + b"\n")
+        f.write(
+            b'{"t": 1, "project": "p", "kind": "wheel", "event": "hit", "seconds": "a while"}\n'
+            b'{"t": 1, "project": ["p"], "kind": "wheel", "event": "hit", "seconds": 1}\n'
+            b'{"t": 1, "project": "p", "kind": "wheel", "event": "verify", "mismatch": "yes", "seconds": 0}\n'
+            b'[1]\n"x"\n\xff\xfe\n{"event": "hit"}\n' + b"[" * 100_000 + b"\n"
+        )
     code, out, _ = _cli(capsys, "stats", "--json")
     assert code == 0
     assert json.loads(out)["projects"] == {
-        "fake-project": {"hits": 1, "misses": 1, "saved": pytest.approx(json.loads(out)["total"]["saved"]),
-                         "verified": 0, "mismatches": 0, "kinds": {"wheel": {"hits": 1, "misses": 1}}},
+        "fake-project": {
+            "hits": 1,
+            "misses": 1,
+            "saved": pytest.approx(json.loads(out)["total"]["saved"]),
+            "verified": 0,
+            "mismatches": 0,
+            "kinds": {"wheel": {"hits": 1, "misses": 1}},
+        },
     }
     assert _cli(capsys, "stats")[0] == 0
 
 
 # -- 2. every stored name is checked before anything is written ---------------------------
-@pytest.mark.parametrize("name", ["../escape.whl", "{absolute}", "sub/fake.whl", "a\\b.whl", "x\0.whl",
-                                  "./fake.whl", "fake.txt", "", ".whl", "tree:fake.whl"])
-def test_wheel_entry_with_no_plain_wheel_name_is_rebuilt(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                          name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../escape.whl",
+        "{absolute}",
+        "sub/fake.whl",
+        "a\\b.whl",
+        "x\0.whl",
+        "./fake.whl",
+        "fake.txt",
+        "",
+        ".whl",
+        "tree:fake.whl",
+    ],
+)
+def test_wheel_entry_with_no_plain_wheel_name_is_rebuilt(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, name: str
+) -> None:
     wheel = hooks.build_wheel(subdir="a")
     name = str(tmp_path / "absolute.whl") if name == "{absolute}" else name
     (record,) = _records(cache_dir)
@@ -244,8 +278,9 @@ def test_wheel_entry_with_files_of_the_tree_is_rebuilt(hooks: Hooks, cache_dir: 
     """Only a native editable restores files into the tree; a wheel entry has one file."""
     hooks.build_wheel(subdir="a")
     (record,) = _records(cache_dir)
-    _forge(record, lambda r: {**r, "files": [*r["files"], ["tree:planted.py", *r["files"][0][1:]]],
-                              "size": 2 * r["size"]})
+    _forge(
+        record, lambda r: {**r, "files": [*r["files"], ["tree:planted.py", *r["files"][0][1:]]], "size": 2 * r["size"]}
+    )
     hooks.build_wheel(subdir="b")
     assert hooks.calls()["build_wheel"] == 2
     assert not (hooks.project / "planted.py").exists()
@@ -334,8 +369,9 @@ def test_blob_named_by_a_path_is_neither_read_nor_removed(hooks: Hooks, cache_di
 
 
 # -- 3. no symlink in the cache is followed --------------------------------------------------
-def test_statistics_are_not_written_or_read_through_a_symlink(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_statistics_are_not_written_or_read_through_a_symlink(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel()
     outside = tmp_path / "outside.jsonl"
     line = '{"t": 1, "project": "someone", "kind": "wheel", "event": "hit", "seconds": 99}\n'
@@ -396,8 +432,9 @@ def test_parts_and_projects_files_that_are_symlinks_are_not_read(tmp_path: Path)
     assert store.parts(KEY) is None
 
 
-def test_lock_files_that_are_symlinks_are_not_followed(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_lock_files_that_are_symlinks_are_not_followed(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel(subdir="a")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -416,8 +453,9 @@ def test_lock_files_that_are_symlinks_are_not_followed(hooks: Hooks, cache_dir: 
 
 
 @pytest.mark.parametrize("name", ["v1", "entries", "parts", "blobs", "projects", "locks", "tmp"])
-def test_directory_of_the_cache_that_is_a_symlink_is_not_used(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                              capsys: pytest.CaptureFixture[str], name: str) -> None:
+def test_directory_of_the_cache_that_is_a_symlink_is_not_used(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     link = cache_dir / name if name == "v1" else cache_dir / "v1" / name
@@ -432,8 +470,7 @@ def test_directory_of_the_cache_that_is_a_symlink_is_not_used(hooks: Hooks, cach
 
 
 @pytest.mark.parametrize("name", ["v1", "v1/stat"])
-def test_stat_cache_is_not_written_through_a_symlink(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                     name: str) -> None:
+def test_stat_cache_is_not_written_through_a_symlink(hooks: Hooks, cache_dir: Path, tmp_path: Path, name: str) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     link = cache_dir / name
@@ -443,8 +480,9 @@ def test_stat_cache_is_not_written_through_a_symlink(hooks: Hooks, cache_dir: Pa
     assert list(outside.rglob("*")) == []
 
 
-def test_pruning_never_removes_anything_through_a_symlink(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_pruning_never_removes_anything_through_a_symlink(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel()
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -473,8 +511,11 @@ def _build_in_subprocess(hooks: Hooks, site: FakeSite, out: Path) -> subprocess.
     code = "import sys, wheelmemo; sys.stdout.write(wheelmemo.build_wheel(sys.argv[1]))"
     out.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-c", code, str(out)], cwd=hooks.project, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-c", code, str(out)],
+        cwd=hooks.project,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(site.path)])},
     )
 
@@ -496,8 +537,9 @@ def test_fifo_in_the_cache_does_not_hang_a_build(hooks: Hooks, cache_dir: Path, 
 
 
 # -- 4. every OSError is the store's error ------------------------------------------------
-def test_unreadable_blob_warns_and_rebuilds(hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_blob_warns_and_rebuilds(
+    hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """chmod 000 stops no reader running as root: opening the blob is refused instead."""
     wheel = hooks.build_wheel(subdir="a")
     (blob,) = _blobs(cache_dir)
@@ -530,8 +572,9 @@ def test_unreadable_blob_warns_and_rebuilds(hooks: Hooks, cache_dir: Path, monke
 
 
 @pytest.mark.parametrize("name", ["entries", "blobs"])
-def test_file_where_a_directory_of_the_cache_should_be(hooks: Hooks, cache_dir: Path, name: str,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_where_a_directory_of_the_cache_should_be(
+    hooks: Hooks, cache_dir: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel(subdir="a")
     shutil.rmtree(cache_dir / "v1" / name)
     (cache_dir / "v1" / name).write_text("not a directory")
@@ -545,8 +588,9 @@ def test_file_where_a_directory_of_the_cache_should_be(hooks: Hooks, cache_dir: 
 
 
 @pytest.mark.parametrize("name", ["v1", "entries", "parts", "blobs", "projects", "locks", "tmp"])
-def test_file_where_a_directory_of_an_empty_cache_should_be(hooks: Hooks, cache_dir: Path, name: str,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_file_where_a_directory_of_an_empty_cache_should_be(
+    hooks: Hooks, cache_dir: Path, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = cache_dir / name if name == "v1" else cache_dir / "v1" / name
     path.parent.mkdir(parents=True)
     path.write_text("not a directory")
@@ -574,8 +618,9 @@ def _root_used(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return out.rstrip().rsplit(" in ", 1)[1]
 
 
-def test_commands_use_the_cache_dir_of_the_project(hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_use_the_cache_dir_of_the_project(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     configured = tmp_path / "project-cache"
@@ -599,8 +644,9 @@ def test_commands_use_the_cache_dir_of_the_project(hooks: Hooks, tmp_path: Path,
     assert not (tmp_path / "user-cache").exists()
 
 
-def test_relative_cache_dir_is_the_projects(hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_relative_cache_dir_is_the_projects(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The hooks run in the project: a relative cache-dir is relative to it."""
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
     _set_cache_dir(hooks.project, "../relative-cache")
@@ -608,8 +654,9 @@ def test_relative_cache_dir_is_the_projects(hooks: Hooks, tmp_path: Path, monkey
     assert _root_used(capsys, "--project", "project") == os.path.join("project", "..", "relative-cache")
 
 
-def test_environment_wins_over_the_project(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_environment_wins_over_the_project(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     _set_cache_dir(hooks.project, str(tmp_path / "project-cache"))
     monkeypatch.chdir(hooks.project)
     assert _root_used(capsys) == str(cache_dir)
@@ -618,8 +665,9 @@ def test_environment_wins_over_the_project(hooks: Hooks, cache_dir: Path, tmp_pa
     assert capsys.readouterr().out.rstrip().endswith(str(tmp_path / "given"))
 
 
-def test_without_project_configuration_the_user_cache_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_without_project_configuration_the_user_cache_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("WHEELMEMO_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     user = str(tmp_path / "user-cache" / "wheelmemo")
@@ -639,13 +687,15 @@ def _point_wheel_manifest_at_requires(cache_dir: Path) -> None:
     (wheel,) = _records(cache_dir)
     (requires,) = _records(cache_dir, "requires-wheel")
     wheel_key, requires_key = (json.loads(p.read_bytes())["key"] for p in (wheel, requires))
-    manifest = next(r for r in _records(cache_dir, "manifest")
-                    if json.loads(r.read_bytes())["value"][0]["key"] == wheel_key)
+    manifest = next(
+        r for r in _records(cache_dir, "manifest") if json.loads(r.read_bytes())["value"][0]["key"] == wheel_key
+    )
     _forge(manifest, lambda r: {**r, "value": [{**r["value"][0], "key": requires_key}]})
 
 
-def test_export_refuses_an_entry_of_another_kind(hooks: Hooks, cache_dir: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_refuses_an_entry_of_another_kind(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     hooks.build_wheel()
     _point_wheel_manifest_at_requires(cache_dir)
     code, _, err = _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "exported"))

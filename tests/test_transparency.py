@@ -78,7 +78,10 @@ def test_sdist_holding_an_absolute_symlink_is_returned_with_a_warning(
 def test_sdist_that_is_no_archive_is_returned_with_a_warning(
     hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _backend_module(fake_site, "countingbackend_badtar", """
+    _backend_module(
+        fake_site,
+        "countingbackend_badtar",
+        """
         from countingbackend import *  # noqa: F403
 
         def build_sdist(sdist_directory, config_settings=None):
@@ -86,7 +89,8 @@ def test_sdist_that_is_no_archive_is_returned_with_a_warning(
             with open(os.path.join(sdist_directory, "x-1.tar.gz"), "wb") as f:
                 f.write(b"\\x1f\\x8b not really gzip")
             return "x-1.tar.gz"
-    """)
+    """,
+    )
     _use_backend(hooks.project, "countingbackend_badtar")
     dest = hooks.out / "sdist"
     dest.mkdir(parents=True)
@@ -101,8 +105,9 @@ BAD_SIZES = ["inf", "nan", "1e400", "-1", "", "10Q", "-inf", "infG", "1e400G"]
 
 @pytest.mark.parametrize("value", BAD_SIZES)
 @pytest.mark.parametrize("source", ["environment", "config_settings", "pyproject"])
-def test_bad_max_size_is_one_error_line(hooks: Hooks, capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch, source: str, value: str) -> None:
+def test_bad_max_size_is_one_error_line(
+    hooks: Hooks, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, source: str, value: str
+) -> None:
     config: dict[str, str] | None = None
     if source == "environment":
         monkeypatch.setenv("WHEELMEMO_MAX_SIZE", value)
@@ -151,15 +156,24 @@ def _special(kind: str, where: Path) -> tuple[Path, socket.socket | None]:
     return Path("/dev/zero"), None
 
 
-def _hook_process(hooks: Hooks, fake_site: FakeSite, dest: Path, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+def _hook_process(
+    hooks: Hooks, fake_site: FakeSite, dest: Path, timeout: float = 10.0
+) -> subprocess.CompletedProcess[str]:
     """One build_wheel as a frontend runs it: a fresh process, here with a deadline."""
     dest.mkdir(parents=True, exist_ok=True)
     code = "import sys, wheelmemo\nsys.stdout.write(wheelmemo.build_wheel(sys.argv[1]))\n"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
     try:
-        return subprocess.run([sys.executable, "-c", code, str(dest)], cwd=hooks.project, env=env,
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                              check=False)
+        return subprocess.run(
+            [sys.executable, "-c", code, str(dest)],
+            cwd=hooks.project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"build_wheel did not finish within {timeout} s: it hangs")
 
@@ -206,8 +220,15 @@ def test_special_file_markers_are_stable(short_tmp: Path) -> None:
     """)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     try:
-        done = subprocess.run([sys.executable, "-c", code, str(short_tmp)], env=env, capture_output=True,
-                              text=True, timeout=10, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(short_tmp)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("hashing a special file hangs")
     assert done.returncode == 0, done.stderr
@@ -229,8 +250,9 @@ def test_corrupt_stat_cache_record_is_ignored(tmp_path: Path) -> None:
         assert StatCache(stat_file).digest("data.txt", str(data)) == file_digest(data)
 
 
-def test_unreadable_input_is_a_warning_not_a_crash(hooks: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_input_is_a_warning_not_a_crash(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from wheelmemo import _inputs
 
     secret = hooks.project / "src" / "fakepkg" / "secret.dat"
@@ -259,8 +281,9 @@ def test_pyproject_not_utf8_is_one_error_line(hooks: Hooks, capsys: pytest.Captu
 
 
 @pytest.mark.parametrize("damage", ["directory", "permission", "dangling link", "deep nesting"])
-def test_unreadable_pyproject_is_one_error_line(hooks: Hooks, capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+def test_unreadable_pyproject_is_one_error_line(
+    hooks: Hooks, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
     pyproject = hooks.project / "pyproject.toml"
     if damage == "directory":
         pyproject.unlink()
@@ -342,12 +365,22 @@ def bad_hooks(hooks: Hooks, fake_site: FakeSite) -> Hooks:
 
 
 def _expected(how: str, directory: Path, name: str) -> str | None:
-    return {"subdir": f"sub/{name}", "absolute": str((directory / name).resolve()),
-            "missing": f"not-{name}", "none": None}[how]
+    return {
+        "subdir": f"sub/{name}",
+        "absolute": str((directory / name).resolve()),
+        "missing": f"not-{name}",
+        "none": None,
+    }[how]
 
 
-def _answered_uncached(hooks: Hooks, capsys: pytest.CaptureFixture[str], hook: str,
-                       expected: Callable[[Path], str | None], warning: str, *args: Any) -> None:
+def _answered_uncached(
+    hooks: Hooks,
+    capsys: pytest.CaptureFixture[str],
+    hook: str,
+    expected: Callable[[Path], str | None],
+    warning: str,
+    *args: Any,
+) -> None:
     """Three calls of ``hook``, each passing on ``expected(its directory)`` with one
     warning saying ``warning``: none is answered from the cache."""
     for attempt in ("one", "two", "three"):
@@ -367,8 +400,7 @@ def test_build_wheel_answer_that_is_not_a_basename_is_passed_on_uncached(
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
     name = "fake_project-1.0.0-py3-none-any.whl"
-    _answered_uncached(bad_hooks, capsys, "build_wheel", lambda dest: _expected(how, dest, name),
-                       "not cached", None)
+    _answered_uncached(bad_hooks, capsys, "build_wheel", lambda dest: _expected(how, dest, name), "not cached", None)
     # a sound answer afterwards is cached as usual
     monkeypatch.setenv("BAD_ANSWER", "good")
     bad_hooks.build_wheel(subdir="good1")
@@ -382,8 +414,14 @@ def test_metadata_answer_that_is_not_a_basename_is_passed_on_uncached(
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
     name = "fake_project-1.0.0.dist-info"
-    _answered_uncached(bad_hooks, capsys, "prepare_metadata_for_build_wheel",
-                       lambda dest: name if how == "empty" else _expected(how, dest, name), "not cached", None)
+    _answered_uncached(
+        bad_hooks,
+        capsys,
+        "prepare_metadata_for_build_wheel",
+        lambda dest: name if how == "empty" else _expected(how, dest, name),
+        "not cached",
+        None,
+    )
 
 
 @pytest.mark.parametrize("how", BAD_ANSWERS)
@@ -391,8 +429,13 @@ def test_sdist_answer_that_is_not_a_basename_is_passed_on_uncached(
     bad_hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], how: str
 ) -> None:
     monkeypatch.setenv("BAD_ANSWER", how)
-    _answered_uncached(bad_hooks, capsys, "build_sdist", lambda dest: _expected(how, dest, "fake_project-1.0.0.tar.gz"),
-                       "not cached, and what it was made from is not recorded")
+    _answered_uncached(
+        bad_hooks,
+        capsys,
+        "build_sdist",
+        lambda dest: _expected(how, dest, "fake_project-1.0.0.tar.gz"),
+        "not cached, and what it was made from is not recorded",
+    )
 
 
 def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:
@@ -411,8 +454,9 @@ def _rewrite_records(cache_dir: Path, kind: str, files: list[list[Any]]) -> int:
     return count
 
 
-@pytest.mark.parametrize("files", [[], [["sub/x.whl", "0" * 64, 0]], [["/abs/x.whl", "0" * 64, 0]]],
-                         ids=["no files", "subdir", "absolute"])
+@pytest.mark.parametrize(
+    "files", [[], [["sub/x.whl", "0" * 64, 0]], [["/abs/x.whl", "0" * 64, 0]]], ids=["no files", "subdir", "absolute"]
+)
 @pytest.mark.parametrize("kind", ["metadata-wheel", "wheel"])
 def test_stored_entry_with_bad_files_is_corrupt_and_discarded(
     hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str], kind: str, files: list[list[Any]]
@@ -435,11 +479,15 @@ def test_stored_entry_with_bad_files_is_corrupt_and_discarded(
     assert sorted(p.name for p in third.iterdir()) == [good]
 
 
-@pytest.mark.parametrize("files", [[], [["sub/x.whl", "0" * 64, 0]], [["/abs/x.whl", "0" * 64, 0]]],
-                         ids=["no files", "subdir", "absolute"])
+@pytest.mark.parametrize(
+    "files", [[], [["sub/x.whl", "0" * 64, 0]], [["/abs/x.whl", "0" * 64, 0]]], ids=["no files", "subdir", "absolute"]
+)
 @pytest.mark.parametrize("kind", ["metadata-wheel", "wheel"])
 def test_hit_checks_the_entry_whatever_the_store_checked(
-    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str,
+    hooks: Hooks,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
     files: list[list[Any]],
 ) -> None:
     """A store that hands back an entry unfit for the hook (a remote one, an old format)
@@ -466,8 +514,9 @@ def test_hit_checks_the_entry_whatever_the_store_checked(
     capsys.readouterr()
     assert hooks(hook, str(second), None) == good
     assert tampered
-    assert any(line.startswith("wheelmemo: warning: ") and "building it again" in line
-               for line in _stderr_lines(capsys))
+    assert any(
+        line.startswith("wheelmemo: warning: ") and "building it again" in line for line in _stderr_lines(capsys)
+    )
     # nothing but the answer was written (LocalStore.materialize may leave an empty directory)
     written = {p.relative_to(second).parts[0] for p in second.rglob("*") if not p.is_dir()}
     assert written == {good}
@@ -503,8 +552,14 @@ def _frontend(project: Path, fake_site: FakeSite) -> Any:
     env = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(fake_site.path)])}
 
     def runner(cmd: list[str], cwd: str | None = None, extra_environ: dict[str, str] | None = None) -> None:
-        result = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(extra_environ or {}), **env},
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env={**os.environ, **(extra_environ or {}), **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         runner.stderr = result.stderr  # type: ignore[attr-defined]
         if result.returncode:
             raise subprocess.CalledProcessError(result.returncode, cmd, result.stdout, result.stderr)
@@ -517,8 +572,7 @@ def test_module_exposes_unsupported_operation() -> None:
     assert "UnsupportedOperation" in dir(wheelmemo)
 
 
-def test_inner_unsupported_operation_reaches_pyproject_hooks(hooks: Hooks, fake_site: FakeSite,
-                                                             tmp_path: Path) -> None:
+def test_inner_unsupported_operation_reaches_pyproject_hooks(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:
     from pyproject_hooks import UnsupportedOperation
 
     _backend_module(fake_site, "countingbackend_unsupported", UNSUPPORTED_BACKEND)
@@ -528,7 +582,8 @@ def test_inner_unsupported_operation_reaches_pyproject_hooks(hooks: Hooks, fake_
         caller.build_sdist(str(tmp_path))
     # the inner backend's own exception and message are in the traceback the frontend shows
     assert "countingbackend_unsupported.UnsupportedOperation: this backend builds no sdist here" in (
-        exc.value.traceback)
+        exc.value.traceback
+    )
     # and the frontend's fallback, a wheel from the tree, works
     (tmp_path / "w").mkdir()
     assert caller.build_wheel(str(tmp_path / "w")) == "fake_project-1.0.0-py3-none-any.whl"
@@ -544,7 +599,10 @@ def test_inner_unsupported_operation_in_process(hooks: Hooks, fake_site: FakeSit
 
 
 def test_other_inner_exceptions_of_build_sdist_pass_through(hooks: Hooks, fake_site: FakeSite) -> None:
-    _backend_module(fake_site, "countingbackend_sdistfails", """
+    _backend_module(
+        fake_site,
+        "countingbackend_sdistfails",
+        """
         from countingbackend import *  # noqa: F403
 
         class UnsupportedOperation(Exception):
@@ -552,7 +610,8 @@ def test_other_inner_exceptions_of_build_sdist_pass_through(hooks: Hooks, fake_s
 
         def build_sdist(sdist_directory, config_settings=None):
             raise KeyError("inner")
-    """)
+    """,
+    )
     _use_backend(hooks.project, "countingbackend_sdistfails")
     with pytest.raises(KeyError, match="inner"):
         hooks("build_sdist", str(hooks.out))
@@ -638,8 +697,9 @@ NO_WHEEL = """
 """
 
 
-def test_backend_without_build_sdist_builds_wheels(hooks: Hooks, fake_site: FakeSite,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_backend_without_build_sdist_builds_wheels(
+    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
     _backend_module(fake_site, "countingbackend_nosdist", NO_SDIST)
     _use_backend(hooks.project, "countingbackend_nosdist")
     assert hooks("get_requires_for_build_sdist") == []
@@ -648,8 +708,9 @@ def test_backend_without_build_sdist_builds_wheels(hooks: Hooks, fake_site: Fake
     assert line.startswith("wheelmemo: error: backend 'countingbackend_nosdist' has no build_sdist hook")
 
 
-def test_backend_without_build_wheel_builds_sdists(hooks: Hooks, fake_site: FakeSite,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_backend_without_build_wheel_builds_sdists(
+    hooks: Hooks, fake_site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
     _backend_module(fake_site, "countingbackend_nowheel", NO_WHEEL)
     _use_backend(hooks.project, "countingbackend_nowheel")
     assert hooks("get_requires_for_build_wheel") == []

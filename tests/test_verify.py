@@ -28,7 +28,7 @@ from conftest import FakeSite, Hooks
 _DATE = (1980, 1, 1, 0, 0, 0)
 
 #: countingbackend's wheel, and what a subprocess given the environment whole printed
-FLAVOR_BACKEND = '''
+FLAVOR_BACKEND = """
 import os, subprocess, sys, uuid, zipfile
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         if os.environ.get("STAMP_EVERY_BUILD"):  # a member no two builds agree on
             zf.writestr(zipfile.ZipInfo("fakepkg/stamp.txt", countingbackend._DATE), uuid.uuid4().hex)
     return name
-'''
+"""
 
 
 @pytest.fixture
@@ -100,8 +100,9 @@ def _wrong_entry(flavored: Hooks, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 # -- wheelmemo verify --------------------------------------------------------------------
-def test_verify_names_the_member_of_a_wrong_entry(flavored: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                                  cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_names_the_member_of_a_wrong_entry(
+    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _wrong_entry(flavored, monkeypatch)
     (key,) = _wheel_keys(cache_dir)
     capsys.readouterr()
@@ -129,8 +130,12 @@ def test_verify_names_the_member_of_a_wrong_entry(flavored: Hooks, monkeypatch: 
 
 
 def test_cache_dir_option_is_the_cache_explain_export_and_verify_read(
-        flavored: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    flavored: Hooks,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     built = flavored.build_wheel()
     capsys.readouterr()
     monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "another-cache"))
@@ -152,8 +157,9 @@ def test_verify_with_nothing_cached(flavored: Hooks, capsys: pytest.CaptureFixtu
     assert flavored.calls()["build_wheel"] == 0
 
 
-def test_verify_says_when_the_plain_build_fails(flavored: Hooks, monkeypatch: pytest.MonkeyPatch,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_says_when_the_plain_build_fails(
+    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     flavored.build_wheel()
     monkeypatch.delenv("PYTHONPATH")  # (not keyed) the plain build's subprocess lacks the backend
     code, _, err = _verify(capsys, flavored.project)
@@ -164,8 +170,18 @@ def test_verify_says_when_the_plain_build_fails(flavored: Hooks, monkeypatch: py
 
 def test_the_clean_copy_leaves_build_outputs_out(tmp_path: Path) -> None:
     root = tmp_path / "p"
-    for rel in ("pyproject.toml", "src/m.py", "src/gen.cxx", ".git/HEAD", "build/x.o", "target/debug/a",
-                "p.egg-info/PKG-INFO", "src/_m.cpython-312.so", ".venv/bin/python", "cache/blob"):
+    for rel in (
+        "pyproject.toml",
+        "src/m.py",
+        "src/gen.cxx",
+        ".git/HEAD",
+        "build/x.o",
+        "target/debug/a",
+        "p.egg-info/PKG-INFO",
+        "src/_m.cpython-312.so",
+        ".venv/bin/python",
+        "cache/blob",
+    ):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(rel)
     copy_tree(root, tmp_path / "copy", (root / "cache",))
@@ -173,7 +189,7 @@ def test_the_clean_copy_leaves_build_outputs_out(tmp_path: Path) -> None:
     assert kept == [".git/HEAD", "pyproject.toml", "src/gen.cxx", "src/m.py"]
 
 
-OUTSIDE_BACKEND = '''
+OUTSIDE_BACKEND = """
 import zipfile
 from pathlib import Path
 
@@ -183,7 +199,7 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     with zipfile.ZipFile(Path(wheel_directory) / name, "w") as zf:
         zf.writestr("p/shared.txt", Path("../shared/shared.txt").read_text())
     return name
-'''
+"""
 
 
 def test_the_plain_build_runs_beside_the_project(tmp_path: Path) -> None:
@@ -208,7 +224,10 @@ def test_the_plain_build_runs_beside_the_project(tmp_path: Path) -> None:
 
 # -- sampled verification of hits ----------------------------------------------------------
 def test_verify_rate_evicts_a_wrong_entry_and_returns_the_fresh_wheel(
-    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str],
+    flavored: Hooks,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_dir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("FLAVOR", "vanilla")
     flavored.build_wheel(subdir="first")
@@ -239,8 +258,9 @@ def test_verify_rate_evicts_a_wrong_entry_and_returns_the_fresh_wheel(
     assert (total["hits"], total["misses"]) == (0, 4)  # the mismatch counts as the build it was
 
 
-def test_verify_rate_keeps_a_right_entry(flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_rate_keeps_a_right_entry(
+    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first = flavored.build_wheel(subdir="first")
     monkeypatch.setenv("WHEELMEMO_VERIFY_RATE", "1")
     capsys.readouterr()
@@ -256,7 +276,8 @@ def test_verify_rate_keeps_a_right_entry(flavored: Hooks, monkeypatch: pytest.Mo
 
 
 def test_a_member_every_plain_build_writes_anew_is_no_difference(
-        flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """meson-python's ``_build_config.py`` holds the build directory's random path: two
     plain builds differ in it, so it judges no build (verify gave a false alarm, and
     verify-rate evicted a right entry and banned its key)."""
@@ -283,15 +304,19 @@ def test_verify_rate_zero_never_builds_on_a_hit(flavored: Hooks, monkeypatch: py
 
 @pytest.mark.parametrize("value", ["2", "-0.1", "nan", "often"])
 def test_verify_rate_must_be_a_share(flavored: Hooks, value: str) -> None:
-    with pytest.raises(ConfigError, match=r"^verify-rate \(in environment variable WHEELMEMO_VERIFY_RATE\) "
-                                          r"must be a number from 0 to 1"):
+    with pytest.raises(
+        ConfigError,
+        match=r"^verify-rate \(in environment variable WHEELMEMO_VERIFY_RATE\) "
+        r"must be a number from 0 to 1",
+    ):
         load_settings(load_project(flavored.project), None, {"WHEELMEMO_VERIFY_RATE": value})
     assert load_settings(load_project(flavored.project), None, {"WHEELMEMO_VERIFY_RATE": "0.05"})[0].verify_rate == 0.05
 
 
 # -- compare_wheels ----------------------------------------------------------------------
-def _wheel(path: Path, members: dict[str, bytes], date: tuple[int, ...] = _DATE,
-           modes: dict[str, int] | None = None) -> Path:
+def _wheel(
+    path: Path, members: dict[str, bytes], date: tuple[int, ...] = _DATE, modes: dict[str, int] | None = None
+) -> Path:
     import base64
     import hashlib
 
@@ -303,14 +328,22 @@ def _wheel(path: Path, members: dict[str, bytes], date: tuple[int, ...] = _DATE,
             zf.writestr(info, data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
             rows.append(f"{name},sha256={digest},{len(data)}\n")
-        zf.writestr(zipfile.ZipInfo("p-1.dist-info/RECORD", date),  # type: ignore[arg-type]
-                    "".join(rows) + "p-1.dist-info/RECORD,,\n")
+        zf.writestr(
+            zipfile.ZipInfo("p-1.dist-info/RECORD", date),  # type: ignore[arg-type]
+            "".join(rows) + "p-1.dist-info/RECORD,,\n",
+        )
     return path
 
 
 def test_compare_wheels_verdicts(tmp_path: Path) -> None:
-    base = {"p/__init__.py": b"", "p/a.py": b"A = 1\n", "p/gone.py": b"", "p/run": b"#!/bin/sh\n",
-            "p/_c.cpython-312-x86_64-linux-gnu.so": b"\x7fELF one", "p-1.dist-info/METADATA": b"Name: p\n"}
+    base = {
+        "p/__init__.py": b"",
+        "p/a.py": b"A = 1\n",
+        "p/gone.py": b"",
+        "p/run": b"#!/bin/sh\n",
+        "p/_c.cpython-312-x86_64-linux-gnu.so": b"\x7fELF one",
+        "p-1.dist-info/METADATA": b"Name: p\n",
+    }
     expected = _wheel(tmp_path / "p-1-py3-none-any.whl", base, modes={"p/run": 0o755})
     changed = {**base, "p/a.py": b"A = 2\n", "p/new.py": b"", "p/_c.cpython-312-x86_64-linux-gnu.so": b"\x7fELF two"}
     del changed["p/gone.py"]
@@ -319,9 +352,14 @@ def test_compare_wheels_verdicts(tmp_path: Path) -> None:
     diff = compare_wheels(expected, actual)
     verdicts = {m.name: m.verdict for m in diff.members}
     assert verdicts == {
-        "p/__init__.py": "only timestamps", "p/a.py": "content", "p/gone.py": "missing", "p/new.py": "extra",
-        "p/run": "mode", "p/_c.cpython-312-x86_64-linux-gnu.so": "content",
-        "p-1.dist-info/METADATA": "only timestamps", "p-1.dist-info/RECORD": "follows",
+        "p/__init__.py": "only timestamps",
+        "p/a.py": "content",
+        "p/gone.py": "missing",
+        "p/new.py": "extra",
+        "p/run": "mode",
+        "p/_c.cpython-312-x86_64-linux-gnu.so": "content",
+        "p-1.dist-info/METADATA": "only timestamps",
+        "p-1.dist-info/RECORD": "follows",
     }
     assert not diff.same
     probed = compare_wheels(expected, actual, lambda name: name.endswith(".so"))
@@ -339,8 +377,9 @@ def test_compare_wheels_verdicts(tmp_path: Path) -> None:
     with zipfile.ZipFile(again) as source, zipfile.ZipFile(forged, "w") as zf:
         for info in source.infolist():
             data = source.read(info)
-            zf.writestr(info, data.replace(b"p/a.py,sha256=", b"p/a.py,sha256=x") if "RECORD" in info.filename
-                        else data)
+            zf.writestr(
+                info, data.replace(b"p/a.py,sha256=", b"p/a.py,sha256=x") if "RECORD" in info.filename else data
+            )
     assert {m.name: m.verdict for m in compare_wheels(expected, forged).members}["p-1.dist-info/RECORD"] == "content"
 
 
@@ -350,8 +389,10 @@ def test_the_behaviour_probe_imports_and_calls(tmp_path: Path) -> None:
         return _wheel(tmp_path / name / "p-1-py3-none-any.whl", {"p/__init__.py": b"", "p/m.py": body.encode()})
 
     one = wheel("one", "def answer():\n    return [42, 'x']\ndef add(a, b):\n    return a + b\nLIMIT = 3\n")
-    comment = wheel("comment", "# built elsewhere\ndef answer():\n    return [42, 'x']\n"
-                    "def add(a, b):\n    return a - b\nLIMIT = 3\n")
+    comment = wheel(
+        "comment",
+        "# built elsewhere\ndef answer():\n    return [42, 'x']\ndef add(a, b):\n    return a - b\nLIMIT = 3\n",
+    )
     other = wheel("other", "def answer():\n    return [43, 'x']\ndef add(a, b):\n    return a + b\nLIMIT = 3\n")
     with BehaviourProbe(one, comment) as probe:
         assert probe("p/m.py") is True  # add takes arguments: only its signature is compared
@@ -365,7 +406,7 @@ def test_the_behaviour_probe_imports_and_calls(tmp_path: Path) -> None:
 
 
 # -- through a real frontend, with a real compiled module ------------------------------------
-FLAVOR_SETUP = '''
+FLAVOR_SETUP = """
 import subprocess, sys
 from setuptools import Extension, setup
 
@@ -373,12 +414,13 @@ CODE = "import os; print(os.environ.get('FLAVOR', 'plain'))"
 flavor = subprocess.run([sys.executable, "-c", CODE], capture_output=True, text=True, check=True).stdout.strip()
 setup(ext_modules=[Extension("cext_demo._speed", ["src/cext_demo/_speed.c"],
                              define_macros=[("FLAVOR", f'"{flavor}"')])])
-'''
+"""
 
 
 @pytest.mark.real
-def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_verify_and_verify_rate_on_a_c_extension(
+    frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """setuptools compiles a C extension whose string comes from a subprocess handed the
     environment whole; two plain builds in two copies differ in their bytes (paths in
     the debug information), so verify compares the module by behaviour."""
@@ -424,7 +466,10 @@ def test_real_verify_and_verify_rate_on_a_c_extension(frontends: Any, tmp_path: 
 
 
 def test_a_rejected_key_is_not_imported_from_the_remote_again(
-    flavored: Hooks, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    flavored: Hooks,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -452,18 +497,24 @@ def test_a_rejected_key_is_not_imported_from_the_remote_again(
 def test_an_sbom_that_differs_only_in_build_stamps_is_no_difference(tmp_path: Path) -> None:
     """maturin writes a CycloneDX SBOM with a random serial number, the time and the build
     directory: two plain builds of one tree differ there, and nowhere else."""
+
     def sbom(serial: str, when: str, where: str, version: str = "0.22.0") -> bytes:
-        return json.dumps({
-            "bomFormat": "CycloneDX", "serialNumber": f"urn:uuid:{serial}",
-            "metadata": {"timestamp": when, "component": {"bom-ref": f"path+file://{where}#m@0.1.0"}},
-            "components": [{"name": "pyo3", "version": version}],
-            "dependencies": [{"ref": f"path+file://{where}#m@0.1.0", "dependsOn": ["pyo3"]}],
-        }).encode()
+        return json.dumps(
+            {
+                "bomFormat": "CycloneDX",
+                "serialNumber": f"urn:uuid:{serial}",
+                "metadata": {"timestamp": when, "component": {"bom-ref": f"path+file://{where}#m@0.1.0"}},
+                "components": [{"name": "pyo3", "version": version}],
+                "dependencies": [{"ref": f"path+file://{where}#m@0.1.0", "dependsOn": ["pyo3"]}],
+            }
+        ).encode()
 
     name = "m-0.1.0.dist-info/sboms/m.cyclonedx.json"
-    for label, body in (("a", sbom("1", "2026-01-01T00:00:00Z", "/tmp/a")),
-                        ("b", sbom("2", "2026-01-02T00:00:00Z", "/home/u/m")),
-                        ("c", sbom("3", "2026-01-03T00:00:00Z", "/tmp/a", version="0.23.0"))):
+    for label, body in (
+        ("a", sbom("1", "2026-01-01T00:00:00Z", "/tmp/a")),
+        ("b", sbom("2", "2026-01-02T00:00:00Z", "/home/u/m")),
+        ("c", sbom("3", "2026-01-03T00:00:00Z", "/tmp/a", version="0.23.0")),
+    ):
         (tmp_path / label).mkdir()
         _wheel(tmp_path / label / "m-0.1.0-py3-none-any.whl", {"m/__init__.py": b"", name: body})
     a, b, c = (tmp_path / label / "m-0.1.0-py3-none-any.whl" for label in "abc")
@@ -474,8 +525,9 @@ def test_an_sbom_that_differs_only_in_build_stamps_is_no_difference(tmp_path: Pa
 
 
 @pytest.mark.real
-def test_real_verify_finds_a_maturin_entry_right(frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_verify_finds_a_maturin_entry_right(
+    frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A right entry is reported right: maturin's SBOM differs in every build (its
     serial number, time and build directory), its compiled module does not."""
     from realtools import copy_project
@@ -503,9 +555,9 @@ def test_real_verify_finds_a_maturin_entry_right(frontends: Any, tmp_path: Path,
 
 @pytest.mark.real
 @pytest.mark.parametrize("package", ["skbuild_cext", "meson_cext"])
-def test_real_verify_finds_cmake_and_meson_entries_right(package: str, frontends: Any, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_real_verify_finds_cmake_and_meson_entries_right(
+    package: str, frontends: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """scikit-build-core and meson-python build the same module bytes in two directories:
     one plain build, no false alarm; a verified hit keeps its entry."""
     import sys

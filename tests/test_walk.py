@@ -75,9 +75,7 @@ def write_tree(root: Path, files: dict[str, str]) -> None:
             path.mkdir(parents=True, exist_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(
-            path, "a" if rel == ".git/info/exclude" else "w", encoding="utf-8", newline=""
-        ) as f:
+        with open(path, "a" if rel == ".git/info/exclude" else "w", encoding="utf-8", newline="") as f:
             f.write(text)
 
 
@@ -554,9 +552,7 @@ _TOKENS = [
 def _random_pattern(rng: random.Random, paths: list[str]) -> str:
     if paths and rng.random() < 0.5:
         parts = rng.choice(paths).split("/")
-        pat = "/".join(
-            rng.choice([p, "*", "**", p[:1] + "*", p + "**", "?" * len(p)]) for p in parts
-        )
+        pat = "/".join(rng.choice([p, "*", "**", p[:1] + "*", p + "**", "?" * len(p)]) for p in parts)
     else:
         pat = "".join(rng.choice(_TOKENS) for _ in range(rng.randint(1, 5)))
     prefix = rng.choice(["", "", "", "!", "/", "**/", "!/"])
@@ -586,9 +582,7 @@ def test_random_trees_match_git(tmp_path: Path, seed: int) -> None:
         files[d + ".gitignore"] = "\n".join(lines) + "\n"
     if rng.random() < 0.3:
         files[".git/info/exclude"] = "".join(_random_pattern(rng, paths) + "\n" for _ in range(3))
-    write_tree(
-        tmp_path, dict(sorted(files.items(), key=lambda kv: kv[0].endswith("/"), reverse=True))
-    )
+    write_tree(tmp_path, dict(sorted(files.items(), key=lambda kv: kv[0].endswith("/"), reverse=True)))
     assert list_tree(tmp_path) == git_files(tmp_path)
 
 
@@ -644,8 +638,12 @@ def test_tracked_ignored_files_are_listed(tmp_path: Path, version: int) -> None:
 @needs_git
 def test_index_of_a_sha256_repository(tmp_path: Path) -> None:
     try:
-        subprocess.run([GIT or "git", "init", "-q", "--object-format=sha256", str(tmp_path)],
-                       check=True, capture_output=True, env=_GIT_ENV)
+        subprocess.run(
+            [GIT or "git", "init", "-q", "--object-format=sha256", str(tmp_path)],
+            check=True,
+            capture_output=True,
+            env=_GIT_ENV,
+        )
     except subprocess.CalledProcessError:
         pytest.skip("this git cannot make SHA-256 repositories")
     write_tree(tmp_path, TRACKED_TREE)
@@ -760,9 +758,7 @@ def test_unreadable_index_falls_back_to_the_ignore_rules(tmp_path: Path, damage:
 
 
 @needs_git
-def test_parsed_index_is_remembered_by_its_stat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_parsed_index_is_remembered_by_its_stat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_repo(tmp_path, {".gitignore": "*.log\n", "a.log": "", "b.log": "", "f": ""})
     git(tmp_path, "add", "-A")
     git(tmp_path, "add", "-f", "a.log")
@@ -788,6 +784,7 @@ def test_parsed_index_is_remembered_by_its_stat(
 
 # A remembered walk: the same listing without listing a directory, until one changes.
 
+
 def _tick() -> None:
     """Let the file system's clock move on (its timestamps may be a few ms coarse)."""
     time.sleep(0.05)
@@ -795,6 +792,7 @@ def _tick() -> None:
 
 def _remembered(root: Path, memo: dict[str, Any]) -> list[str]:
     """list_tree with memo, failing if it lists a directory."""
+
     def no_listing(path: str) -> None:
         raise AssertionError(f"listed {path}")
 
@@ -808,8 +806,7 @@ _CHANGES: dict[str, Any] = {
     "a file removed": lambda r: (r / "pkg" / "sub" / "m.py").unlink(),
     "a file renamed": lambda r: (r / "pkg" / "a.py").rename(r / "pkg" / "b.py"),
     "a directory added": lambda r: write_tree(r, {"pkg/newdir/x.py": ""}),
-    "a file replaced by a directory": lambda r: ((r / "pkg" / "a.py").unlink(),
-                                                 write_tree(r, {"pkg/a.py/inner": ""})),
+    "a file replaced by a directory": lambda r: ((r / "pkg" / "a.py").unlink(), write_tree(r, {"pkg/a.py/inner": ""})),
     "a .gitignore edited": lambda r: (r / ".gitignore").write_text("*.log\nnotes.txt\n"),
     "a .gitignore un-ignoring": lambda r: (r / ".gitignore").write_text(""),
     "a nested .gitignore added": lambda r: (r / "pkg" / "sub" / ".gitignore").write_text("notes.txt\n"),
@@ -906,9 +903,7 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def make_index(
-    names: list[str], version: int = 2, oid_size: int = 20, extensions: bytes = b""
-) -> bytes:
+def make_index(names: list[str], version: int = 2, oid_size: int = 20, extensions: bytes = b"") -> bytes:
     out = bytearray(b"DIRC" + version.to_bytes(4, "big") + len(names).to_bytes(4, "big"))
     prev = b""
     for name in names:

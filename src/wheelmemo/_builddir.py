@@ -68,8 +68,7 @@ from ._fsdir import Dir, DiskUsage, open_dir
 from ._log import logger, warn_once
 from ._records import MAX_LABELS, MAX_LEARNED, MAX_NAME, is_label, is_text
 
-__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label",
-           "read_note"]
+__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label", "read_note"]
 
 _RECORD = "inputs.json"
 #: the longest project id or label a note holds, and the most bytes read of one
@@ -104,12 +103,21 @@ def check_note(raw: bytes) -> dict[str, Any] | None:
         data = json.loads(raw) if len(raw) <= _NOTE_BYTES else None
     except ValueError:
         return None
-    if not (isinstance(data, dict) and isinstance(data.get("project"), str)
-            and isinstance(data.get("identity"), str) and type(data.get("size")) is int
-            and 0 <= data["size"] < 1 << 62 and isinstance(data.get("measured"), bool)):
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("project"), str)
+        and isinstance(data.get("identity"), str)
+        and type(data.get("size")) is int
+        and 0 <= data["size"] < 1 << 62
+        and isinstance(data.get("measured"), bool)
+    ):
         return None
-    return {"project": data["project"][:_NOTE_TEXT], "identity": data["identity"][:_NOTE_TEXT],
-            "size": data["size"], "measured": data["measured"]}
+    return {
+        "project": data["project"][:_NOTE_TEXT],
+        "identity": data["identity"][:_NOTE_TEXT],
+        "size": data["size"],
+        "measured": data["measured"],
+    }
 
 
 def read_note(builds: Dir, name: str) -> dict[str, Any] | None:
@@ -166,8 +174,14 @@ class BuildDir:
         whose it is (``label``: ``identity_label``)."""
         old = self._note()
         self._unmeasured = True
-        self._write_note({"project": project_id[:_NOTE_TEXT], "identity": label[:_NOTE_TEXT],
-                          "size": old["size"] if old else 0, "measured": False})
+        self._write_note(
+            {
+                "project": project_id[:_NOTE_TEXT],
+                "identity": label[:_NOTE_TEXT],
+                "size": old["size"] if old else 0,
+                "measured": False,
+            }
+        )
 
     def note_size(self, *, force: bool = False) -> int:
         """After a build that used it (still holding the lock), or when the note is stale
@@ -177,8 +191,7 @@ class BuildDir:
         self._unmeasured = False
         old = self._note() or {"project": "-", "identity": "-"}
         size = DiskUsage().of_tree(str(self.path))
-        self._write_note({"project": old["project"], "identity": old["identity"], "size": size,
-                          "measured": True})
+        self._write_note({"project": old["project"], "identity": old["identity"], "size": size, "measured": True})
         return size
 
     def _record(self) -> dict[str, Any]:
@@ -193,8 +206,10 @@ class BuildDir:
         except FileNotFoundError:
             return {}
         except (OSError, ValueError, RecursionError) as e:
-            warn_once(f"the record of build directory {self.path.name[:8]} is damaged ({str(e)[:80]}); "
-                      "its inputs get new stamps")
+            warn_once(
+                f"the record of build directory {self.path.name[:8]} is damaged ({str(e)[:80]}); "
+                "its inputs get new stamps"
+            )
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -208,9 +223,16 @@ class BuildDir:
         stamps = record.get("stamps")
         if not isinstance(stamps, dict) or len(stamps) > MAX_LABELS:
             return {}
-        return {label: (value[0], value[1]) for label, value in stamps.items()
-                if is_text(label) and isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
-                and isinstance(value[1], int) and not isinstance(value[1], bool)}
+        return {
+            label: (value[0], value[1])
+            for label, value in stamps.items()
+            if is_text(label)
+            and isinstance(value, list)
+            and len(value) == 2
+            and is_text(value[0], 2 * MAX_NAME)
+            and isinstance(value[1], int)
+            and not isinstance(value[1], bool)
+        }
 
     @staticmethod
     def _learned_labels(record: Mapping[str, Any]) -> list[str]:

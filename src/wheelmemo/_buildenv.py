@@ -47,7 +47,9 @@ SCRATCH_DIRS: list[str] = []
 
 @contextlib.contextmanager
 def observed_build(
-    family: str, env: Mapping[str, str], known: Mapping[str, str] | None = None,
+    family: str,
+    env: Mapping[str, str],
+    known: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[Recorder, Path]]:
     """Run the body as a miss: a scratch directory, a clean or persistent build dir
     (``env``: the variables that name it), a recorder (``known``: the declared inputs,
@@ -97,8 +99,9 @@ def cargo_target_dirs(root: Path, environ: Mapping[str, str], workspace: Path) -
     return [workspace / "target"]
 
 
-def cargo_findings(root: Path, pyproject: dict[str, Any], environ: Mapping[str, str],
-                   manifests: list[str]) -> CargoFindings:
+def cargo_findings(
+    root: Path, pyproject: dict[str, Any], environ: Mapping[str, str], manifests: list[str]
+) -> CargoFindings:
     """What cargo's dep-info and build-script outputs say the build of ``root`` read.
 
     ``manifests``: the project's ``Cargo.toml`` files (labels).  maturin builds the one

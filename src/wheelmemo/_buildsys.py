@@ -34,8 +34,14 @@ from typing import Any
 
 from ._recorder import parse_make_deps
 
-__all__ = ["BuildSystemFindings", "build_dir_plan", "build_dirs", "parse_build_ninja", "parse_ninja_deps",
-           "read_build_dirs"]
+__all__ = [
+    "BuildSystemFindings",
+    "build_dir_plan",
+    "build_dirs",
+    "parse_build_ninja",
+    "parse_ninja_deps",
+    "read_build_dirs",
+]
 
 #: The backends (by top-level module) whose build system is read here.
 FAMILIES = ("scikit_build_core", "mesonpy")
@@ -50,8 +56,14 @@ _DEPFILE_SUFFIXES = (".d", ".dep")
 
 # -- where the build directory is ---------------------------------------------------------
 def build_dir_plan(
-    family: str, kind: str, root: Path, *, pyproject: Mapping[str, Any], config: Mapping[str, Any] | None,
-    environ: Mapping[str, str], scratch: Path,
+    family: str,
+    kind: str,
+    root: Path,
+    *,
+    pyproject: Mapping[str, Any],
+    config: Mapping[str, Any] | None,
+    environ: Mapping[str, str],
+    scratch: Path,
 ) -> tuple[dict[str, str], list[str]]:
     """The config settings to add for this build (a build directory in ``scratch`` when
     the user named none and it changes nothing else), and glob patterns of the build
@@ -62,8 +74,12 @@ def build_dir_plan(
     if family == "scikit_build_core":
         tool = (pyproject.get("tool") or {}).get("scikit-build") or {}
         overrides = tool.get("overrides") if isinstance(tool, dict) else None
-        named = [config.get("skbuild.build-dir"), config.get("build-dir"), environ.get("SKBUILD_BUILD_DIR"),
-                 tool.get("build-dir") if isinstance(tool, dict) else None]
+        named = [
+            config.get("skbuild.build-dir"),
+            config.get("build-dir"),
+            environ.get("SKBUILD_BUILD_DIR"),
+            tool.get("build-dir") if isinstance(tool, dict) else None,
+        ]
         named += [o.get("build-dir") for o in overrides or () if isinstance(o, dict)]
     else:
         named = [config.get("build-dir"), config.get("builddir")]
@@ -219,7 +235,7 @@ def parse_ninja_deps(data: bytes) -> tuple[dict[str, list[str]], bool]:
         if size > _MAX_RECORD or size % 4 or pos + 4 + size > end:
             whole = False
             break
-        body = data[pos + 4:pos + 4 + size]
+        body = data[pos + 4 : pos + 4 + size]
         pos += 4 + size
         if head & 0x80000000:
             if size < 4 + mtime_size:
@@ -240,7 +256,7 @@ def parse_ninja_deps(data: bytes) -> tuple[dict[str, list[str]], bool]:
             if checksum != ~len(paths) & 0xFFFFFFFF:
                 whole = False
                 break
-            paths.append(os.fsdecode(body[:size - 4].rstrip(b"\0")))
+            paths.append(os.fsdecode(body[: size - 4].rstrip(b"\0")))
     return {paths[out]: [paths[i] for i in ids] for out, ids in deps.items()}, whole
 
 
@@ -289,7 +305,7 @@ def parse_build_ninja(text: str) -> tuple[list[tuple[list[str], list[str]]], lis
             continue
         if not line.startswith("build "):
             continue
-        tokens = _paths(line[len("build "):])
+        tokens = _paths(line[len("build ") :])
         outs: list[str] = []
         ins: list[str] = []
         rule: str | None = None

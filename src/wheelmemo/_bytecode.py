@@ -42,8 +42,7 @@ __all__ = ["CODE_DIR", "install"]
 CODE_DIR = "code"
 _PACKAGE = __name__.rpartition(".")[0]
 #: what the compiled code depends on besides the source (-O strips asserts, -OO docstrings)
-_COMPILER = (f"{sys.implementation.cache_tag}\0{sys.flags.optimize}\0".encode()
-             + importlib.util.MAGIC_NUMBER)
+_COMPILER = f"{sys.implementation.cache_tag}\0{sys.flags.optimize}\0".encode() + importlib.util.MAGIC_NUMBER
 #: CPython's own fix of a code object's file names after a move (what its pyc loader uses)
 _fix_co_filename = getattr(sys.modules.get("_imp"), "_fix_co_filename", None)
 
@@ -55,8 +54,9 @@ class _Finder:
         self.cache_dir = cache_dir
         self.writable = writable
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if not fullname.startswith(_PACKAGE + "."):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
@@ -105,8 +105,7 @@ class _Loader(importlib.machinery.SourceFileLoader):
 
     def _read(self, name: str) -> CodeType | None:
         try:
-            with self._code_dir(create=False) as directory, \
-                    os.fdopen(directory.open(name, os.O_RDONLY), "rb") as f:
+            with self._code_dir(create=False) as directory, os.fdopen(directory.open(name, os.O_RDONLY), "rb") as f:
                 if not _private(os.fstat(f.fileno())):
                     return None
                 data = f.read()

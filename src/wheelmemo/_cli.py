@@ -82,7 +82,7 @@ def _human_age(seconds: float) -> str:
 def _duration(text: str) -> float:
     units = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
     number = text.rstrip("smhdwin")
-    unit = text[len(number):] or "s"
+    unit = text[len(number) :] or "s"
     if unit not in units:
         raise argparse.ArgumentTypeError(f"{text!r}: use a number with s, m, h, d or w, e.g. 30d")
     return float(number) * units[unit]
@@ -117,8 +117,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
             for name in remote_times:
                 remote_times[name] += float(event[name])
             continue
-        project = projects.setdefault(str(event.get("project")), {"hits": 0, "misses": 0, "saved": 0.0,
-                                                                  "verified": 0, "mismatches": 0, "kinds": {}})
+        project = projects.setdefault(
+            str(event.get("project")),
+            {"hits": 0, "misses": 0, "saved": 0.0, "verified": 0, "mismatches": 0, "kinds": {}},
+        )
         if event.get("event") == "verify":  # a hit also checked against a fresh build
             project["verified"] += 1
             project["mismatches"] += bool(event.get("mismatch"))
@@ -130,17 +132,30 @@ def cmd_stats(args: argparse.Namespace) -> int:
         kind["hits" if hit else "misses"] += 1
     records = store.records()
     usage = store.usage()
-    total = {"hits": sum(p["hits"] for p in projects.values()),
-             "misses": sum(p["misses"] for p in projects.values()),
-             "saved": sum(p["saved"] for p in projects.values()),
-             "verified": sum(p["verified"] for p in projects.values()),
-             "mismatches": sum(p["mismatches"] for p in projects.values()),
-             "entries": len(records), "build_dirs": len(usage.build_dirs), "bytes": usage.total}
+    total = {
+        "hits": sum(p["hits"] for p in projects.values()),
+        "misses": sum(p["misses"] for p in projects.values()),
+        "saved": sum(p["saved"] for p in projects.values()),
+        "verified": sum(p["verified"] for p in projects.values()),
+        "mismatches": sum(p["mismatches"] for p in projects.values()),
+        "entries": len(records),
+        "build_dirs": len(usage.build_dirs),
+        "bytes": usage.total,
+    }
     if args.json:
-        print(json.dumps({"projects": projects, "total": total, "remote": {**remote, **remote_times},
-                          "disk": {**usage.kinds, "total": usage.total},
-                          "build_dirs": [found._asdict() for found in usage.build_dirs]},
-                         indent=2, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    "projects": projects,
+                    "total": total,
+                    "remote": {**remote, **remote_times},
+                    "disk": {**usage.kinds, "total": usage.total},
+                    "build_dirs": [found._asdict() for found in usage.build_dirs],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return 0
     rows = [["project", "hits", "misses", "hit rate", "time saved"]]
     for name, p in sorted(projects.items()):
@@ -149,25 +164,41 @@ def cmd_stats(args: argparse.Namespace) -> int:
     print(_table(rows))
     print("\non disk (max-size bounds all of it):")
     print(_table([[f"  {_KIND_NAMES[kind]}", _human_size(size)] for kind, size in usage.kinds.items()]))
-    print(f"{_count(total['entries'], 'entry', 'entries')}, "
-          f"{_count(total['build_dirs'], 'build directory', 'build directories')}, "
-          f"{_human_size(total['bytes'])} in {store.root.parent}")
+    print(
+        f"{_count(total['entries'], 'entry', 'entries')}, "
+        f"{_count(total['build_dirs'], 'build directory', 'build directories')}, "
+        f"{_human_size(total['bytes'])} in {store.root.parent}"
+    )
     if total["verified"]:
-        print(f"verified {total['verified']} hits against a fresh build (verify-rate): "
-              f"{total['mismatches']} differed")
+        print(f"verified {total['verified']} hits against a fresh build (verify-rate): {total['mismatches']} differed")
     if any(remote.values()):
-        print("\nremote: " + ", ".join([
-            f"{remote['hit']} hits", f"{remote['miss']} misses", f"{remote['upload']} uploads",
-            f"{remote['error']} errors", f"{remote['timeout']} timeouts",
-            f"{_human_size(remote['bytes_down'])} down", f"{_human_size(remote['bytes_up'])} up",
-            f"{remote_times['seconds']:.1f} s on the remote", f"{remote_times['saved']:.1f} s saved",
-        ]))
+        print(
+            "\nremote: "
+            + ", ".join(
+                [
+                    f"{remote['hit']} hits",
+                    f"{remote['miss']} misses",
+                    f"{remote['upload']} uploads",
+                    f"{remote['error']} errors",
+                    f"{remote['timeout']} timeouts",
+                    f"{_human_size(remote['bytes_down'])} down",
+                    f"{_human_size(remote['bytes_up'])} up",
+                    f"{remote_times['seconds']:.1f} s on the remote",
+                    f"{remote_times['saved']:.1f} s saved",
+                ]
+            )
+        )
     return 0
 
 
 #: the kinds of ``LocalStore.usage``, as ``stats`` names them
-_KIND_NAMES = {"entries": "entries and blobs", "build": "build directories", "stat": "stat caches",
-               "code": "compiled modules", "other": "other (locks, notes, statistics)"}
+_KIND_NAMES = {
+    "entries": "entries and blobs",
+    "build": "build directories",
+    "stat": "stat caches",
+    "code": "compiled modules",
+    "other": "other (locks, notes, statistics)",
+}
 
 
 def _stats_row(name: str, p: dict[str, Any]) -> list[str]:
@@ -190,22 +221,33 @@ def cmd_list(args: argparse.Namespace) -> int:
             version, tags = fields[1], "-".join(fields[-3:])
         elif name.endswith(".dist-info") or ".dist-info/" in name:
             version = name.split(".dist-info")[0].rsplit("-", 1)[-1]
-        rows.append([str(record.get("project")), version, str(record["kind"]), tags,
-                     _human_size(float(record.get("size") or 0)),
-                     _human_age(now - float(record["created"])), _human_age(now - float(record["last_use"]))])
+        rows.append(
+            [
+                str(record.get("project")),
+                version,
+                str(record["kind"]),
+                tags,
+                _human_size(float(record.get("size") or 0)),
+                _human_age(now - float(record["created"])),
+                _human_age(now - float(record["last_use"])),
+            ]
+        )
     build_rows = [["build directory", "project", "identity", "size", "last use"]]
     for found in sorted(store.usage().build_dirs, key=lambda b: (b.project, -b.last_use)):
-        build_rows.append([found.name[:8], found.project, found.identity, _human_size(found.size),
-                           _human_age(now - found.last_use)])
+        build_rows.append(
+            [found.name[:8], found.project, found.identity, _human_size(found.size), _human_age(now - found.last_use)]
+        )
     tables = [_table(table) for table in (rows, build_rows) if len(table) > 1]
     print("\n\n".join(tables) if tables else "wheelmemo: the cache is empty")
     return 0
 
 
 def _pruned(pruned: Pruned) -> str:
-    return (f"wheelmemo: removed {_count(pruned.entries, 'entry', 'entries')}, "
-            f"{_count(pruned.build_dirs, 'build directory', 'build directories')}, "
-            f"freed {_human_size(pruned.freed)}")
+    return (
+        f"wheelmemo: removed {_count(pruned.entries, 'entry', 'entries')}, "
+        f"{_count(pruned.build_dirs, 'build directory', 'build directories')}, "
+        f"freed {_human_size(pruned.freed)}"
+    )
 
 
 def _count(n: int, one: str, many: str) -> str:
@@ -303,13 +345,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = memo.store
     out = Path(args.out_dir)
     if store is None or not memo.keys.build_environments("wheel"):
-        print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)",
-              file=sys.stderr)
+        print(f"wheelmemo: nothing cached for {memo.project_id}: build it once (uv build --wheel)", file=sys.stderr)
         return 1
     entry, _ = _find(memo, "wheel")
     if entry is None or entry.kind != "wheel":  # a forged manifest may name another kind
-        print(f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
-              "(`wheelmemo explain` says why): build it with uv build --wheel", file=sys.stderr)
+        print(
+            f"wheelmemo: no cached wheel for the current state of {memo.project_id} "
+            "(`wheelmemo explain` says why): build it with uv build --wheel",
+            file=sys.stderr,
+        )
         return 1
     out.mkdir(parents=True, exist_ok=True)
     wheel = entry.files[0]
@@ -339,8 +383,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if store is not None:
         entry, _ = _find(memo, "wheel")
     if store is None or entry is None or entry.kind != "wheel":
-        _say(args, report, f"wheelmemo: nothing cached for the current state of {memo.project_id}: "
-                           "nothing to verify (`wheelmemo explain` says why)")
+        _say(
+            args,
+            report,
+            f"wheelmemo: nothing cached for the current state of {memo.project_id}: "
+            "nothing to verify (`wheelmemo explain` says why)",
+        )
         return 0
     frontend = choose_frontend(args.frontend)
     report.update(entry=entry.key, frontend=frontend)
@@ -353,21 +401,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
         try:
             diff, builds = _verify_against_plain(memo, store.root.parent, cached, work, frontend)
         except BuildFailed as e:
-            print(f"wheelmemo: error: the plain build of {memo.project_id} failed, so the cached "
-                  f"wheel {entry.key[:8]} cannot be checked (if a clean copy cannot build, the cache "
-                  f"hides a broken build): {e}", file=sys.stderr)
+            print(
+                f"wheelmemo: error: the plain build of {memo.project_id} failed, so the cached "
+                f"wheel {entry.key[:8]} cannot be checked (if a clean copy cannot build, the cache "
+                f"hides a broken build): {e}",
+                file=sys.stderr,
+            )
             return 2
     report.update(status="same" if diff.same else "different", plain_builds=builds, **diff.as_json())
     if diff.same:
         timestamps = sum(m.verdict == "only timestamps" for m in diff.members)
-        _say(args, report, f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} is what a "
-                           f"plain build makes: {len(diff.members)} members"
-                           + (f" ({timestamps} differ only in their timestamps)" if timestamps else ""))
+        _say(
+            args,
+            report,
+            f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} is what a "
+            f"plain build makes: {len(diff.members)} members"
+            + (f" ({timestamps} differ only in their timestamps)" if timestamps else ""),
+        )
         return 0
     lines = "".join(f"\n  {line}" for line in diff.describe())
-    _say(args, report, f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} differs from a "
-                       f"plain build of the same state:{lines}\nremove it with `wheelmemo clean`, and "
-                       "list what the build reads unseen in [tool.wheelmemo] inputs or env")
+    _say(
+        args,
+        report,
+        f"wheelmemo: the cached wheel {entry.key[:8]} of {memo.project_id} differs from a "
+        f"plain build of the same state:{lines}\nremove it with `wheelmemo clean`, and "
+        "list what the build reads unseen in [tool.wheelmemo] inputs or env",
+    )
     return 1
 
 
@@ -378,7 +437,8 @@ def _verify_against_plain(memo: Memo, cache: Path, cached: Path, work: Path, fro
     root, pyproject = memo.project.root, memo.project.pyproject
     fresh = plain_build(root, work, frontend, pyproject, skip=(cache,), name="a")
     return compare_with_plain_builds(
-        fresh, cached, lambda: plain_build(root, work, frontend, pyproject, skip=(cache,), name="b"))
+        fresh, cached, lambda: plain_build(root, work, frontend, pyproject, skip=(cache,), name="b")
+    )
 
 
 def _say(args: argparse.Namespace, report: dict[str, Any], text: str) -> None:
@@ -394,22 +454,32 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="wheelmemo", description="A build backend that never builds the same wheel twice.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog="wheelmemo",
+        description="A build backend that never builds the same wheel twice.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--cache-dir", help="the cache to use (default: WHEELMEMO_CACHE_DIR, else the "
-                        "project's [tool.wheelmemo] cache-dir, else the user cache)")
+    parser.add_argument(
+        "--cache-dir",
+        help="the cache to use (default: WHEELMEMO_CACHE_DIR, else the "
+        "project's [tool.wheelmemo] cache-dir, else the user cache)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, description=help, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+        return sub.add_parser(
+            name, help=help, description=help, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
 
     def cache_command(name: str, help: str) -> argparse.ArgumentParser:
         """A command on the cache: the one the project's build hooks use."""
         found = command(name, help)
-        found.add_argument("--project", metavar="PATH", default=".",
-                           help="use the cache of the project in PATH, as its builds do (default: .)")
+        found.add_argument(
+            "--project",
+            metavar="PATH",
+            default=".",
+            help="use the cache of the project in PATH, as its builds do (default: .)",
+        )
         return found
 
     init = command("init", "adopt wheelmemo in a project: build-backend, requires and [tool.uv] cache-keys")
@@ -427,15 +497,20 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--zero", action="store_true", help="reset the counters")
     stats.set_defaults(func=cmd_stats)
 
-    listing = cache_command("list", "the entries: project, version, kind, tags, size, age, last use; "
-                            "the build directories: project, identity, size, last use")
+    listing = cache_command(
+        "list",
+        "the entries: project, version, kind, tags, size, age, last use; "
+        "the build directories: project, identity, size, last use",
+    )
     listing.set_defaults(func=cmd_list)
 
-    prune = cache_command("prune", "evict least recently used entries and build directories (default: down "
-                          "to WHEELMEMO_MAX_SIZE or 10G)")
+    prune = cache_command(
+        "prune", "evict least recently used entries and build directories (default: down to WHEELMEMO_MAX_SIZE or 10G)"
+    )
     prune.add_argument("--max-size", type=_size, help="bring the whole cache under this size, e.g. 5G")
-    prune.add_argument("--older-than", type=_duration,
-                       help="remove entries and build directories unused for this long, e.g. 30d")
+    prune.add_argument(
+        "--older-than", type=_duration, help="remove entries and build directories unused for this long, e.g. 30d"
+    )
     prune.set_defaults(func=cmd_prune)
 
     clean = cache_command("clean", "remove every entry and build directory not in use right now")
@@ -447,14 +522,21 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--editable", action="store_true", help="the editable wheel derived from it")
     export.set_defaults(func=cmd_export)
 
-    verify = command("verify", "build the current state plainly in a clean copy and compare it with the cached "
-                     "wheel, member by member (exit 1: they differ)")
+    verify = command(
+        "verify",
+        "build the current state plainly in a clean copy and compare it with the cached "
+        "wheel, member by member (exit 1: they differ)",
+    )
     verify.add_argument("path", nargs="?", default=".", help="the project (default: .)")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
-    verify.add_argument("--frontend", choices=("auto", "uv", "build", "pip", "none"), default="auto",
-                        help="what builds the plain wheel: auto (uv build --wheel if uv is on PATH, else "
-                        "python -m build --wheel, else pip wheel --no-deps), or none: the backend's "
-                        "build_wheel in this environment, as --no-build-isolation")
+    verify.add_argument(
+        "--frontend",
+        choices=("auto", "uv", "build", "pip", "none"),
+        default="auto",
+        help="what builds the plain wheel: auto (uv build --wheel if uv is on PATH, else "
+        "python -m build --wheel, else pip wheel --no-deps), or none: the backend's "
+        "build_wheel in this environment, as --no-build-isolation",
+    )
     verify.set_defaults(func=cmd_verify)
     return parser
 

@@ -28,6 +28,8 @@ from ._log import warn_once
 __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 
 _DATE = (1980, 1, 1, 0, 0, 0)
+
+
 def rebuild_hint(project: str) -> str:
     """A command that rebuilds whatever uv's cache-keys say (uv sync alone rebuilds
     only when one of them changed)."""
@@ -112,9 +114,10 @@ def _tree_dirs(members: list[_Member], by_digest: Mapping[str, list[str]]) -> di
     for top, counter in votes.items():
         # most votes first, then exact ones; sorted() is stable, so among exact
         # directories with as many votes the first seen wins, as it always did
-        ranked = sorted(((base, count) for base, count in counter.items()
-                         if _is_exact(base, top) or (top, base) in credible),
-                        key=lambda kv: (-kv[1], not _is_exact(kv[0], top)))
+        ranked = sorted(
+            ((base, count) for base, count in counter.items() if _is_exact(base, top) or (top, base) in credible),
+            key=lambda kv: (-kv[1], not _is_exact(kv[0], top)),
+        )
         if not ranked:
             continue
         best, count = ranked[0]
@@ -159,7 +162,7 @@ def _read_wheel(wheel: Path) -> _Wheel:
             continue
         for lib in (f"{data_dir}/purelib/", f"{data_dir}/platlib/"):
             if name.startswith(lib):
-                name = name[len(lib):]
+                name = name[len(lib) :]
                 break
         else:
             if name.startswith(f"{data_dir}/"):  # scripts, headers, data
@@ -172,8 +175,15 @@ def _read_wheel(wheel: Path) -> _Wheel:
 
 
 def derive_editable(
-    wheel: Path, dest: Path, tree: Path, inputs: Mapping[str, str], *, project: str, mode: str,
-    rebuild: bool = False, learned: Mapping[str, Any] | None = None,
+    wheel: Path,
+    dest: Path,
+    tree: Path,
+    inputs: Mapping[str, str],
+    *,
+    project: str,
+    mode: str,
+    rebuild: bool = False,
+    learned: Mapping[str, Any] | None = None,
 ) -> str:
     """Write the editable wheel for ``wheel`` into ``dest``; return its file name.
 
@@ -219,15 +229,19 @@ def derive_editable(
     _warn_unmapped(regular.members, dirs, by_digest)
 
     config: dict[str, Any] = {
-        "project": project, "mode": mode, "tree": str(tree),
+        "project": project,
+        "mode": mode,
+        "tree": str(tree),
         "tops": sorted({_top_name(m.path) for m in regular.members}),
         "sources": sources if mode == "redirect" else {t: sources[t] for t in sorted(renamed)},
         "modules": modules,
         "packages": packages if mode == "redirect" else {t: packages[t] for t in sorted(renamed & set(packages))},
-        "copies": copies, "roots": sorted(roots), "hint": rebuild_hint(project), "rebuild": rebuild,
+        "copies": copies,
+        "roots": sorted(roots),
+        "hint": rebuild_hint(project),
+        "rebuild": rebuild,
         "inputs": _fingerprints(tree, inputs, learned or {}) if shipped else {},
-        "env": {name: state[0] for name, state in ((learned or {}).get("env") or {}).items()}
-        if shipped else {},
+        "env": {name: state[0] for name, state in ((learned or {}).get("env") or {}).items()} if shipped else {},
     }
     built = {m.path: regular.contents[m.info.filename] for m in shipped}
     if mode == "inplace":
@@ -278,9 +292,11 @@ def _warn_unmapped(members: list[_Member], dirs: Mapping[str, str], by_digest: M
         if member.path.endswith(_PURE_SUFFIXES) and member.digest != _EMPTY and member.digest in by_digest:
             found[top] = (member.path, min(by_digest[member.digest]))
     for top, (path, label) in found.items():
-        warn_once(f"editable: package {top!r} is served as a copy, not from the tree: the wheel's {path} "
-                  f"is {label} of the tree, but no one tree directory holds its files at the wheel's paths; "
-                  f"edits to its sources need a reinstall")
+        warn_once(
+            f"editable: package {top!r} is served as a copy, not from the tree: the wheel's {path} "
+            f"is {label} of the tree, but no one tree directory holds its files at the wheel's paths; "
+            f"edits to its sources need a reinstall"
+        )
 
 
 def _fingerprints(tree: Path, inputs: Mapping[str, str], learned: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -68,7 +68,11 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
         self.env: dict[str, str] = dict(config.get("env") or {})
         self.rebuild_hint = str(config["hint"])
         self.rebuild = bool(config.get("rebuild")) or os.environ.get("WHEELMEMO_EDITABLE_REBUILD", "") in (
-            "1", "true", "yes", "on")
+            "1",
+            "true",
+            "yes",
+            "on",
+        )
         self._checked = False
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
@@ -82,9 +86,7 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
                 search = [os.path.dirname(location)]
                 if os.path.isdir(self.sources.get(fullname, "")):
                     search.insert(0, self.sources[fullname])
-                return importlib.util.spec_from_file_location(
-                    fullname, location, submodule_search_locations=search
-                )
+                return importlib.util.spec_from_file_location(fullname, location, submodule_search_locations=search)
             return importlib.util.spec_from_file_location(fullname, location)
         if fullname != top or top not in self.sources:
             return None  # the path finder looks in the package's __path__
@@ -117,7 +119,6 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
                 f"of its compiled parts; {self.rebuild_hint}\n"
             )
 
-
     def rebuild_now(self, changed: list[str]) -> bool:
         """Reinstall the project from the tree and take the fresh build's table."""
         lock_path = os.path.join(self.shipped_root, ".rebuild.lock")
@@ -136,13 +137,25 @@ class RedirectFinder(importlib.abc.MetaPathFinder):
             sys.stderr.write(f"wheelmemo: {self.name}: {', '.join(changed[:3])} changed; rebuilding\n")
             uv = shutil.which("uv") or os.environ.get("UV")
             if uv:
-                command = [uv, "pip", "install", "--no-deps", "--python", sys.executable,
-                           "--reinstall-package", self.name, "--refresh-package", self.name, "-e", self.tree]
+                command = [
+                    uv,
+                    "pip",
+                    "install",
+                    "--no-deps",
+                    "--python",
+                    sys.executable,
+                    "--reinstall-package",
+                    self.name,
+                    "--refresh-package",
+                    self.name,
+                    "-e",
+                    self.tree,
+                ]
             else:
-                command = [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall",
-                           "-e", self.tree]
-            result = subprocess.run(command, cwd=self.tree, stdout=sys.stderr, stderr=sys.stderr,
-                                    stdin=subprocess.DEVNULL, check=False)
+                command = [sys.executable, "-m", "pip", "install", "--no-deps", "--force-reinstall", "-e", self.tree]
+            result = subprocess.run(
+                command, cwd=self.tree, stdout=sys.stderr, stderr=sys.stderr, stdin=subprocess.DEVNULL, check=False
+            )
             if result.returncode:
                 sys.stderr.write(f"wheelmemo: warning: {self.name}: the rebuild failed; using the old build\n")
                 return False
@@ -197,8 +210,11 @@ def stale_env(env: dict[str, str]) -> list[str]:
     changed = []
     for name, digest in env.items():
         value = os.environ.get(name)
-        now = "unset" if value is None else hashlib.sha256(
-            f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        now = (
+            "unset"
+            if value is None
+            else hashlib.sha256(f"env\0{value}".encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        )
         if now != digest:
             changed.append(f"${name}")
     return changed

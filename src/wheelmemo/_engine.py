@@ -58,8 +58,14 @@ class Outcome(Generic[T]):
     ``via`` is set when the result came from another cache entry, not the inner backend.
     """
 
-    def __init__(self, result: T, files: list[tuple[str, Path]] | None = None, value: Any = None,
-                 via: str | None = None, learned: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        result: T,
+        files: list[tuple[str, Path]] | None = None,
+        value: Any = None,
+        via: str | None = None,
+        learned: dict[str, Any] | None = None,
+    ) -> None:
         self.result = result
         self.files = files or []
         self.value = value
@@ -75,8 +81,9 @@ Fetch = Callable[[Store, Entry], "T | None"]
 class Engine:
     """The stores of one hook call, and the one memoization pattern every hook uses."""
 
-    def __init__(self, keys: Keys, local: LocalStore | None, remote: RemoteStore | None,
-                 start: float, inner_name: str) -> None:
+    def __init__(
+        self, keys: Keys, local: LocalStore | None, remote: RemoteStore | None, start: float, inner_name: str
+    ) -> None:
         self.keys = keys
         self.local = local
         self.remote = remote if local is not None else None
@@ -130,12 +137,24 @@ class Engine:
         lacking = lookup.differs.intersection(learned.get("read") or ())
         if lacking:
             return f"the sdist lacks or changes {min(lacking)}, which the tree's build read"
-        return _learned.check_learned(learned, self.keys.project.root, self.keys.stat_cache,
-                                      self.keys.environ, self._installed, same=lookup.equivalent,
-                                      in_build_environment=not self.keys.offline, deadline=deadline)
+        return _learned.check_learned(
+            learned,
+            self.keys.project.root,
+            self.keys.stat_cache,
+            self.keys.environ,
+            self._installed,
+            same=lookup.equivalent,
+            in_build_environment=not self.keys.offline,
+            deadline=deadline,
+        )
 
-    def _candidates(self, store: Store, lookup: Lookup, declared: set[str], deadline: float | None = None,
-                    ) -> tuple[list[dict[str, Any]], str | None]:
+    def _candidates(
+        self,
+        store: Store,
+        lookup: Lookup,
+        declared: set[str],
+        deadline: float | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """The results recorded under a declared key that fit this build, newest first,
         and why the newest one that does not fit does not.  ``declared``: the keys of
         this build's lookups, under which no result is stored (a result's key is a digest
@@ -150,8 +169,14 @@ class Engine:
         fitting: list[dict[str, Any]] = []
         reason: str | None = None
         for candidate in value[:MAX_CANDIDATES]:
-            if not (isinstance(candidate, dict) and isinstance(candidate.get("key"), str)
-                    and isinstance(candidate.get("learned"), dict)) or candidate["key"] in declared:
+            if (
+                not (
+                    isinstance(candidate, dict)
+                    and isinstance(candidate.get("key"), str)
+                    and isinstance(candidate.get("learned"), dict)
+                )
+                or candidate["key"] in declared
+            ):
                 continue
             if candidate.get("narrow") is True and not self.keys.settings.narrow:
                 continue  # listed here by a narrow match: it stands for this key only while narrow
@@ -181,7 +206,10 @@ class Engine:
         return (hit[0] if hit is not None else None), reason
 
     def _fetch(
-        self, store: LocalStore, lookups: list[Lookup], fetch: Fetch[T],
+        self,
+        store: LocalStore,
+        lookups: list[Lookup],
+        fetch: Fetch[T],
     ) -> tuple[tuple[T, float, str] | None, str | None]:
         """The fetched result, the build time it saves and its key (or None), and why not.
 
@@ -207,7 +235,11 @@ class Engine:
         return None, reason
 
     def _fetch_unread(
-        self, store: LocalStore, kind: str, lookup: Lookup, fetch: Fetch[T],
+        self,
+        store: LocalStore,
+        kind: str,
+        lookup: Lookup,
+        fetch: Fetch[T],
     ) -> tuple[T, float, str] | None:
         """A recent result of this project whose build read none of the files changed since
         (``_learned.unread_changes``), recorded under this key too; or None."""
@@ -236,8 +268,9 @@ class Engine:
             return result, entry.build_seconds, entry.key
         return None
 
-    def _list_under(self, store: Store, declared_key: str, result_key: str, learned: dict[str, Any],
-                    *, narrow: bool = False) -> None:
+    def _list_under(
+        self, store: Store, declared_key: str, result_key: str, learned: dict[str, Any], *, narrow: bool = False
+    ) -> None:
         """List a result first in the manifest of a declared key (which keeps ``MAX_CANDIDATES``);
         ``narrow``: a result of another key, found by a narrow match (returned while narrow is on)."""
         manifest_key = _learned.manifest_key(declared_key)
@@ -245,14 +278,28 @@ class Engine:
             old = store.get(manifest_key)
         except CorruptEntryError:
             old = None
-        older = [c for c in (old.value if old is not None and isinstance(old.value, list) else [])
-                 if isinstance(c, dict) and c.get("key") != result_key]
-        store.put(manifest_key, "manifest", [], build_seconds=0.0, parts={"hook": "manifest"},
-                  value=[{"key": result_key, "learned": learned, **({"narrow": True} if narrow else {})},
-                         *older[: MAX_CANDIDATES - 1]])
+        older = [
+            c
+            for c in (old.value if old is not None and isinstance(old.value, list) else [])
+            if isinstance(c, dict) and c.get("key") != result_key
+        ]
+        store.put(
+            manifest_key,
+            "manifest",
+            [],
+            build_seconds=0.0,
+            parts={"hook": "manifest"},
+            value=[
+                {"key": result_key, "learned": learned, **({"narrow": True} if narrow else {})},
+                *older[: MAX_CANDIDATES - 1],
+            ],
+        )
 
     def _fetch_remote(
-        self, remote: RemoteStore, lookups: list[Lookup], fetch: Fetch[T],
+        self,
+        remote: RemoteStore,
+        lookups: list[Lookup],
+        fetch: Fetch[T],
     ) -> tuple[T, float, str] | None:
         """A result from the remote, written to the local cache first and served from
         there (or straight from the remote when the local cache takes no writes), held
@@ -274,8 +321,12 @@ class Engine:
                     if local is not None and local.mode == READ_WRITE:
                         held.enter_context(local.reading(entry.key))
                         try:
-                            source = (local, self._import(remote, entry, lookup, candidate["learned"],
-                                                          narrow=candidate.get("narrow") is True))
+                            source = (
+                                local,
+                                self._import(
+                                    remote, entry, lookup, candidate["learned"], narrow=candidate.get("narrow") is True
+                                ),
+                            )
                         except StoreError:
                             if remote.mode == FAILED:
                                 return None  # the remote's problem, said once
@@ -293,8 +344,9 @@ class Engine:
                     return result, entry.build_seconds, entry.key
         return None
 
-    def _remote_candidates(self, remote: RemoteStore, lookup: Lookup,
-                           declared: set[str]) -> list[dict[str, Any]] | None:
+    def _remote_candidates(
+        self, remote: RemoteStore, lookup: Lookup, declared: set[str]
+    ) -> list[dict[str, Any]] | None:
         """``_candidates`` of the remote: its records name the files checked here, so that
         work is the remote's too, and ends with its budget (None: it ended, said once)."""
         try:
@@ -305,8 +357,9 @@ class Engine:
             remote.fail(RemoteTimeout(f"{e} (remote-budget)"))
             return None
 
-    def _import(self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any], *,
-                narrow: bool = False) -> Entry:
+    def _import(
+        self, remote: RemoteStore, entry: Entry, lookup: Lookup, learned: dict[str, Any], *, narrow: bool = False
+    ) -> Entry:
         """Download ``entry``'s blobs (verified) into the local cache and record it there,
         in the manifest of its declared key too, as if this machine had built it."""
         import tempfile
@@ -318,14 +371,28 @@ class Engine:
                 path = Path(scratch) / str(number)
                 remote.materialize_file(stored._replace(name=str(number)), path)
                 files.append((stored.name, path))
-            local = self._record(self.local, lookup, entry.kind, files, learned, entry.build_seconds,
-                                 entry.value, key=entry.key, narrow=narrow)
+            local = self._record(
+                self.local,
+                lookup,
+                entry.kind,
+                files,
+                learned,
+                entry.build_seconds,
+                entry.value,
+                key=entry.key,
+                narrow=narrow,
+            )
         logger.debug("imported %s from %s", entry.key[:8], remote.name)
         return local
 
     # -- the one memoization pattern every cached hook uses -----------------------
     def memoized(
-        self, kind: str, hook: str, fetch: Fetch[T], compute: Callable[[], Outcome[T]], *,
+        self,
+        kind: str,
+        hook: str,
+        fetch: Fetch[T],
+        compute: Callable[[], Outcome[T]],
+        *,
         frontend_call: bool = True,
     ) -> T:
         """``fetch`` a hit; else ``compute`` under the key's lock and store the outcome.
@@ -362,8 +429,13 @@ class Engine:
                         if frontend_call:
                             self._count(kind, "hit", saved, tier)
                             self._reshare(kind, found, target, tier)
-                            logger.info("%s hit %s%s (%s)", hook, found[:8],
-                                        " from the remote" if tier == "remote" else "", elapsed(self.start))
+                            logger.info(
+                                "%s hit %s%s (%s)",
+                                hook,
+                                found[:8],
+                                " from the remote" if tier == "remote" else "",
+                                elapsed(self.start),
+                            )
                         return result
                     reason = self.keys.why(kind, target, mismatch)
                 except StoreError as e:
@@ -373,9 +445,17 @@ class Engine:
             self.keys.stat_cache.save()
         return outcome.result
 
-    def _said_miss(self, kind: str, hook: str, reason: str, target: Lookup | None,  # noqa: PLR0917
-                   compute: Callable[[], Outcome[T]], stack: contextlib.ExitStack, *,
-                   frontend_call: bool) -> Outcome[T]:
+    def _said_miss(  # noqa: PLR0917
+        self,
+        kind: str,
+        hook: str,
+        reason: str,
+        target: Lookup | None,
+        compute: Callable[[], Outcome[T]],
+        stack: contextlib.ExitStack,
+        *,
+        frontend_call: bool,
+    ) -> Outcome[T]:
         """``_miss``, and the hook's line saying why it built (a frontend's call only)."""
         try:
             outcome = self._miss(kind, target, compute, stack, count=frontend_call)
@@ -391,8 +471,15 @@ class Engine:
             logger.info("%s miss (%s) → %s (%s)", hook, reason, self.inner_name, elapsed(self.start))
         return outcome
 
-    def _miss(self, kind: str, target: Lookup | None, compute: Callable[[], Outcome[T]],
-              stack: contextlib.ExitStack, *, count: bool) -> Outcome[T]:
+    def _miss(
+        self,
+        kind: str,
+        target: Lookup | None,
+        compute: Callable[[], Outcome[T]],
+        stack: contextlib.ExitStack,
+        *,
+        count: bool,
+    ) -> Outcome[T]:
         """Build as a miss (``_buildenv``), learn what the build read and store the outcome."""
         # shutil comes with it: a miss's cost, not a hit's
         from ._buildenv import observed_build
@@ -405,8 +492,14 @@ class Engine:
         records: BuildSystemFindings | None = None
         with observed_build(keys.family, build_env, known) as (recorder, scratch):
             self.build_config, patterns = build_dir_plan(
-                keys.family, kind, keys.project.root, pyproject=keys.project.pyproject,
-                config=keys.inner_config, environ=keys.environ, scratch=scratch)
+                keys.family,
+                kind,
+                keys.project.root,
+                pyproject=keys.project.pyproject,
+                config=keys.inner_config,
+                environ=keys.environ,
+                scratch=scratch,
+            )
             fresh = bool(self.build_config)  # the build directory is ours: made by this build
             try:
                 outcome = compute()
@@ -419,8 +512,9 @@ class Engine:
         if target is not None and self.local is not None:
             learned = outcome.learned
             if learned is None:
-                learned = self._learn(kind, recorder, scratch, target.parts, build_env=build_env,
-                                      records=records, files=outcome.files)
+                learned = self._learn(
+                    kind, recorder, scratch, target.parts, build_env=build_env, records=records, files=outcome.files
+                )
             if learned is not None:
                 self._store_outcome(target, kind, outcome, learned, seconds, count=count)
         return outcome
@@ -447,12 +541,19 @@ class Engine:
 
         self._build_dir = None
         local, keys = self.local, self.keys
-        if not (keys.cargo and kind in ("wheel", "editable") and target is not None
-                and local is not None and local.mode == READ_WRITE):
+        if not (
+            keys.cargo
+            and kind in ("wheel", "editable")
+            and target is not None
+            and local is not None
+            and local.mode == READ_WRITE
+        ):
             return {}
         parts = target.parts
-        identity = {name: parts.get(name) for name in ("interpreter", "versions", "build_requires",
-                                                        "toolchain", "env", "backend")}
+        identity = {
+            name: parts.get(name)
+            for name in ("interpreter", "versions", "build_requires", "toolchain", "env", "backend")
+        }
         name = build_dir_name(keys.project_id, identity)
         path = local.build_path(name)
         if path is None:
@@ -472,9 +573,17 @@ class Engine:
         self._build_dir = build_dir
         return env
 
-    def _learn(self, kind: str, recorder: Recorder, scratch: Path, parts: Mapping[str, Any], *,
-               build_env: Mapping[str, str], records: BuildSystemFindings | None,
-               files: list[tuple[str, Path]]) -> dict[str, Any] | None:
+    def _learn(
+        self,
+        kind: str,
+        recorder: Recorder,
+        scratch: Path,
+        parts: Mapping[str, Any],
+        *,
+        build_env: Mapping[str, str],
+        records: BuildSystemFindings | None,
+        files: list[tuple[str, Path]],
+    ) -> dict[str, Any] | None:
         """The learned inputs of the build just made; None (with a warning) when one of its
         inputs changed while it ran, or it ran a compiler whose reads nothing reported,
         since what it read is then unknown."""
@@ -484,21 +593,28 @@ class Engine:
         keys = self.keys
         root = keys.project.root
         declared = parts["inputs"]
-        closure = {name.partition(":")[2] or name
-                   for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))}
+        closure = {
+            name.partition(":")[2] or name for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))
+        }
         cargo = None
         if keys.cargo and kind in ("wheel", "editable"):
             manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
             cargo = cargo_findings(root, keys.project.pyproject, {**keys.environ, **build_env}, manifests)
-        outputs = [str(scratch), *SCRATCH_DIRS, *keys.outputs, *(cargo.target_dirs if cargo else ()),
-                   *(records.build_dirs if records else ())]
+        outputs = [
+            str(scratch),
+            *SCRATCH_DIRS,
+            *keys.outputs,
+            *(cargo.target_dirs if cargo else ()),
+            *(records.build_dirs if records else ()),
+        ]
         if self.local is not None:
             outputs.append(str(self.local.root))
         context = _learned.BuildContext(
-            root, declared, skip=outputs,
+            root,
+            declared,
+            skip=outputs,
             is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
-            declared_env=lambda name: bool(_key.env_part(keys.family, keys.settings.env, {name: ""},
-                                                         cargo=keys.cargo)),
+            declared_env=lambda name: bool(_key.env_part(keys.family, keys.settings.env, {name: ""}, cargo=keys.cargo)),
             closure=closure,
         )
         shipped = _sdist_files(kind, root, files)
@@ -507,8 +623,14 @@ class Engine:
         # what the sdist build wrote into the tree and shipped (setuptools-scm's and
         # hatch-vcs's version files) is its output, made from what it read
         shipped = {path: source for path, source in shipped.items() if not _written_since(path, recorder.start_ns)}
-        learned, changed = _learned.learn(recorder, context, keys.stat_cache, cargo, self._installed,
-                                          build_system={**(records.files if records else {}), **shipped})
+        learned, changed = _learned.learn(
+            recorder,
+            context,
+            keys.stat_cache,
+            cargo,
+            self._installed,
+            build_system={**(records.files if records else {}), **shipped},
+        )
         after = keys.collect_inputs()
         changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
         if changed:
@@ -518,8 +640,9 @@ class Engine:
                 "(a Cargo.lock) or list them in .gitignore"
             )
             return None
-        unkeyable = sorted(label for label, (state, _) in (learned.get("files") or {}).items()
-                           if state.startswith(UNKEYABLE))
+        unkeyable = sorted(
+            label for label, (state, _) in (learned.get("files") or {}).items() if state.startswith(UNKEYABLE)
+        )
         if unkeyable:
             warn_once(
                 f"the build read {unkeyable[0]}, which is no regular file (a directory outside the project, "
@@ -527,8 +650,14 @@ class Engine:
             )
             return None
         if kind in ("wheel", "editable") and not keys.settings.inputs:
-            member = _unseen_compile(learned, files, records, reported=bool(
-                recorder.compiler_dep_paths or (cargo and cargo.files) or (records and records.compiler_reported)))
+            member = _unseen_compile(
+                learned,
+                files,
+                records,
+                reported=bool(
+                    recorder.compiler_dep_paths or (cargo and cargo.files) or (records and records.compiler_reported)
+                ),
+            )
             if member is not None:
                 warn_once(
                     f"{self.inner_name} built {member} with a compiler whose reads wheelmemo cannot see "
@@ -543,26 +672,39 @@ class Engine:
             self._build_dir.remember_learned(learned.get("files") or {})
         return learned
 
-    def _record(self, store: Store, target: Lookup, kind: str, files: list[tuple[str, Path]],  # noqa: PLR0917
-                learned: dict[str, Any], seconds: float, value: Any, *, key: str | None = None,
-                narrow: bool = False) -> Entry:
+    def _record(  # noqa: PLR0917
+        self,
+        store: Store,
+        target: Lookup,
+        kind: str,
+        files: list[tuple[str, Path]],
+        learned: dict[str, Any],
+        seconds: float,
+        value: Any,
+        *,
+        key: str | None = None,
+        narrow: bool = False,
+    ) -> Entry:
         """Store a result under its learned key and list it first in the manifest of its
         declared key (which keeps ``MAX_CANDIDATES``; ``narrow``: see ``_list_under``)."""
         result_key = key or _learned.learned_key(target.key, learned)
-        entry = store.put(result_key, kind, files, build_seconds=seconds,
-                          parts=dict(target.parts, learned=learned), value=value)
+        entry = store.put(
+            result_key, kind, files, build_seconds=seconds, parts=dict(target.parts, learned=learned), value=value
+        )
         self._list_under(store, target.key, result_key, learned, narrow=narrow)
         return entry
 
-    def _store_outcome(self, target: Lookup, kind: str, outcome: Outcome[Any],
-                       learned: dict[str, Any], seconds: float, *, count: bool) -> None:
+    def _store_outcome(
+        self, target: Lookup, kind: str, outcome: Outcome[Any], learned: dict[str, Any], seconds: float, *, count: bool
+    ) -> None:
         """Store a computed result locally and upload it; ``count`` it in the statistics
         (a frontend's call, not our own)."""
         # a sealed build opened every file it shipped (the bytes came from somewhere it
         # was seen reading): its wheel need not be searched for them
         shipped = [] if learned.get("sealed") is True else outcome.files
         read = set(learned.get("read") or ()) | _read_by_nature(
-            target.parts["inputs"], shipped, self.keys.project.root, self.keys.stat_cache.size_and_crc)
+            target.parts["inputs"], shipped, self.keys.project.root, self.keys.stat_cache.size_and_crc
+        )
         learned = dict(learned, read=sorted(read))
         local = self.local
         assert local is not None
@@ -591,8 +733,7 @@ class Engine:
     def _reshare(self, kind: str, found: str, target: Lookup, tier: str) -> None:
         """With ``remote-reshare``: upload a local hit that the remote lacks."""
         remote, local = self._remote(), self.local
-        if not (tier == "local" and self.keys.settings.remote_reshare and local is not None
-                and remote is not None):
+        if not (tier == "local" and self.keys.settings.remote_reshare and local is not None and remote is not None):
             return
         if remote.mode != READ_WRITE:
             remote.not_uploaded()
@@ -604,8 +745,17 @@ class Engine:
         if entry is None or parts is None or not isinstance(parts.get("learned"), dict):
             return
         files = [(stored.name, local.blob_path(stored.blob)) for stored in entry.files]
-        self._record(remote, target, entry.kind, files, parts["learned"], entry.build_seconds, entry.value,
-                     key=found, narrow=self._narrow_hit)
+        self._record(
+            remote,
+            target,
+            entry.kind,
+            files,
+            parts["learned"],
+            entry.build_seconds,
+            entry.value,
+            key=found,
+            narrow=self._narrow_hit,
+        )
         self._flush_remote(kind)
 
     # -- statistics ------------------------------------------------------------------------
@@ -628,8 +778,15 @@ class Engine:
         if remote is None or local is None or not remote.stats.used:
             return
         stats = remote.stats
-        local.record_remote(self.keys.project_id, kind, stats.counts, saved=saved, seconds=stats.seconds,
-                            bytes_down=stats.bytes_down, bytes_up=stats.bytes_up)
+        local.record_remote(
+            self.keys.project_id,
+            kind,
+            stats.counts,
+            saved=saved,
+            seconds=stats.seconds,
+            bytes_down=stats.bytes_down,
+            bytes_up=stats.bytes_up,
+        )
         remote.stats = type(stats)()
 
 
@@ -670,8 +827,9 @@ def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:
     return {prefix + label.replace("/", os.sep): label for label in inputs}
 
 
-def _unseen_compile(learned: Mapping[str, Any], files: list[tuple[str, Path]],
-                    records: BuildSystemFindings | None, *, reported: bool) -> str | None:
+def _unseen_compile(
+    learned: Mapping[str, Any], files: list[tuple[str, Path]], records: BuildSystemFindings | None, *, reported: bool
+) -> str | None:
     """The compiled wheel member of an uncertain build, else None.
 
     A build is uncertain when its wheel holds a compiled module or library, it ran other
@@ -707,8 +865,12 @@ def _compiled_member(files: list[tuple[str, Path]]) -> str | None:
     return None
 
 
-def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], root: Path,
-                    size_and_crc: Callable[[str], tuple[int, int] | None]) -> set[str]:
+def _read_by_nature(
+    inputs: Mapping[str, str],
+    files: list[tuple[str, Path]],
+    root: Path,
+    size_and_crc: Callable[[str], tuple[int, int] | None],
+) -> set[str]:
     """Project files a build reads whoever runs it (sources and build files of compiled
     parts) and the files it shipped (wheel members with the bytes of a project file):
     the files an unpacked sdist must hold unchanged to share the tree's result.
@@ -739,8 +901,12 @@ def _read_by_nature(inputs: Mapping[str, str], files: list[tuple[str, Path]], ro
     return read
 
 
-def _shipped(members: list[Any], by_name: Mapping[str, list[str]], root: Path,
-             size_and_crc: Callable[[str], tuple[int, int] | None]) -> set[str]:
+def _shipped(
+    members: list[Any],
+    by_name: Mapping[str, list[str]],
+    root: Path,
+    size_and_crc: Callable[[str], tuple[int, int] | None],
+) -> set[str]:
     """The project files (labels by file name) that ``members`` hold, byte for byte:
     by the size and CRC-32 the stat cache took while hashing them (else read again,
     regular files only: a FIFO's open would wait for ever)."""

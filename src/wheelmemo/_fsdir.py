@@ -27,8 +27,19 @@ from typing import Callable
 
 from ._errors import StoreError
 
-__all__ = ["BINARY", "Dir", "DiskUsage", "flock", "is_symlink_error", "list_names", "new_temp", "open_dir",
-           "remove_held", "same_file", "walk"]
+__all__ = [
+    "BINARY",
+    "Dir",
+    "DiskUsage",
+    "flock",
+    "is_symlink_error",
+    "list_names",
+    "new_temp",
+    "open_dir",
+    "remove_held",
+    "same_file",
+    "walk",
+]
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 DIRECTORY = getattr(os, "O_DIRECTORY", 0)
@@ -41,8 +52,10 @@ MAX_READ = 64 << 20
 #: POSIX: the store's directories are opened once and their files reached relative to
 #: them (``openat``), so that no directory can be swapped for a symlink between a check
 #: and a use.  Elsewhere (Windows) paths are checked with lstat before they are used.
-AT = bool(NOFOLLOW and DIRECTORY) and os.listdir in os.supports_fd and all(
-    f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat)
+AT = (
+    bool(NOFOLLOW and DIRECTORY)
+    and os.listdir in os.supports_fd
+    and all(f in os.supports_dir_fd for f in (os.open, os.mkdir, os.unlink, os.rename, os.stat))
 )
 #: locks are ``msvcrt``'s (a constant, so that the tests can take this path on Linux)
 WINDOWS = sys.platform == "win32"
@@ -165,8 +178,9 @@ def list_names(directory: Dir) -> list[str]:
 MAX_DEPTH = 64
 
 
-def walk(directory: Dir, skip: Callable[[tuple[str, ...]], bool] = lambda path: False,
-         below: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
+def walk(
+    directory: Dir, skip: Callable[[tuple[str, ...]], bool] = lambda path: False, below: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], os.stat_result]]:
     """(path relative to ``directory``, lstat) of everything below it, depth first:
     symlinks are reported, never followed; a directory for which ``skip(path)`` is true
     is reported but not entered; what vanishes or cannot be read meanwhile is left out."""
@@ -253,8 +267,9 @@ def lock_pauses(bound: float = LOCK_WAIT) -> Iterator[float]:
         pause = min(2 * pause, largest)
 
 
-def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_WAIT,
-              sleep: Callable[[float], object] = time.sleep) -> bool:
+def poll_lock(
+    try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_WAIT, sleep: Callable[[float], object] = time.sleep
+) -> bool:
     """Take a lock by ``try_lock()`` (True: taken; False: another process holds it),
     tried again at pauses that double (:data:`LOCK_PAUSES`), ``bound`` seconds in all,
     then TimeoutError: a cache problem, one warning and a build without the cache.
@@ -270,8 +285,14 @@ def poll_lock(try_lock: Callable[[], bool], *, wait: bool, bound: float = LOCK_W
     raise TimeoutError(errno.ETIMEDOUT, f"another process held it for {LOCK_WAIT:.0f} s")
 
 
-def windows_lock(fd: int, *, wait: bool, locking: Callable[[int, int, int], object] | None = None,
-                 nonblocking: int = 2, sleep: Callable[[float], object] = time.sleep) -> bool:
+def windows_lock(
+    fd: int,
+    *,
+    wait: bool,
+    locking: Callable[[int, int, int], object] | None = None,
+    nonblocking: int = 2,
+    sleep: Callable[[float], object] = time.sleep,
+) -> bool:
     """Lock the first byte of ``fd`` with ``msvcrt.locking`` (``locking``, ``nonblocking``:
     the function and its ``LK_NBLCK``, given by the tests), polled (``poll_lock``).
 
@@ -297,8 +318,9 @@ def windows_lock(fd: int, *, wait: bool, locking: Callable[[int, int, int], obje
     return poll_lock(try_lock, wait=wait, sleep=sleep)
 
 
-def posix_lock(fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT,
-               sleep: Callable[[float], object] = time.sleep) -> bool:
+def posix_lock(
+    fd: int, *, shared: bool, wait: bool, bound: float = LOCK_WAIT, sleep: Callable[[float], object] = time.sleep
+) -> bool:
     """``flock`` ``fd`` without blocking, polled (``poll_lock``): a blocking ``flock``
     would wait as long as the holder lives, and a hung build lives for ever."""
     import fcntl
@@ -336,8 +358,15 @@ def descend(directory: Dir, names: Iterable[str], *, create: bool) -> Dir:
 
 
 @contextlib.contextmanager
-def flock(opener: Callable[[], int], label: str, *, shared: bool = False, wait: bool = True,
-          required: bool = True, still_current: Callable[[int], bool] | None = None) -> Iterator[bool]:
+def flock(
+    opener: Callable[[], int],
+    label: str,
+    *,
+    shared: bool = False,
+    wait: bool = True,
+    required: bool = True,
+    still_current: Callable[[int], bool] | None = None,
+) -> Iterator[bool]:
     """Hold a lock on the file ``opener`` opens; yields False when ``wait`` is off and it
     is taken, or when the lock cannot be had and it is not ``required`` (else StoreError).
 

@@ -80,27 +80,25 @@ def get_requires_for_build_editable(config_settings: ConfigSettings = None) -> l
     return _run(config_settings, lambda m: m.requires("editable"))
 
 
-def prepare_metadata_for_build_wheel(
-    metadata_directory: str, config_settings: ConfigSettings = None
-) -> str:
+def prepare_metadata_for_build_wheel(metadata_directory: str, config_settings: ConfigSettings = None) -> str:
     return _run(config_settings, lambda m: m.prepare_metadata("wheel", metadata_directory))
 
 
-def prepare_metadata_for_build_editable(
-    metadata_directory: str, config_settings: ConfigSettings = None
-) -> str:
+def prepare_metadata_for_build_editable(metadata_directory: str, config_settings: ConfigSettings = None) -> str:
     return _run(config_settings, lambda m: m.prepare_metadata("editable", metadata_directory))
 
 
 def build_wheel(
-    wheel_directory: str, config_settings: ConfigSettings = None,
+    wheel_directory: str,
+    config_settings: ConfigSettings = None,
     metadata_directory: str | None = None,
 ) -> str:
     return _run(config_settings, lambda m: m.build("wheel", wheel_directory, metadata_directory))
 
 
 def build_editable(
-    wheel_directory: str, config_settings: ConfigSettings = None,
+    wheel_directory: str,
+    config_settings: ConfigSettings = None,
     metadata_directory: str | None = None,
 ) -> str:
     return _run(config_settings, lambda m: m.build("editable", wheel_directory, metadata_directory))

@@ -53,8 +53,9 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
         patterns.add(f"{top}/**/*{suffix}" if suffix else f"{top}/**/{name}")
     keys += [{"file": pattern} for pattern in sorted(patterns)]
     keys += [{"file": label} for label in in_tree if label.startswith(".cargo/")]
-    outside = sorted({"/".join(label.split("/")[: label.count("../") + 1]) for label in watched
-                      if label.startswith("../")})
+    outside = sorted(
+        {"/".join(label.split("/")[: label.count("../") + 1]) for label in watched if label.startswith("../")}
+    )
     keys += [{"file": f"{directory}/**/*"} for directory in outside]
     requires = pyproject.get("build-system", {}).get("requires", [])
     if {requirement_name(str(r)) for r in requires} & VCS_PLUGINS:
@@ -104,7 +105,8 @@ def _space_tables(text: str, before: str) -> str:
         ours = is_header and line.strip() not in old_headers
         follows_ours = is_header and any(
             previous.startswith("[") and previous.strip() not in old_headers
-            for previous in _last_header(lines[:number]))
+            for previous in _last_header(lines[:number])
+        )
         if (ours or follows_ours) and spaced and spaced[-1].strip():
             spaced.append("")
         spaced.append(line)
@@ -204,9 +206,14 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
             print(f"  build-backend is {backend!r}, not 'wheelmemo'", file=sys.stderr)
         return 1
     if dry_run or after == before:
-        sys.stdout.writelines(difflib.unified_diff(
-            before.splitlines(keepends=True), after.splitlines(keepends=True),
-            fromfile=str(pyproject), tofile=str(pyproject)))
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                before.splitlines(keepends=True),
+                after.splitlines(keepends=True),
+                fromfile=str(pyproject),
+                tofile=str(pyproject),
+            )
+        )
         if after == before:
             print(f"wheelmemo: {pyproject} is up to date")
         return 0
@@ -214,7 +221,9 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
     inner = str(doc["tool"]["wheelmemo"]["backend"])
     print(f"wheelmemo: {pyproject} now builds through wheelmemo with {inner!r}")
     if not _compiles(path, doc.unwrap(), inner):
-        print(f"wheelmemo: note: nothing in {path} is compiled: a hit costs about what {inner} itself "
-              "takes to build a pure-Python wheel, so wheelmemo saves little here; it pays for "
-              "native builds (Rust, C, C++, Cython)")
+        print(
+            f"wheelmemo: note: nothing in {path} is compiled: a hit costs about what {inner} itself "
+            "takes to build a pure-Python wheel, so wheelmemo saves little here; it pays for "
+            "native builds (Rust, C, C++, Cython)"
+        )
     return 0

@@ -67,11 +67,7 @@ class InnerBackend:
         try:
             obj: Any = importlib.import_module(module_name)
         except ImportError as e:
-            where = (
-                f"in backend-path {list(self.backend_path)}"
-                if self.backend_path
-                else "to build-system.requires"
-            )
+            where = f"in backend-path {list(self.backend_path)}" if self.backend_path else "to build-system.requires"
             raise ConfigError(
                 f"[tool.wheelmemo] backend = {self.ref!r} cannot be imported ({e}): "
                 f"add the package that provides it {where}"
@@ -206,8 +202,7 @@ def _in_tree(root: Path, entry: str) -> str:
         path = (real_root / entry).resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop: RuntimeError before Python 3.13
         raise ConfigError(
-            f"[tool.wheelmemo] backend-path entry {entry!r} cannot be resolved ({e}): "
-            "fix the path or the symlink"
+            f"[tool.wheelmemo] backend-path entry {entry!r} cannot be resolved ({e}): fix the path or the symlink"
         ) from None
     if path != real_root and real_root not in path.parents:
         raise ConfigError(

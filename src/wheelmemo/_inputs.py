@@ -46,24 +46,55 @@ else:  # pragma: no cover
 __all__ = ["StatCache", "builds_compiled_parts", "collect_inputs", "compile_glob", "file_digest"]
 
 #: Directories never walked, at any depth: VCS data and tool caches.
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".pytest_cache",
-                       ".mypy_cache", ".ruff_cache"})
+SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".nox", ".tox", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+)
 #: Build outputs the backends write into the tree: cargo's target dir, setuptools'
 #: build/ and egg-info, frontends' dist/, and compiled extension modules (an editable
 #: install puts them beside the sources; list a prebuilt binary under ``inputs``).
-DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib",
-                   "*.dll", "*.pyc")
+DEFAULT_EXCLUDE = ("/target/", "/build/", "/dist/", "*.egg-info/", "*.so", "*.pyd", "*.dylib", "*.dll", "*.pyc")
 #: Lock files of frontends (uv sync writes uv.lock before it builds): no backend reads
 #: them, so they are not declared inputs; a build seen reading one learns it (``_learned``).
 FRONTEND_LOCKS = ("/uv.lock", "/pdm.lock", "/poetry.lock", "/pylock.toml", "/pylock.*.toml")
 EXTENSION_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 #: Sources of compiled parts, and the files that say how they are built: what an
 #: editable install's staleness check watches and what ``wheelmemo init`` keys uv on.
-NATIVE_SOURCE_SUFFIXES = (".rs", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".m", ".mm",
-                          ".pyx", ".pxd", ".pxi", ".f", ".f90", ".cu", ".zig", ".go")
-BUILD_FILES = ("pyproject.toml", "Cargo.toml", "Cargo.lock", "build.rs", "setup.py", "setup.cfg",
-               "MANIFEST.in", "CMakeLists.txt", "meson.build", "meson.options", "meson_options.txt",
-               "rust-toolchain", "rust-toolchain.toml", ".cargo/config.toml")
+NATIVE_SOURCE_SUFFIXES = (
+    ".rs",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".hpp",
+    ".hh",
+    ".m",
+    ".mm",
+    ".pyx",
+    ".pxd",
+    ".pxi",
+    ".f",
+    ".f90",
+    ".cu",
+    ".zig",
+    ".go",
+)
+BUILD_FILES = (
+    "pyproject.toml",
+    "Cargo.toml",
+    "Cargo.lock",
+    "build.rs",
+    "setup.py",
+    "setup.cfg",
+    "MANIFEST.in",
+    "CMakeLists.txt",
+    "meson.build",
+    "meson.options",
+    "meson_options.txt",
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    ".cargo/config.toml",
+)
 #: Build files known by their suffix, in any directory (CMake modules).
 BUILD_FILE_SUFFIXES = (".cmake",)
 _BUILD_FILE_NAMES = frozenset(name.rsplit("/", 1)[-1] for name in BUILD_FILES)
@@ -71,8 +102,13 @@ _BUILD_FILE_NAMES = frozenset(name.rsplit("/", 1)[-1] for name in BUILD_FILES)
 
 def builds_compiled_parts(label: str) -> bool:
     """Whether an input (a label) is a source or build file of the compiled parts."""
-    return (label.endswith(NATIVE_SOURCE_SUFFIXES) or label.endswith(BUILD_FILE_SUFFIXES)
-            or label.rsplit("/", 1)[-1] in _BUILD_FILE_NAMES)
+    return (
+        label.endswith(NATIVE_SOURCE_SUFFIXES)
+        or label.endswith(BUILD_FILE_SUFFIXES)
+        or label.rsplit("/", 1)[-1] in _BUILD_FILE_NAMES
+    )
+
+
 _OUTPUT_DIRS = frozenset({"target", "build", "dist", ".venv", "venv", "node_modules"})
 _RACY_NS = 2_000_000_000
 _CHUNK = 1 << 20
@@ -108,9 +144,9 @@ def _glob_source(pattern: str) -> str:
         elif body[i] == "?":
             out.append("[^/]")
             i += 1
-        elif body[i] == "[" and "]" in body[i + 2:]:  # a class: [abc], [a-z], [!x]
+        elif body[i] == "[" and "]" in body[i + 2 :]:  # a class: [abc], [a-z], [!x]
             close = body.index("]", i + 2)
-            inner = body[i + 1:close].replace("\\", "\\\\")
+            inner = body[i + 1 : close].replace("\\", "\\\\")
             out.append(f"[^/{inner[1:]}]" if inner.startswith("!") else f"[{inner}]")
             i = close + 1
         else:
@@ -197,13 +233,20 @@ class StatCache:
             if known is not None and known[0] == names and known[1] == joined:
                 self._inputs = known
                 return dict(zip(labels, _split(known[2])))
-        digests = {label: self._digest_stat(label, found[label], st, sig)
-                   for label, st, sig in zip(labels, stats, sigs)}
-        kept = [i for i, (label, sig) in enumerate(zip(labels, sigs))
-                if sig != "-" and label not in self._fresh and label in self._new]
-        self._inputs = ("\0".join(labels[i] for i in kept), "\0".join(sigs[i] for i in kept),
-                        "\0".join(digests[labels[i]] for i in kept),
-                        "".join(_crc_text(self._new[labels[i]][2]) for i in kept))
+        digests = {
+            label: self._digest_stat(label, found[label], st, sig) for label, st, sig in zip(labels, stats, sigs)
+        }
+        kept = [
+            i
+            for i, (label, sig) in enumerate(zip(labels, sigs))
+            if sig != "-" and label not in self._fresh and label in self._new
+        ]
+        self._inputs = (
+            "\0".join(labels[i] for i in kept),
+            "\0".join(sigs[i] for i in kept),
+            "\0".join(digests[labels[i]] for i in kept),
+            "".join(_crc_text(self._new[labels[i]][2]) for i in kept),
+        )
         return digests
 
     def digest(self, label: str, path: str) -> str:
@@ -297,9 +340,11 @@ class StatCache:
             # point at): opening it may block for ever, reading it may never end.  Its
             # content is no file content a key can hold; what it is, is.
             kind = _special_kind(st.st_mode)
-            warn_once(f"{label} is a {kind.replace('-', ' ')}, not a regular file: wheelmemo keys "
-                      "on what it is, never on what it holds (list it under [tool.wheelmemo] "
-                      "exclude if the build does not read it)")
+            warn_once(
+                f"{label} is a {kind.replace('-', ' ')}, not a regular file: wheelmemo keys "
+                "on what it is, never on what it holds (list it under [tool.wheelmemo] "
+                "exclude if the build does not read it)"
+            )
             return f"special:{kind}"
         sig = stat_signature(st)
         old = self._known().get(label)
@@ -389,7 +434,7 @@ def _crc_text(crc: Any) -> str:
 
 
 def _crcs(text: str) -> list[int | None]:
-    return [None if text[i] == "-" else int(text[i:i + 8], 16) for i in range(0, len(text), 8)]
+    return [None if text[i] == "-" else int(text[i : i + 8], 16) for i in range(0, len(text), 8)]
 
 
 def _columns(data: Any) -> _Columns | None:
@@ -404,8 +449,12 @@ def _columns(data: Any) -> _Columns | None:
 
 
 #: The special file kinds, by the stat test that tells them.
-_SPECIAL_KINDS = (("fifo", stat.S_ISFIFO), ("socket", stat.S_ISSOCK), ("char-device", stat.S_ISCHR),
-                  ("block-device", stat.S_ISBLK))
+_SPECIAL_KINDS = (
+    ("fifo", stat.S_ISFIFO),
+    ("socket", stat.S_ISSOCK),
+    ("char-device", stat.S_ISCHR),
+    ("block-device", stat.S_ISBLK),
+)
 
 
 def _special_kind(mode: int) -> str:
@@ -503,8 +552,13 @@ def find_extension_files(root: Path) -> list[str]:
     found = []
     for directory, dirs, files in os.walk(root):
         rel_dir = os.path.relpath(directory, root)
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not (rel_dir == "." and d in _OUTPUT_DIRS)
-                   and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in SKIP_DIRS
+            and not (rel_dir == "." and d in _OUTPUT_DIRS)
+            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
+        ]
         for name in files:
             if name.endswith(EXTENSION_SUFFIXES):
                 found.append(Path(rel_dir, name).as_posix() if rel_dir != "." else name)
@@ -653,14 +707,18 @@ def _not_excluded(listing: list[str], patterns: tuple[str, ...], memo: dict[str,
     """The labels of listing no pattern excludes, remembered in memo for the same listing."""
     joined, rules = "\0".join(listing), "\0".join(patterns)
     saved = memo.get(KEPT_MEMO_KEY)
-    if (isinstance(saved, list) and len(saved) == 3 and saved[0] == rules and saved[1] == joined
-            and type(saved[2]) is str):
+    if (
+        isinstance(saved, list)
+        and len(saved) == 3
+        and saved[0] == rules
+        and saved[1] == joined
+        and type(saved[2]) is str
+    ):
         return _split(saved[2])
     excluded = compile_glob(*patterns).match
     # cargo writes target/ next to a crate's manifest at any depth (setuptools-rust builds
     # src/_ext/Cargo.toml into src/_ext/target/): that is an output like the root's
-    targets = tuple(f"{label[:-len('Cargo.toml')]}target/" for label in listing
-                    if label.endswith("/Cargo.toml"))
+    targets = tuple(f"{label[: -len('Cargo.toml')]}target/" for label in listing if label.endswith("/Cargo.toml"))
     kept = [rel for rel in listing if not excluded(rel) and not (targets and rel.startswith(targets))]
     memo[KEPT_MEMO_KEY] = [rules, joined, "\0".join(kept)]
     return kept

@@ -33,21 +33,59 @@ from typing import Any
 
 from ._settings import ConfigSettings
 
-__all__ = ["FORMAT", "backend_family", "env_part", "git_part", "interpreter_part", "key_digest",
-           "toolchain_part", "vcs_part", "versions_part"]
+__all__ = [
+    "FORMAT",
+    "backend_family",
+    "env_part",
+    "git_part",
+    "interpreter_part",
+    "key_digest",
+    "toolchain_part",
+    "vcs_part",
+    "versions_part",
+]
 
 #: Bump when the meaning of a key or the shape of an entry changes.
 FORMAT = 1
 
-_COMPILERS = ("CC", "CXX", "CPP", "LD", "AR", "ARFLAGS", "CFLAGS", "CXXFLAGS", "CPPFLAGS",
-              "LDFLAGS", "LDSHARED", "CPATH", "C_INCLUDE_PATH", "CPLUS_INCLUDE_PATH",
-              "LIBRARY_PATH", "PKG_CONFIG_PATH", "MACOSX_DEPLOYMENT_TARGET", "ARCHFLAGS",
-              "_PYTHON_HOST_PLATFORM", "_PYTHON_SYSCONFIGDATA_NAME")
+_COMPILERS = (
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "ARFLAGS",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "LDSHARED",
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "LIBRARY_PATH",
+    "PKG_CONFIG_PATH",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "ARCHFLAGS",
+    "_PYTHON_HOST_PLATFORM",
+    "_PYTHON_SYSCONFIGDATA_NAME",
+)
 #: Environment variables each known backend (by top-level module) reads.
 ENV_FAMILIES: dict[str, tuple[str, ...]] = {
-    "maturin": ("RUSTFLAGS", "RUSTDOCFLAGS", "CARGO_*", "MATURIN_*", "PYO3_*", "RUSTC",
-                "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTUP_TOOLCHAIN", "TARGET_*",
-                "HOST_*", *_COMPILERS),
+    "maturin": (
+        "RUSTFLAGS",
+        "RUSTDOCFLAGS",
+        "CARGO_*",
+        "MATURIN_*",
+        "PYO3_*",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "RUSTUP_TOOLCHAIN",
+        "TARGET_*",
+        "HOST_*",
+        *_COMPILERS,
+    ),
     "setuptools": ("SETUPTOOLS_*", "DISTUTILS_*", "DIST_EXTRA_CONFIG", *_COMPILERS),
     "hatchling": ("HATCH_BUILD_*", "HATCH_VCS_*", "SETUPTOOLS_SCM_*"),
     "flit_core": (),
@@ -56,9 +94,19 @@ ENV_FAMILIES: dict[str, tuple[str, ...]] = {
     "mesonpy": ("MESON*", "NINJA", *_COMPILERS),
 }
 ALWAYS_ENV = ("SOURCE_DATE_EPOCH",)
-VCS_PLUGINS = frozenset({"setuptools-scm", "hatch-vcs", "versioningit", "dunamai",
-                         "poetry-dynamic-versioning", "pdm-backend-scm", "setuptools-git-versioning",
-                         "flit-scm", "uv-dynamic-versioning"})
+VCS_PLUGINS = frozenset(
+    {
+        "setuptools-scm",
+        "hatch-vcs",
+        "versioningit",
+        "dunamai",
+        "poetry-dynamic-versioning",
+        "pdm-backend-scm",
+        "setuptools-git-versioning",
+        "flit-scm",
+        "uv-dynamic-versioning",
+    }
+)
 
 
 def backend_family(ref: str) -> str:
@@ -75,8 +123,7 @@ def uses_cargo(family: str, requires: Sequence[str]) -> bool:
     return family == "maturin" or any(requirement_name(r) in CARGO_PLUGINS for r in requires)
 
 
-def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str], *,
-             cargo: bool = False) -> dict[str, str]:
+def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str], *, cargo: bool = False) -> dict[str, str]:
     """The variables that the backend reads, by a digest of their value (a value may be a
     secret: it never reaches the cache or a log line); an unknown backend is keyed on
     all families, a backend that runs cargo on maturin's too."""
@@ -211,8 +258,14 @@ def _installed_state(version: str, info: str) -> str:
     """
     if info.endswith(".egg-info"):
         if not version:  # a develop install's foo.egg-info names no version
-            version = next((line[len("Version:"):].strip() for line in _header_lines(
-                os.path.join(info, "PKG-INFO")) if line.startswith("Version:")), "")
+            version = next(
+                (
+                    line[len("Version:") :].strip()
+                    for line in _header_lines(os.path.join(info, "PKG-INFO"))
+                    if line.startswith("Version:")
+                ),
+                "",
+            )
         return f"{version} (egg-info)"
     direct_url_path = os.path.join(info, "direct_url.json")
     if not os.path.exists(direct_url_path):  # a stat is cheaper than a failed open
@@ -236,8 +289,9 @@ def _installed_state(version: str, info: str) -> str:
     return f"{version} ({kind}, RECORD {_sha256_16(record)})"
 
 
-def versions_part(requires: Sequence[str], backend_module: str,
-                  paths: Sequence[str] | None = None, *, extra: Sequence[str] = ()) -> dict[str, str]:
+def versions_part(
+    requires: Sequence[str], backend_module: str, paths: Sequence[str] | None = None, *, extra: Sequence[str] = ()
+) -> dict[str, str]:
     """Versions of the build requirements' closure, plus the backend's own distribution.
 
     ``requires`` and ``extra`` are PEP 508 strings, e.g. ``build-system.requires`` and
@@ -303,20 +357,25 @@ def toolchain_part(cargo: bool, memo: dict[str, Any], environ: Mapping[str, str]
         installed = sorted(os.listdir(toolchains))
     except OSError:
         installed = []
-    probe = json.dumps([
-        rustc, _stat_signature(os.path.realpath(rustc)),
-        _stat_signature(os.path.join(rustup_home, "settings.toml")),
-        [[t, _stat_signature(os.path.join(toolchains, t))] for t in installed],
-        environ.get("RUSTUP_TOOLCHAIN"), os.getcwd(),
-    ])
+    probe = json.dumps(
+        [
+            rustc,
+            _stat_signature(os.path.realpath(rustc)),
+            _stat_signature(os.path.join(rustup_home, "settings.toml")),
+            [[t, _stat_signature(os.path.join(toolchains, t))] for t in installed],
+            environ.get("RUSTUP_TOOLCHAIN"),
+            os.getcwd(),
+        ]
+    )
     cached = memo.get("toolchain")
     if isinstance(cached, list) and len(cached) == 2 and cached[0] == probe:
         return str(cached[1])
     import subprocess
 
     try:
-        out = subprocess.run([rustc, "-vV"], capture_output=True, text=True, check=True,
-                             env=dict(environ), stdin=subprocess.DEVNULL).stdout
+        out = subprocess.run(
+            [rustc, "-vV"], capture_output=True, text=True, check=True, env=dict(environ), stdin=subprocess.DEVNULL
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as e:
         return f"rustc: {e}"
     memo["toolchain"] = [probe, out]
@@ -355,7 +414,11 @@ def vcs_part(versions: Mapping[str, str], root: str) -> str | None:
     try:
         out = subprocess.run(
             ["git", "describe", "--tags", "--long", "--dirty", "--always", "--abbrev=40"],
-            cwd=root, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
         )
     except OSError:
         return "git: not found"
@@ -396,8 +459,19 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     changes += [f"{p} changed" for p in new_inputs if p in old_inputs and old_inputs[p] != new_inputs[p]]
     changes += [f"{p} added" for p in new_inputs if p not in old_inputs]
     changes += [f"{p} removed" for p in old_inputs if p not in new_inputs]
-    for part in ("config_settings", "env", "interpreter", "versions", "build_requires", "toolchain", "vcs",
-                 "backend", "hook", "format", "wheelmemo"):
+    for part in (
+        "config_settings",
+        "env",
+        "interpreter",
+        "versions",
+        "build_requires",
+        "toolchain",
+        "vcs",
+        "backend",
+        "hook",
+        "format",
+        "wheelmemo",
+    ):
         before, after = old.get(part), new.get(part)
         if before == after:
             continue
@@ -418,7 +492,8 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 
 def _interpreter_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
-    """"Python 3.12.1 → 3.13.0", not the five fields a new interpreter changes."""
+    """ "Python 3.12.1 → 3.13.0", not the five fields a new interpreter changes."""
+
     def name(part: Mapping[str, Any]) -> str:
         implementation = str(part.get("implementation") or "python")
         label = "Python" if implementation == "cpython" else implementation

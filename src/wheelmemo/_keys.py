@@ -34,8 +34,13 @@ class Lookup:
     """One key a hook looks under: the declared key, its parts, and for an unpacked sdist
     the project files it lacks or changes compared with the tree it was made from."""
 
-    def __init__(self, key: str, parts: dict[str, Any], differs: frozenset[str] = frozenset(),
-                 equivalent: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        key: str,
+        parts: dict[str, Any],
+        differs: frozenset[str] = frozenset(),
+        equivalent: frozenset[str] = frozenset(),
+    ) -> None:
         self.key = key
         self.parts = parts
         self.differs = differs
@@ -60,8 +65,15 @@ class Keys:
     """
 
     def __init__(
-        self, project: Project, settings: Settings, inner_config: ConfigSettings,
-        environ: Mapping[str, str], family: str, *, local: LocalStore | None, offline: bool,
+        self,
+        project: Project,
+        settings: Settings,
+        inner_config: ConfigSettings,
+        environ: Mapping[str, str],
+        family: str,
+        *,
+        local: LocalStore | None,
+        offline: bool,
     ) -> None:
         self.project = project
         self.settings = settings
@@ -100,8 +112,7 @@ class Keys:
             if self.local is not None and not unpacked_sdist:
                 tree_id = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:32]
                 stat_path = self.local.stat_path(f"{tree_id}.m{marshal.version}")
-            self.stat_cache = stat_cache = StatCache(
-                stat_path, read_only=self.settings.cache_read_only or self.offline)
+            self.stat_cache = stat_cache = StatCache(stat_path, read_only=self.settings.cache_read_only or self.offline)
             inputs = self.collect_inputs()
             self._base = {
                 "format": _key.FORMAT,
@@ -113,8 +124,8 @@ class Keys:
                 # wheelmemo itself is keyed by its version (above), not by how it was
                 # installed: a development install has a new RECORD in every build env
                 "versions": _key.versions_part(
-                    [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"],
-                    self.family),
+                    [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"], self.family
+                ),
                 "toolchain": _key.toolchain_part(self.cargo, stat_cache.memo, self.environ),
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
@@ -139,8 +150,14 @@ class Keys:
         for directory in inside:
             if directory.startswith(root + os.sep):
                 exclude.append("/" + os.path.relpath(directory, root).replace(os.sep, "/") + "/")
-        return collect_inputs(self.project.root, self.project.pyproject, backend=self.family,
-                              include=self.settings.inputs, exclude=exclude, stat_cache=self.stat_cache)
+        return collect_inputs(
+            self.project.root,
+            self.project.pyproject,
+            backend=self.family,
+            include=self.settings.inputs,
+            exclude=exclude,
+            stat_cache=self.stat_cache,
+        )
 
     # -- an unpacked sdist and the tree it was made from --------------------------------
     def _sdist_alias(self, store: Store, unpacked_digest: str) -> dict[str, Any] | None:
@@ -151,8 +168,9 @@ class Keys:
             warn_once(f"{e}; building it again")
             return None
         value = alias.value if alias is not None else None
-        if not (isinstance(value, dict) and isinstance(value.get("tree"), str)
-                and isinstance(value.get("differs"), list)):
+        if not (
+            isinstance(value, dict) and isinstance(value.get("tree"), str) and isinstance(value.get("differs"), list)
+        ):
             return None
         logger.debug("this unpacked sdist was made from the tree state %s", value["tree"][:8])
         return value
@@ -168,10 +186,21 @@ class Keys:
         unpacked_digest, differs, equivalent = compared
         # the git state the tree's wheel is keyed on: its version is in the sdist's PKG-INFO
         vcs = self.lookups("wheel")[-1].parts["vcs"]
-        value = {"tree": base["inputs_digest"], "differs": differs, "equivalent": equivalent,
-                 "project": self.project_id, "vcs": vcs}
-        store.put(_key.sdist_alias_key(unpacked_digest), "sdist-alias", [], build_seconds=0.0,
-                  parts={"hook": "sdist-alias"}, value=value)
+        value = {
+            "tree": base["inputs_digest"],
+            "differs": differs,
+            "equivalent": equivalent,
+            "project": self.project_id,
+            "vcs": vcs,
+        }
+        store.put(
+            _key.sdist_alias_key(unpacked_digest),
+            "sdist-alias",
+            [],
+            build_seconds=0.0,
+            parts={"hook": "sdist-alias"},
+            value=value,
+        )
 
     # -- the keys of a hook ----------------------------------------------------------------
     def _vcs(self, versions: Mapping[str, str]) -> str | None:
@@ -185,12 +214,16 @@ class Keys:
         """The closure of what ``get_requires_for_build_*`` added to the build environment."""
         if self._adopted is not None or self.offline:
             return dict((self._adopted or {}).get("build_requires") or {})
-        requires_kind = ("editable" if kind in ("editable", "metadata-editable")
-                         else "sdist" if kind == "sdist" else "wheel")
+        requires_kind = (
+            "editable" if kind in ("editable", "metadata-editable") else "sdist" if kind == "sdist" else "wheel"
+        )
         base = self.base()
         extra = self.requires(requires_kind)
-        return {name: version for name, version in _key.versions_part(extra, self.family).items()
-                if name not in base["versions"]}
+        return {
+            name: version
+            for name, version in _key.versions_part(extra, self.family).items()
+            if name not in base["versions"]
+        }
 
     def key(self, kind: str) -> tuple[str, dict[str, Any]]:
         """The declared key of this tree for ``kind``, and its parts."""
@@ -216,8 +249,7 @@ class Keys:
         found = [Lookup(self._digest(kind, parts), parts)]
         if self._alias is not None:
             alias = self._alias
-            tree_parts = dict(parts, inputs_digest=alias["tree"], vcs=alias.get("vcs"),
-                              sdist_of=alias["tree"][:8])
+            tree_parts = dict(parts, inputs_digest=alias["tree"], vcs=alias.get("vcs"), sdist_of=alias["tree"][:8])
             differs = frozenset(str(label) for label in alias["differs"])
             equivalent = frozenset(str(label) for label in alias.get("equivalent") or ())
             found.insert(0, Lookup(self._digest(kind, tree_parts), tree_parts, differs, equivalent))

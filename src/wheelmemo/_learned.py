@@ -54,20 +54,29 @@ from ._key import canonical_name, env_digest
 from ._recorder import Recorder, is_noise_env, is_under, parse_make_deps
 from ._records import is_under_system
 
-__all__ = ["BuildContext", "CargoFindings", "cargo_learned", "check_learned", "learn", "learned_key",
-           "manifest_key", "unread_changes"]
+__all__ = [
+    "BuildContext",
+    "CargoFindings",
+    "cargo_learned",
+    "check_learned",
+    "learn",
+    "learned_key",
+    "manifest_key",
+    "unread_changes",
+]
+
 
 class DigestSource(Protocol):
     """What gives a learned file's state: ``_inputs.StatCache``."""
 
-    def learned_state(self, label: str, path: str, *, walk: bool = False,
-                      deadline: float | None = None) -> str: ...
+    def learned_state(self, label: str, path: str, *, walk: bool = False, deadline: float | None = None) -> str: ...
 
 
 #: Variables cargo sets for rustc and build scripts itself (``env!("OUT_DIR")``): their
 #: values come from cargo, whatever the environment says; ``CARGO_*`` is keyed anyway.
-CARGO_SETS = frozenset({"OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS",
-                        "RUSTC_LINKER", "RUSTDOC"})
+CARGO_SETS = frozenset(
+    {"OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS", "RUSTC_LINKER", "RUSTDOC"}
+)
 _ENV_DEP = re.compile(r"^# env-dep:([^=\n]+)(?:=.*)?$", re.MULTILINE)
 _RERUN = re.compile(r"^cargo::?rerun-if-(changed|env-changed)=(.*)$", re.MULTILINE)
 
@@ -96,8 +105,9 @@ def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], wor
     for target in target_dirs:
         if not target.is_dir():
             continue
-        for dep_info in _glob_any(target, ("*/deps/*.d", "*/*/deps/*.d", "*/build/*/*.d",
-                                           "*/*/build/*/*.d", "*/*.d", "*/*/*.d")):
+        for dep_info in _glob_any(
+            target, ("*/deps/*.d", "*/*/deps/*.d", "*/build/*/*.d", "*/*/build/*/*.d", "*/*.d", "*/*/*.d")
+        ):
             try:
                 text = dep_info.read_text(encoding="utf-8", errors="surrogateescape")
             except OSError:
@@ -135,9 +145,15 @@ def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
 
 # -- checking what was learned ---------------------------------------------------------------
 def check_learned(
-    learned: Mapping[str, Any], root: Path, digests: DigestSource, environ: Mapping[str, str],
-    installed: Callable[[], Mapping[str, tuple[str, str]]], *, same: Collection[str] = (),
-    in_build_environment: bool = True, deadline: float | None = None,
+    learned: Mapping[str, Any],
+    root: Path,
+    digests: DigestSource,
+    environ: Mapping[str, str],
+    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    *,
+    same: Collection[str] = (),
+    in_build_environment: bool = True,
+    deadline: float | None = None,
 ) -> str | None:
     """``None`` when every learned input is as it was; else what changed, in words.
 
@@ -198,8 +214,13 @@ class BuildContext:
     """What classifying a build's reads needs to know about the project and the process."""
 
     def __init__(
-        self, root: Path, declared: Mapping[str, str], *, skip: Iterable[str],
-        is_output: Callable[[str], bool], declared_env: Callable[[str], bool],
+        self,
+        root: Path,
+        declared: Mapping[str, str],
+        *,
+        skip: Iterable[str],
+        is_output: Callable[[str], bool],
+        declared_env: Callable[[str], bool],
         closure: Iterable[str],
     ) -> None:
         self.root = root
@@ -211,9 +232,15 @@ class BuildContext:
         # the interpreter and the build environment (keyed by interpreter and versions),
         # cargo's registry and the toolchain (Cargo.lock, rustc -vV), our own scratch
         home = os.path.expanduser("~")
-        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                    os.environ.get("CARGO_HOME") or os.path.join(home, ".cargo"),
-                    os.environ.get("RUSTUP_HOME") or os.path.join(home, ".rustup"), *skip}
+        prefixes = {
+            sys.prefix,
+            sys.base_prefix,
+            sys.exec_prefix,
+            sys.base_exec_prefix,
+            os.environ.get("CARGO_HOME") or os.path.join(home, ".cargo"),
+            os.environ.get("RUSTUP_HOME") or os.path.join(home, ".rustup"),
+            *skip,
+        }
         root_str = str(root)
         for entry in map(os.path.abspath, (p or "." for p in sys.path)):
             if not is_under(root_str, [entry]) and not is_under(entry, [root_str]):
@@ -226,7 +253,7 @@ class BuildContext:
         if is_under(path, self.skip):
             return None  # outputs (a crate's target dir, the frontend's) in the tree too
         if path.startswith(self.prefix):
-            label = path[len(self.prefix):].replace(os.sep, "/")
+            label = path[len(self.prefix) :].replace(os.sep, "/")
             parts = label.split("/")
             if ".git" in parts or "__pycache__" in parts or self.is_output(label):
                 return None
@@ -239,8 +266,13 @@ class BuildContext:
 
 
 def learn(
-    recorder: Recorder, context: BuildContext, digests: DigestSource, cargo: CargoFindings | None,
-    installed: Callable[[], Mapping[str, tuple[str, str]]], *, build_system: Mapping[str, str] | None = None,
+    recorder: Recorder,
+    context: BuildContext,
+    digests: DigestSource,
+    cargo: CargoFindings | None,
+    installed: Callable[[], Mapping[str, tuple[str, str]]],
+    *,
+    build_system: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The learned-inputs record of one build, and the inputs that changed while it ran
     (``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
@@ -280,11 +312,18 @@ def learn(
     # keyed by its version, and is not there when a hit is checked
     with _sys_path(recorder.sys_path_before):
         modules = {name: [module_state(name), "failed import"] for name in recorder.failed_imports}
-        dists = _learned_dists(recorder, context, installed,
-                               [name for name, (state, _) in modules.items() if state == "present"])
+        dists = _learned_dists(
+            recorder, context, installed, [name for name, (state, _) in modules.items() if state == "present"]
+        )
     sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
-    return {"files": files, "env": env, "dists": dists, "modules": modules, "read": sorted(read),
-            "sealed": sealed}, changed
+    return {
+        "files": files,
+        "env": env,
+        "dists": dists,
+        "modules": modules,
+        "read": sorted(read),
+        "sealed": sealed,
+    }, changed
 
 
 @contextlib.contextmanager
@@ -301,8 +340,9 @@ def _sys_path(entries: list[str]) -> Iterator[None]:
         sys.path[:] = saved
 
 
-def _learned_dists(recorder: Recorder, context: BuildContext,
-                   installed: Callable[[], Mapping[str, tuple[str, str]]], broken: list[str]) -> dict[str, list[str]]:
+def _learned_dists(
+    recorder: Recorder, context: BuildContext, installed: Callable[[], Mapping[str, tuple[str, str]]], broken: list[str]
+) -> dict[str, list[str]]:
     """The distributions from outside the requirement closure that the call imported or
     asked importlib.metadata for by name, with their states (``"missing"``: not found);
     and those of the modules in ``broken``, which are there but failed to import (a new
@@ -364,14 +404,17 @@ def _project_modules(context: BuildContext) -> set[str]:
         if isinstance(origin, str):
             path = os.path.abspath(origin)
             if path.startswith(context.prefix):
-                label = path[len(context.prefix):].replace(os.sep, "/")
+                label = path[len(context.prefix) :].replace(os.sep, "/")
                 if label in context.declared:
                     found.add(label)
     return found
 
 
 def _file_states(
-    sources: Mapping[str, str], context: BuildContext, digests: DigestSource, start_ns: int,
+    sources: Mapping[str, str],
+    context: BuildContext,
+    digests: DigestSource,
+    start_ns: int,
     known: Mapping[str, str],
 ) -> tuple[dict[str, list[str]], set[str], list[str]]:
     """Learned files with their states, project files read, and files changed mid-build
@@ -408,8 +451,11 @@ def _distribution_of(top: str, origin: str, installed: Mapping[str, tuple[str, s
     ``origin``: of those installed in a directory holding it (the deepest: a venv's prefix
     holds its site-packages), the one of its name, else the one whose ``top_level.txt``
     or ``RECORD`` (wheels built by hatchling, flit, maturin have no top_level.txt) lists it."""
-    site = max((os.path.dirname(info) for _, info in installed.values()
-                if is_under(origin, [os.path.dirname(info)])), key=len, default=None)
+    site = max(
+        (os.path.dirname(info) for _, info in installed.values() if is_under(origin, [os.path.dirname(info)])),
+        key=len,
+        default=None,
+    )
     if site is None:
         return None
     name = re.sub(r"[-_.]+", "-", top).lower()
@@ -477,7 +523,8 @@ def learned_key(declared_key: str, learned: Mapping[str, Any]) -> str:
     """Where a result lives: the declared key and the learned inputs' states together."""
     import json
 
-    states = {part: {n: v[0] for n, v in (learned.get(part) or {}).items()}
-              for part in ("files", "env", "dists", "modules")}
+    states = {
+        part: {n: v[0] for n, v in (learned.get(part) or {}).items()} for part in ("files", "env", "dists", "modules")
+    }
     body = json.dumps([declared_key, states], sort_keys=True)
     return hashlib.sha256(body.encode("utf-8", "surrogateescape")).hexdigest()

@@ -80,8 +80,12 @@ class Memo:
     """The project, settings, inner backend, keys and stores of one hook call."""
 
     def __init__(
-        self, config_settings: ConfigSettings = None, root: Path | None = None,
-        environ: Mapping[str, str] | None = None, *, offline: bool = False,
+        self,
+        config_settings: ConfigSettings = None,
+        root: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        offline: bool = False,
         loaded: tuple[Project, Settings, ConfigSettings] | None = None,
     ) -> None:
         """``loaded``: the project, the settings and the inner backend's config settings,
@@ -98,15 +102,24 @@ class Memo:
         local = None
         if not self.settings.disable:
             # the command line only reads: no stat cache, last-use time or lock is written
-            local = LocalStore(self.settings.cache_dir or default_cache_dir(),
-                               read_only=self.settings.cache_read_only or offline)
+            local = LocalStore(
+                self.settings.cache_dir or default_cache_dir(), read_only=self.settings.cache_read_only or offline
+            )
         #: ``offline``: the command line's memo, which reads the cache and never calls the
         #: inner backend (that would run setup.py in the tree, outside any build environment)
-        self.keys = Keys(self.project, self.settings, self.inner_config, self.environ,
-                         _key.backend_family(self.inner.ref), local=local, offline=offline)
+        self.keys = Keys(
+            self.project,
+            self.settings,
+            self.inner_config,
+            self.environ,
+            _key.backend_family(self.inner.ref),
+            local=local,
+            offline=offline,
+        )
         self.keys.requires = lambda kind: self.requires(kind, frontend_call=False)
-        self.engine = Engine(self.keys, local, None if offline else open_remote(self.settings, self.environ),
-                             self.start, self.inner.name)
+        self.engine = Engine(
+            self.keys, local, None if offline else open_remote(self.settings, self.environ), self.start, self.inner.name
+        )
 
     @property
     def project_id(self) -> str:
@@ -146,8 +159,9 @@ class Memo:
 
         if frontend_call and self._own_requires() and self.engine.remote is not None:
             self.engine.remote.client_expected = False
-        answer = self.engine.memoized(f"requires-{kind}", called or hook, lambda _, e: list(e.value),
-                                      compute, frontend_call=frontend_call)
+        answer = self.engine.memoized(
+            f"requires-{kind}", called or hook, lambda _, e: list(e.value), compute, frontend_call=frontend_call
+        )
         return [*answer, *self._own_requires()] if frontend_call else answer
 
     def _own_requires(self) -> list[str]:
@@ -182,8 +196,11 @@ class Memo:
             answer = self._inner_sdist(sdist_directory)
             problem = answer_problem(answer, sdist_directory)
             if problem is not None:
-                return self._passed_on(self._unfit("build_sdist", answer, problem, "the sdist", sdist_directory),
-                                       answer, ", and what it was made from is not recorded")
+                return self._passed_on(
+                    self._unfit("build_sdist", answer, problem, "the sdist", sdist_directory),
+                    answer,
+                    ", and what it was made from is not recorded",
+                )
             try:
                 if self.store is not None:
                     self.keys.remember_sdist(self.store, dest / answer)
@@ -200,8 +217,10 @@ class Memo:
     def _unfit(self, hook: str, answer: Any, problem: str, made: str, directory: str) -> str:
         """What is wrong with an inner answer: PEP 517 asks for the basename of what the
         hook ``made`` in ``directory``."""
-        return (f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
-                f"the basename of {made} it created in {directory})")
+        return (
+            f"backend {self.inner.ref!r}: {hook} returned {answer!r}, {problem} (PEP 517: "
+            f"the basename of {made} it created in {directory})"
+        )
 
     def _passed_on(self, what: str, answer: Any, also: str = "") -> Outcome[Any]:
         """The frontend gets what the inner backend said, as without wheelmemo; a hit could
@@ -249,8 +268,12 @@ class Memo:
 
         def fetch(store: Store, entry: Entry) -> str | None:
             names = [stored.name for stored in entry.files]
-            if not (names and plain_name(names[0]) and names[0].endswith(".whl")
-                    and all(name.startswith(TREE_PREFIX) for name in names[1:])):
+            if not (
+                names
+                and plain_name(names[0])
+                and names[0].endswith(".whl")
+                and all(name.startswith(TREE_PREFIX) for name in names[1:])
+            ):
                 # any store, old or remote: a hit must hand back one wheel, in dest
                 _discard(store, entry.key)
                 raise CorruptEntryError(f"cache entry {entry.key[:8]} holds no wheel ({names[:1]}); discarded")
@@ -307,8 +330,9 @@ class Memo:
         def fetch(store: Store, entry: Entry) -> str:
             names = [stored.name for stored in entry.files]
             tops = {name.split("/")[0] for name in names}
-            if len(tops) != 1 or not all("/" in name and all(plain_name(part) for part in name.split("/"))
-                                         for name in names):
+            if len(tops) != 1 or not all(
+                "/" in name and all(plain_name(part) for part in name.split("/")) for name in names
+            ):
                 # any store, old or remote: a hit must hand back one directory, in dest
                 _discard(store, entry.key)
                 raise CorruptEntryError(f"cache entry {entry.key[:8]} is no metadata directory; discarded")
@@ -332,13 +356,19 @@ class Memo:
                     return self._passed_on(what, answer)
                 name = answer
             else:
-                self._derivation = ("the metadata" if self.settings.metadata == "hook"
-                                    else 'the metadata; set [tool.wheelmemo] metadata = "hook"')
+                self._derivation = (
+                    "the metadata"
+                    if self.settings.metadata == "hook"
+                    else 'the metadata; set [tool.wheelmemo] metadata = "hook"'
+                )
                 name = self._metadata_from_build(kind, dest)
                 via = "(the wheel was built for it)"
                 learned = self.last_learned
-            files = [(f"{name}/{path.relative_to(dest / name).as_posix()}", path)
-                     for path in sorted((dest / name).rglob("*")) if path.is_file()]
+            files = [
+                (f"{name}/{path.relative_to(dest / name).as_posix()}", path)
+                for path in sorted((dest / name).rglob("*"))
+                if path.is_file()
+            ]
             return Outcome(name, files=files, via=via, learned=learned)
 
         return self.engine.memoized(f"metadata-{kind}", called or hook, fetch, compute)
@@ -347,7 +377,7 @@ class Memo:
         """Put back in-tree files of a native editable that are missing or changed."""
         root = self.project.root.resolve()
         for stored in in_tree:
-            rel = stored.name[len(TREE_PREFIX):]
+            rel = stored.name[len(TREE_PREFIX) :]
             target = root / rel
             if rel.startswith("/") or ".." in rel.split("/"):
                 raise CorruptEntryError(f"entry names a file outside the tree: {rel!r}")
@@ -365,9 +395,14 @@ class Memo:
         from ._editable import derive_editable
 
         return derive_editable(
-            wheel, dest, self.project.root.resolve(), self.keys.base()["inputs"],
-            project=self.project.name or wheel.name.split("-")[0], mode=self.settings.editable,
-            rebuild=self.settings.editable_rebuild, learned=self.last_learned,
+            wheel,
+            dest,
+            self.project.root.resolve(),
+            self.keys.base()["inputs"],
+            project=self.project.name or wheel.name.split("-")[0],
+            mode=self.settings.editable,
+            rebuild=self.settings.editable_rebuild,
+            learned=self.last_learned,
         )
 
     def _derived_editable(self, dest: Path) -> str:
@@ -380,8 +415,7 @@ class Memo:
             import shutil
 
             shutil.rmtree(scratch, ignore_errors=True)
-        logger.info("build_editable derived from the wheel (%s) (%s)", self.settings.editable,
-                    elapsed(self.start))
+        logger.info("build_editable derived from the wheel (%s) (%s)", self.settings.editable, elapsed(self.start))
         return name
 
     def _metadata_from_cached_wheel(self, kind: str, dest: Path) -> tuple[str, str] | None:
@@ -394,8 +428,7 @@ class Memo:
             entry, _ = self.find(kind, lambda found_in, found: materialize(found_in, found, scratch))
             if entry is None:
                 return None
-            return (extract_dist_info(scratch / entry.files[0].name, dest),
-                    f"{entry.key[:8]} (from the cached wheel)")
+            return (extract_dist_info(scratch / entry.files[0].name, dest), f"{entry.key[:8]} (from the cached wheel)")
         except StoreError as e:
             self.engine.storage_failed(e)
             return None

@@ -31,7 +31,6 @@ opens what it likes; one loaded by an earlier call of the process counts too),
 directory: not known which), or wrap a descriptor of a file it cannot name.
 """
 
-
 from __future__ import annotations
 
 import contextlib
@@ -49,16 +48,41 @@ __all__ = ["NOISE_ENV", "Recorder", "is_noise_env", "is_under", "parse_make_deps
 
 #: Variables whose values are per-process paths, terminal or verbosity settings:
 #: reading them cannot change a wheel, and every isolated build environment has new values.
-NOISE_ENV = frozenset({
-    "PATH", "PYTHONPATH", "PYTHONNOUSERSITE", "PYTHONHOME", "VIRTUAL_ENV", "PWD", "OLDPWD", "HOME",
-    "TMPDIR", "TEMP", "TMP", "PIP_BUILD_TRACKER", "PIP_REQ_TRACKER", "TERM", "COLUMNS", "LINES",
-    "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "PYTHONIOENCODING", "UV",
-    "DEPENDENCIES_OUTPUT", "SUNPRO_DEPENDENCIES", "DIST_EXTRA_CONFIG", "SHLVL", "_",
-    "HATCH_VERBOSE", "HATCH_QUIET",
-})
+NOISE_ENV = frozenset(
+    {
+        "PATH",
+        "PYTHONPATH",
+        "PYTHONNOUSERSITE",
+        "PYTHONHOME",
+        "VIRTUAL_ENV",
+        "PWD",
+        "OLDPWD",
+        "HOME",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "PIP_BUILD_TRACKER",
+        "PIP_REQ_TRACKER",
+        "TERM",
+        "COLUMNS",
+        "LINES",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "PYTHONIOENCODING",
+        "UV",
+        "DEPENDENCIES_OUTPUT",
+        "SUNPRO_DEPENDENCIES",
+        "DIST_EXTRA_CONFIG",
+        "SHLVL",
+        "_",
+        "HATCH_VERBOSE",
+        "HATCH_QUIET",
+    }
+)
 #: uv passes its per-build directories as UV_INTERNAL__* to the backend's process.
 NOISE_ENV_PREFIXES = ("_PYPROJECT_HOOKS_", "PEP517_", "WHEELMEMO_", "UV_INTERNAL__")
-
 
 
 def is_noise_env(name: str) -> bool:
@@ -78,14 +102,27 @@ _ACCESS_MODE = getattr(os, "O_ACCMODE", 3)
 #: Audit events after which what a build reads is no longer all seen: another process
 #: (what it opens raises no event here), a library loaded through ctypes, a connection
 #: to a server (it may read files for us: a daemon, a forkserver started earlier).
-_UNSEEN_EVENTS = frozenset({"subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn",
-                            "os.fork", "os.forkpty", "os.startfile", "pty.spawn", "ctypes.dlopen",
-                            "socket.connect", "socket.sendto", "sqlite3.load_extension"})
+_UNSEEN_EVENTS = frozenset(
+    {
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "os.startfile",
+        "pty.spawn",
+        "ctypes.dlopen",
+        "socket.connect",
+        "socket.sendto",
+        "sqlite3.load_extension",
+    }
+)
 #: The stdlib's functions that open directories by a name relative to a ``dir_fd`` to
 #: list and remove them (``shutil.rmtree``, ``os.fwalk``): a directory's names are no
 #: content (a narrow hit needs the same names anyway), so these opens hide no read.
-_DIRECTORY_WALKERS = frozenset({("shutil", "_rmtree_safe_fd"), ("shutil", "_rmtree_safe_fd_step"),
-                                ("os", "_fwalk")})
+_DIRECTORY_WALKERS = frozenset({("shutil", "_rmtree_safe_fd"), ("shutil", "_rmtree_safe_fd_step"), ("os", "_fwalk")})
 #: Callers that ``os.open`` a relative name with no ``dir_fd``: relative to the working
 #: directory (Python 3.9's ``pathlib.Path.open`` goes through this opener).
 _CWD_OPENERS = frozenset({("pathlib", "_opener")})
@@ -155,8 +192,11 @@ def _note_open(path: Any, mode: Any, flags: Any) -> None:
         caller = _caller()
         if caller in _CWD_OPENERS:
             _note_path(os.path.abspath(text), _is_reading(mode, flags))
-        elif _is_reading(mode, flags) is not False and not (flags or 0) & _DIRECTORY_FLAG \
-                and caller not in _DIRECTORY_WALKERS:
+        elif (
+            _is_reading(mode, flags) is not False
+            and not (flags or 0) & _DIRECTORY_FLAG
+            and caller not in _DIRECTORY_WALKERS
+        ):
             _unseal()
         return
     _note_path(os.path.abspath(text), _is_reading(mode, flags))
@@ -224,7 +264,8 @@ def _note_import(module: Any, filename: Any) -> None:
 
 def _in_stdlib(path: str) -> bool:
     return is_under(path, _STDLIB_DIRS) and not any(
-        part in ("site-packages", "dist-packages") for part in path.split(os.sep))
+        part in ("site-packages", "dist-packages") for part in path.split(os.sep)
+    )
 
 
 def _foreign_extensions_loaded() -> bool:
@@ -520,8 +561,11 @@ class Recorder:
         """Absolute paths the call opened for reading before writing them, less the
         temporary files it read and deleted."""
         known = self.known
-        return sorted(p for p, (reading, existed) in self.opened.items()
-                      if reading and (p in known or os.path.exists(p) or not existed))
+        return sorted(
+            p
+            for p, (reading, existed) in self.opened.items()
+            if reading and (p in known or os.path.exists(p) or not existed)
+        )
 
     def _read_compiler_deps(self) -> list[str]:
         try:
@@ -564,7 +608,7 @@ def parse_make_deps(text: str) -> list[str]:
         split = re.search(r"(?<!\\):(?:\s|$)", logical)
         if split is None:
             continue
-        for token in re.split(r"(?<!\\)\s+", logical[split.end():].strip()):
+        for token in re.split(r"(?<!\\)\s+", logical[split.end() :].strip()):
             if token:
                 found.append(token.replace("\\ ", " ").replace("$$", "$").replace("\\#", "#"))
     return found

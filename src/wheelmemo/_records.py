@@ -22,14 +22,36 @@ import sys
 import time
 from typing import Any, NamedTuple
 
-__all__ = ["FORMAT", "INVALID", "KINDS", "MAX_CANDIDATES", "TREE_PREFIX", "Entry", "StoredFile", "check_record",
-           "checksum", "is_label"]
+__all__ = [
+    "FORMAT",
+    "INVALID",
+    "KINDS",
+    "MAX_CANDIDATES",
+    "TREE_PREFIX",
+    "Entry",
+    "StoredFile",
+    "check_record",
+    "checksum",
+    "is_label",
+]
 
 FORMAT = 1
 #: Every kind of entry: a hook's result (``_memo``), the list of a declared key's results
 #: (``manifest``, ``_engine``) and what an sdist was made from (``sdist-alias``, ``_keys``).
-KINDS = frozenset({"wheel", "editable", "sdist", "metadata-wheel", "metadata-editable", "requires-wheel",
-                   "requires-editable", "requires-sdist", "manifest", "sdist-alias"})
+KINDS = frozenset(
+    {
+        "wheel",
+        "editable",
+        "sdist",
+        "metadata-wheel",
+        "metadata-editable",
+        "requires-wheel",
+        "requires-editable",
+        "requires-sdist",
+        "manifest",
+        "sdist-alias",
+    }
+)
 #: How many results one declared key keeps, newest first (each with its learned inputs).
 MAX_CANDIDATES = 8
 # Bounds on what one record may hold, far above what a build records (a remote record is
@@ -55,7 +77,6 @@ TREE_PREFIX = "tree:"
 #: characters no stored name may hold: a backslash separates directories on Windows,
 #: a NUL ends a path in C, and on Windows a colon names a drive or a stream
 _UNSAFE = ("\\", "\0", ":") if sys.platform == "win32" else ("\\", "\0")
-
 
 
 class StoredFile(NamedTuple):
@@ -121,8 +142,11 @@ def _plain_segments(path: str) -> bool:
 
 def is_strings(value: object, limit: int = MAX_LABELS) -> bool:
     """A list of at most ``limit`` strings of at most ``MAX_NAME`` characters."""
-    return (isinstance(value, list) and len(value) <= limit
-            and all(isinstance(item, str) and len(item) <= MAX_NAME for item in value))
+    return (
+        isinstance(value, list)
+        and len(value) <= limit
+        and all(isinstance(item, str) and len(item) <= MAX_NAME for item in value)
+    )
 
 
 def is_text(value: object, limit: int = MAX_NAME) -> bool:
@@ -176,8 +200,7 @@ def _is_env_name(value: object) -> bool:
 
 def _is_state(value: object) -> bool:
     """``[state, source]`` of a learned input."""
-    return (isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME)
-            and is_text(value[1]))
+    return isinstance(value, list) and len(value) == 2 and is_text(value[0], 2 * MAX_NAME) and is_text(value[1])
 
 
 def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
@@ -190,8 +213,9 @@ def check_files(kind: str, files: object) -> tuple[StoredFile, ...]:
         raise ValueError(f"{len(files)} files")
     stored = []
     for item in files:
-        if not (isinstance(item, list) and len(item) == 3 and is_text(item[0])
-                and is_digest(item[1]) and is_size(item[2])):
+        if not (
+            isinstance(item, list) and len(item) == 3 and is_text(item[0]) and is_digest(item[1]) and is_size(item[2])
+        ):
             raise ValueError(f"{str(item)[:80]} is not [name, blob digest, size]")
         name = item[0]
         relative = name.removeprefix(TREE_PREFIX)
@@ -232,8 +256,11 @@ def check_learned(learned: object) -> None:
         raise ValueError(f"learned inputs hold {str(min(unknown))[:40]!r}")
     for part, is_name in _LEARNED_MAPS.items():
         states = learned.get(part)
-        if states is not None and not (isinstance(states, dict) and len(states) <= MAX_LEARNED and all(
-                is_name(name) and _is_state(state) for name, state in states.items())):
+        if states is not None and not (
+            isinstance(states, dict)
+            and len(states) <= MAX_LEARNED
+            and all(is_name(name) and _is_state(state) for name, state in states.items())
+        ):
             raise ValueError(f"learned {part} is not a map of names to [state, source]")
     if learned.get("read") is not None and not is_strings(learned["read"]):
         raise ValueError("learned read is not a list of labels")
@@ -259,10 +286,14 @@ def check_manifest(value: object) -> None:
 def check_sdist_alias(value: object) -> None:
     """What an sdist was made from: the tree's inputs digest, the labels it differs in and
     those as good as the tree's (names compared, never opened), the project, the git state."""
-    if not (isinstance(value, dict) and set(value) <= {"tree", "differs", "equivalent", "project", "vcs"}
-            and is_digest(value.get("tree")) and is_strings(value.get("differs"))
-            and (value.get("equivalent") is None or is_strings(value.get("equivalent")))
-            and all(value.get(name) is None or is_text(value[name]) for name in ("project", "vcs"))):
+    if not (
+        isinstance(value, dict)
+        and set(value) <= {"tree", "differs", "equivalent", "project", "vcs"}
+        and is_digest(value.get("tree"))
+        and is_strings(value.get("differs"))
+        and (value.get("equivalent") is None or is_strings(value.get("equivalent")))
+        and all(value.get(name) is None or is_text(value[name]) for name in ("project", "vcs"))
+    ):
         raise ValueError("an sdist alias is not {tree, differs, equivalent, project, vcs}")
 
 
@@ -292,8 +323,7 @@ def check_record(key: str, record: object) -> Entry:
         raise TypeError("kind is not a string")
     if kind not in KINDS:
         raise ValueError(f"kind {kind[:40]!r} is none wheelmemo writes")
-    if not (is_seconds(body.get("created")) and is_seconds(body.get("build_seconds"))
-            and body["build_seconds"] >= 0):
+    if not (is_seconds(body.get("created")) and is_seconds(body.get("build_seconds")) and body["build_seconds"] >= 0):
         raise ValueError("created or build_seconds is not a number")
     if body.get("project") is not None and not is_text(body["project"]):
         raise ValueError("project is not a string")
@@ -304,15 +334,21 @@ def check_record(key: str, record: object) -> Entry:
     return Entry(key, kind, files, float(body["created"]), float(body["build_seconds"]), body.get("value"))
 
 
-def make_record(key: str, kind: str, files: tuple[StoredFile, ...], *, build_seconds: float,
-                value: Any, project: object) -> tuple[bytes, Entry]:
+def make_record(
+    key: str, kind: str, files: tuple[StoredFile, ...], *, build_seconds: float, value: Any, project: object
+) -> tuple[bytes, Entry]:
     """The bytes of an entry record, in the format every store shares, and the entry
     they describe; one of INVALID when ``check_record`` would refuse them: what is
     written passes the check every read makes, or it is not written."""
     body = {
-        "format": FORMAT, "key": key, "kind": kind, "created": time.time(),
-        "build_seconds": build_seconds, "value": value,
-        "project": project if isinstance(project, str) else None, "size": sum(f.size for f in files),
+        "format": FORMAT,
+        "key": key,
+        "kind": kind,
+        "created": time.time(),
+        "build_seconds": build_seconds,
+        "value": value,
+        "project": project if isinstance(project, str) else None,
+        "size": sum(f.size for f in files),
         "files": [[f.name, f.blob, f.size] for f in files],
     }
     record = json.dumps(dict(body, checksum=checksum(body))).encode()
@@ -326,8 +362,9 @@ def check_parts(parts: object) -> bool:
         return False
     for name in ("inputs", "versions", "build_requires"):
         value = parts.get(name)
-        if value is not None and not (isinstance(value, dict) and all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+        if value is not None and not (
+            isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        ):
             return False
     if "project" in parts and not isinstance(parts.get("versions"), dict):
         return False
@@ -354,10 +391,18 @@ def is_event(event: object) -> bool:
     """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it: a hook call of the
     local cache, or what one did with the remote (``"tier": "remote"``)."""
     if isinstance(event, dict) and event.get("tier") == "remote":
-        return (isinstance(event.get("project"), str) and isinstance(event.get("kind"), str)
-                and all(is_size(event.get(name, 0)) for name in REMOTE_COUNTS)
-                and all(is_seconds(event.get(name)) and event[name] >= 0 for name in ("seconds", "saved")))
-    return (isinstance(event, dict) and isinstance(event.get("project"), str)
-            and isinstance(event.get("kind"), str) and event.get("event") in ("hit", "miss", "verify")
-            and isinstance(event.get("mismatch", False), bool)
-            and is_seconds(event.get("seconds")) and event["seconds"] >= 0)
+        return (
+            isinstance(event.get("project"), str)
+            and isinstance(event.get("kind"), str)
+            and all(is_size(event.get(name, 0)) for name in REMOTE_COUNTS)
+            and all(is_seconds(event.get(name)) and event[name] >= 0 for name in ("seconds", "saved"))
+        )
+    return (
+        isinstance(event, dict)
+        and isinstance(event.get("project"), str)
+        and isinstance(event.get("kind"), str)
+        and event.get("event") in ("hit", "miss", "verify")
+        and isinstance(event.get("mismatch", False), bool)
+        and is_seconds(event.get("seconds"))
+        and event["seconds"] >= 0
+    )

@@ -42,8 +42,15 @@ from ._urls import display_url
 if TYPE_CHECKING:  # pathlib imports urllib.parse: ~3 ms a local hit need not pay
     from pathlib import Path
 
-__all__ = ["S3_REQUIREMENT", "ClientMissing", "RemoteError", "RemoteRefused", "RemoteTimeout", "Transport",
-           "open_transport"]
+__all__ = [
+    "S3_REQUIREMENT",
+    "ClientMissing",
+    "RemoteError",
+    "RemoteRefused",
+    "RemoteTimeout",
+    "Transport",
+    "open_transport",
+]
 
 #: what ``wheelmemo[s3]`` installs, and what ``get_requires_for_build_*`` adds to an
 #: isolated build environment when an S3 remote is configured (0.8 is the last release
@@ -54,8 +61,7 @@ S3_REQUIREMENT = "obstore>=0.8"
 ASKED = "remote-read-only = true (set it to false, or WHEELMEMO_REMOTE_READ_ONLY=0, to upload)"
 #: the size of one read or write of a streamed object, by every transport
 CHUNK = 1 << 20
-ACCEPTED = ("file:///absolute/path, http(s)://host[:port]/prefix "
-            "or s3://bucket/prefix[?endpoint=URL&region=NAME]")
+ACCEPTED = "file:///absolute/path, http(s)://host[:port]/prefix or s3://bucket/prefix[?endpoint=URL&region=NAME]"
 
 
 class RemoteError(StoreError):
@@ -113,8 +119,14 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool | None = None,
-                   connect_timeout: float = 2.0, deadline: float | None = None) -> Transport:
+def open_transport(
+    url: str,
+    environ: Mapping[str, str],
+    *,
+    read_only: bool | None = None,
+    connect_timeout: float = 2.0,
+    deadline: float | None = None,
+) -> Transport:
     """The transport for ``url`` (``WHEELMEMO_REMOTE`` / ``[tool.wheelmemo] remote``).
 
     ``read_only`` is ``remote-read-only``: True, never write; None (unset), write when
@@ -135,17 +147,14 @@ def open_transport(url: str, environ: Mapping[str, str], *, read_only: bool | No
     if scheme == "s3":
         from ._remote_s3 import S3Transport
 
-        return S3Transport(url, environ, read_only=read_only, connect_timeout=connect_timeout,
-                           deadline=deadline)
+        return S3Transport(url, environ, read_only=read_only, connect_timeout=connect_timeout, deadline=deadline)
     from ._remote_http import HttpTransport
 
-    return HttpTransport(url, environ, read_only=read_only, connect_timeout=connect_timeout,
-                         deadline=deadline)
+    return HttpTransport(url, environ, read_only=read_only, connect_timeout=connect_timeout, deadline=deadline)
 
 
 def _config_error(url: str, problem: str) -> ConfigError:
-    return ConfigError(f"WHEELMEMO_REMOTE / [tool.wheelmemo] remote: {problem} in "
-                       f"{display_url(url)!r}; use {ACCEPTED}")
+    return ConfigError(f"WHEELMEMO_REMOTE / [tool.wheelmemo] remote: {problem} in {display_url(url)!r}; use {ACCEPTED}")
 
 
 def check_name(name: str) -> str:

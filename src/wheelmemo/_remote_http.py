@@ -57,8 +57,15 @@ class HttpTransport(_Budget):
     :class:`RemoteRefused`: the remote may still be read.
     """
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None,
-                 connect_timeout: float, deadline: float | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        environ: Mapping[str, str],
+        *,
+        read_only: bool | None,
+        connect_timeout: float,
+        deadline: float | None,
+    ) -> None:
         from urllib.parse import urlsplit
 
         try:
@@ -85,15 +92,23 @@ class HttpTransport(_Budget):
         self.read_timeout = max(10.0, 5 * connect_timeout)
         self.deadline = deadline
         username, colon, password = (userinfo or "").partition(":")
-        self.headers, self.secrets = _http_headers(environ, username if userinfo is not None else None,
-                                                   password if colon else None)
+        self.headers, self.secrets = _http_headers(
+            environ, username if userinfo is not None else None, password if colon else None
+        )
         self.secrets += url_secrets(userinfo, parts.query)
         # unset: write with credentials; false, set explicitly: without them too
         self.writable = not read_only and (bool(self.headers) or read_only is False)
-        self.read_only_because = "" if self.writable else ASKED if read_only else (
-            "no credentials (set WHEELMEMO_REMOTE_TOKEN, or WHEELMEMO_REMOTE_USERNAME and "
-            "WHEELMEMO_REMOTE_PASSWORD; for a server that takes writes without them, set "
-            "remote-read-only = false)")
+        self.read_only_because = (
+            ""
+            if self.writable
+            else ASKED
+            if read_only
+            else (
+                "no credentials (set WHEELMEMO_REMOTE_TOKEN, or WHEELMEMO_REMOTE_USERNAME and "
+                "WHEELMEMO_REMOTE_PASSWORD; for a server that takes writes without them, set "
+                "remote-read-only = false)"
+            )
+        )
         self._conn: http.client.HTTPConnection | None = None
         self._sock: socket.socket | None = None
         from ._version import __version__
@@ -114,7 +129,8 @@ class HttpTransport(_Budget):
             import ssl
 
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=timeout, context=ssl.create_default_context())
+                self.host, self.port, timeout=timeout, context=ssl.create_default_context()
+            )
         else:
             conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
@@ -159,8 +175,9 @@ class HttpTransport(_Budget):
         with f:
             return self._exchange(method, name, target, f, size)
 
-    def _exchange(self, method: str, name: str, target: str, body: bytes | BinaryIO | None,
-                  size: int | None) -> http.client.HTTPResponse:
+    def _exchange(
+        self, method: str, name: str, target: str, body: bytes | BinaryIO | None, size: int | None
+    ) -> http.client.HTTPResponse:
         import http.client
 
         for attempt in (0, 1):
@@ -195,8 +212,14 @@ class HttpTransport(_Budget):
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _read(self, method: str, name: str, response: http.client.HTTPResponse,
-              write: Callable[[bytes], object], limit: int | None = None) -> int:
+    def _read(
+        self,
+        method: str,
+        name: str,
+        response: http.client.HTTPResponse,
+        write: Callable[[bytes], object],
+        limit: int | None = None,
+    ) -> int:
         """Read the body into ``write``; RemoteError when short or over ``limit``."""
         import http.client
 
@@ -220,8 +243,7 @@ class HttpTransport(_Budget):
             write(chunk)  # an error here is the local disk's, not the remote's
         if expected is not None and total < expected:
             self.close()
-            raise RemoteError(f"{self.display}: {method} {name}: truncated, "
-                              f"{total} of {expected} bytes")
+            raise RemoteError(f"{self.display}: {method} {name}: truncated, {total} of {expected} bytes")
         if response.will_close:
             self.close()
         return total
@@ -245,7 +267,8 @@ class HttpTransport(_Budget):
         reason = scrub(response.reason or "", self.secrets)[:80]
         refused = method in ("PUT", "MKCOL") and response.status in (401, 403, 405)
         return (RemoteRefused if refused else RemoteError)(
-            f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip())
+            f"{self.display}: {method} {name}: HTTP {response.status} {reason}".rstrip()
+        )
 
     def _fetch(self, name: str, write: Callable[[bytes], object], limit: int | None) -> bool:
         response = self._request("GET", name)
@@ -313,8 +336,9 @@ class HttpTransport(_Budget):
                 raise self._status_error("MKCOL", collection, response)
 
 
-def _http_headers(environ: Mapping[str, str], username: str | None,
-                  password: str | None) -> tuple[dict[str, str], list[str]]:
+def _http_headers(
+    environ: Mapping[str, str], username: str | None, password: str | None
+) -> tuple[dict[str, str], list[str]]:
     """The headers that authorize requests, and the secrets no message may show."""
     headers: dict[str, str] = {}
     secrets: list[str] = []
@@ -324,10 +348,9 @@ def _http_headers(environ: Mapping[str, str], username: str | None,
             continue
         header, colon, value = line.partition(":")
         header = header.strip()
-        if not colon or not header or any(c in header for c in " \t()<>@,;=\"/[]?{}\\"):
+        if not colon or not header or any(c in header for c in ' \t()<>@,;="/[]?{}\\'):
             # the line is not shown: it may be a bare secret
-            raise ConfigError(f"WHEELMEMO_REMOTE_HEADERS: line {number} is not 'Name: value' "
-                              "(one header a line)")
+            raise ConfigError(f"WHEELMEMO_REMOTE_HEADERS: line {number} is not 'Name: value' (one header a line)")
         headers[header] = value.strip()
         secrets += url_secrets(value.strip())
     token = environ.get("WHEELMEMO_REMOTE_TOKEN")

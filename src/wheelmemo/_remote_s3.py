@@ -57,13 +57,21 @@ class S3Transport(_Budget):
     false``: a bucket anyone may write to is one anyone may fill with wrong wheels.
     """
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None,
-                 connect_timeout: float, deadline: float | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        environ: Mapping[str, str],
+        *,
+        read_only: bool | None,
+        connect_timeout: float,
+        deadline: float | None,
+    ) -> None:
         from urllib.parse import parse_qsl, urlsplit
 
         if "@" in url:  # where the userinfo ends is a guess (``_urls``): none is taken
-            raise _config_error(url, "an '@' (S3 credentials come from the AWS_* variables, "
-                                "an endpoint from AWS_ENDPOINT_URL)")
+            raise _config_error(
+                url, "an '@' (S3 credentials come from the AWS_* variables, an endpoint from AWS_ENDPOINT_URL)"
+            )
         try:
             parts = urlsplit(url)
         except ValueError:  # brackets: no bucket name holds them
@@ -80,29 +88,37 @@ class S3Transport(_Budget):
         self.connect_timeout = connect_timeout
         self.read_timeout = max(10.0, 5 * connect_timeout)
         self.deadline = deadline
-        endpoint = (query.get("endpoint") or environ.get("AWS_ENDPOINT_URL_S3")
-                    or environ.get("AWS_ENDPOINT_URL"))
-        region = (query.get("region") or environ.get("AWS_REGION")
-                  or environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+        endpoint = query.get("endpoint") or environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL")
+        region = query.get("region") or environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         config: dict[str, Any] = {"region": region}
         if endpoint:
             config.update(endpoint=endpoint, virtual_hosted_style_request=False)
         signed, credentials = _aws_credentials(environ)
         config.update(credentials if signed else {"skip_signature": True})
         # an endpoint's userinfo too (up to its last '@'), which obstore's messages may show
-        self.secrets = url_secrets(*(credentials.get(k) for k in ("secret_access_key", "session_token")),
-                                   (endpoint or "").partition("://")[2].rpartition("@")[0])
+        self.secrets = url_secrets(
+            *(credentials.get(k) for k in ("secret_access_key", "session_token")),
+            (endpoint or "").partition("://")[2].rpartition("@")[0],
+        )
         self.writable = signed and not read_only
-        self.read_only_because = "" if self.writable else ASKED if read_only else (
-            "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; "
-            "nothing is written to S3 unsigned, even with remote-read-only = false)")
+        self.read_only_because = (
+            ""
+            if self.writable
+            else ASKED
+            if read_only
+            else (
+                "no AWS credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE; "
+                "nothing is written to S3 unsigned, even with remote-read-only = false)"
+            )
+        )
         self._client_options: dict[str, Any] = {"allow_http": bool(endpoint and endpoint.startswith("http:"))}
         try:
             import obstore  # type: ignore[import-not-found,unused-ignore]
             import obstore.store  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
-            raise ClientMissing(f"{self.display}: an s3 remote needs the S3 client: "
-                              "pip install 'wheelmemo[s3]'") from None
+            raise ClientMissing(
+                f"{self.display}: an s3 remote needs the S3 client: pip install 'wheelmemo[s3]'"
+            ) from None
         self._obstore: Any = obstore
         self._config = config
         #: one client per kind of request, rebuilt with shorter timeouts near the deadline
@@ -125,25 +141,31 @@ class S3Transport(_Budget):
             return cached[1]
         from datetime import timedelta
 
-        options = dict(self._client_options, connect_timeout=timedelta(seconds=min(total, self.connect_timeout)),
-                       timeout=timedelta(seconds=total))
+        options = dict(
+            self._client_options,
+            connect_timeout=timedelta(seconds=min(total, self.connect_timeout)),
+            timeout=timedelta(seconds=total),
+        )
         if transfer:
             options["read_timeout"] = timedelta(seconds=min(total, self.read_timeout))
-        retry = {"max_retries": 3, "retry_timeout": timedelta(seconds=total),
-                 "backoff": {"init_backoff": timedelta(seconds=0.2), "max_backoff": timedelta(seconds=1),
-                             "base": 2.5}}
+        retry = {
+            "max_retries": 3,
+            "retry_timeout": timedelta(seconds=total),
+            "backoff": {"init_backoff": timedelta(seconds=0.2), "max_backoff": timedelta(seconds=1), "base": 2.5},
+        }
         make = self._obstore.store.S3Store
         try:
-            store = make(self.bucket, prefix=self.prefix or None, config=self._config,
-                         client_options=options, retry_config=retry)
+            store = make(
+                self.bucket, prefix=self.prefix or None, config=self._config, client_options=options, retry_config=retry
+            )
         except Exception as e:  # noqa: BLE001 - obstore's errors have no common base we may import
             if "read_timeout" not in options or "read_timeout" not in str(e):
                 raise self._failed("open", "the bucket", e) from None
             del options["read_timeout"]  # obstore < 0.9: a whole transfer's timeout only
-            options["timeout"] = retry["retry_timeout"] = timedelta(
-                seconds=min(total, OLD_OBSTORE_TRANSFER_TIMEOUT))
-            store = make(self.bucket, prefix=self.prefix or None, config=self._config,
-                         client_options=options, retry_config=retry)
+            options["timeout"] = retry["retry_timeout"] = timedelta(seconds=min(total, OLD_OBSTORE_TRANSFER_TIMEOUT))
+            store = make(
+                self.bucket, prefix=self.prefix or None, config=self._config, client_options=options, retry_config=retry
+            )
         self._stores[transfer] = (total, store)
         return store
 
@@ -163,8 +185,10 @@ class S3Transport(_Budget):
         detail = scrub(detail or type(error).__name__, self.secrets)[:200]
         if "kind: Timeout" in debug or "TimedOut" in debug or "timed out" in first:
             return RemoteTimeout(f"{self.display}: {method} {name}: {detail} (timed out)")
-        refused = method == "PUT" and (detail.startswith(("HTTP 401", "HTTP 403")) or type(error).__name__ in (
-            "PermissionDeniedError", "UnauthenticatedError"))
+        refused = method == "PUT" and (
+            detail.startswith(("HTTP 401", "HTTP 403"))
+            or type(error).__name__ in ("PermissionDeniedError", "UnauthenticatedError")
+        )
         return (RemoteRefused if refused else RemoteError)(f"{self.display}: {method} {name}: {detail}")
 
     def _call(self, method: str, name: str, function: Callable[[], Any]) -> Any:
@@ -254,13 +278,13 @@ def _aws_credentials(environ: Mapping[str, str]) -> tuple[bool, dict[str, str]]:
     credentials (``AWS_CONTAINER_CREDENTIALS_*_URI``) obstore reads from the process
     environment itself (obstore 0.8 has no option for them)."""
     if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
-        found = {"access_key_id": environ["AWS_ACCESS_KEY_ID"],
-                 "secret_access_key": environ["AWS_SECRET_ACCESS_KEY"]}
+        found = {"access_key_id": environ["AWS_ACCESS_KEY_ID"], "secret_access_key": environ["AWS_SECRET_ACCESS_KEY"]}
         if environ.get("AWS_SESSION_TOKEN"):
             found["session_token"] = environ["AWS_SESSION_TOKEN"]
         return True, found
     if (environ.get("AWS_WEB_IDENTITY_TOKEN_FILE") and environ.get("AWS_ROLE_ARN")) or any(
-            environ.get(f"AWS_CONTAINER_CREDENTIALS_{kind}_URI") for kind in ("RELATIVE", "FULL")):
+        environ.get(f"AWS_CONTAINER_CREDENTIALS_{kind}_URI") for kind in ("RELATIVE", "FULL")
+    ):
         return True, {}
     found = _profile_credentials(environ)
     return bool(found), found
@@ -270,7 +294,8 @@ def _profile_credentials(environ: Mapping[str, str]) -> dict[str, str]:
     """The static keys of ``AWS_PROFILE`` in the shared credentials file, as boto3 reads
     them (SSO and assume-role profiles are not followed)."""
     path = environ.get("AWS_SHARED_CREDENTIALS_FILE") or (
-        os.path.join(environ["HOME"], ".aws", "credentials") if environ.get("HOME") else "")
+        os.path.join(environ["HOME"], ".aws", "credentials") if environ.get("HOME") else ""
+    )
     if not path or not os.path.isfile(path):
         return {}
     import configparser
@@ -283,9 +308,10 @@ def _profile_credentials(environ: Mapping[str, str]) -> dict[str, str]:
     section = environ.get("AWS_PROFILE") or "default"
     if not parser.has_option(section, "aws_access_key_id") or not parser.has_option(section, "aws_secret_access_key"):
         return {}
-    found = {"access_key_id": parser.get(section, "aws_access_key_id"),
-             "secret_access_key": parser.get(section, "aws_secret_access_key")}
+    found = {
+        "access_key_id": parser.get(section, "aws_access_key_id"),
+        "secret_access_key": parser.get(section, "aws_secret_access_key"),
+    }
     if parser.has_option(section, "aws_session_token"):
         found["session_token"] = parser.get(section, "aws_session_token")
     return found
-

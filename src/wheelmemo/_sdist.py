@@ -57,7 +57,11 @@ def tree_files(sdist: Path, tree: Path) -> dict[str, str]:
 
 
 def compare_unpacked(
-    sdist: Path, family: str, environ: Mapping[str, str], tree: Path, tree_inputs: Mapping[str, str],
+    sdist: Path,
+    family: str,
+    environ: Mapping[str, str],
+    tree: Path,
+    tree_inputs: Mapping[str, str],
 ) -> tuple[str, list[str], list[str]] | None:
     """The inputs digest of ``sdist`` once unpacked, the project files where it differs
     from the ``tree`` it was made from, and those whose bytes differ to the same effect
@@ -77,20 +81,49 @@ def compare_unpacked(
         top = tops[0]
         project = load_project(top)
         settings, _ = load_settings(project, None, environ)
-        inputs = collect_inputs(top, project.pyproject, backend=family, include=settings.inputs,
-                                exclude=settings.exclude, stat_cache=StatCache(None))
-        changed = [label for label in sorted(set(inputs) | set(tree_inputs))
-                   if not label.startswith("/") and inputs.get(label) != tree_inputs.get(label)]
-        equivalent = ["PKG-INFO", *(label for label in changed if label != "PKG-INFO"
-                                    and _equivalent(label, top, tree, label in tree_inputs))]
+        inputs = collect_inputs(
+            top,
+            project.pyproject,
+            backend=family,
+            include=settings.inputs,
+            exclude=settings.exclude,
+            stat_cache=StatCache(None),
+        )
+        changed = [
+            label
+            for label in sorted(set(inputs) | set(tree_inputs))
+            if not label.startswith("/") and inputs.get(label) != tree_inputs.get(label)
+        ]
+        equivalent = [
+            "PKG-INFO",
+            *(
+                label
+                for label in changed
+                if label != "PKG-INFO" and _equivalent(label, top, tree, label in tree_inputs)
+            ),
+        ]
     return inputs_digest(inputs), [label for label in changed if label not in equivalent], equivalent
 
 
 #: Fields of a Cargo.toml [package] table that describe the package and change nothing
 #: rustc builds: maturin's sdist adds ``readme`` to the manifest it ships.
-_CARGO_DESCRIPTIVE = frozenset({"readme", "description", "license", "license-file", "authors",
-                                "repository", "homepage", "documentation", "keywords", "categories",
-                                "include", "exclude", "publish"})
+_CARGO_DESCRIPTIVE = frozenset(
+    {
+        "readme",
+        "description",
+        "license",
+        "license-file",
+        "authors",
+        "repository",
+        "homepage",
+        "documentation",
+        "keywords",
+        "categories",
+        "include",
+        "exclude",
+        "publish",
+    }
+)
 
 
 def _equivalent(label: str, unpacked: Path, tree: Path, tree_has_it: bool) -> bool:

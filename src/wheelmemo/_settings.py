@@ -139,8 +139,17 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
 }
 #: The keys a user-level configuration file may set, below the project's own: where the
 #: cache is and the remote (so that a CI secret or a team's URL need not be in the project).
-USER_KEYS = ("cache-dir", "max-size", "cache-read-only", "remote", "remote-read-only",
-             "remote-timeout", "remote-budget", "remote-reshare", "verify-rate")
+USER_KEYS = (
+    "cache-dir",
+    "max-size",
+    "cache-read-only",
+    "remote",
+    "remote-read-only",
+    "remote-timeout",
+    "remote-budget",
+    "remote-reshare",
+    "verify-rate",
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -211,8 +220,7 @@ def load_project(root: Path | None = None) -> Project:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as e:
         raise ConfigError(
-            f"{path} is not valid TOML/UTF-8 (byte {e.start}: {e.reason}): fix the encoding, "
-            "TOML files are UTF-8"
+            f"{path} is not valid TOML/UTF-8 (byte {e.start}: {e.reason}): fix the encoding, TOML files are UTF-8"
         ) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{path} is not valid TOML ({e}): fix the syntax") from None
@@ -234,7 +242,7 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
     if kind == "size":
         size = parse_size(value)
         if size is None:
-            raise ConfigError(f"{where} must be a size such as \"10G\", \"500M\" or a number of bytes, got {value!r}")
+            raise ConfigError(f'{where} must be a size such as "10G", "500M" or a number of bytes, got {value!r}')
         return size
     if kind == "rate":
         rate = _rate(value)
@@ -291,9 +299,22 @@ def _rate(value: object) -> float | None:
     return rate if 0 <= rate <= 1 else None  # NaN fails both comparisons
 
 
-_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000**2, "MB": 1000**2, "G": 1000**3,
-          "GB": 1000**3, "T": 1000**4, "TB": 1000**4, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3,
-          "TIB": 1024**4}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1000,
+    "KB": 1000,
+    "M": 1000**2,
+    "MB": 1000**2,
+    "G": 1000**3,
+    "GB": 1000**3,
+    "T": 1000**4,
+    "TB": 1000**4,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
 
 
 def parse_size(value: object) -> int | None:
@@ -310,7 +331,7 @@ def parse_size(value: object) -> int | None:
         amount = float(number)
     except ValueError:
         return None
-    unit = _UNITS.get(text[len(number):].strip())
+    unit = _UNITS.get(text[len(number) :].strip())
     # float() also reads "inf", "nan" and "1e400" (inf), which int() refuses with an
     # OverflowError or ValueError: none is a size.  NaN fails every comparison.
     if unit is None or not 0 <= amount * unit < float("inf"):
@@ -359,7 +380,7 @@ def load_settings(
             if not ckey.startswith("wheelmemo."):
                 inner[ckey] = value
                 continue
-            key = ckey[len("wheelmemo."):]
+            key = ckey[len("wheelmemo.") :]
             if key not in _FIELDS:
                 raise _unknown(key, f"config_settings {ckey!r}")
             name, kind, _ = _FIELDS[key]
@@ -398,8 +419,11 @@ def _user_settings(environ: Mapping[str, str]) -> dict[str, object]:
     values: dict[str, object] = {}
     for key, value in table.items():
         if key not in USER_KEYS:
-            hint = "a project's settings belong in its pyproject.toml" if key in _FIELDS else \
-                f"known keys: {', '.join(USER_KEYS)}"
+            hint = (
+                "a project's settings belong in its pyproject.toml"
+                if key in _FIELDS
+                else f"known keys: {', '.join(USER_KEYS)}"
+            )
             raise ConfigError(f"unknown key {key!r} in {source}: {hint}")
         name, kind, _ = _FIELDS[key]
         _set(values, name, _convert(key, kind, value, source))
@@ -413,13 +437,9 @@ def _validate(values: dict[str, object]) -> None:
             'backend = "maturin" or backend = "setuptools.build_meta"'
         )
     if values.get("metadata", "hook") not in METADATA_MODES:
-        raise ConfigError(
-            f"metadata = {values['metadata']!r} is not valid: use one of {', '.join(METADATA_MODES)}"
-        )
+        raise ConfigError(f"metadata = {values['metadata']!r} is not valid: use one of {', '.join(METADATA_MODES)}")
     if values.get("editable", "redirect") not in EDITABLE_MODES:
-        raise ConfigError(
-            f"editable = {values['editable']!r} is not valid: use one of {', '.join(EDITABLE_MODES)}"
-        )
+        raise ConfigError(f"editable = {values['editable']!r} is not valid: use one of {', '.join(EDITABLE_MODES)}")
     remote = values.get("remote")
     if isinstance(remote, str) and not remote.startswith(("http://", "https://", "s3://", "file:///")):
         from ._urls import scheme_of

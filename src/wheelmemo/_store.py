@@ -94,8 +94,20 @@ from ._records import (
     make_record,
 )
 
-__all__ = ["FAILED", "KINDS", "READ_ONLY", "READ_WRITE", "BuildDirUse", "Entry", "LocalStore", "Pruned",
-           "Store", "StoredFile", "Usage", "materialize"]
+__all__ = [
+    "FAILED",
+    "KINDS",
+    "READ_ONLY",
+    "READ_WRITE",
+    "BuildDirUse",
+    "Entry",
+    "LocalStore",
+    "Pruned",
+    "Store",
+    "StoredFile",
+    "Usage",
+    "materialize",
+]
 _CHUNK = 1 << 20
 #: How many of a project's newest keys per hook kind are remembered (``recent_keys``).
 RECENT = 4
@@ -107,8 +119,15 @@ READ_WRITE, READ_ONLY, FAILED = "read-write", "read-only", "failed"
 #: The kinds of what the cache holds (``LocalStore.usage``), and the kind of each
 #: directory of ``v1``; anything else (locks, tmp, remote notes, statistics) is "other".
 KINDS = ("entries", "build", "stat", "code", "other")
-_KIND_OF = {"entries": "entries", "parts": "entries", "blobs": "entries", "projects": "entries",
-            "rejected": "entries", "build": "build", "stat": "stat"}
+_KIND_OF = {
+    "entries": "entries",
+    "parts": "entries",
+    "blobs": "entries",
+    "projects": "entries",
+    "rejected": "entries",
+    "build": "build",
+    "stat": "stat",
+}
 
 
 class BuildDirUse(NamedTuple):
@@ -159,8 +178,14 @@ class Store(Protocol):
         """The entry recorded under ``key``, checked; None when there is none."""
 
     def put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
-        parts: dict[str, Any], value: Any = None,
+        self,
+        key: str,
+        kind: str,
+        files: Sequence[tuple[str, Path]],
+        *,
+        build_seconds: float,
+        parts: dict[str, Any],
+        value: Any = None,
     ) -> Entry:
         """Store ``files`` (stored name, path) as the entry ``key``; ``parts`` is what the
         key was made of, which a store may keep to explain a later miss."""
@@ -215,7 +240,7 @@ def check_target(name: str, target: Path) -> None:
     if not is_relative_name(relative):
         raise CorruptEntryError(f"stored file name {name[:80]!r} is not a relative path")
     segments = tuple(relative.split("/"))
-    matches = target.parts[-len(segments):] == segments and len(target.parts) > len(segments)
+    matches = target.parts[-len(segments) :] == segments and len(target.parts) > len(segments)
     dest = target.parents[len(segments) - 1] if matches else target.parent
     if not _within(os.path.realpath(dest), os.path.realpath(target.parent)):
         raise CorruptEntryError(f"stored file {name[:80]!r} would be written outside {dest}")
@@ -366,26 +391,43 @@ class LocalStore:
         return digest, size
 
     def put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
-        parts: dict[str, Any], value: Any = None,
+        self,
+        key: str,
+        kind: str,
+        files: Sequence[tuple[str, Path]],
+        *,
+        build_seconds: float,
+        parts: dict[str, Any],
+        value: Any = None,
     ) -> Entry:
         if self.read_only:  # what a build made stays out of a read-only cache, silently
             return Entry(key, kind, (), time.time(), build_seconds, value)
         try:
-            with self._dir(create=True) as root, flock(  # blobs are not garbage yet
-                    lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock", shared=True):
+            with (
+                self._dir(create=True) as root,
+                flock(  # blobs are not garbage yet
+                    lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock", shared=True
+                ),
+            ):
                 return self._put(key, kind, files, build_seconds=build_seconds, parts=parts, value=value)
         except OSError as e:
             raise StoreError(f"cannot write to the cache at {self.root} ({e})") from e
 
     def _put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
-        parts: dict[str, Any], value: Any,
+        self,
+        key: str,
+        kind: str,
+        files: Sequence[tuple[str, Path]],
+        *,
+        build_seconds: float,
+        parts: dict[str, Any],
+        value: Any,
     ) -> Entry:
         stored = tuple(StoredFile(name, *self._store_blob(path)) for name, path in files)
         try:
-            record, entry = make_record(key, kind, stored, build_seconds=build_seconds, value=value,
-                                        project=parts.get("project"))
+            record, entry = make_record(
+                key, kind, stored, build_seconds=build_seconds, value=value, project=parts.get("project")
+            )
         except INVALID as e:
             raise StoreError(f"not caching this {kind} ({e})") from None
         # parts first: a record never points at a key whose explanation is missing
@@ -520,14 +562,21 @@ class LocalStore:
         return [key for key in found if key]
 
     # -- locks ---------------------------------------------------------------------
-    def _lock(self, name: str, label: str, *, shared: bool = False, wait: bool = True,
-              required: bool = True) -> contextlib.AbstractContextManager[bool]:
+    def _lock(
+        self, name: str, label: str, *, shared: bool = False, wait: bool = True, required: bool = True
+    ) -> contextlib.AbstractContextManager[bool]:
         """Hold the lock file ``locks/<name>`` (made if missing; ``flock``).  Pruning
         removes the lock files of what it evicts, and those of what is gone, while
         holding them (``_drop_lock``): so the file locked is checked after to be the
         one there, and the new one is taken if not."""
-        return flock(lambda: self._open_lock(name), label, shared=shared, wait=wait, required=required,
-                     still_current=lambda fd: self._is_lock(fd, name))
+        return flock(
+            lambda: self._open_lock(name),
+            label,
+            shared=shared,
+            wait=wait,
+            required=required,
+            still_current=lambda fd: self._is_lock(fd, name),
+        )
 
     def _open_lock(self, name: str) -> int:
         if not _is_lock_name(name):
@@ -593,26 +642,56 @@ class LocalStore:
         if is_symlink_error(error):
             from ._log import warn_once
 
-            warn_once(f"{self.root / name} is a symbolic link, which wheelmemo does not follow "
-                      "in its cache: statistics ignored")
+            warn_once(
+                f"{self.root / name} is a symbolic link, which wheelmemo does not follow "
+                "in its cache: statistics ignored"
+            )
 
     def record_event(self, project: str, kind: str, event: str, seconds: float) -> None:
         """One memoized hook call of the local cache: a hit (saving ``seconds``) or a miss."""
-        self._append({"t": round(time.time(), 3), "project": project, "kind": kind,
-                      "event": event, "seconds": round(seconds, 3)})
+        self._append(
+            {"t": round(time.time(), 3), "project": project, "kind": kind, "event": event, "seconds": round(seconds, 3)}
+        )
 
     def record_verification(self, project: str, kind: str, *, mismatch: bool) -> None:
         """A hit checked against a fresh build (``verify-rate``), and whether they differed."""
-        self._append({"t": round(time.time(), 3), "project": project, "kind": kind,
-                      "event": "verify", "mismatch": mismatch, "seconds": 0.0})
+        self._append(
+            {
+                "t": round(time.time(), 3),
+                "project": project,
+                "kind": kind,
+                "event": "verify",
+                "mismatch": mismatch,
+                "seconds": 0.0,
+            }
+        )
 
-    def record_remote(self, project: str, kind: str, counts: dict[str, int], *, saved: float,
-                      seconds: float, bytes_down: int, bytes_up: int) -> None:
+    def record_remote(
+        self,
+        project: str,
+        kind: str,
+        counts: dict[str, int],
+        *,
+        saved: float,
+        seconds: float,
+        bytes_down: int,
+        bytes_up: int,
+    ) -> None:
         """What a hook call did with the remote: hits, misses, uploads, errors, timeouts,
         bytes each way, the time it spent on it and the build time its hits saved."""
-        self._append({"t": round(time.time(), 3), "project": project, "kind": kind, "tier": "remote",
-                      **counts, "bytes_down": bytes_down, "bytes_up": bytes_up,
-                      "seconds": round(seconds, 3), "saved": round(saved, 3)})
+        self._append(
+            {
+                "t": round(time.time(), 3),
+                "project": project,
+                "kind": kind,
+                "tier": "remote",
+                **counts,
+                "bytes_down": bytes_down,
+                "bytes_up": bytes_up,
+                "seconds": round(seconds, 3),
+                "saved": round(saved, 3),
+            }
+        )
 
     def _append(self, event: dict[str, Any]) -> None:
         """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
@@ -759,8 +838,11 @@ class LocalStore:
                             if free:  # a build that died before measuring it, or none yet
                                 size = BuildDir(self.root / "build" / name).note_size(force=True)
                                 note = read_note(builds, name)
-                    found.append(BuildDirUse(name, note["project"] if note else "-",
-                                             note["identity"] if note else "-", size, st.st_mtime))
+                    found.append(
+                        BuildDirUse(
+                            name, note["project"] if note else "-", note["identity"] if note else "-", size, st.st_mtime
+                        )
+                    )
         except (OSError, StoreError):
             pass
         return found
@@ -783,8 +865,10 @@ class LocalStore:
     def collect_garbage(self) -> int:
         """Remove blobs no record points at; puts under way hold the gc lock shared."""
         freed = 0
-        with self._dir(create=True) as root, flock(
-                lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock"):
+        with (
+            self._dir(create=True) as root,
+            flock(lambda: root.open("gc.lock", os.O_RDWR | os.O_CREAT, 0o666), "gc.lock"),
+        ):
             wanted = {f[1] for r in self.records() for f in r["files"]}
             for directory, name, found in self._blob_files():
                 if name not in wanted:
@@ -821,11 +905,13 @@ class LocalStore:
         usage = self.usage()
         # what each blob is kept for: an entry's blob is freed with the last entry holding it
         holders = Counter(blob for record in valid for blob in {f[1] for f in record["files"]})
-        size = usage.total - sum(n for (where, name), n in usage.files.items()
-                                 if where == "blobs" and not holders[name])  # garbage already
+        size = usage.total - sum(
+            n for (where, name), n in usage.files.items() if where == "blobs" and not holders[name]
+        )  # garbage already
         candidates: list[tuple[float, dict[str, Any] | BuildDirUse]] = [
             *((float(record["last_use"]), record) for record in valid),
-            *((found.last_use, found) for found in usage.build_dirs)]
+            *((found.last_use, found) for found in usage.build_dirs),
+        ]
         now = time.time()
         build_dirs = 0
         for last_use, candidate in sorted(candidates, key=lambda c: c[0]):

@@ -66,8 +66,15 @@ class RemoteStats:
 class RemoteStore:
     """A :class:`~wheelmemo._store.Store` on a remote; see the module's docstring."""
 
-    def __init__(self, url: str, environ: Mapping[str, str], *, read_only: bool | None = None,
-                 connect_timeout: float = 2.0, budget: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        environ: Mapping[str, str],
+        *,
+        read_only: bool | None = None,
+        connect_timeout: float = 2.0,
+        budget: float = 60.0,
+    ) -> None:
         self._url = url
         self._environ = environ
         self._read_only = read_only
@@ -96,8 +103,13 @@ class RemoteStore:
             # the transport (and an S3 client) is imported on first use: never on a local hit
             from ._remote import open_transport
 
-            self._transport = open_transport(self._url, self._environ, read_only=self._read_only,
-                                             connect_timeout=self._connect_timeout, deadline=self.deadline)
+            self._transport = open_transport(
+                self._url,
+                self._environ,
+                read_only=self._read_only,
+                connect_timeout=self._connect_timeout,
+                deadline=self.deadline,
+            )
         return self._transport
 
     @property
@@ -122,8 +134,10 @@ class RemoteStore:
         if not self.said_read_only:
             self.said_read_only = True
             if self.refused is not None:
-                because = (f"the remote refused a write ({self.refused}); give the credentials "
-                           "write access, or set remote-read-only = true to only read")
+                because = (
+                    f"the remote refused a write ({self.refused}); give the credentials "
+                    "write access, or set remote-read-only = true to only read"
+                )
             else:
                 because = self._open().read_only_because
             line = f"remote cache {self.name}: nothing is uploaded: {because}"
@@ -218,8 +232,14 @@ class RemoteStore:
             self._timed(started)
 
     def put(
-        self, key: str, kind: str, files: Sequence[tuple[str, Path]], *, build_seconds: float,
-        parts: dict[str, Any], value: Any = None,
+        self,
+        key: str,
+        kind: str,
+        files: Sequence[tuple[str, Path]],
+        *,
+        build_seconds: float,
+        parts: dict[str, Any],
+        value: Any = None,
     ) -> Entry:
         """Upload the blobs the remote lacks, then the record (a reader never finds a
         record whose blobs are not there yet); ``parts`` stay on this machine."""
@@ -229,8 +249,9 @@ class RemoteStore:
                 digest, size = _digest(f)
             stored.append(StoredFile(name, digest, size))
         try:
-            record, entry = make_record(key, kind, tuple(stored), build_seconds=build_seconds, value=value,
-                                        project=parts.get("project"))
+            record, entry = make_record(
+                key, kind, tuple(stored), build_seconds=build_seconds, value=value, project=parts.get("project")
+            )
         except INVALID as e:  # past what a record may hold (``_records``): no reader would take it
             warn_once(f"not uploading this {kind} to {self.name} ({e})")
             return Entry(key, kind, tuple(stored), time.time(), build_seconds, value)
@@ -288,5 +309,10 @@ def open_remote(settings: Settings, environ: Mapping[str, str]) -> RemoteStore |
     """The remote tier the settings name, or None."""
     if settings.remote is None or settings.disable:
         return None
-    return RemoteStore(settings.remote, environ, read_only=settings.remote_read_only,
-                       connect_timeout=settings.remote_timeout, budget=settings.remote_budget)
+    return RemoteStore(
+        settings.remote,
+        environ,
+        read_only=settings.remote_read_only,
+        connect_timeout=settings.remote_timeout,
+        budget=settings.remote_budget,
+    )

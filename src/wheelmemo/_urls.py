@@ -61,8 +61,10 @@ def split_userinfo(url: str) -> tuple[str | None, str]:
     if not at:
         return None, url
     if any(c in userinfo for c in "/?#"):
-        raise ValueError("an '@' after a raw '/', '?' or '#' (in a password they are %2F, %3F, %23 "
-                         "and '@' is %40, or set WHEELMEMO_REMOTE_PASSWORD)")
+        raise ValueError(
+            "an '@' after a raw '/', '?' or '#' (in a password they are %2F, %3F, %23 "
+            "and '@' is %40, or set WHEELMEMO_REMOTE_PASSWORD)"
+        )
     return userinfo, f"{scheme}{sep}{after}"
 
 

@@ -82,8 +82,21 @@ COMPILED_SUFFIXES = (".so", ".pyd", ".dylib")
 DIFFERENCES = frozenset({"content", "behaviour", "mode", "missing", "extra"})
 #: Directories of a project that are build outputs, not its state: a clean copy leaves
 #: them out (``_inputs.DEFAULT_EXCLUDE`` keys none of them either).
-OUTPUT_DIRS = frozenset({"build", "dist", "target", ".venv", "venv", ".tox", ".nox", "__pycache__",
-                         ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+OUTPUT_DIRS = frozenset(
+    {
+        "build",
+        "dist",
+        "target",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        "__pycache__",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
 OUTPUT_SUFFIXES = (".egg-info", ".pyc", ".dll", *COMPILED_SUFFIXES)
 
 #: A probe: for a compiled member whose bytes differ, True when it behaves the same in
@@ -127,8 +140,12 @@ class WheelDiff(NamedTuple):
         return lines
 
     def as_json(self) -> dict[str, Any]:
-        return {"same": self.same, "expected": self.expected_name, "actual": self.actual_name,
-                "members": {m.name: m.verdict for m in self.members}}
+        return {
+            "same": self.same,
+            "expected": self.expected_name,
+            "actual": self.actual_name,
+            "members": {m.name: m.verdict for m in self.members},
+        }
 
 
 def _record_rows(data: bytes) -> dict[str, tuple[str, ...]]:
@@ -163,8 +180,7 @@ def compare_wheels(expected: Path, actual: Path, probe: Probe | None = None) -> 
             elif _is_record(name):
                 records.append(name)
             else:
-                verdicts[name] = _member_verdict(name, (left[name], right[name]), ze.read(name),
-                                                 za.read(name), probe)
+                verdicts[name] = _member_verdict(name, (left[name], right[name]), ze.read(name), za.read(name), probe)
         for name in records:
             before, after = ze.read(name), za.read(name)
             if before == after:
@@ -186,8 +202,10 @@ _BUILD_PATH = re.compile(r"(path\+file://|download_url=file://)[^#&\s\"]*")
 def _without_build_stamps(value: Any, top: bool = True) -> Any:
     """A CycloneDX document without its serial number, time stamp and build paths."""
     if isinstance(value, dict):
-        return {k: (None if k == "timestamp" or (top and k == "serialNumber") else _without_build_stamps(v, False))
-                for k, v in value.items()}
+        return {
+            k: (None if k == "timestamp" or (top and k == "serialNumber") else _without_build_stamps(v, False))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_without_build_stamps(v, False) for v in value]
     return _BUILD_PATH.sub(r"\1", value) if isinstance(value, str) else value
@@ -195,8 +213,7 @@ def _without_build_stamps(value: Any, top: bool = True) -> Any:
 
 def _only_build_stamps(name: str, before: bytes, after: bytes) -> bool:
     parts = name.split("/")
-    if not (len(parts) >= 3 and parts[0].endswith(".dist-info") and parts[1] == "sboms"
-            and name.endswith(".json")):
+    if not (len(parts) >= 3 and parts[0].endswith(".dist-info") and parts[1] == "sboms" and name.endswith(".json")):
         return False
     try:
         return bool(_without_build_stamps(json.loads(before)) == _without_build_stamps(json.loads(after)))
@@ -204,8 +221,9 @@ def _only_build_stamps(name: str, before: bytes, after: bytes) -> bool:
         return False
 
 
-def _member_verdict(name: str, infos: tuple[zipfile.ZipInfo, zipfile.ZipInfo], before: bytes, after: bytes,
-                    probe: Probe | None) -> str:
+def _member_verdict(
+    name: str, infos: tuple[zipfile.ZipInfo, zipfile.ZipInfo], before: bytes, after: bytes, probe: Probe | None
+) -> str:
     left, right = infos
     if before != after:
         if _only_build_stamps(name, before, after):
@@ -276,9 +294,14 @@ def module_behaviour(directory: Path, module: str, python: str | None = None) ->
     """What ``_PROBE`` saw of ``module`` imported from ``directory``; None if it failed."""
     with tempfile.TemporaryDirectory(prefix="wheelmemo-probe-") as cwd:
         try:
-            done = subprocess.run([python or sys.executable, "-c", _PROBE, str(directory), module],
-                                  cwd=cwd, capture_output=True, text=True, timeout=PROBE_TIMEOUT,
-                                  check=False)
+            done = subprocess.run(
+                [python or sys.executable, "-c", _PROBE, str(directory), module],
+                cwd=cwd,
+                capture_output=True,
+                text=True,
+                timeout=PROBE_TIMEOUT,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
     return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
@@ -325,8 +348,9 @@ def compare_with_probe(expected: Path, actual: Path, python: str | None = None) 
         return compare_wheels(expected, actual, probe)
 
 
-def compare_with_plain_builds(plain: Path, actual: Path, second_plain: Callable[[], Path],
-                              python: str | None = None) -> tuple[WheelDiff, int]:
+def compare_with_plain_builds(
+    plain: Path, actual: Path, second_plain: Callable[[], Path], python: str | None = None
+) -> tuple[WheelDiff, int]:
     """Judge ``actual`` against a plain build, as ``verify`` and the stale fuzzer do; the
     verdicts and how many plain builds were used (1 or 2).
 
@@ -351,9 +375,12 @@ def compare_with_plain_builds(plain: Path, actual: Path, second_plain: Callable[
             judged = compare_wheels(plain, actual, lambda n: probe(n) if n in unstable else None)
     else:
         judged = diff
-    members = [MemberDiff(m.name, "not reproducible")
-               if m.verdict == "content" and m.name in unstable and not is_compiled(m.name) else m
-               for m in judged.members]
+    members = [
+        MemberDiff(m.name, "not reproducible")
+        if m.verdict == "content" and m.name in unstable and not is_compiled(m.name)
+        else m
+        for m in judged.members
+    ]
     return judged._replace(members=members), 2
 
 
@@ -431,8 +458,9 @@ def _sibling(root: Path, work: Path, name: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=work)) / root.name
 
 
-def plain_build(root: Path, work: Path, frontend: str, pyproject: Mapping[str, Any], *,
-                skip: tuple[Path, ...] = (), name: str = "a") -> Path:
+def plain_build(
+    root: Path, work: Path, frontend: str, pyproject: Mapping[str, Any], *, skip: tuple[Path, ...] = (), name: str = "a"
+) -> Path:
     """Copy the project beside itself (``_sibling``) and build its wheel there with the
     plain backend (``WHEELMEMO_DISABLE=1``) through ``frontend``, into ``work``; the
     wheel's path.  The copy is removed after."""
@@ -520,10 +548,12 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
     local.reject(found)
     engine._count(kind, "miss", 0.0, "local")  # the caller counts no hit: this was a build
     shown = diff.describe()
-    warn_once(f"cache entry {found[:8]} of {project} differs from a fresh build of the same state "
-              f"({'; '.join(shown[:5])}{'; …' if len(shown) > 5 else ''}): removed, and nothing is cached "
-              "under its key again; the fresh wheel is returned. The build reads something wheelmemo "
-              "does not see: list it in [tool.wheelmemo] env or inputs")
+    warn_once(
+        f"cache entry {found[:8]} of {project} differs from a fresh build of the same state "
+        f"({'; '.join(shown[:5])}{'; …' if len(shown) > 5 else ''}): removed, and nothing is cached "
+        "under its key again; the fresh wheel is returned. The build reads something wheelmemo "
+        "does not see: list it in [tool.wheelmemo] env or inputs"
+    )
     fresh_name, fresh_path = next((name, path) for name, path in outcome.files if name.endswith(".whl"))
     if stored.name != fresh_name:
         with contextlib.suppress(OSError):

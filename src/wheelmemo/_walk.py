@@ -731,8 +731,9 @@ def _remembered_walk(memo: dict[str, Any], key: str) -> list[str] | None:
     index's state and the tracked paths missing from the listing (all strings).
     """
     saved = memo.get(WALK_MEMO_KEY)
-    if not (isinstance(saved, list) and len(saved) == 5 and saved[0] == key
-            and all(isinstance(part, str) for part in saved)):
+    if not (
+        isinstance(saved, list) and len(saved) == 5 and saved[0] == key and all(isinstance(part, str) for part in saved)
+    ):
         return None
     seen = saved[1].split("\0")
     for i in range(0, len(seen) - 1, 2):
@@ -779,8 +780,13 @@ def tracked_paths(root: str, memo: dict[str, Any] | None = None) -> frozenset[st
     if known is not None and known[0] == sig:
         return known[1]
     saved = None if memo is None else memo.get(INDEX_MEMO_KEY)
-    if (isinstance(saved, list) and len(saved) == 3 and saved[0] == index
-            and saved[1] == list(sig) and isinstance(saved[2], str)):
+    if (
+        isinstance(saved, list)
+        and len(saved) == 3
+        and saved[0] == index
+        and saved[1] == list(sig)
+        and isinstance(saved[2], str)
+    ):
         paths = frozenset(saved[2].split("\0")) if saved[2] else frozenset()
         _parsed[index] = (sig, paths)
         return paths

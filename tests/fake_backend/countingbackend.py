@@ -46,8 +46,9 @@ def _write_dist_info(directory, name, version):
     dist_info = Path(directory) / f"{name}-{version}.dist-info"
     dist_info.mkdir(parents=True, exist_ok=True)
     (dist_info / "METADATA").write_bytes(_metadata(name, version))
-    (dist_info / "WHEEL").write_text("Wheel-Version: 1.0\nGenerator: countingbackend\n"
-                                     "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    (dist_info / "WHEEL").write_text(
+        "Wheel-Version: 1.0\nGenerator: countingbackend\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     return dist_info.name
 
 
@@ -61,7 +62,8 @@ def _build(hook, wheel_directory, config_settings, editable=False):
         release = Path(os.environ["CARGO_TARGET_DIR"]) / "release"
         release.mkdir(parents=True, exist_ok=True)
         (release / f"artifact-{os.environ.get('FAKE_BUILD_FLAG')}").write_bytes(
-            os.urandom(int(os.environ["FAKE_TARGET_BYTES"])))
+            os.urandom(int(os.environ["FAKE_TARGET_BYTES"]))
+        )
     name, version = _project()
     filename = f"{name}-{version}-py3-none-any.whl"
     members = {}
@@ -132,15 +134,19 @@ def build_sdist(sdist_directory, config_settings=None):
         import subprocess
         import sys
 
-        script = ("import sys, tarfile; from pathlib import Path\n"
-                  "top, out, info = sys.argv[1:]\n"
-                  "with tarfile.open(out, 'w:gz') as tf:\n"
-                  "    tf.add(info, top + '/PKG-INFO')\n"
-                  "    for p in sorted(Path('.').rglob('*')):\n"
-                  "        if p.is_file() and not str(p).startswith(('src/fakepkg/_native', '.')):\n"
-                  "            tf.add(p, top + '/' + p.as_posix())\n")
-        subprocess.run([sys.executable, "-c", script, f"{name}-{version}",
-                        str(Path(sdist_directory) / filename), str(pkg_info)], check=True)
+        script = (
+            "import sys, tarfile; from pathlib import Path\n"
+            "top, out, info = sys.argv[1:]\n"
+            "with tarfile.open(out, 'w:gz') as tf:\n"
+            "    tf.add(info, top + '/PKG-INFO')\n"
+            "    for p in sorted(Path('.').rglob('*')):\n"
+            "        if p.is_file() and not str(p).startswith(('src/fakepkg/_native', '.')):\n"
+            "            tf.add(p, top + '/' + p.as_posix())\n"
+        )
+        subprocess.run(
+            [sys.executable, "-c", script, f"{name}-{version}", str(Path(sdist_directory) / filename), str(pkg_info)],
+            check=True,
+        )
         pkg_info.unlink()
         return filename
     with tarfile.open(Path(sdist_directory) / filename, "w:gz") as tf:

@@ -25,8 +25,13 @@ from countingbackend import (
     tomllib,
 )
 
-__all__ = ["build_sdist", "build_wheel", "get_requires_for_build_sdist", "get_requires_for_build_wheel",
-           "prepare_metadata_for_build_wheel"]
+__all__ = [
+    "build_sdist",
+    "build_wheel",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_wheel",
+    "prepare_metadata_for_build_wheel",
+]
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):

@@ -24,18 +24,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="default: a new one, printed")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many builds")
     parser.add_argument("--budget", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument("--family", action="append", choices=sorted(TEMPLATES),
-                        help="repeatable; default: every family")
+    parser.add_argument(
+        "--family", action="append", choices=sorted(TEMPLATES), help="repeatable; default: every family"
+    )
     parser.add_argument("--work", type=Path, default=None, help="default: a new temporary directory")
     parser.add_argument("--record", type=Path, default=None, help="append the run's summary here (JSON lines)")
     parser.add_argument("--replay", default=None, help="a JSON step list (or @file) to replay on --family")
     parser.add_argument("--shrink-budget", type=float, default=600.0)
-    parser.add_argument("--wheelmemo-source", type=Path, default=None,
-                        help="build the frontends' wheelmemo from this source tree (default: this checkout)")
-    parser.add_argument("--frontend", action="append", default=None,
-                        help="build only through these frontends (repeatable; default: each family's all)")
-    parser.add_argument("--ignore-field", action="append", default=[],
-                        help="count a failure that differs only in these probe() fields as known (repeatable)")
+    parser.add_argument(
+        "--wheelmemo-source",
+        type=Path,
+        default=None,
+        help="build the frontends' wheelmemo from this source tree (default: this checkout)",
+    )
+    parser.add_argument(
+        "--frontend",
+        action="append",
+        default=None,
+        help="build only through these frontends (repeatable; default: each family's all)",
+    )
+    parser.add_argument(
+        "--ignore-field",
+        action="append",
+        default=[],
+        help="count a failure that differs only in these probe() fields as known (repeatable)",
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="stalefuzz-"))
     if args.replay is not None:
@@ -48,9 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**9)
     if args.steps is None and args.budget is None:
         args.steps = 20
-    _, found = fuzz(seed=seed, budget=args.budget, steps=args.steps, families=args.family or sorted(TEMPLATES),
-                    work=work, shrink_budget=args.shrink_budget, record=args.record, source=args.wheelmemo_source,
-                    ignore=frozenset(args.ignore_field), only_frontends=args.frontend)
+    _, found = fuzz(
+        seed=seed,
+        budget=args.budget,
+        steps=args.steps,
+        families=args.family or sorted(TEMPLATES),
+        work=work,
+        shrink_budget=args.shrink_budget,
+        record=args.record,
+        source=args.wheelmemo_source,
+        ignore=frozenset(args.ignore_field),
+        only_frontends=args.frontend,
+    )
     print(f"seed {seed}: {len(found)} failure(s)")
     return 1 if found else 0
 

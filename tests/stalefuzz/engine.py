@@ -86,8 +86,16 @@ from realtools import ROOT, build_wheelhouse, tool
 Step = dict[str, Any]
 
 #: a frontend's route: what the oracle builds for it
-ROUTES = {"uv-wheel": "tree", "pip-wheel": "tree", "build-wheel": "tree", "uv-build": "sdist",
-          "build": "sdist", "pip-e": "editable", "uv-sync": "editable", "pip-noiso": "noiso"}
+ROUTES = {
+    "uv-wheel": "tree",
+    "pip-wheel": "tree",
+    "build-wheel": "tree",
+    "uv-build": "sdist",
+    "build": "sdist",
+    "pip-e": "editable",
+    "uv-sync": "editable",
+    "pip-noiso": "noiso",
+}
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
 #: the changes ``undo`` can take back
 UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module")
@@ -122,8 +130,16 @@ class Result:
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], clock: Clock) -> Result:
     """Run ``cmd``; on the clock's timeout kill its whole process group."""
-    with subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          stdin=subprocess.DEVNULL, text=True, start_new_session=True) as proc:
+    with subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    ) as proc:
         try:
             out, _ = proc.communicate(timeout=clock.timeout())
         except subprocess.TimeoutExpired:
@@ -139,8 +155,12 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], clock: Clock) -> Result:
 
 
 def is_output(rel: Path) -> bool:
-    return (any(part in OUTPUT_DIRS or part.endswith(OUTPUT_SUFFIXES) for part in rel.parts[:-1])
-            or rel.name in OUTPUT_FILES or rel.name.endswith(OUTPUT_SUFFIXES) or rel.name in OUTPUT_DIRS)
+    return (
+        any(part in OUTPUT_DIRS or part.endswith(OUTPUT_SUFFIXES) for part in rel.parts[:-1])
+        or rel.name in OUTPUT_FILES
+        or rel.name.endswith(OUTPUT_SUFFIXES)
+        or rel.name in OUTPUT_DIRS
+    )
 
 
 def state_files(tree: Path) -> dict[str, bytes]:
@@ -193,8 +213,7 @@ def probe_wheel(wheel: Path, module: str) -> str:
 
 def probe_fields(text: str) -> dict[str, str]:
     """``"a=1;b=2"`` (what ``probe()`` returns) as a dict; a failed probe as one field."""
-    return dict(part.partition("=")[::2] for part in text.split(";")) if not text.startswith("<") else {
-        "<probe>": text}
+    return dict(part.partition("=")[::2] for part in text.split(";")) if not text.startswith("<") else {"<probe>": text}
 
 
 def differing_fields(mine: str, plain: str) -> list[str]:
@@ -231,8 +250,9 @@ class Shared:
     cargo_locks: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def make(cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None,
-             source: Path | None = None) -> Shared:
+    def make(
+        cls, work: Path, wheelhouse: Path | None = None, uv_cache: Path | None = None, source: Path | None = None
+    ) -> Shared:
         """A run's shared things; the wheelhouse is made from this checkout (or from the
         wheelmemo source tree ``source``: an old commit, to see the fuzzer find its bugs)
         unless given."""
@@ -243,20 +263,32 @@ class Shared:
             if source is None:
                 build_wheelhouse(wheelhouse, uv_cache)
             else:
-                subprocess.run([tool("uv"), "build", "--wheel", "--out-dir", str(wheelhouse), str(source)],
-                               check=True, capture_output=True, env={**os.environ, "UV_CACHE_DIR": str(uv_cache)})
+                subprocess.run(
+                    [tool("uv"), "build", "--wheel", "--out-dir", str(wheelhouse), str(source)],
+                    check=True,
+                    capture_output=True,
+                    env={**os.environ, "UV_CACHE_DIR": str(uv_cache)},
+                )
         oracle_dir = work / "oracle"
         oracle_dir.mkdir(exist_ok=True)
         return cls(work, wheelhouse, uv_cache, oracle_dir)
 
     def base_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET"))
+        }
         env.pop("VIRTUAL_ENV", None)
-        env.update(PIP_FIND_LINKS=str(self.wheelhouse), UV_FIND_LINKS=str(self.wheelhouse),
-                   UV_CACHE_DIR=str(self.uv_cache), PIP_DISABLE_PIP_VERSION_CHECK="1",
-                   MATURIN_PEP517_USE_BASE_PYTHON="1", UV_PYTHON=sys.executable,
-                   PIP_NO_INPUT="1")
+        env.update(
+            PIP_FIND_LINKS=str(self.wheelhouse),
+            UV_FIND_LINKS=str(self.wheelhouse),
+            UV_CACHE_DIR=str(self.uv_cache),
+            PIP_DISABLE_PIP_VERSION_CHECK="1",
+            MATURIN_PEP517_USE_BASE_PYTHON="1",
+            UV_PYTHON=sys.executable,
+            PIP_NO_INPUT="1",
+        )
         return env
 
 
@@ -311,8 +343,15 @@ class World:
         self.history.setdefault(rel, []).append((text.encode(), path.stat().st_mtime_ns))
 
     def git(self, *args: str) -> bool:
-        return subprocess.run(["git", "-c", "user.name=f", "-c", "user.email=f@f", *args], cwd=self.proj,
-                              capture_output=True, check=False).returncode == 0
+        return (
+            subprocess.run(
+                ["git", "-c", "user.name=f", "-c", "user.email=f@f", *args],
+                cwd=self.proj,
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
 
     def venv(self, name: str) -> Path:
         """A virtual environment with pip; ``noiso`` also has the build requirements."""
@@ -324,8 +363,22 @@ class World:
                 if not result.ok:
                     raise RuntimeError(result.output)
             if name == "noiso":
-                result = run([tool("uv"), "pip", "install", "--quiet", "--python", str(path / "bin" / "python"),
-                              "wheelmemo", "setuptools>=64", "wheel"], self.root, env, self.clock)
+                result = run(
+                    [
+                        tool("uv"),
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--python",
+                        str(path / "bin" / "python"),
+                        "wheelmemo",
+                        "setuptools>=64",
+                        "wheel",
+                    ],
+                    self.root,
+                    env,
+                    self.clock,
+                )
                 if not result.ok:
                     raise RuntimeError(result.output)
             self.venvs[name] = path
@@ -336,12 +389,21 @@ class World:
         digest = hashlib.sha256()
         for rel, data in state_files(self.tree).items():
             digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
-        head = subprocess.run(["git", "rev-parse", "HEAD^{tree}"], cwd=self.proj, capture_output=True,
-                              text=True, check=False).stdout.strip()
-        tags = subprocess.run(["git", "tag", "--points-at", "HEAD"], cwd=self.proj, capture_output=True,
-                              text=True, check=False).stdout.split()
-        extra = {"family": self.t.family, "env": self.env, "config": self.config, "route": route,
-                 "accel": self.accel if route == "noiso" else None, "head": head, "tags": sorted(tags)}
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD^{tree}"], cwd=self.proj, capture_output=True, text=True, check=False
+        ).stdout.strip()
+        tags = subprocess.run(
+            ["git", "tag", "--points-at", "HEAD"], cwd=self.proj, capture_output=True, text=True, check=False
+        ).stdout.split()
+        extra = {
+            "family": self.t.family,
+            "env": self.env,
+            "config": self.config,
+            "route": route,
+            "accel": self.accel if route == "noiso" else None,
+            "head": head,
+            "tags": sorted(tags),
+        }
         digest.update(json.dumps(extra, sort_keys=True).encode())
         return digest.hexdigest()[:24]
 
@@ -374,32 +436,81 @@ class World:
         if frontend == "uv-build":
             return [tool("uv"), "build", "--out-dir", str(out), *[f"-C{k}={v}" for k, v in cs.items()]], None
         if frontend == "pip-wheel":
-            return [py, "-m", "pip", "wheel", "--no-deps", "-w", str(out), ".",
-                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], None
+            return [
+                py,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "-w",
+                str(out),
+                ".",
+                *[f"--config-settings={k}={v}" for k, v in cs.items()],
+            ], None
         if frontend == "build":
             return [py, "-m", "build", "--outdir", str(out), ".", *[f"-C{k}={v}" for k, v in cs.items()]], None
         if frontend == "build-wheel":
-            return [py, "-m", "build", "--wheel", "--outdir", str(out), ".",
-                    *[f"-C{k}={v}" for k, v in cs.items()]], None
+            return [
+                py,
+                "-m",
+                "build",
+                "--wheel",
+                "--outdir",
+                str(out),
+                ".",
+                *[f"-C{k}={v}" for k, v in cs.items()],
+            ], None
         if frontend == "pip-noiso":
             vpy = str(self.venv("noiso") / "bin" / "python")
-            return [vpy, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps", "-w", str(out), ".",
-                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], None
+            return [
+                vpy,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-build-isolation",
+                "--no-deps",
+                "-w",
+                str(out),
+                ".",
+                *[f"--config-settings={k}={v}" for k, v in cs.items()],
+            ], None
         if frontend == "pip-e":
             vpy = self.venv("dev") / "bin" / "python"
-            return [str(vpy), "-m", "pip", "install", "--no-deps", "-e", ".",
-                    *[f"--config-settings={k}={v}" for k, v in cs.items()]], vpy
+            return [
+                str(vpy),
+                "-m",
+                "pip",
+                "install",
+                "--no-deps",
+                "-e",
+                ".",
+                *[f"--config-settings={k}={v}" for k, v in cs.items()],
+            ], vpy
         if frontend == "uv-sync":
-            return [tool("uv"), "sync", "--reinstall-package", self.t.dist,
-                    *[f"-C{k}={v}" for k, v in cs.items()]], self.proj / ".venv" / "bin" / "python"
+            return [
+                tool("uv"),
+                "sync",
+                "--reinstall-package",
+                self.t.dist,
+                *[f"-C{k}={v}" for k, v in cs.items()],
+            ], self.proj / ".venv" / "bin" / "python"
         raise ValueError(frontend)
 
     def stats(self) -> tuple[int, int]:
-        out = subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats",
-                              "--json"], capture_output=True, text=True, check=False, cwd=self.root)
+        out = subprocess.run(
+            [sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats", "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.root,
+        )
         try:  # the build hooks' (wheel, editable) hits and misses: what a build returned
-            kinds = [k for p in json.loads(out.stdout)["projects"].values() for n, k in p["kinds"].items()
-                     if n in ("wheel", "editable")]
+            kinds = [
+                k
+                for p in json.loads(out.stdout)["projects"].values()
+                for n, k in p["kinds"].items()
+                if n in ("wheel", "editable")
+            ]
             return sum(int(k["hits"]) for k in kinds), sum(int(k["misses"]) for k in kinds)
         except (ValueError, KeyError, TypeError, AttributeError):
             return (0, 0)
@@ -486,10 +597,13 @@ class Failure:
     def known(self, family: str) -> str | None:
         """The name of the known failure this is (``known.KNOWN``), if it is one."""
         for name, sig in KNOWN.items():
-            if (sig["family"] == family and sig["kind"] == self.kind
-                    and set(self.fields) <= set(sig.get("fields", self.fields))
-                    and (not sig.get("frontends") or self.frontend in sig["frontends"])
-                    and sig.get("text", "") in self.detail):
+            if (
+                sig["family"] == family
+                and sig["kind"] == self.kind
+                and set(self.fields) <= set(sig.get("fields", self.fields))
+                and (not sig.get("frontends") or self.frontend in sig["frontends"])
+                and sig.get("text", "") in self.detail
+            ):
                 return name
         return None
 
@@ -532,11 +646,15 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         key, values = rng.choice(t.config)
         return {"op": "config", "key": key, "value": rng.choice(values)}
     if op == "module":
-        return {"op": "module", "action": rng.choice(("add", "add", "remove", "rename")),
-                "n": rng.randint(1, 3), "to": rng.randint(1, 3), "git": rng.random() < 0.5}
+        return {
+            "op": "module",
+            "action": rng.choice(("add", "add", "remove", "rename")),
+            "n": rng.randint(1, 3),
+            "to": rng.randint(1, 3),
+            "git": rng.random() < 0.5,
+        }
     if op == "cache":
-        return {"op": "cache", "action": rng.choice(("prune", "prune-half", "clean", "truncate-blob",
-                                                    "corrupt-entry"))}
+        return {"op": "cache", "action": rng.choice(("prune", "prune-half", "clean", "truncate-blob", "corrupt-entry"))}
     if op == "commit":
         return {"op": "commit", "tag": rng.random() < 0.3}
     if op == "undo":
@@ -548,13 +666,25 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
 
 def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step]:
     """Zero to three changes, then a build (or two at once) by one of ``frontends``."""
-    weights = {"edit": 6, "revert": 3, "undo": 5, "touch": 2, "env": 4 if t.env_vars else 0,
-               "config": 2 if t.config else 0, "narrow": 1, "commit": 1,
-               "accel": 3 if "accel" in t.extra_ops else 0, "module": 2 if t.module_dir else 0,
-               "remove": 1, "cache": 1, "limit": 1}
+    weights = {
+        "edit": 6,
+        "revert": 3,
+        "undo": 5,
+        "touch": 2,
+        "env": 4 if t.env_vars else 0,
+        "config": 2 if t.config else 0,
+        "narrow": 1,
+        "commit": 1,
+        "accel": 3 if "accel" in t.extra_ops else 0,
+        "module": 2 if t.module_dir else 0,
+        "remove": 1,
+        "cache": 1,
+        "limit": 1,
+    }
     names = [n for n, w in weights.items() if w]
-    steps = [_change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names],
-                                                        k=rng.choice((0, 1, 1, 2, 3)))]
+    steps = [
+        _change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names], k=rng.choice((0, 1, 1, 2, 3)))
+    ]
     if rng.random() < 0.1:
         steps.append({"op": "build2", "frontends": rng.sample([f for f in t.frontends if f in TREE_FRONTENDS], 2)})
     else:
@@ -565,8 +695,9 @@ def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step
 class Runner:
     """Applies steps to a world and judges every build against the oracle."""
 
-    def __init__(self, world: World, oracle: Oracle, tally: Tally | None = None,
-                 log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, world: World, oracle: Oracle, tally: Tally | None = None, log: Callable[[str], None] = print
+    ) -> None:
         self.w = world
         self.oracle = oracle
         self.tally = tally or Tally()
@@ -670,8 +801,11 @@ class Runner:
         self.w.git("add", "-A")
         self.w.git("commit", "-q", "-m", "step")
         if step["tag"]:
-            n = len(subprocess.run(["git", "tag"], cwd=self.w.proj, capture_output=True, text=True,
-                                   check=False).stdout.split())
+            n = len(
+                subprocess.run(
+                    ["git", "tag"], cwd=self.w.proj, capture_output=True, text=True, check=False
+                ).stdout.split()
+            )
             self.w.git("tag", f"v1.{n + 1}")
 
     def op_accel(self, step: Step) -> None:
@@ -687,7 +821,9 @@ class Runner:
             (site / "fzaccel.py").write_text(f"VALUE = {step['value']!r}\n")
             info = site / f"fzaccel-1.{TOKENS.index(step['value'])}.dist-info"
             info.mkdir()
-            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: fzaccel\nVersion: 1.{TOKENS.index(step['value'])}\n")
+            (info / "METADATA").write_text(
+                f"Metadata-Version: 2.1\nName: fzaccel\nVersion: 1.{TOKENS.index(step['value'])}\n"
+            )
             (info / "RECORD").write_text("fzaccel.py,,\n")
             (info / "top_level.txt").write_text("fzaccel\n")
 
@@ -711,10 +847,17 @@ class Runner:
         action = step["action"]
         store = self.w.cache / "v1"
         if action in ("prune", "prune-half", "clean"):
-            args = {"prune": ["prune", "--max-size", "1"], "clean": ["clean"],
-                    "prune-half": ["prune", "--max-size", str(_disk_usage(self.w.cache) // 2)]}[action]
-            subprocess.run([sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.w.cache), *args],
-                           cwd=self.w.proj, capture_output=True, check=False)
+            args = {
+                "prune": ["prune", "--max-size", "1"],
+                "clean": ["clean"],
+                "prune-half": ["prune", "--max-size", str(_disk_usage(self.w.cache) // 2)],
+            }[action]
+            subprocess.run(
+                [sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.w.cache), *args],
+                cwd=self.w.proj,
+                capture_output=True,
+                check=False,
+            )
             return
         pattern = "blobs/*/*" if action == "truncate-blob" else "entries/*/*.json"
         files = sorted(store.glob(pattern))
@@ -737,9 +880,19 @@ class Runner:
         if len(jobs) == 1:
             results = [run(jobs[0][3], w.proj, jobs[0][4], w.clock)]
         else:
-            procs = [subprocess.Popen(j[3], cwd=w.proj, env=j[4], stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                                      start_new_session=True) for j in jobs]
+            procs = [
+                subprocess.Popen(
+                    j[3],
+                    cwd=w.proj,
+                    env=j[4],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+                for j in jobs
+            ]
             results = []
             for proc in procs:
                 try:
@@ -767,8 +920,7 @@ class Runner:
                 return failure
         return None
 
-    def judge(self, i: int, frontend: str, out: Path, editable_python: Path | None,
-              result: Result) -> Failure | None:
+    def judge(self, i: int, frontend: str, out: Path, editable_python: Path | None, result: Result) -> Failure | None:
         route = ROUTES[frontend]
         want, plain_output = self.oracle(self.w, route)
         self.tally.plain_builds = self.oracle.plain_builds
@@ -776,20 +928,34 @@ class Runner:
         if not result.ok and want is None:
             return None
         if not result.ok:
-            return Failure(i, "wheelmemo failed where the plain build succeeds",
-                           f"{frontend}:\n{result.output[-3000:]}", frontend, [_last_error(result.output)])
+            return Failure(
+                i,
+                "wheelmemo failed where the plain build succeeds",
+                f"{frontend}:\n{result.output[-3000:]}",
+                frontend,
+                [_last_error(result.output)],
+            )
         if want is None:
-            return Failure(i, "cache hides a broken build",
-                           f"{frontend} succeeded; plain build failed:\n{plain_output[-3000:]}", frontend,
-                           [_last_error(plain_output)])
+            return Failure(
+                i,
+                "cache hides a broken build",
+                f"{frontend} succeeded; plain build failed:\n{plain_output[-3000:]}",
+                frontend,
+                [_last_error(plain_output)],
+            )
         module = self.w.t.module
         if editable_python is not None:
             code = f"import {module}; print({module}.probe())"
             mine = probe_with(str(editable_python), code, self.w.root)
             plain = probe_wheel(want, module)
             if mine != plain:
-                return Failure(i, "stale editable", f"{frontend}: probe() {mine!r} != plain wheel {plain!r}",
-                               frontend, differing_fields(mine, plain))
+                return Failure(
+                    i,
+                    "stale editable",
+                    f"{frontend}: probe() {mine!r} != plain wheel {plain!r}",
+                    frontend,
+                    differing_fields(mine, plain),
+                )
             return None
         wheels = sorted(out.glob("*.whl"))
         if len(wheels) != 1:
@@ -807,8 +973,15 @@ def _last_error(output: str) -> str:
 
 
 # -- runs, replays, shrinking ---------------------------------------------------------------
-def replay(shared: Shared, oracle: Oracle, family: str, steps: list[Step], clock: Clock,
-           tally: Tally | None = None, log: Callable[[str], None] = lambda s: None) -> Failure | None:
+def replay(
+    shared: Shared,
+    oracle: Oracle,
+    family: str,
+    steps: list[Step],
+    clock: Clock,
+    tally: Tally | None = None,
+    log: Callable[[str], None] = lambda s: None,
+) -> Failure | None:
     """The steps from a fresh world and a fresh cache: the first failure, if any."""
     root = Path(tempfile.mkdtemp(prefix=f"replay-{family}-", dir=shared.work))
     try:
@@ -822,8 +995,15 @@ def replay(shared: Shared, oracle: Oracle, family: str, steps: list[Step], clock
         shutil.rmtree(root, ignore_errors=True)
 
 
-def shrink(shared: Shared, oracle: Oracle, family: str, steps: list[Step], failure: Failure,
-           clock: Clock, log: Callable[[str], None] = print) -> list[Step]:
+def shrink(
+    shared: Shared,
+    oracle: Oracle,
+    family: str,
+    steps: list[Step],
+    failure: Failure,
+    clock: Clock,
+    log: Callable[[str], None] = print,
+) -> list[Step]:
     """The shortest step list found (by dropping chunks, then single steps) that still
     fails the same way; the clock bounds it."""
     best = steps[: failure.step + 1]
@@ -832,7 +1012,7 @@ def shrink(shared: Shared, oracle: Oracle, family: str, steps: list[Step], failu
         chunk = max(1, len(best) // n)
         shrunk = False
         for start in range(0, len(best), chunk):
-            candidate = best[:start] + best[start + chunk:]
+            candidate = best[:start] + best[start + chunk :]
             if not candidate or candidate[-1]["op"] not in ("build", "build2"):
                 continue
             try:
@@ -859,18 +1039,33 @@ def summary_table(tally: Tally) -> str:
     rows = [["family", "steps", "builds", "hits", "misses", "s/build", *frontends]]
     for fam in families:
         builds = sum(tally.builds.get(fam, {}).values())
-        rows.append([fam, str(tally.steps.get(fam, 0)), str(builds), str(tally.hits.get(fam, 0)),
-                     str(tally.misses.get(fam, 0)),
-                     f"{tally.seconds.get(fam, 0.0) / builds:.1f}" if builds else "-",
-                     *[str(tally.builds.get(fam, {}).get(f, 0)) for f in frontends]])
+        rows.append(
+            [
+                fam,
+                str(tally.steps.get(fam, 0)),
+                str(builds),
+                str(tally.hits.get(fam, 0)),
+                str(tally.misses.get(fam, 0)),
+                f"{tally.seconds.get(fam, 0.0) / builds:.1f}" if builds else "-",
+                *[str(tally.builds.get(fam, {}).get(f, 0)) for f in frontends],
+            ]
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
 
 
-def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random, family: str,
-               clock: Clock, builds_left: float, log: Callable[[str], None],
-               ignore: frozenset[str] = frozenset(),
-               only_frontends: list[str] | None = None) -> tuple[int, list[Step], Failure | None]:
+def _world_run(
+    shared: Shared,
+    oracle: Oracle,
+    tally: Tally,
+    rng: random.Random,
+    family: str,
+    clock: Clock,
+    builds_left: float,
+    log: Callable[[str], None],
+    ignore: frozenset[str] = frozenset(),
+    only_frontends: list[str] | None = None,
+) -> tuple[int, list[Step], Failure | None]:
     """A fresh world (and cache) taken through a run of random steps: builds done, the
     steps, the first failure."""
     root = Path(tempfile.mkdtemp(prefix=f"world-{family}-", dir=shared.work))
@@ -881,8 +1076,12 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
     # a few frontends per world: builds by one route meet each other's entries more often
     choices = [f for f in world.t.frontends if not only_frontends or f in only_frontends] or list(world.t.frontends)
     frontends = rng.sample(choices, min(3, len(choices)))
-    if "pip-noiso" in choices and "accel" in world.t.extra_ops and "pip-noiso" not in frontends and (
-            rng.random() < 0.5):
+    if (
+        "pip-noiso" in choices
+        and "accel" in world.t.extra_ops
+        and "pip-noiso" not in frontends
+        and (rng.random() < 0.5)
+    ):
         frontends[-1] = "pip-noiso"  # the optional module is seen only without isolation
     try:
         for _ in range(rng.randint(6, 14)):
@@ -895,9 +1094,11 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
                 if step["op"] in ("build", "build2"):
                     builds += 1
                     hits, misses = runner.last_counts
-                    log(f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
+                    log(
+                        f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
                         f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; "
-                        f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}")
+                        f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}"
+                    )
                 name = failure.known(family) if failure else None
                 if failure and not name and ignore and failure.fields and set(failure.fields) <= ignore:
                     name = "ignored:" + ",".join(failure.fields)
@@ -911,11 +1112,21 @@ def _world_run(shared: Shared, oracle: Oracle, tally: Tally, rng: random.Random,
         shutil.rmtree(root, ignore_errors=True)
 
 
-def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[str], work: Path,
-         shrink_budget: float = 600.0, log: Callable[[str], None] = print, record: Path | None = None,
-         shared: Shared | None = None, source: Path | None = None,
-         ignore: frozenset[str] = frozenset(),
-         only_frontends: list[str] | None = None) -> tuple[Tally, list[dict[str, Any]]]:
+def fuzz(
+    *,
+    seed: int,
+    budget: float | None,
+    steps: int | None,
+    families: list[str],
+    work: Path,
+    shrink_budget: float = 600.0,
+    log: Callable[[str], None] = print,
+    record: Path | None = None,
+    shared: Shared | None = None,
+    source: Path | None = None,
+    ignore: frozenset[str] = frozenset(),
+    only_frontends: list[str] | None = None,
+) -> tuple[Tally, list[dict[str, Any]]]:
     """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
     or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
     reported with its replay command.  A failure that only differs in ``ignore``
@@ -935,17 +1146,38 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
             if (steps is not None and builds >= steps) or clock.left() <= 0:
                 break
             family = families[n % len(families)]
-            done, history, failure = _world_run(shared, oracle, tally, rng, family, clock,
-                                                float("inf") if steps is None else steps - builds, log, ignore,
-                                                only_frontends)
+            done, history, failure = _world_run(
+                shared,
+                oracle,
+                tally,
+                rng,
+                family,
+                clock,
+                float("inf") if steps is None else steps - builds,
+                log,
+                ignore,
+                only_frontends,
+            )
             builds += done
             if failure is None:
                 continue
             log(f"FAILURE ({failure.kind}) at step {failure.step}: {failure.detail[:2000]}")
-            short = shrink(shared, oracle, family, history, failure,
-                           Clock(min(shrink_budget, max(clock.left(), 0.0) + shrink_budget)), log)
-            entry = {"family": family, "seed": seed, "kind": failure.kind, "detail": failure.detail[:4000],
-                     "steps": short}
+            short = shrink(
+                shared,
+                oracle,
+                family,
+                history,
+                failure,
+                Clock(min(shrink_budget, max(clock.left(), 0.0) + shrink_budget)),
+                log,
+            )
+            entry = {
+                "family": family,
+                "seed": seed,
+                "kind": failure.kind,
+                "detail": failure.detail[:4000],
+                "steps": short,
+            }
             found.append(entry)
             tally.failures.append(entry)
             log(f"shortest steps ({len(short)}): {json.dumps(short)}")
@@ -956,13 +1188,21 @@ def fuzz(*, seed: int, budget: float | None, steps: int | None, families: list[s
     if tally.known:
         log("known failures met again: " + ", ".join(f"{k} x{n}" for k, n in sorted(tally.known.items())))
     if record is not None:
-        line = {"seed": seed, "started": started, "seconds": round(time.time() - started, 1),
-                "families": families, "steps": tally.steps, "builds": tally.builds, "hits": tally.hits,
-                "misses": tally.misses, "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
-                "plain_builds": tally.plain_builds, "known": tally.known,
-                "commit": _head(source or ROOT),
-                "failures": [{**{k: v for k, v in f.items() if k != "detail"}, "detail": f["detail"][:500]}
-                             for f in found]}
+        line = {
+            "seed": seed,
+            "started": started,
+            "seconds": round(time.time() - started, 1),
+            "families": families,
+            "steps": tally.steps,
+            "builds": tally.builds,
+            "hits": tally.hits,
+            "misses": tally.misses,
+            "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
+            "plain_builds": tally.plain_builds,
+            "known": tally.known,
+            "commit": _head(source or ROOT),
+            "failures": [{**{k: v for k, v in f.items() if k != "detail"}, "detail": f["detail"][:500]} for f in found],
+        }
         with record.open("a") as f:
             f.write(json.dumps(line) + "\n")
     return tally, found
@@ -972,5 +1212,6 @@ def _head(source: Path) -> str:
     """The commit of the wheelmemo under test (an exported old commit says so in a file)."""
     if (source / "COMMIT").exists():
         return (source / "COMMIT").read_text().strip()
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True,
-                          check=False).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True, check=False
+    ).stdout.strip()

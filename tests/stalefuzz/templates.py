@@ -89,7 +89,7 @@ backend = "{backend}"
 
 
 # a pure package's probe: its constant, what the build baked in and the modules it has
-PY_INIT = '''import os
+PY_INIT = """import os
 
 PY = "@V@"
 
@@ -101,9 +101,9 @@ def _mods():
 
 def probe():
     return "py=" + PY + ";mods=" + _mods() + ";" + _baked()
-'''
+"""
 
-C_MODULE = '''#define PY_SSIZE_T_CLEAN
+C_MODULE = """#define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include "inner.h"
 #include "fz_shared.h"
@@ -115,7 +115,7 @@ static PyObject *probe(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {{"probe", probe, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
 static struct PyModuleDef mod = {PyModuleDef_HEAD_INIT, "_core", NULL, -1, methods};
 PyMODINIT_FUNC PyInit__core(void) { return PyModule_Create(&mod); }
-'''
+"""
 
 
 def _c_module(values: list[str], extra_decl: str = "") -> str:
@@ -124,7 +124,7 @@ def _c_module(values: list[str], extra_decl: str = "") -> str:
 
 
 # -- setuptools C --------------------------------------------------------------------
-SETUP_PY = '''import os
+SETUP_PY = """import os
 
 from setuptools import Extension, setup
 
@@ -156,15 +156,19 @@ setup(
         )
     ],
 )
-'''
+"""
 
 SETUPTOOLS = Template(
     family="setuptools",
     dist="fz-setuptools",
     module="fzs",
     files={
-        "proj/pyproject.toml": _pyproject("fz-setuptools", '"setuptools>=64"', "setuptools.build_meta",
-                                          '\n[tool.setuptools]\npackages = ["fzs"]\npackage-dir = {"" = "src"}\n'),
+        "proj/pyproject.toml": _pyproject(
+            "fz-setuptools",
+            '"setuptools>=64"',
+            "setuptools.build_meta",
+            '\n[tool.setuptools]\npackages = ["fzs"]\npackage-dir = {"" = "src"}\n',
+        ),
         "proj/setup.py": SETUP_PY,
         "proj/MANIFEST.in": "include data.txt opened.txt csrc/*.h\n",
         "proj/.gitignore": GITIGNORE,
@@ -172,8 +176,22 @@ SETUPTOOLS = Template(
     },
     slots=(
         Slot("proj/src/fzs/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
-        Slot("proj/csrc/core.c", _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_ENV", "FZ_ENVB",
-                                            "FZ_GETENV", "FZ_DATA", "FZ_OPENED", "FZ_ACCEL"])),
+        Slot(
+            "proj/csrc/core.c",
+            _c_module(
+                [
+                    "CORE_VALUE",
+                    "INNER_VALUE",
+                    "SHARED_VALUE",
+                    "FZ_ENV",
+                    "FZ_ENVB",
+                    "FZ_GETENV",
+                    "FZ_DATA",
+                    "FZ_OPENED",
+                    "FZ_ACCEL",
+                ]
+            ),
+        ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/data.txt", "@V@\n", ignored=True),
@@ -187,7 +205,7 @@ SETUPTOOLS = Template(
 
 
 # -- hatchling with a build hook -------------------------------------------------------
-HATCH_HOOK = '''import os
+HATCH_HOOK = """import os
 import tempfile
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
@@ -213,14 +231,18 @@ class Hook(BuildHookInterface):
         with open(out, "w") as f:
             f.write("VALUE = %r\\n" % ";".join("%s=%s" % kv for kv in values.items()))
         build_data["force_include"][out] = "fzh_baked.py"
-'''
+"""
 
 HATCH = Template(
     family="hatchling",
     dist="fz-hatch",
     module="fzh",
     files={
-        "proj/pyproject.toml": _pyproject("fz-hatch", '"hatchling"', "hatchling.build", """
+        "proj/pyproject.toml": _pyproject(
+            "fz-hatch",
+            '"hatchling"',
+            "hatchling.build",
+            """
 [tool.hatch.build.targets.wheel]
 packages = ["src/fzh"]
 
@@ -228,13 +250,16 @@ packages = ["src/fzh"]
 artifacts = ["data.txt"]
 
 [tool.hatch.build.hooks.custom]
-"""),
+""",
+        ),
         "proj/hatch_build.py": HATCH_HOOK,
         "proj/.gitignore": GITIGNORE,
     },
     slots=(
-        Slot("proj/src/fzh/__init__.py", PY_INIT + "\n\ndef _baked():\n    import fzh_baked\n\n"
-             "    return fzh_baked.VALUE\n"),
+        Slot(
+            "proj/src/fzh/__init__.py",
+            PY_INIT + "\n\ndef _baked():\n    import fzh_baked\n\n    return fzh_baked.VALUE\n",
+        ),
         Slot("proj/data.txt", "@V@\n", ignored=True),
         Slot("proj/opened.txt", "@V@\n"),
         Slot("shared/shared.txt", "@V@\n", outside=True),
@@ -246,7 +271,7 @@ artifacts = ["data.txt"]
 
 
 # -- scikit-build-core C ----------------------------------------------------------------
-CMAKELISTS = '''cmake_minimum_required(VERSION 3.15)
+CMAKELISTS = """cmake_minimum_required(VERSION 3.15)
 project(fzk LANGUAGES C)
 find_package(Python COMPONENTS Interpreter Development.Module REQUIRED)
 if(NOT DEFINED FZ_OPT)
@@ -261,7 +286,7 @@ Python_add_library(_core MODULE csrc/core.c gen/gen.c WITH_SOABI)
 target_include_directories(_core PRIVATE csrc "${FZ_SHARED}")
 target_compile_definitions(_core PRIVATE FZ_OPT="${FZ_OPT}" FZ_ENV="${FZ_ENV_VALUE}")
 install(TARGETS _core DESTINATION fzk)
-'''
+"""
 
 GEN_DECL = "const char *gen_value(void);"
 
@@ -270,20 +295,28 @@ SKBUILD = Template(
     dist="fz-skbuild",
     module="fzk",
     files={
-        "proj/pyproject.toml": _pyproject("fz-skbuild", '"scikit-build-core>=0.10"', "scikit_build_core.build", """
+        "proj/pyproject.toml": _pyproject(
+            "fz-skbuild",
+            '"scikit-build-core>=0.10"',
+            "scikit_build_core.build",
+            """
 [tool.scikit-build]
 wheel.packages = ["src/fzk"]
 # the generated source is gitignored, and the sdist ships it (as real projects do)
 sdist.include = ["gen/gen.c"]
-""") + 'env = ["FZ_ENV"]  # CMake reads it: documented as unseen, so declared\n',
+""",
+        )
+        + 'env = ["FZ_ENV"]  # CMake reads it: documented as unseen, so declared\n',
         "proj/CMakeLists.txt": CMAKELISTS,
         "proj/.gitignore": GITIGNORE,
         "proj/src/fzk/_glue.py": "from ._core import probe as _baked  # noqa\n",
     },
     slots=(
         Slot("proj/src/fzk/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
-        Slot("proj/csrc/core.c", _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "FZ_ENV",
-                                            "gen_value()"], GEN_DECL)),
+        Slot(
+            "proj/csrc/core.c",
+            _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "FZ_ENV", "gen_value()"], GEN_DECL),
+        ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/gen/gen.c", 'const char *gen_value(void) { return "@V@"; }\n', ignored=True),
@@ -296,14 +329,14 @@ sdist.include = ["gen/gen.c"]
 
 
 # -- meson-python C ---------------------------------------------------------------------
-MESON_BUILD = '''project('fzm', 'c', version: '1.0')
+MESON_BUILD = """project('fzm', 'c', version: '1.0')
 py = import('python').find_installation(pure: false)
 py.extension_module('_core', 'csrc/core.c', 'gen/gen.c',
   include_directories: include_directories('csrc', '../shared'),
   c_args: ['-DFZ_OPT="' + get_option('fz_opt') + '"', '-DFZ_ENV="none"'],
   install: true, subdir: 'fzm')
 py.install_sources('src/fzm/__init__.py', 'src/fzm/_glue.py', subdir: 'fzm')
-'''
+"""
 
 MESON = Template(
     family="meson",
@@ -318,8 +351,10 @@ MESON = Template(
     },
     slots=(
         Slot("proj/src/fzm/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
-        Slot("proj/csrc/core.c", _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT",
-                                            "gen_value()"], GEN_DECL)),
+        Slot(
+            "proj/csrc/core.c",
+            _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "gen_value()"], GEN_DECL),
+        ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/gen/gen.c", 'const char *gen_value(void) { return "@V@"; }\n', ignored=True),
@@ -332,7 +367,7 @@ MESON = Template(
 
 
 # -- maturin + pyo3 ----------------------------------------------------------------------
-MATURIN_LIB = '''use pyo3::prelude::*;
+MATURIN_LIB = """use pyo3::prelude::*;
 
 const CORE: &str = "@V@";
 const GEN: &str = include_str!("../gen/gen.txt");
@@ -352,30 +387,30 @@ fn probe() -> String {
 fn fzr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)
 }
-'''
+"""
 
 # the path dependencies (one outside the project, one inside): the feature reaches them,
 # so cargo keeps an artifact of each per feature set
-FZDEP_LIB = '''#[cfg(feature = "extra")]
+FZDEP_LIB = """#[cfg(feature = "extra")]
 pub const VALUE: &str = concat!("@V@", "+extra");
 #[cfg(not(feature = "extra"))]
 pub const VALUE: &str = "@V@";
-'''
+"""
 
-BUILD_RS = '''fn main() {
+BUILD_RS = """fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=FZ_ENV");
     let v = std::env::var("FZ_ENV").unwrap_or_else(|_| "unset".to_string());
     println!("cargo:rustc-env=FZ_ENV_BAKED={v}");
 }
-'''
+"""
 
 MATURIN = Template(
     family="maturin",
     dist="fzr",
     module="fzr",
     files={
-        "proj/Cargo.toml": '''[package]
+        "proj/Cargo.toml": """[package]
 name = "fzr"
 version = "1.0.0"
 edition = "2021"
@@ -393,16 +428,18 @@ extra = ["fzdep/extra", "fzin/extra"]
 pyo3 = "0.30.1"
 fzdep = { path = "../shared/fzdep" }
 fzin = { path = "inner" }
-''',
+""",
         "proj/build.rs": BUILD_RS,
         "proj/.gitignore": GITIGNORE,
         "shared/fzdep/Cargo.toml": '[package]\nname = "fzdep"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n'
-                                   '\n[features]\nextra = []\n',
+        "\n[features]\nextra = []\n",
         "proj/inner/Cargo.toml": '[package]\nname = "fzin"\nversion = "1.0.0"\nedition = "2021"\npublish = false\n'
-                                 '\n[features]\nextra = []\n',
+        "\n[features]\nextra = []\n",
     },
     slots=(
-        Slot("proj/pyproject.toml", '''[build-system]
+        Slot(
+            "proj/pyproject.toml",
+            """[build-system]
 requires = ["wheelmemo", "maturin>=1.7,<2"]
 build-backend = "wheelmemo"
 
@@ -417,7 +454,8 @@ features = ["pyo3/extension-module"@V@]
 
 [tool.wheelmemo]
 backend = "maturin"
-'''),
+""",
+        ),
         Slot("proj/src/lib.rs", MATURIN_LIB),
         Slot("proj/gen/gen.txt", "@V@\n", ignored=True),
         Slot("shared/fzdep/src/lib.rs", FZDEP_LIB, outside=True),
@@ -431,26 +469,30 @@ backend = "maturin"
 )
 
 # -- setuptools-rust ------------------------------------------------------------------------
-SETUP_RUST = '''import os
+SETUP_RUST = """import os
 
 from setuptools import setup
 from setuptools_rust import Binding, RustExtension
 
 features = ["extra"] if os.environ.get("FZ_FEATURE") == "on" else []
 setup(rust_extensions=[RustExtension("fzsr._core", binding=Binding.PyO3, features=features)])
-'''
+"""
 
 SETUPTOOLS_RUST = Template(
     family="setuptools-rust",
     dist="fz-setuptools-rust",
     module="fzsr",
     files={
-        "proj/pyproject.toml": _pyproject("fz-setuptools-rust", '"setuptools>=64", "setuptools-rust>=1.9"',
-                                          "setuptools.build_meta",
-                                          '\n[tool.setuptools]\npackages = ["fzsr"]\npackage-dir = {"" = "src"}\n'),
+        "proj/pyproject.toml": _pyproject(
+            "fz-setuptools-rust",
+            '"setuptools>=64", "setuptools-rust>=1.9"',
+            "setuptools.build_meta",
+            '\n[tool.setuptools]\npackages = ["fzsr"]\npackage-dir = {"" = "src"}\n',
+        ),
         "proj/setup.py": SETUP_RUST,
-        "proj/Cargo.toml": MATURIN.files["proj/Cargo.toml"].replace('name = "fzr"', 'name = "fzsr"').replace(
-            'pyo3 = "0.30.1"', 'pyo3 = { version = "0.30.1", features = ["extension-module"] }'),
+        "proj/Cargo.toml": MATURIN.files["proj/Cargo.toml"]
+        .replace('name = "fzr"', 'name = "fzsr"')
+        .replace('pyo3 = "0.30.1"', 'pyo3 = { version = "0.30.1", features = ["extension-module"] }'),
         "proj/build.rs": BUILD_RS,
         "proj/.gitignore": GITIGNORE,
         "proj/src/fzsr/_glue.py": "from ._core import probe as _baked  # noqa\n",
