@@ -8,6 +8,15 @@ directory whether the build runs in the tree or in a frontend's temporary copy o
 unpacked sdist (``uv build``, ``python -m build``), so the second build after an edit
 recompiles what the edit touched, not the dependencies.
 
+**A stable source path.**  What a build directory keeps is tied to the source's path as
+well: cargo knows the project's own crates (and path dependencies) by their path, rustc
+keeps its incremental state per path, CMake and meson record the source directory.  A
+frontend's copy of an unpacked sdist is at a new path every time, so a wheel built from
+one (a miss that has a build directory) is built in a copy of it that stays in the
+build directory, ``<id>/source``, synced with the frontend's before the build and
+stamped here like any tree (``_srccopy``); its learned inputs are labels relative to
+the project, the same from either copy.
+
 Per backend:
 
 - **cargo** (maturin, setuptools-rust): ``CARGO_TARGET_DIR`` points into it, and
@@ -39,7 +48,7 @@ system's resolution: nanoseconds on the file systems this is tested on; a file s
 with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
 tick, and is not supported for build directories.
 
-**Size.**  Build directories count toward ``max-size`` like the entries (``_store``),
+**Size.**  Build directories (their stable source copy included) count toward ``max-size`` like the entries (``_store``),
 and may be evicted with them, least recently used first (their last use: the
 directory's time, set by :meth:`BuildDir.prepare`).  Walking a directory of 100,000
 files after every store would cost more than the store, so each one's size is measured
