@@ -88,6 +88,16 @@ def test_what_the_frontend_copy_lacks_is_removed(tmp_path: Path) -> None:
     assert (dest / "src" / "lib.rs").stat().st_mode & 0o777 == 0o755
 
 
+def test_a_copy_behind_a_symlink_is_not_written_through(tmp_path: Path) -> None:
+    a = _tree(tmp_path / "a", {"lib.rs": "v1"})
+    elsewhere = _tree(tmp_path / "elsewhere", {"keep.txt": "not the cache's"})
+    os.symlink(elsewhere, tmp_path / "copy")
+    with pytest.raises(Unusable):
+        sync(str(a), str(tmp_path / "copy"))
+    assert stable_copy(a, tmp_path / "copy") == a
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+
+
 def test_skipped_directories_are_not_copied(tmp_path: Path) -> None:
     a = _tree(tmp_path / "a", {"lib.rs": "v1", "dist/old.whl": "w"})
     sync(str(a), str(tmp_path / "copy"), skip=[str(a / "dist")])

@@ -126,6 +126,8 @@ def sync(src: str, dest: str, skip: Collection[str] = ()) -> int:
     with the same content keeps its time; what ``src`` lacks is removed.  Unusable when
     ``src`` holds what a copy cannot stand for (see the module); OSError as it comes."""
     want = _listing(src, skip)
+    if os.path.islink(dest) or os.path.islink(os.path.dirname(dest)):
+        raise Unusable(f"{dest} or its directory is a symlink")  # written through: not ours
     os.makedirs(dest, exist_ok=True)
     have = _listing(dest, strict=False)
     changed = 0
