@@ -4,6 +4,7 @@ with times a build can trust, and a miss builds there, learning the same labels.
 
 from __future__ import annotations
 
+import functools
 import os
 import tarfile
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from wheelmemo._srccopy import Unusable, stable_copy, sync
+from wheelmemo.backends import adapter_for
 
 from conftest import FakeSite, Hooks, use_learning_backend
 
@@ -120,10 +122,11 @@ def test_a_link_out_of_the_project_makes_no_copy(tmp_path: Path, target: str) ->
 def test_a_cargo_path_dependency_outside_the_project_makes_no_copy(tmp_path: Path) -> None:
     a = _tree(tmp_path / "a", {"Cargo.toml": '[package]\nname = "x"\n\n[dependencies]\ndep = { path = "../dep" }\n'})
     _tree(tmp_path / "dep", {"Cargo.toml": '[package]\nname = "dep"\n'})
-    assert stable_copy(a, tmp_path / "copy", pyproject={}) == a
+    outside = functools.partial(adapter_for("maturin", []).outside_copy, pyproject={})
+    assert stable_copy(a, tmp_path / "cache" / "copy", outside=outside) == a  # ../dep is not there
     inside = _tree(tmp_path / "b", {"Cargo.toml": '[package]\nname = "x"\n\n[dependencies]\ndep = { path = "dep" }\n'})
     _tree(inside / "dep", {"Cargo.toml": '[package]\nname = "dep"\n'})
-    assert stable_copy(inside, tmp_path / "copy", pyproject={}) == tmp_path / "copy"
+    assert stable_copy(inside, tmp_path / "copy", outside=outside) == tmp_path / "copy"
 
 
 # -- through the hooks: a miss in an unpacked sdist builds in the stable copy ------------------

@@ -42,7 +42,7 @@ import stat
 import time
 from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ._log import logger
 
@@ -190,17 +190,17 @@ def _write(source: str, target: str, mode: int) -> None:
     _replace(target, make)
 
 
-def stable_copy(root: Path, dest: Path, *, skip: Collection[str] = (), pyproject: dict[str, Any] | None = None) -> Path:
+def stable_copy(
+    root: Path, dest: Path, *, skip: Collection[str] = (), outside: Callable[[Path], object] | None = None
+) -> Path:
     """``dest`` synced with ``root``, or ``root`` itself when a copy could build
-    differently (said in the debug log).  ``pyproject``: the project's, for a cargo
-    build, whose inputs outside the project must be the same seen from both places."""
+    differently (said in the debug log).  ``outside``: what a build of a copy reads
+    outside it (the adapter's ``outside_copy``), which must be the same for both."""
     try:
-        if pyproject is not None and _cargo_outside(root, pyproject) is None:
-            raise Unusable("a cargo path dependency outside the project")
         began = time.monotonic()
         changed = sync(str(root), str(dest), skip)
-        if pyproject is not None and _cargo_outside(root, pyproject) != _cargo_outside(dest, pyproject):
-            raise Unusable("cargo inputs outside the project (a .cargo/config.toml or workspace above it)")
+        if outside is not None and outside(root) != outside(dest):
+            raise Unusable("inputs outside the project (a path dependency, a .cargo/config.toml above it)")
     except (OSError, Unusable) as e:
         logger.debug("building in %s, not in a stable copy (%s)", root, e)
         return root
@@ -208,18 +208,6 @@ def stable_copy(root: Path, dest: Path, *, skip: Collection[str] = (), pyproject
         "stable copy %s: %d entries written or removed (%.0f ms)", dest, changed, (time.monotonic() - began) * 1000
     )
     return dest
-
-
-def _cargo_outside(root: Path, pyproject: dict[str, Any]) -> list[str] | None:
-    """The files outside ``root`` that cargo reads (configuration, an enclosing
-    workspace), or None when a path dependency lies outside it."""
-    from ._inputs import cargo_inputs
-
-    dirs, files = cargo_inputs(root, pyproject)
-    real = root.resolve()
-    if any(d != real and real not in d.parents for d in dirs):
-        return None
-    return sorted({str(f) for f in files if real not in f.parents})  # CARGO_HOME's may be an ancestor's too
 
 
 @contextlib.contextmanager
