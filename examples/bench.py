@@ -23,7 +23,9 @@ latest tables and says how to read them.
 6. An edit in a big crate: a generated maturin + pyo3 crate of 2,500 functions, cold
    ``uv build`` (sdist, then the wheel in uv's temporary copy), a one-line edit and
    ``uv build`` again, another edit and ``uv build --wheel`` from the tree with its
-   ``target/`` deleted (goal: an edit at most 0.25x the cold build), beside plain
+   ``target/`` deleted (goal: an edit at most 0.25x the cold build), one more edit built
+   from the tree (the same profile: the ``uv build`` edit over it at most 1.1x, issue 20;
+   ``--crate-functions N`` for a smaller crate), beside plain
    maturin, whose every such build is cold; compiles of the crate and of pyo3 counted.
    The ``-incremental`` shapes are the same crates with ``[profile.release] incremental
    = true`` in their Cargo.toml: the user's choice, which wheelmemo's persistent build
@@ -437,7 +439,7 @@ def crate_source(shape: str, functions: int = 2500, edit: int = 0) -> str:
     return "\n".join(lines)
 
 
-def write_crate(project: Path, shape: str, wheelmemo: bool) -> None:
+def write_crate(project: Path, shape: str, wheelmemo: bool, functions: int = 2500) -> None:
     """The shape of examples/maturin-pyo3, its Cargo.lock (the same dependencies) included."""
     example = HERE / "maturin-pyo3"
     (project / "src").mkdir(parents=True)
@@ -448,7 +450,7 @@ def write_crate(project: Path, shape: str, wheelmemo: bool) -> None:
     (project / "Cargo.toml").write_text(manifest)
     lock = (example / "Cargo.lock").read_text().replace('name = "maturin_pyo3_example"', f'name = "{CRATE}"')
     (project / "Cargo.lock").write_text(lock)
-    (project / "src" / "lib.rs").write_text(crate_source(shape.removesuffix(INCREMENTAL)))
+    (project / "src" / "lib.rs").write_text(crate_source(shape.removesuffix(INCREMENTAL), functions))
     if wheelmemo:
         system = ('[build-system]\nrequires = ["wheelmemo", "maturin>=1.7,<2"]\nbuild-backend = "wheelmemo"\n'
                   '[tool.wheelmemo]\nbackend = "maturin"\n'
@@ -474,10 +476,12 @@ class Editor:
         lib.write_text(text.replace(old, EDIT_LINE.format(self.value)))
 
 
-def crate_table(runs: int, shapes: list[str]) -> list[str]:
+def crate_table(runs: int, shapes: list[str], functions: int = 2500) -> list[str]:
     """Per crate shape and run: wheelmemo cold ``uv build``, an edit + ``uv build``, an
-    edit + ``uv build --wheel`` from the tree without ``target/``; plain maturin's
-    ``uv build`` after an edit.  wheelmemo's own build directory, no CARGO_TARGET_DIR."""
+    edit + ``uv build --wheel`` from the tree without ``target/``, another one from the
+    tree (the same profile, the tree's own state warm: what the ``uv build`` edit is
+    measured against, the toolchain's floor); plain maturin's ``uv build`` after an edit.
+    wheelmemo's own build directory, no CARGO_TARGET_DIR."""
     work = Workspace()
     work.cargo_target_dir = False
     needle, pyo3 = f"--crate-name {CRATE} ", "--crate-name pyo3 "
@@ -487,9 +491,9 @@ def crate_table(runs: int, shapes: list[str]) -> list[str]:
     try:
         for shape in shapes:
             project, plain_project = work.dir / f"{shape}-wheelmemo", work.dir / f"{shape}-plain"
-            write_crate(project, shape, wheelmemo=True)
-            write_crate(plain_project, shape, wheelmemo=False)
-            steps: dict[str, list[Run]] = {"cold": [], "sdist": [], "tree": [], "plain": []}
+            write_crate(project, shape, wheelmemo=True, functions=functions)
+            write_crate(plain_project, shape, wheelmemo=False, functions=functions)
+            steps: dict[str, list[Run]] = {"cold": [], "sdist": [], "warm": [], "tree": [], "plain": []}
             for _ in range(runs):
                 shutil.rmtree(work.dir / "cache", ignore_errors=True)  # its build directories too
                 shutil.rmtree(project / "target", ignore_errors=True)
@@ -500,21 +504,28 @@ def crate_table(runs: int, shapes: list[str]) -> list[str]:
                 editor.edit(project)
                 shutil.rmtree(project / "target", ignore_errors=True)
                 steps["tree"].append(work.uv_build(project, needle, count=(pyo3, *every)))
+                editor.edit(project)
+                steps["warm"].append(work.uv_build(project, needle, count=(pyo3, *every)))
                 editor.edit(plain_project)
                 steps["plain"].append(work.uv_build(plain_project, needle, wheel_only=False, count=(pyo3, *every)))
-            for run in steps["cold"] + steps["sdist"] + steps["tree"]:
+            for run in steps["cold"] + steps["sdist"] + steps["tree"] + steps["warm"]:
                 assert "miss" in run.stderr, f"a build after an edit was not a miss:\n{run.stderr}"
             cold = seconds(steps["cold"])
             labels = {"cold": "wheelmemo: cold `uv build`",
                       "sdist": "wheelmemo: edit, `uv build`",
+                      "warm": "wheelmemo: edit, `uv build --wheel` from the tree (same profile)",
                       "tree": "wheelmemo: edit, `uv build --wheel`, tree's `target/` deleted",
                       "plain": "plain maturin: edit, `uv build`"}
+            name = CRATE_SHAPES[shape].replace("2,500", f"{functions:,}")
             for step, label in labels.items():
                 done = steps[step]
-                rows.append(f"| {CRATE_SHAPES[shape]} | {label} | {cell(seconds(done), '', 2)} "
+                rows.append(f"| {name} | {label} | {cell(seconds(done), '', 2)} "
                             f"| {ratio(seconds(done), cold)} | {counts(r.compiles for r in done)} "
                             f"| {counts(r.counts[pyo3] for r in done)} "
                             f"| {counts(r.counts[every[0]] - r.compiles - r.counts[pyo3] for r in done)} |")
+                if step == "warm":  # issue 20: an edit through the sdist copy ≤ 1.1x the same from the tree
+                    rows.append(f"| {name} | edit, `uv build` over edit, `uv build --wheel` "
+                                f"from the tree | | {ratio(seconds(steps['sdist']), seconds(done))} | | | |")
             FIGURES.setdefault("crate", {})[shape] = {step: seconds(done) for step, done in steps.items()}
     finally:
         work.close()
@@ -661,6 +672,8 @@ def main() -> None:
     parser.add_argument("--skip-frontend", action="store_true", help="only the hook and learned benchmarks")
     parser.add_argument("--crates", nargs="+", choices=sorted(CRATE_SHAPES), default=list(CRATE_SHAPES),
                         help="crate shapes of the edit benchmark")
+    parser.add_argument("--crate-functions", type=int, default=2500,
+                        help="functions in the big crate of the edit benchmark (default 2500)")
     parser.add_argument("--remote", help="a remote cache URL to measure (default: a file:// directory)")
     parser.add_argument("--plots", type=Path, help="write the PNG plots into this directory")
     args = parser.parse_args()
@@ -674,7 +687,7 @@ def main() -> None:
         ("remote", lambda: remote_table(args.runs, args.remote)),
         ("learned", lambda: learned_table(args.runs * 4, [20, 200, 1000])),
         ("hook", lambda: hook_table(args.runs * 4, args.runs, args.sizes)),
-        ("crate", lambda: crate_table(args.runs, args.crates)),
+        ("crate", lambda: crate_table(args.runs, args.crates, args.crate_functions)),
     ]
     titles = {
         "frontend": "uv build --wheel of each example:",

@@ -115,3 +115,37 @@ def test_switching_features_back_after_an_edit_rebuilds_from_old_times(frontends
     pyproject.write_text(off)
     assert frontends.run_in_venv(frontends.python_m_build(project), greeting) == "hello v2"
     assert frontends.compiles(DEPENDENCY) == 1, "the dependencies were built again"
+
+
+def test_uv_build_after_an_edit_recompiles_only_the_crate_in_the_stable_copy(
+    frontends: Frontends, tmp_path: Path
+) -> None:
+    """``uv build`` builds the wheel in a new temporary copy of the sdist every time: cargo
+    knows the project's own crates by their path, so without a stable source path the
+    path dependency inside the project and rustc's incremental state were new in every
+    copy.  After a one-line edit only the crate compiles, incrementally, and the wheel
+    is the plain backend's."""
+    from wheelmemo._verify import compare_with_probe
+
+    project = copy_project("maturin_mixed", tmp_path)
+    (project / "dep" / "src").mkdir(parents=True)
+    (project / "dep" / "Cargo.toml").write_text('[package]\nname = "dep"\nversion = "0.1.0"\nedition = "2021"\n')
+    (project / "dep" / "src" / "lib.rs").write_text('pub fn word() -> &\'static str { "hello" }\n')
+    with (project / "Cargo.toml").open("a") as f:
+        f.write('dep = { path = "dep" }\n\n[profile.release]\nincremental = true\n')
+    frontends.uv_build(project)
+    assert (frontends.compiles(CRATE), frontends.compiles("--crate-name dep ")) == (1, 1)
+
+    _edit(project / "src" / "lib.rs", '"hello v1"', '"hello v2"')
+    wheel = frontends.uv_build(project)
+    assert frontends.compiles(CRATE) == 2
+    assert frontends.compiles("--crate-name dep ") == 1, "the path dependency was built again"
+    assert frontends.compiles(DEPENDENCY) == 1
+    (target,) = (frontends.cache_dir / "v1" / "build").glob("*/target")
+    assert len(list((target / "release" / "incremental").glob("mixed_demo-*"))) == 1, "new incremental state"
+
+    frontends.extra_env["WHEELMEMO_DISABLE"] = "1"
+    frontends.extra_env["CARGO_TARGET_DIR"] = str(tmp_path / "plain-target")
+    plain = frontends.uv_build(project)
+    diff = compare_with_probe(plain, wheel)
+    assert diff.same, diff

@@ -11,6 +11,15 @@ recompiles what the edit touched, not the dependencies.
 How it is handed over is the backend's adapter's (``backends``:
 ``Adapter.takes_build_dir``, ``Adapter.build_dir_env``; cargo's ``CARGO_TARGET_DIR``).
 
+**A stable source path.**  What a build directory keeps is tied to the source's path as
+well: cargo knows the project's own crates (and path dependencies) by their path, rustc
+keeps its incremental state per path, CMake and meson record the source directory.  A
+frontend's copy of an unpacked sdist is at a new path every time, so a wheel built from
+one (a miss that has a build directory) is built in a copy of it that stays in the
+build directory, ``<id>/source``, synced with the frontend's before the build and
+stamped here like any tree (``_srccopy``); its learned inputs are labels relative to
+the project, the same from either copy.
+
 **Never stale.**  cargo decides what to rebuild by comparing the modification times of
 sources with those of its records: a source not newer than an artifact is taken as what
 that artifact was built from.  One directory holds many artifacts (one per feature set,
@@ -31,7 +40,7 @@ system's resolution: nanoseconds on the file systems this is tested on; a file s
 with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
 tick, and is not supported for build directories.
 
-**Size.**  Build directories count toward ``max-size`` like the entries (``_store``),
+**Size.**  Build directories (their stable source copy included) count toward ``max-size`` like the entries (``_store``),
 and may be evicted with them, least recently used first (their last use: the
 directory's time, set by :meth:`BuildDir.prepare`).  Walking a directory of 100,000
 files after every store would cost more than the store, so each one's size is measured

@@ -108,6 +108,8 @@ class Engine:
         #: the newest hit was found by a narrow match (here or by an earlier call)
         self._narrow_hit = False
         self._build_dir: BuildDir | None = None
+        #: where the inner backend builds a miss: the project's root, or its stable copy
+        self._build_root = keys.project.root
         #: config settings the inner backend gets on top of the frontend's while a miss
         #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
         self.build_config: dict[str, str] = {}
@@ -484,17 +486,19 @@ class Engine:
         # shutil comes with it: a miss's cost, not a hit's
         from ._buildenv import observed_build
         from ._buildsys import build_dir_plan, build_dirs, read_build_dirs
+        from ._srccopy import working_in
 
         keys = self.keys
         build_env = self._build_dir_env(kind, target, stack)
-        known = None if target is None else _declared_paths(keys.project.root, target.parts["inputs"])
+        root = self._build_root  # the project's, or its stable copy (``_srccopy``)
+        known = None if target is None else _declared_paths(root, target.parts["inputs"])
         began = time.monotonic()
         records: BuildSystemFindings | None = None
         with observed_build(keys.adapter, build_env, known) as (recorder, scratch):
             self.build_config, patterns = build_dir_plan(
                 keys.family,
                 kind,
-                keys.project.root,
+                root,
                 pyproject=keys.project.pyproject,
                 config=keys.inner_config,
                 environ=keys.environ,
@@ -502,12 +506,13 @@ class Engine:
             )
             fresh = bool(self.build_config)  # the build directory is ours: made by this build
             try:
-                outcome = compute()
+                with working_in(root) if root != keys.project.root else contextlib.nullcontext():
+                    outcome = compute()
             finally:
                 self.build_config = {}
             if patterns and target is not None and self.local is not None:
                 # before the scratch directory goes
-                records = read_build_dirs(build_dirs(patterns, keys.project.root), fresh=fresh)
+                records = read_build_dirs(build_dirs(patterns, root), fresh=fresh)
         seconds = time.monotonic() - began
         if target is not None and self.local is not None:
             learned = outcome.learned
@@ -541,6 +546,7 @@ class Engine:
 
         self._build_dir = None
         local, keys = self.local, self.keys
+        self._build_root = keys.project.root
         if not (
             keys.adapter.takes_build_dir
             and kind in ("wheel", "editable")
@@ -564,14 +570,34 @@ class Engine:
             return {}
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
-        if not build_dir.prepare(keys.project.root, parts["inputs"], _learned_state_of(keys.stat_cache)):
+        root = self._stable_source(kind, build_dir)
+        if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache)):
             return {}
+        self._build_root = root
         # its size, for max-size: measured after the build (before the store that
         # enforces the limit, or at the end if nothing is stored), the lock still held
         build_dir.note_use(keys.project_id, identity_label(identity))
         stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
+
+    def _stable_source(self, kind: str, build_dir: BuildDir) -> Path:
+        """Where a miss with a persistent build directory builds: the project, or for a
+        wheel built in a frontend's temporary copy of an unpacked sdist, a copy of it that
+        stays in the build directory (``_srccopy``), synced with it now."""
+        keys = self.keys
+        if kind != "wheel" or not keys.unpacked_sdist or keys.settings.backend_path or self.local is None:
+            # (an in-tree backend would be imported from the frontend's copy, and may read it)
+            return keys.project.root
+        from ._srccopy import SOURCE, stable_copy
+
+        pyproject = keys.project.pyproject
+        return stable_copy(
+            keys.project.root,
+            build_dir.path / SOURCE,
+            skip=[*keys.outputs, str(self.local.root.parent)],
+            outside=lambda root: keys.adapter.outside_copy(root, pyproject),
+        )
 
     def _learn(
         self,
@@ -591,7 +617,7 @@ class Engine:
         from ._inputs import DEFAULT_EXCLUDE, UNKEYABLE, compile_glob
 
         keys = self.keys
-        root = keys.project.root
+        root = self._build_root  # labels relative to it are the project's (``_srccopy``)
         declared = parts["inputs"]
         closure = {
             name.partition(":")[2] or name for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))
@@ -631,7 +657,7 @@ class Engine:
             self._installed,
             build_system={**(records.files if records else {}), **shipped},
         )
-        after = keys.collect_inputs()
+        after = keys.collect_inputs(root)
         changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
         if changed:
             warn_once(

@@ -137,12 +137,14 @@ class Keys:
                     self.project_id = self._base["project"] = self._alias["project"]
         return self._base
 
-    def collect_inputs(self) -> dict[str, str]:
+    def collect_inputs(self, root_path: Path | None = None) -> dict[str, str]:
         """The declared inputs: the project's files, less ``exclude``, and less the cache and
         the frontend's output directory where they lie inside the project: what they hold
-        changes with every build."""
+        changes with every build.  ``root_path``: another copy of the project to read
+        (the stable copy a miss built in, ``_srccopy``)."""
         exclude = list(self.settings.exclude)
-        root = os.path.abspath(self.project.root)
+        root_path = root_path or self.project.root
+        root = os.path.abspath(root_path)
         # and the frontend's output directory of this call (pip wheel -w out, build -o out)
         inside = [*self.outputs]
         if self.local is not None:
@@ -151,7 +153,7 @@ class Keys:
             if directory.startswith(root + os.sep):
                 exclude.append("/" + os.path.relpath(directory, root).replace(os.sep, "/") + "/")
         return collect_inputs(
-            self.project.root,
+            root_path,
             self.project.pyproject,
             adapter=self.adapter,
             include=self.settings.inputs,

@@ -175,13 +175,17 @@ class BuildContext:
             if not is_under(root_str, [entry]) and not is_under(entry, [root_str]):
                 prefixes.add(entry)
         self.skip = tuple(sorted(os.path.abspath(p) for p in prefixes if p))
+        # a skipped directory that holds the project (the cache, for a stable copy of it
+        # in a build directory: ``_srccopy``) leaves out what lies outside the project only
+        self.skip_inside = tuple(p for p in self.skip if not is_under(root_str, [p]))
 
     def classify(self, path: str) -> str | None:
         """A read file's label (relative in the tree, absolute outside), or None to ignore it."""
         path = os.path.normpath(path)
-        if is_under(path, self.skip):
+        inside = path.startswith(self.prefix)
+        if is_under(path, self.skip_inside if inside else self.skip):
             return None  # outputs (a crate's target dir, the frontend's) in the tree too
-        if path.startswith(self.prefix):
+        if inside:
             label = path[len(self.prefix) :].replace(os.sep, "/")
             parts = label.split("/")
             if ".git" in parts or "__pycache__" in parts or self.is_output(label):

@@ -256,6 +256,9 @@ class Memo:
             self._derivation = 'an editable wheel; set [tool.wheelmemo] editable = "native"'
             return self._derived_editable(Path(wheel_directory))
         hook = f"build_{kind}"
+        # absolute: a miss may build in another working directory (``_srccopy``)
+        wheel_directory = os.path.abspath(wheel_directory)
+        metadata_directory = os.path.abspath(metadata_directory) if metadata_directory else metadata_directory
         dest = Path(wheel_directory)
         self.keys.outputs += [os.path.abspath(p) for p in (wheel_directory, metadata_directory) if p]
         reused = _built_for_metadata(metadata_directory, dest)

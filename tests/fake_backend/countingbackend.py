@@ -53,7 +53,7 @@ def _write_dist_info(directory, name, version):
 
 
 def _build(hook, wheel_directory, config_settings, editable=False):
-    _log(hook, config_settings=config_settings)
+    _log(hook, config_settings=config_settings, cwd=os.getcwd())
     if os.environ.get("FAKE_BACKEND_SLEEP"):
         time.sleep(float(os.environ["FAKE_BACKEND_SLEEP"]))
     if os.environ.get("FAKE_BACKEND_FAIL"):

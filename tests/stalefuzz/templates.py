@@ -512,9 +512,33 @@ SETUPTOOLS_RUST = Template(
     crates=("fzsr", "fzdep", "fzin"),
     module_dir="proj/src/fzsr",
 )
+
+# the same with both path dependencies inside the project, so that its sdist holds them:
+# the routes through an unpacked sdist (uv build, python -m build), whose misses build in
+# the stable copy in wheelmemo's build directory (``_srccopy``)
+SETUPTOOLS_RUST_SDIST = Template(
+    family="setuptools-rust-sdist",
+    dist="fz-setuptools-rust",
+    module="fzsr",
+    files={
+        **{k: v for k, v in SETUPTOOLS_RUST.files.items() if not k.startswith("shared/")},
+        "proj/Cargo.toml": SETUPTOOLS_RUST.files["proj/Cargo.toml"].replace('"../shared/fzdep"', '"fzdep"'),
+        "proj/fzdep/Cargo.toml": MATURIN.files["shared/fzdep/Cargo.toml"],
+        "proj/MANIFEST.in": "include Cargo.toml Cargo.lock build.rs gen/gen.txt\n"
+        "recursive-include src *.rs\nrecursive-include inner *.rs *.toml\nrecursive-include fzdep *.rs *.toml\n",
+    },
+    slots=(
+        *(s for s in SETUPTOOLS_RUST.slots if not s.outside),
+        Slot("proj/fzdep/src/lib.rs", FZDEP_LIB),
+    ),
+    frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
+    env_vars=("FZ_ENV", "FZ_FEATURE"),
+    crates=("fzsr", "fzdep", "fzin"),
+    module_dir="proj/src/fzsr",
+)
 ENV_VALUES_RUST = {"FZ_FEATURE": ("on", "off")}
 
 #: what a variable takes; MATURIN_PEP517_ARGS selects features
 ENV_VALUES = {"MATURIN_PEP517_ARGS": ("--features=extra", ""), **ENV_VALUES_RUST}
 
-TEMPLATES = {t.family: t for t in (SETUPTOOLS, HATCH, SKBUILD, MESON, MATURIN, SETUPTOOLS_RUST)}
+TEMPLATES = {t.family: t for t in (SETUPTOOLS, HATCH, SKBUILD, MESON, MATURIN, SETUPTOOLS_RUST, SETUPTOOLS_RUST_SDIST)}

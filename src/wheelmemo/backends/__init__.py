@@ -112,6 +112,12 @@ class Adapter:
         (cargo's path dependencies and configuration): label -> path."""
         return {}
 
+    def outside_copy(self, root: Path, pyproject: dict[str, Any]) -> object:
+        """What a build of ``root`` reads outside it, in a form that two copies of one
+        project give alike when they build alike: a miss builds a frontend's copy of an
+        unpacked sdist in a stable copy of it only then (``_srccopy``)."""
+        return self.outside_inputs(root, pyproject)
+
     # -- a miss -------------------------------------------------------------------------
     def scratch_env(self, scratch: Path) -> dict[str, str]:
         """Variables that give one miss a clean build directory of its own in ``scratch``

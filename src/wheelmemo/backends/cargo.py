@@ -104,6 +104,17 @@ class Cargo(Adapter):
             return self.host.outside_inputs(root, pyproject)
         return _cargo_files(root, pyproject)
 
+    def outside_copy(self, root: Path, pyproject: dict[str, Any]) -> object:
+        # path dependencies and cargo's configuration and workspace in ancestor
+        # directories, by path (CARGO_HOME's may be an ancestor's too: a set)
+        dirs, files = cargo_inputs(root, pyproject)
+        real = root.resolve()
+        return (
+            sorted(str(d) for d in dirs if d != real and real not in d.parents),
+            sorted({str(f) for f in files if real not in f.parents}),
+            self.host.outside_copy(root, pyproject) if self.host else None,
+        )
+
     def scratch_env(self, scratch: Path) -> dict[str, str]:
         return self.host.scratch_env(scratch) if self.host else {}
 
