@@ -17,6 +17,11 @@ Per backend:
 - **setuptools** keeps a fresh ``build_base`` per miss (``_buildenv``): distutils
   compiles every source of an extension whenever it rebuilds it, so a persistent
   ``build_temp`` would save nothing and could only reuse by timestamp.
+- **CMake** (scikit-build-core) and **meson** (meson-python): their ``build-dir`` config
+  setting points into it (``cmake/``, ``meson/``) for a regular wheel; before each build
+  their configure state is removed, so that they configure from scratch in every new
+  isolated environment, and only Ninja's state is kept (``_ninja_builddir``).  A user's
+  ``build-dir`` wins; editable builds keep a fresh one.
 - others build as they are.
 
 **Never stale.**  cargo decides what to rebuild by comparing the modification times of

@@ -17,9 +17,11 @@ skips an extension whose output in ``build/`` is newer than its sources, so a ch
   cover sources, environment variables named by ``env!`` and ``rerun-if-env-changed``,
   flags and dependency versions.  What cargo recorded there is read afterwards
   (``_learned.cargo_learned``).
-- **scikit-build-core / meson-python**: a build directory in this miss's scratch
-  directory, through ``config_settings`` (``_buildsys.build_dir_plan``), read after the
-  build for what the compilers read (``_buildsys.read_build_dirs``).
+- **scikit-build-core / meson-python**: for a regular wheel, a build directory in
+  wheelmemo's persistent one, configured from scratch with Ninja's state kept
+  (``_ninja_builddir``), else one in this miss's scratch directory, through
+  ``config_settings`` (``_buildsys.build_dir_plan``), read after the build for what the
+  compilers read (``_buildsys.read_build_dirs``).
 - others: called as they are; their Python reads and compilers are observed.
 """
 

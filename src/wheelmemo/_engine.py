@@ -108,6 +108,10 @@ class Engine:
         #: the newest hit was found by a narrow match (here or by an earlier call)
         self._narrow_hit = False
         self._build_dir: BuildDir | None = None
+        #: the persistent ``build-dir`` of CMake or meson of the miss running (``_ninja_builddir``)
+        self.ninja_dir: Path | None = None
+        #: the running miss's reads were remembered by its build directory
+        self._remembered = False
         #: config settings the inner backend gets on top of the frontend's while a miss
         #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
         self.build_config: dict[str, str] = {}
@@ -499,8 +503,11 @@ class Engine:
                 config=keys.inner_config,
                 environ=keys.environ,
                 scratch=scratch,
+                persistent=self.ninja_dir,
             )
-            fresh = bool(self.build_config)  # the build directory is ours: made by this build
+            # the build directory is ours and made by this build (a persistent one keeps
+            # the records of earlier builds)
+            fresh = bool(self.build_config) and self.ninja_dir is None
             try:
                 outcome = compute()
             finally:
@@ -536,13 +543,16 @@ class Engine:
     def _build_dir_env(self, kind: str, target: Lookup | None, stack: contextlib.ExitStack) -> dict[str, str]:
         """The persistent build directory of this project and build environment, made
         safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
-        it alone), as variables for the inner backend; none when there is none to use."""
+        it alone), as variables for the inner backend (cargo's), or as ``ninja_dir`` (the
+        ``build-dir`` of CMake or meson: ``_ninja_builddir``); none when there is none to use."""
         from ._builddir import BuildDir, build_dir_env, build_dir_name, identity_label
+        from ._ninja_builddir import identity_extra, ninja_dir, uses_ninja_dir
 
-        self._build_dir = None
+        self._build_dir = self.ninja_dir = None
         local, keys = self.local, self.keys
+        ninja = uses_ninja_dir(keys.family, kind)
         if not (
-            keys.cargo
+            (keys.cargo or ninja)
             and kind in ("wheel", "editable")
             and target is not None
             and local is not None
@@ -554,24 +564,50 @@ class Engine:
             name: parts.get(name)
             for name in ("interpreter", "versions", "build_requires", "toolchain", "env", "backend")
         }
+        if ninja:
+            identity.update(identity_extra(parts.get("config_settings"), keys.environ))
         name = build_dir_name(keys.project_id, identity)
         path = local.build_path(name)
         if path is None:
             return {}
         build_dir = BuildDir(path)
-        env = build_dir_env(build_dir, keys.environ, cargo=True)
-        if not env:
+        env = build_dir_env(build_dir, keys.environ, cargo=keys.cargo)
+        if not (env or ninja):
             return {}
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
         if not build_dir.prepare(keys.project.root, parts["inputs"], _learned_state_of(keys.stat_cache)):
             return {}
+        if ninja and not self._prepare_ninja_dir(ninja_dir(path, keys.family), stack):
+            return env
         # its size, for max-size: measured after the build (before the store that
         # enforces the limit, or at the end if nothing is stored), the lock still held
         build_dir.note_use(keys.project_id, identity_label(identity))
         stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
+
+    def _prepare_ninja_dir(self, directory: Path, stack: contextlib.ExitStack) -> bool:
+        """Configure from scratch in ``directory`` (Ninja's state kept), and remove it after
+        a build whose reads were not all remembered (``_ninja_builddir``); False when it
+        cannot be used."""
+        from ._ninja_builddir import discard, fresh_configure
+
+        try:
+            fresh_configure(directory)
+        except OSError as e:
+            logger.debug("build directory %s unusable (%s): a fresh one", directory, e)
+            return False
+        self.ninja_dir = directory
+        self._remembered = False
+
+        def settle() -> None:
+            if not self._remembered:
+                discard(directory)
+            self.ninja_dir = None
+
+        stack.callback(settle)
+        return True
 
     def _learn(
         self,
@@ -670,6 +706,7 @@ class Engine:
             self.last_learned = learned
         if self._build_dir is not None:
             self._build_dir.remember_learned(learned.get("files") or {})
+            self._remembered = True
         return learned
 
     def _record(  # noqa: PLR0917
