@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ from conftest import FakeSite, Hooks
 FAKE_MESONPY = """
 import json, os
 from pathlib import Path
+from typing import Any
 import countingbackend
 from countingbackend import *  # noqa
 
@@ -130,7 +132,7 @@ def test_plan_and_paths(tmp_path: Path) -> None:
     assert ninja_dir(tmp_path, "scikit_build_core") == tmp_path / "cmake"
     assert ninja_dir(tmp_path, "mesonpy") == tmp_path / "meson"
     ours = tmp_path / "cache" / "meson"
-    plan = {"pyproject": {}, "environ": {}, "scratch": tmp_path / "scratch", "persistent": ours}
+    plan: dict[str, Any] = {"pyproject": {}, "environ": {}, "scratch": tmp_path / "scratch", "persistent": ours}
     assert build_dir_plan("mesonpy", "wheel", tmp_path, config=None, **plan) == (
         {"build-dir": str(ours)},
         [str(ours)],
