@@ -113,11 +113,13 @@ def test_a_failed_build_leaves_no_build_dir(hooks: Hooks, meson_log: Path, monke
 
 
 def test_the_users_build_dir_and_native_editables_are_left_alone(
-    hooks: Hooks, meson_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hooks: Hooks, meson_log: Path, tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mine = str(tmp_path / "mine")
     hooks.build_wheel({"build-dir": mine})
     assert _builds(meson_log) == [{"build_dir": mine, "found": {"obj.o": False, "meson-private": False}}]
+    # nor is a build directory of wheelmemo's prepared (its stamps are no business of the user's)
+    assert not list((cache_dir / "v1").glob("build/*/inputs.json"))
     editable = hooks.out / "editable"
     editable.mkdir(parents=True)
     monkeypatch.setenv("WHEELMEMO_EDITABLE", "native")  # (the default derives it from a regular wheel)

@@ -550,7 +550,7 @@ class Engine:
 
         self._build_dir = self.ninja_dir = None
         local, keys = self.local, self.keys
-        ninja = uses_ninja_dir(keys.family, kind)
+        ninja = uses_ninja_dir(keys.family, kind) and self._ours_to_name(kind)
         if not (
             (keys.cargo or ninja)
             and kind in ("wheel", "editable")
@@ -586,6 +586,22 @@ class Engine:
         stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
+
+    def _ours_to_name(self, kind: str) -> bool:
+        """Whether the build directory of CMake or meson is wheelmemo's to name (the user named none)."""
+        from ._buildsys import build_dir_plan
+
+        keys = self.keys
+        config, _ = build_dir_plan(
+            keys.family,
+            kind,
+            keys.project.root,
+            pyproject=keys.project.pyproject,
+            config=keys.inner_config,
+            environ=keys.environ,
+            scratch=Path(),
+        )
+        return bool(config)
 
     def _prepare_ninja_dir(self, directory: Path, stack: contextlib.ExitStack) -> bool:
         """Configure from scratch in ``directory`` (Ninja's state kept), and remove it after
