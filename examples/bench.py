@@ -599,6 +599,16 @@ def write_cpp_project(project: Path, backend: str, files: int, wheelmemo: bool) 
     else:
         system = f'[build-system]\nrequires = [{requires}]\nbuild-backend = "{inner}"\n'
     (project / "pyproject.toml").write_text(f'{system}[project]\nname = "ninjabench"\nversion = "1.0"\n')
+    # meson-python's sdist is `meson dist` of the last commit: every edit is committed
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    commit(project)
+
+
+def commit(project: Path) -> None:
+    """Commit everything in ``project`` (the state meson-python's sdist packs)."""
+    git = ["git", "-C", str(project), "-c", "user.name=bench", "-c", "user.email=bench@wheelmemo.invalid"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "state"], check=True)
 
 
 class CppEditor:
@@ -613,6 +623,7 @@ class CppEditor:
         old = next(line for line in text.splitlines() if line.startswith("static const int EDIT"))
         self.value += 1
         path.write_text(text.replace(old, CPP_EDIT.format(self.value)))
+        commit(project)
 
 
 def ninja_table(runs: int, files: int, backends: list[str]) -> list[str]:
