@@ -84,8 +84,6 @@ def identity_extra(config_settings: Any, environ: Mapping[str, str]) -> dict[str
 def compiler_signatures(environ: Mapping[str, str]) -> list[Any]:
     """The C and C++ compilers a configure would pick (``CC``/``CXX``, else ``cc``/``c++``
     on ``PATH``), each resolved, with the stat of the file it resolves to."""
-    from ._key import _stat_signature
-
     found: list[Any] = []
     for variable, default in (("CC", "cc"), ("CXX", "c++")):
         words = (environ.get(variable) or "").split()
@@ -94,6 +92,14 @@ def compiler_signatures(environ: Mapping[str, str]) -> list[Any]:
         real = os.path.realpath(path) if path else None
         found.append([variable, name, real, _stat_signature(real) if real else None])
     return found
+
+
+def _stat_signature(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def fresh_configure(directory: Path) -> None:
