@@ -9,7 +9,12 @@ unpacked sdist (``uv build``, ``python -m build``), so the second build after an
 recompiles what the edit touched, not the dependencies.
 
 How it is handed over is the backend's adapter's (``backends``:
-``Adapter.takes_build_dir``, ``Adapter.build_dir_env``; cargo's ``CARGO_TARGET_DIR``).
+``Adapter.takes_build_dir``, ``Adapter.build_dir_env``; cargo's ``CARGO_TARGET_DIR``),
+except for CMake (scikit-build-core) and meson (meson-python): their ``build-dir``
+config setting points into it (``cmake/``, ``meson/``) for a regular wheel; before
+each build their configure state is removed, so that they configure from scratch in
+every new isolated environment, and only Ninja's state is kept (``_ninja_builddir``).
+A user's ``build-dir`` wins; editable builds keep a fresh one.
 
 **A stable source path.**  What a build directory keeps is tied to the source's path as
 well: cargo knows the project's own crates (and path dependencies) by their path, rustc

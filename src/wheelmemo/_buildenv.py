@@ -8,9 +8,10 @@ what to rebuild by timestamps alone must not reuse leftovers.  The backend's ada
 (``Adapter.scratch_env``: setuptools' ``build_base``), or wheelmemo's persistent build
 directory, whose changed inputs never keep an old time (``_builddir``; the variables
 that name it, ``Adapter.build_dir_env``: cargo's target directory), or a build
-directory in the scratch directory through ``config_settings`` (CMake, meson:
-``_buildsys.build_dir_plan``).  Backends of no such family are called as they are;
-their Python reads and compilers are observed.
+directory through ``config_settings`` (CMake, meson: ``_buildsys.build_dir_plan``):
+for a regular wheel in wheelmemo's persistent one, configured from scratch with Ninja's
+state kept (``_ninja_builddir``), else in the scratch directory.  Backends of no such
+family are called as they are; their Python reads and compilers are observed.
 """
 
 from __future__ import annotations

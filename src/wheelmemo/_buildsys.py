@@ -12,11 +12,13 @@ is, and becomes learned inputs: a gitignored generated source the build compiled
 header outside the tree (``include_directories('../shared')``), a ``.pxd``.
 
 Both backends build in a temporary directory removed before they return, unless the user
-names one; a miss then hands them one inside its scratch directory (``build_dir_plan``),
+names one; a miss of a regular wheel then hands them wheelmemo's persistent one
+(``_ninja_builddir``), else one inside its scratch directory (``build_dir_plan``),
 through ``config_settings['build-dir']``, which both read.  It is not part of the key
 (the frontend's config settings are) and changes no wheel member: their default is a
-fresh temporary directory too.  Editable builds are left alone (the build directory is
-written into the editable wheel); their own directory is read when there is one.
+fresh temporary directory, configured from scratch, and so is ours.  Editable builds are
+left alone (the build directory is written into the editable wheel); their own directory
+is read when there is one.
 
 Relative paths in these records are relative to the build directory, where Ninja runs
 the compiler; files inside the build directory are the build's outputs, never inputs.
@@ -64,9 +66,11 @@ def build_dir_plan(
     config: Mapping[str, Any] | None,
     environ: Mapping[str, str],
     scratch: Path,
+    persistent: Path | None = None,
 ) -> tuple[dict[str, str], list[str]]:
-    """The config settings to add for this build (a build directory in ``scratch`` when
-    the user named none and it changes nothing else), and glob patterns of the build
+    """The config settings to add for this build (a build directory when the user named
+    none and it changes nothing else: ``persistent``, wheelmemo's own for a regular wheel
+    (``_ninja_builddir``), else one in ``scratch``), and glob patterns of the build
     directories to read after it (``build_dirs``: a user's may not exist yet)."""
     if family not in FAMILIES or kind not in ("wheel", "editable"):
         return {}, []  # the other hooks compile nothing
@@ -90,7 +94,7 @@ def build_dir_plan(
         return {}, [_pattern(root, value) for value in user]
     if kind != "wheel":
         return {}, []
-    ours = scratch / "build-dir"
+    ours = persistent or scratch / "build-dir"
     return {"build-dir": str(ours)}, [glob.escape(str(ours))]
 
 

@@ -110,6 +110,10 @@ class Engine:
         self._build_dir: BuildDir | None = None
         #: where the inner backend builds a miss: the project's root, or its stable copy
         self._build_root = keys.project.root
+        #: the persistent ``build-dir`` of CMake or meson of the miss running (``_ninja_builddir``)
+        self.ninja_dir: Path | None = None
+        #: the running miss's reads were remembered by its build directory
+        self._remembered = False
         #: config settings the inner backend gets on top of the frontend's while a miss
         #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
         self.build_config: dict[str, str] = {}
@@ -503,8 +507,11 @@ class Engine:
                 config=keys.inner_config,
                 environ=keys.environ,
                 scratch=scratch,
+                persistent=self.ninja_dir,
             )
-            fresh = bool(self.build_config)  # the build directory is ours: made by this build
+            # the build directory is ours and made by this build (a persistent one keeps
+            # the records of earlier builds)
+            fresh = bool(self.build_config) and self.ninja_dir is None
             try:
                 with working_in(root) if root != keys.project.root else contextlib.nullcontext():
                     outcome = compute()
@@ -541,14 +548,17 @@ class Engine:
     def _build_dir_env(self, kind: str, target: Lookup | None, stack: contextlib.ExitStack) -> dict[str, str]:
         """The persistent build directory of this project and build environment, made
         safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
-        it alone), as variables for the inner backend; none when there is none to use."""
+        it alone), as variables for the inner backend (cargo's), or as ``ninja_dir`` (the
+        ``build-dir`` of CMake or meson: ``_ninja_builddir``); none when there is none to use."""
         from ._builddir import BuildDir, build_dir_name, identity_label
+        from ._ninja_builddir import identity_extra, ninja_dir, uses_ninja_dir
 
-        self._build_dir = None
+        self._build_dir = self.ninja_dir = None
         local, keys = self.local, self.keys
         self._build_root = keys.project.root
+        ninja = uses_ninja_dir(keys.family, kind) and self._ours_to_name(kind)
         if not (
-            keys.adapter.takes_build_dir
+            (keys.adapter.takes_build_dir or ninja)
             and kind in ("wheel", "editable")
             and target is not None
             and local is not None
@@ -560,19 +570,23 @@ class Engine:
             name: parts.get(name)
             for name in ("interpreter", "versions", "build_requires", "toolchain", "env", "backend")
         }
+        if ninja:
+            identity.update(identity_extra(parts.get("config_settings"), keys.environ))
         name = build_dir_name(keys.project_id, identity)
         path = local.build_path(name)
         if path is None:
             return {}
         build_dir = BuildDir(path)
-        env = keys.adapter.build_dir_env(build_dir.path, keys.environ)
-        if not env:
+        env = keys.adapter.build_dir_env(build_dir.path, keys.environ) if keys.adapter.takes_build_dir else {}
+        if not (env or ninja):
             return {}
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
         root = self._stable_source(kind, build_dir)
         if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache)):
             return {}
+        if ninja and not self._prepare_ninja_dir(ninja_dir(path, keys.family), stack):
+            return env
         self._build_root = root
         # its size, for max-size: measured after the build (before the store that
         # enforces the limit, or at the end if nothing is stored), the lock still held
@@ -598,6 +612,44 @@ class Engine:
             skip=[*keys.outputs, str(self.local.root.parent)],
             outside=lambda root: keys.adapter.outside_copy(root, pyproject),
         )
+
+    def _ours_to_name(self, kind: str) -> bool:
+        """Whether the build directory of CMake or meson is wheelmemo's to name (the user named none)."""
+        from ._buildsys import build_dir_plan
+
+        keys = self.keys
+        config, _ = build_dir_plan(
+            keys.family,
+            kind,
+            keys.project.root,
+            pyproject=keys.project.pyproject,
+            config=keys.inner_config,
+            environ=keys.environ,
+            scratch=Path(),
+        )
+        return bool(config)
+
+    def _prepare_ninja_dir(self, directory: Path, stack: contextlib.ExitStack) -> bool:
+        """Configure from scratch in ``directory`` (Ninja's state kept), and remove it after
+        a build whose reads were not all remembered (``_ninja_builddir``); False when it
+        cannot be used."""
+        from ._ninja_builddir import discard, fresh_configure
+
+        try:
+            fresh_configure(directory)
+        except OSError as e:
+            logger.debug("build directory %s unusable (%s): a fresh one", directory, e)
+            return False
+        self.ninja_dir = directory
+        self._remembered = False
+
+        def settle() -> None:
+            if not self._remembered:
+                discard(directory)
+            self.ninja_dir = None
+
+        stack.callback(settle)
+        return True
 
     def _learn(
         self,
@@ -696,6 +748,7 @@ class Engine:
             self.last_learned = learned
         if self._build_dir is not None:
             self._build_dir.remember_learned(learned.get("files") or {})
+            self._remembered = True
         return learned
 
     def _record(  # noqa: PLR0917

@@ -278,13 +278,16 @@ if(NOT DEFINED FZ_OPT)
   set(FZ_OPT "unset")
 endif()
 set(FZ_ENV_VALUE "$ENV{FZ_ENV}")
+# a cache variable's default: a CMakeCache.txt kept from an earlier configure keeps its
+# old value when the default is edited (wheelmemo's build directory configures afresh)
+include(cmake/defaults.cmake)
 set(FZ_SHARED "$ENV{FZ_SHARED_DIR}")
 if(FZ_SHARED STREQUAL "")
   set(FZ_SHARED "${CMAKE_SOURCE_DIR}/../shared")
 endif()
 Python_add_library(_core MODULE csrc/core.c gen/gen.c WITH_SOABI)
 target_include_directories(_core PRIVATE csrc "${FZ_SHARED}")
-target_compile_definitions(_core PRIVATE FZ_OPT="${FZ_OPT}" FZ_ENV="${FZ_ENV_VALUE}")
+target_compile_definitions(_core PRIVATE FZ_OPT="${FZ_OPT}" FZ_ENV="${FZ_ENV_VALUE}" FZ_CACHED="${FZ_CACHED}")
 install(TARGETS _core DESTINATION fzk)
 """
 
@@ -315,9 +318,12 @@ sdist.include = ["gen/gen.c"]
         Slot("proj/src/fzk/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
         Slot(
             "proj/csrc/core.c",
-            _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "FZ_ENV", "gen_value()"], GEN_DECL),
+            _c_module(
+                ["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "FZ_ENV", "FZ_CACHED", "gen_value()"], GEN_DECL
+            ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
+        Slot("proj/cmake/defaults.cmake", 'set(FZ_CACHED "@V@" CACHE STRING "a default the cache keeps")\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/gen/gen.c", 'const char *gen_value(void) { return "@V@"; }\n', ignored=True),
     ),
@@ -345,12 +351,14 @@ MESON = Template(
     files={
         "proj/pyproject.toml": _pyproject("fz-meson", '"meson-python>=0.15", "meson>=1.1", "ninja"', "mesonpy", ""),
         "proj/meson.build": MESON_BUILD,
-        "proj/meson.options": "option('fz_opt', type: 'string', value: 'unset')\n",
         "proj/.gitignore": GITIGNORE,
         "proj/src/fzm/_glue.py": "from ._core import probe as _baked  # noqa\n",
     },
     slots=(
         Slot("proj/src/fzm/__init__.py", PY_INIT + "\n\nfrom ._glue import _baked  # noqa: E402\n"),
+        # an option's default: `meson setup --reconfigure` keeps the value of an earlier
+        # setup (wheelmemo's build directory sets up afresh)
+        Slot("proj/meson.options", "option('fz_opt', type: 'string', value: '@V@')\n"),
         Slot(
             "proj/csrc/core.c",
             _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "gen_value()"], GEN_DECL),

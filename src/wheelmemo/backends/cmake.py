@@ -1,8 +1,9 @@
 """scikit-build-core: CMake, usually with Ninja.
 
-A miss gives it a build directory in its scratch directory through ``config_settings``
-(``build-dir``) unless the user named one, and reads it after the build for what the
-compilers read: CMake runs every compile with ``-MD -MF file``, so the compilers'
+A miss gives it a build directory through ``config_settings`` (``build-dir``) unless the
+user named one: a regular wheel's in wheelmemo's persistent one, configured from scratch
+with Ninja's state kept (``_ninja_builddir``), else one in its scratch directory, and
+reads it after the build for what the compilers read: CMake runs every compile with ``-MD -MF file``, so the compilers'
 reads are in Ninja's deps log and the depfiles, not seen by the recorder
 (``_buildsys.build_dir_plan`` and ``_buildsys.read_build_dirs``, which know CMake's and
 meson's layouts and stay there until the build directory they are handed moves here).

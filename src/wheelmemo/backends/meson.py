@@ -1,8 +1,9 @@
 """meson-python: meson and Ninja.
 
-A miss gives it a build directory in its scratch directory through ``config_settings``
-(``build-dir``) unless the user named one (an editable's is ``build/{abi_tag}``), and
-reads it after the build for what the compilers read (meson's Cython ``*.dep`` files,
+A miss gives it a build directory through ``config_settings`` (``build-dir``) unless the
+user named one: a regular wheel's in wheelmemo's persistent one, configured from scratch
+with Ninja's state kept (``_ninja_builddir``), else one in its scratch directory (an
+editable's is ``build/{abi_tag}``), and reads it after the build for what the compilers read (meson's Cython ``*.dep`` files,
 Ninja's deps log, ``build.ninja``): ``_buildsys.build_dir_plan`` and
 ``_buildsys.read_build_dirs``.  meson-python sets ``NINJA`` in the process; the key is
 computed from the frontend's environment as the hook found it (``_memo``).
