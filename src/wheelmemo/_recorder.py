@@ -180,6 +180,11 @@ _EXCLUSIVE = getattr(os, "O_EXCL", 0)
 
 
 def _note_open(path: Any, mode: Any, flags: Any) -> None:
+    if type(path) is str and path in _ACTIVE[0].known and _is_normal(path):
+        # a declared input by its own path (hatchling opens each file of a wheel so): no
+        # abspath() to take, per open of thousands
+        _note_path(path, _is_reading(mode, flags))
+        return
     try:
         text = os.fsdecode(path)
     except (TypeError, ValueError):
@@ -278,9 +283,21 @@ def _foreign_extensions_loaded() -> bool:
     return False
 
 
+def _is_normal(path: str) -> bool:
+    """Whether ``os.path.abspath`` leaves this absolute POSIX path as it is (no ``//``,
+    ``/./``, ``/../``, no trailing ``/``; a dotfile's ``/.`` merely takes the long way)."""
+    return _POSIX and "//" not in path and "/." not in path and not path.endswith("/")
+
+
+_POSIX = os.sep == "/" and not os.altsep
+
+
 def _note_path(name: str, reading: bool | None) -> None:
     """Note the first open of a file (``reading``: see ``_is_reading``)."""
-    if all(name in recorder.opened for recorder in _ACTIVE):
+    if len(_ACTIVE) == 1:
+        if name in _ACTIVE[0].opened:
+            return
+    elif all(name in recorder.opened for recorder in _ACTIVE):
         return
     if name in _ACTIVE[0].known:
         exists = True  # a declared input: a regular file when the key was made
@@ -404,7 +421,12 @@ def _watched_stat(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_
     hit.  ``os.path.getsize``, ``isfile``, ``pathlib.Path.stat`` all call it."""
 
     def watched(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-        if _ACTIVE and not isinstance(path, int):
+        if _ACTIVE and type(path) is str and not kwargs and path in _ACTIVE[0].known and _is_normal(path):
+            # a declared input by its own path (hatchling stats each file it ships)
+            for recorder in _ACTIVE:
+                if path in recorder.known:
+                    recorder.looked_at.add(path)
+        elif _ACTIVE and not isinstance(path, int):
             try:
                 text = os.fsdecode(path)
             except (TypeError, ValueError):
