@@ -312,6 +312,35 @@ def test_recorder_notes_a_declared_input_by_its_own_path_with_no_abspath(
     assert again.files_read() == sorted([str(declared), str(dotted)])
 
 
+def test_recorder_keeps_what_the_process_held_out_of_the_builds_collections(tmp_path: Path) -> None:
+    """Objects alive before the call (the key's state of 10,000 inputs) are frozen for its
+    duration, so the collections its allocations set off do not visit them; given back
+    after, and a process's own frozen objects are left as they were."""
+    import gc
+
+    class Node:
+        other: object = None
+
+    before = gc.get_freeze_count()
+    assert before == 0
+    cycle = Node()
+    cycle.other = cycle  # garbage only a collection finds, once dropped
+    with Recorder(tmp_path):
+        assert gc.get_freeze_count() > before
+        del cycle
+        gc.collect()
+    assert gc.get_freeze_count() == 0
+    gc.collect()  # what was dropped during the call is collected after it
+    assert not any(type(o) is Node for o in gc.get_objects())
+    gc.freeze()  # the process's own (refcounting may still free some of them)
+    try:
+        with Recorder(tmp_path):
+            pass
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_make_style_dependency_lists() -> None:
     text = (
         "build/a.o: src/a.c include/x\\ y.h \\\n  /abs/z.h\n"

@@ -34,6 +34,7 @@ directory: not known which), or wrap a descriptor of a file it cannot name.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import stat
@@ -515,6 +516,8 @@ class Recorder:
         self.queried_dists: set[str] = set()
         #: declared inputs whose size or time the call looked at through os.stat
         self.looked_at: set[str] = set()
+        #: whether this recorder froze the collector's objects (none were frozen before)
+        self._froze = False
 
     def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
         if not _HOOKED:
@@ -548,6 +551,13 @@ class Recorder:
                 environb.__class__ = _RecordingEnvironB
             _watch(True)
             sys.meta_path.append(_LAST_FINDER)
+            # what the process holds before the call (the key's state of every input, the
+            # modules loaded) is not the call's garbage: the collections the build's own
+            # allocations set off leave it unvisited (a cold build_wheel of 10,000 files
+            # spent 50 ms collecting, hatchling alone 15); given back to the collector after
+            self._froze = gc.get_freeze_count() == 0
+            if self._froze:
+                gc.freeze()
         else:
             self.deps_file = _ACTIVE[0].deps_file
         _ACTIVE.append(self)
@@ -562,6 +572,8 @@ class Recorder:
                 environb.__class__ = os._Environ
             _watch(False)
             sys.meta_path[:] = [f for f in sys.meta_path if f is not _LAST_FINDER]
+            if self._froze:
+                gc.unfreeze()
             if self._owns_deps:
                 os.environ.pop("DEPENDENCIES_OUTPUT", None)
         new = set(sys.modules) - self._modules_before
