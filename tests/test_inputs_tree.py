@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from wheelmemo._inputs import StatCache, collect_inputs, tomllib
+from wheelmemo._inputs import StatCache, collect_inputs
+from wheelmemo.backends import adapter_for
+from wheelmemo.backends.cargo import tomllib
 
 from conftest import Hooks
 
@@ -52,7 +54,9 @@ def _set_exclude(project: Path, globs: str) -> None:
 def _inputs(project: Path, exclude: tuple[str, ...] = ()) -> dict[str, str]:
     with open(project / "pyproject.toml", "rb") as f:
         pyproject: dict[str, Any] = tomllib.load(f)
-    return collect_inputs(project, pyproject, backend="countingbackend", exclude=exclude, stat_cache=StatCache(None))
+    return collect_inputs(
+        project, pyproject, adapter=adapter_for("countingbackend", []), exclude=exclude, stat_cache=StatCache(None)
+    )
 
 
 # -- tracked files that an ignore rule matches ---------------------------------

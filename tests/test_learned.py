@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from wheelmemo._learned import cargo_learned
 from wheelmemo._recorder import Recorder, parse_make_deps
+from wheelmemo.backends import Findings
+from wheelmemo.backends.cargo import cargo_learned
 
 from conftest import FakeSite, Hooks, use_learning_backend
 
@@ -512,14 +513,14 @@ def test_unpacked_sdist_meets_the_tree_when_the_vcs_plugin_comes_from_get_requir
 def test_cargo_outputs_outside_the_tree_are_no_inputs(tmp_path: Path) -> None:
     """CARGO_TARGET_DIR elsewhere: OUT_DIR's generated files and target/wheels are
     cargo's outputs, written by this build, never inputs (nor inputs that changed)."""
-    from wheelmemo._learned import BuildContext, CargoFindings, learn
+    from wheelmemo._learned import BuildContext, learn
 
     target = tmp_path / "target"
     generated = target / "release" / "build" / "demo-1" / "out" / "generated.rs"
     generated.parent.mkdir(parents=True)
     with Recorder(tmp_path) as recorder:
         generated.write_text("// made by build.rs during this build\n")
-    cargo = CargoFindings([target])
+    cargo = Findings([target])
     cargo.files[str(generated)] = "rustc"
     context = BuildContext(
         tmp_path / "project",
@@ -565,7 +566,7 @@ def test_compiler_dependencies_gone_after_the_build_are_no_inputs(tmp_path: Path
 
 def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None:
     """setuptools-rust: cargo writes src/_ext/target/…/out/ during the build."""
-    from wheelmemo._learned import BuildContext, CargoFindings, learn
+    from wheelmemo._learned import BuildContext, learn
 
     project = tmp_path / "project"
     target = project / "src" / "_ext" / "target"
@@ -573,7 +574,7 @@ def test_a_crates_target_dir_inside_the_tree_is_no_input(tmp_path: Path) -> None
     generated.parent.mkdir(parents=True)
     with Recorder(tmp_path) as recorder:
         generated.write_text("written by a build script during this build\\n")
-    cargo = CargoFindings([target])
+    cargo = Findings([target])
     cargo.files[str(generated)] = "build script of pyo3-build-config"
     context = BuildContext(
         project, {}, skip=cargo.target_dirs, is_output=lambda _: False, declared_env=lambda _: False, closure=()

@@ -292,14 +292,7 @@ def _check_answers(runs: list[Run], references: list[dict[str, Any]]) -> None:
     ]
     assert failed == []
     assert [run.number for run in runs if "Traceback" in run.stderr] == []
-    # one race is left open (seen once in about 30 runs, Python 3.9, a remote with clean
-    # beside): a store meets an OSError and warns, and the build goes on, as promised for
-    # a cache problem; any other warning is a failure
-    assert [
-        (run.number, run.stderr)
-        for run in runs
-        if "warning" in run.stderr.replace("warning: cannot write to the cache at", "")
-    ] == []
+    assert [(run.number, run.stderr) for run in runs if "warning" in run.stderr] == []
     for run in runs:
         name = run.answer()["name"]
         reference = references[run.key]
@@ -461,6 +454,39 @@ def test_clean_says_what_it_freed_while_another_process_stores(tmp_path: Path, m
 
     monkeypatch.setattr(store, "collect_garbage", collect_then_another_process_stores)
     assert store.prune(max_size=0) == (1, 0, held)
+
+
+@pytest.mark.parametrize("where", ["projects", "stat", "remotes"])
+def test_clean_leaves_a_file_being_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """``clean`` between a put's temporary file and its rename: the put still stores (it
+    removed the temporary of the project index, and the put failed "cannot write to the
+    cache": the load test's one warning); a temporary a day old is removed."""
+    from wheelmemo._fsdir import Dir
+    from wheelmemo._store import LocalStore
+
+    store = LocalStore(tmp_path / "cache")
+    wheel = tmp_path / "w.whl"
+    wheel.write_bytes(b"w" * 100)
+    store.put("a" * 64, "wheel", [("w.whl", wheel)], build_seconds=1.0, parts={"project": "p"})
+    with store._dir(where, create=True) as d:
+        fd, old = d.temp(".tmp-")
+        os.close(fd)
+        os.utime(os.path.join(d.path, old), (time.time() - 2 * 86400,) * 2)
+    real_temp, cleaned = Dir.temp, []
+
+    def temp_then_clean(d: Dir, prefix: str) -> tuple[int, str]:
+        made = real_temp(d, prefix)
+        if not cleaned:
+            cleaned.append(LocalStore(tmp_path / "cache").prune(max_size=0))
+        return made
+
+    monkeypatch.setattr(Dir, "temp", temp_then_clean)
+    store._write_atomic((where,), "note.json", b"{}")
+    monkeypatch.undo()
+    assert cleaned[0].entries == 1
+    with store._dir(where) as d:
+        assert d.read("note.json")[0] == b"{}"
+        assert old not in d.names()
 
 
 def test_metadata_read_from_the_cached_wheel_while_clean_runs(

@@ -285,14 +285,18 @@ def test_environment_values_are_never_stored_or_printed(
 
 def test_a_backend_with_a_cargo_plugin_is_keyed_like_maturin() -> None:
     """setuptools-rust runs cargo under setuptools: RUSTFLAGS and rustc count."""
-    from wheelmemo._key import env_part, uses_cargo
+    from wheelmemo._key import env_part
+    from wheelmemo.backends import adapter_for
 
-    assert uses_cargo("setuptools", ["setuptools>=70", "setuptools-rust>=1.9"])
-    assert not uses_cargo("setuptools", ["setuptools>=70"])
-    assert uses_cargo("maturin", [])
+    plugged = adapter_for("setuptools", ["setuptools>=70", "setuptools-rust>=1.9"])
+    plain = adapter_for("setuptools", ["setuptools>=70"])
+    assert plugged.takes_build_dir and not plain.takes_build_dir
+    assert adapter_for("maturin", []).takes_build_dir
     environ = {"RUSTFLAGS": "-C debuginfo=2", "CFLAGS": "-O2"}
-    assert set(env_part("setuptools", (), environ)) == {"CFLAGS"}
-    assert set(env_part("setuptools", (), environ, cargo=True)) == {"CFLAGS", "RUSTFLAGS"}
+    assert set(env_part(plain.env_patterns(), (), environ)) == {"CFLAGS"}
+    assert set(env_part(plugged.env_patterns(), (), environ)) == {"CFLAGS", "RUSTFLAGS"}
+    # and the setuptools side still gets its fresh build_base
+    assert plugged.scratch_env is not None and plugged.sdist_normalizers().keys() == {"setup.cfg", "Cargo.toml"}
 
 
 def test_variables_the_backend_sets_in_the_process_are_not_keyed(

@@ -96,6 +96,9 @@ def test_sdist_lacking_a_file_the_tree_build_read_builds_its_own(hooks: Hooks, t
 def test_descriptive_cargo_fields_and_setuptools_tags_are_no_differences(tmp_path: Path) -> None:
     """maturin adds readme to the Cargo.toml it ships; setuptools adds egg_info tags."""
     from wheelmemo._sdist import _equivalent
+    from wheelmemo.backends import adapter_for
+
+    maturin, setuptools = adapter_for("maturin", []), adapter_for("setuptools", [])
 
     tree, unpacked = tmp_path / "tree", tmp_path / "unpacked"
     for where in (tree, unpacked):
@@ -105,13 +108,13 @@ def test_descriptive_cargo_fields_and_setuptools_tags_are_no_differences(tmp_pat
     (unpacked / "Cargo.toml").write_text(
         manifest.replace('version = "1.0.0"\n', 'version = "1.0.0"\nreadme = "README.md"\n')
     )
-    assert _equivalent("Cargo.toml", unpacked, tree, True)
+    assert _equivalent(maturin, "Cargo.toml", unpacked, tree, True)
     (unpacked / "Cargo.toml").write_text(manifest.replace('"0.30"', '"0.29"'))
-    assert not _equivalent("Cargo.toml", unpacked, tree, True)
+    assert not _equivalent(maturin, "Cargo.toml", unpacked, tree, True)
     (unpacked / "setup.cfg").write_text("[egg_info]\ntag_build = \ntag_date = 0\n\n")
-    assert _equivalent("setup.cfg", unpacked, tree, False)
+    assert _equivalent(setuptools, "setup.cfg", unpacked, tree, False)
     (unpacked / "setup.cfg").write_text("[egg_info]\ntag_build = .dev\ntag_date = 0\n\n")
-    assert not _equivalent("setup.cfg", unpacked, tree, False)
+    assert not _equivalent(setuptools, "setup.cfg", unpacked, tree, False)
 
 
 def test_a_git_checkout_holding_a_pkg_info_is_a_tree(hooks: Hooks, fake_site: FakeSite, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ import pytest
 
 from wheelmemo import _inputs, _walk
 from wheelmemo._inputs import KEPT_MEMO_KEY, StatCache, collect_inputs, file_digest
+from wheelmemo.backends import adapter_for
 
 from conftest import Hooks, settle_timestamps
 
@@ -162,7 +163,7 @@ def test_exclusions_are_remembered_by_listing_and_patterns(tmp_path: Path, monke
     memo: dict[str, Any] = {}
     cache = StatCache(None)
     cache.memo = memo
-    assert sorted(collect_inputs(tmp_path, {}, backend="x", stat_cache=cache)) == [
+    assert sorted(collect_inputs(tmp_path, {}, adapter=adapter_for("x", []), stat_cache=cache)) == [
         "pkg/m0.py",
         "pkg/m1.py",
         "pkg/m2.py",
@@ -174,18 +175,20 @@ def test_exclusions_are_remembered_by_listing_and_patterns(tmp_path: Path, monke
 
     with monkeypatch.context() as m:
         m.setattr(_inputs, "compile_glob", no_matching)
-        assert sorted(collect_inputs(tmp_path, {}, backend="x", stat_cache=cache)) == [
+        assert sorted(collect_inputs(tmp_path, {}, adapter=adapter_for("x", []), stat_cache=cache)) == [
             "pkg/m0.py",
             "pkg/m1.py",
             "pkg/m2.py",
         ]
     # other patterns, or another listing: matched again
-    assert sorted(collect_inputs(tmp_path, {}, backend="x", exclude=["m1.py"], stat_cache=cache)) == [
+    assert sorted(collect_inputs(tmp_path, {}, adapter=adapter_for("x", []), exclude=["m1.py"], stat_cache=cache)) == [
         "pkg/m0.py",
         "pkg/m2.py",
     ]
     (tmp_path / "pkg" / "m7.py").write_text("")
-    assert "pkg/m7.py" in collect_inputs(tmp_path, {}, backend="x", exclude=["m1.py"], stat_cache=cache)
+    assert "pkg/m7.py" in collect_inputs(
+        tmp_path, {}, adapter=adapter_for("x", []), exclude=["m1.py"], stat_cache=cache
+    )
 
 
 def test_a_settled_hit_lists_no_directory_and_hashes_no_file(hooks: Hooks, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,16 +8,8 @@ directory whether the build runs in the tree or in a frontend's temporary copy o
 unpacked sdist (``uv build``, ``python -m build``), so the second build after an edit
 recompiles what the edit touched, not the dependencies.
 
-Per backend:
-
-- **cargo** (maturin, setuptools-rust): ``CARGO_TARGET_DIR`` points into it, and
-  ``MATURIN_PEP517_USE_BASE_PYTHON=1`` keeps pyo3's build script (which keys on the
-  interpreter's path) from rebuilding pyo3 in every new isolated environment.  Either
-  one set by the user wins, and then the directory is the user's.
-- **setuptools** keeps a fresh ``build_base`` per miss (``_buildenv``): distutils
-  compiles every source of an extension whenever it rebuilds it, so a persistent
-  ``build_temp`` would save nothing and could only reuse by timestamp.
-- others build as they are.
+How it is handed over is the backend's adapter's (``backends``:
+``Adapter.takes_build_dir``, ``Adapter.build_dir_env``; cargo's ``CARGO_TARGET_DIR``).
 
 **Never stale.**  cargo decides what to rebuild by comparing the modification times of
 sources with those of its records: a source not newer than an artifact is taken as what
@@ -68,7 +60,7 @@ from ._fsdir import Dir, DiskUsage, open_dir
 from ._log import logger, warn_once
 from ._records import MAX_LABELS, MAX_LEARNED, MAX_NAME, is_label, is_text
 
-__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_env", "build_dir_name", "check_note", "identity_label", "read_note"]
+__all__ = ["NOTE_TEMP", "BuildDir", "build_dir_name", "check_note", "identity_label", "read_note"]
 
 _RECORD = "inputs.json"
 #: the longest project id or label a note holds, and the most bytes read of one
@@ -325,13 +317,3 @@ def _at_least(path: str, stamp: int) -> bool:
         logger.debug("cannot set the time of %s (%s): a fresh build directory", path, e)
         return False
     return True
-
-
-def build_dir_env(build_dir: BuildDir, environ: Mapping[str, str], cargo: bool) -> dict[str, str]:
-    """The variables that hand ``build_dir`` to the inner backend (none the user set)."""
-    env: dict[str, str] = {}
-    if cargo and "CARGO_TARGET_DIR" not in environ:
-        env["CARGO_TARGET_DIR"] = str(build_dir.path / "target")
-        if "MATURIN_PEP517_USE_BASE_PYTHON" not in environ:
-            env["MATURIN_PEP517_USE_BASE_PYTHON"] = "1"
-    return env

@@ -490,7 +490,7 @@ class Engine:
         known = None if target is None else _declared_paths(keys.project.root, target.parts["inputs"])
         began = time.monotonic()
         records: BuildSystemFindings | None = None
-        with observed_build(keys.family, build_env, known) as (recorder, scratch):
+        with observed_build(keys.adapter, build_env, known) as (recorder, scratch):
             self.build_config, patterns = build_dir_plan(
                 keys.family,
                 kind,
@@ -537,12 +537,12 @@ class Engine:
         """The persistent build directory of this project and build environment, made
         safe for the build to come (``_builddir``) and held in ``stack`` (pruning leaves
         it alone), as variables for the inner backend; none when there is none to use."""
-        from ._builddir import BuildDir, build_dir_env, build_dir_name, identity_label
+        from ._builddir import BuildDir, build_dir_name, identity_label
 
         self._build_dir = None
         local, keys = self.local, self.keys
         if not (
-            keys.cargo
+            keys.adapter.takes_build_dir
             and kind in ("wheel", "editable")
             and target is not None
             and local is not None
@@ -559,7 +559,7 @@ class Engine:
         if path is None:
             return {}
         build_dir = BuildDir(path)
-        env = build_dir_env(build_dir, keys.environ, cargo=True)
+        env = keys.adapter.build_dir_env(build_dir.path, keys.environ)
         if not env:
             return {}
         if not stack.enter_context(local.using_build_dir(name)):
@@ -587,7 +587,7 @@ class Engine:
         """The learned inputs of the build just made; None (with a warning) when one of its
         inputs changed while it ran, or it ran a compiler whose reads nothing reported,
         since what it read is then unknown."""
-        from ._buildenv import SCRATCH_DIRS, cargo_findings
+        from ._buildenv import SCRATCH_DIRS
         from ._inputs import DEFAULT_EXCLUDE, UNKEYABLE, compile_glob
 
         keys = self.keys
@@ -596,15 +596,15 @@ class Engine:
         closure = {
             name.partition(":")[2] or name for name in (*parts.get("versions", {}), *parts.get("build_requires", {}))
         }
-        cargo = None
-        if keys.cargo and kind in ("wheel", "editable"):
-            manifests = [label for label in declared if label.rsplit("/", 1)[-1] == "Cargo.toml"]
-            cargo = cargo_findings(root, keys.project.pyproject, {**keys.environ, **build_env}, manifests)
+        # what the build tool recorded of its own reads (cargo's dep-info)
+        tool = None
+        if kind in ("wheel", "editable"):
+            tool = keys.adapter.learned_inputs(root, keys.project.pyproject, {**keys.environ, **build_env}, declared)
         outputs = [
             str(scratch),
             *SCRATCH_DIRS,
             *keys.outputs,
-            *(cargo.target_dirs if cargo else ()),
+            *(tool.target_dirs if tool else ()),
             *(records.build_dirs if records else ()),
         ]
         if self.local is not None:
@@ -614,7 +614,7 @@ class Engine:
             declared,
             skip=outputs,
             is_output=lambda label: compile_glob(*DEFAULT_EXCLUDE).match(label) is not None,
-            declared_env=lambda name: bool(_key.env_part(keys.family, keys.settings.env, {name: ""}, cargo=keys.cargo)),
+            declared_env=lambda name: bool(_key.env_part(keys.adapter.env_patterns(), keys.settings.env, {name: ""})),
             closure=closure,
         )
         shipped = _sdist_files(kind, root, files)
@@ -627,7 +627,7 @@ class Engine:
             recorder,
             context,
             keys.stat_cache,
-            cargo,
+            tool,
             self._installed,
             build_system={**(records.files if records else {}), **shipped},
         )
@@ -655,7 +655,7 @@ class Engine:
                 files,
                 records,
                 reported=bool(
-                    recorder.compiler_dep_paths or (cargo and cargo.files) or (records and records.compiler_reported)
+                    recorder.compiler_dep_paths or (tool and tool.files) or (records and records.compiler_reported)
                 ),
             )
             if member is not None:

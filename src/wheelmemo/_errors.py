@@ -1,14 +1,16 @@
 """The small exception hierarchy of wheelmemo.
 
 Only our own failures live here.  Exceptions raised by the inner backend are never
-wrapped: they pass through to the frontend untouched.  A :class:`ConfigError` becomes
+wrapped: they pass through to the frontend untouched, save the inner backend's
+``UnsupportedOperation``, re-raised as ours (:class:`UnsupportedOperation`, which the
+hooks module exports as PEP 517 asks).  A :class:`ConfigError` becomes
 one ``wheelmemo: error: ...`` line at the hook boundary (``_hooks.py``); a
 :class:`StoreError` becomes a warning and an uncached build.
 """
 
 from __future__ import annotations
 
-__all__ = ["BudgetSpent", "ConfigError", "CorruptEntryError", "StoreError", "WheelmemoError"]
+__all__ = ["BudgetSpent", "ConfigError", "CorruptEntryError", "StoreError", "UnsupportedOperation", "WheelmemoError"]
 
 
 class WheelmemoError(Exception):
@@ -30,3 +32,13 @@ class CorruptEntryError(StoreError):
 class BudgetSpent(StoreError):
     """The time allowed for checking what a record names (a remote's ``remote-budget``)
     ended before the check did."""
+
+
+class UnsupportedOperation(Exception):
+    """PEP 517: ``build_sdist`` raises this when it cannot build an sdist, and the frontend
+    then builds the wheel from the tree instead.
+
+    pyproject-hooks recognises ``getattr(backend, "UnsupportedOperation")`` of the backend
+    it imported, which is wheelmemo: the inner backend's own ``UnsupportedOperation`` is
+    re-raised as this one (chained to it, so that its traceback and message are shown).
+    """

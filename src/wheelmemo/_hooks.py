@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from ._errors import ConfigError
+from ._errors import ConfigError, UnsupportedOperation
 
 if TYPE_CHECKING:
     from ._memo import Memo
@@ -29,16 +29,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-
-class UnsupportedOperation(Exception):
-    """PEP 517: ``build_sdist`` raises this when it cannot build an sdist, and the frontend
-    then builds the wheel from the tree instead.
-
-    pyproject-hooks recognises ``getattr(backend, "UnsupportedOperation")`` of the backend
-    it imported, which is wheelmemo: the inner backend's own ``UnsupportedOperation`` is
-    re-raised as this one (chained to it, so that its traceback and message are shown).
-    """
 
 
 def _run(config_settings: ConfigSettings, action: Callable[[Memo], T]) -> T:

@@ -27,6 +27,7 @@ from ._inputs import (
     collect_inputs,
 )
 from ._key import VCS_PLUGINS, backend_family, requirement_name
+from .backends import Adapter, adapter_for
 
 __all__ = ["init_project", "learned_cache_keys", "required_cache_keys"]
 
@@ -38,21 +39,21 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     """The uv cache-keys that change whenever an input of the compiled parts changes:
     exactly the files an editable install's stale check watches (``builds_compiled_parts``),
     in every directory, so that the command its warning names rebuilds them."""
-    family = backend_family(ALIASES.get(backend, backend))
-    inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
+    adapter = _adapter(pyproject, backend)
+    inputs = collect_inputs(root, pyproject, adapter=adapter, stat_cache=StatCache(None))
     watched = [label for label in inputs if builds_compiled_parts(label)]
     in_tree = [label for label in watched if not label.startswith(("../", "/"))]
     keys: list[dict[str, Any]] = [{"file": label} for label in in_tree if "/" not in label]
     # per top-level directory, not "**/*.rs": that would take in target/'s generated files
     patterns: set[str] = set()
     for label in in_tree:
-        if "/" not in label or label.startswith(".cargo/"):
+        if "/" not in label or adapter.cache_key_alone(label):
             continue
         top, name = label.split("/", 1)[0], label.rsplit("/", 1)[-1]
         suffix = next((s for s in (*NATIVE_SOURCE_SUFFIXES, *BUILD_FILE_SUFFIXES) if name.endswith(s)), None)
         patterns.add(f"{top}/**/*{suffix}" if suffix else f"{top}/**/{name}")
     keys += [{"file": pattern} for pattern in sorted(patterns)]
-    keys += [{"file": label} for label in in_tree if label.startswith(".cargo/")]
+    keys += [{"file": label} for label in in_tree if "/" in label and adapter.cache_key_alone(label)]
     outside = sorted(
         {"/".join(label.split("/")[: label.count("../") + 1]) for label in watched if label.startswith("../")}
     )
@@ -122,9 +123,15 @@ def _last_header(lines: list[str]) -> list[str]:
 
 def _compiles(root: Path, pyproject: dict[str, Any], backend: str) -> bool:
     """Whether the project has sources of compiled parts (Rust, C, C++, Cython...)."""
-    family = backend_family(ALIASES.get(backend, backend))
-    inputs = collect_inputs(root, pyproject, backend=family, stat_cache=StatCache(None))
-    return family in ("maturin",) or any(label.endswith(NATIVE_SOURCE_SUFFIXES) for label in inputs)
+    adapter = _adapter(pyproject, backend)
+    inputs = collect_inputs(root, pyproject, adapter=adapter, stat_cache=StatCache(None))
+    return adapter.always_compiles or any(label.endswith(NATIVE_SOURCE_SUFFIXES) for label in inputs)
+
+
+def _adapter(pyproject: dict[str, Any], backend: str) -> Adapter:
+    """The adapter of the inner ``backend`` (and of the plugins the project requires)."""
+    requires = (pyproject.get("build-system") or {}).get("requires") or []
+    return adapter_for(backend_family(ALIASES.get(backend, backend)), [str(r) for r in requires])
 
 
 def _inline(value: dict[str, Any]) -> Any:

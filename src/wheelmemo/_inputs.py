@@ -1,8 +1,8 @@
 """Which files are inputs of a build, and their content fingerprints.
 
 The inputs are every file of the project that git would not ignore or tracks (``_walk``),
-minus build outputs the backends write into the tree, plus what a known backend reads from
-outside it (cargo path dependencies, workspace manifests, ``.cargo/config.toml``), with
+minus build outputs the backends write into the tree, plus what the backend's adapter knows it reads from
+outside it (``backends``: cargo's path dependencies, workspace manifests), with
 ``[tool.wheelmemo] inputs`` / ``exclude`` globs on top.  Files the project's metadata
 names (readme, license files) are inputs whatever ``exclude`` says: they reach METADATA.
 
@@ -24,13 +24,12 @@ import marshal
 import os
 import re
 import stat
-import sys
 import time
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import BudgetSpent
 from ._log import warn_once
@@ -38,10 +37,8 @@ from ._records import is_under_system
 from ._store import temp_file
 from ._walk import INDEX_MEMO_KEY, WALK_MEMO_KEY, list_tree, stat_signature
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from .backends import Adapter
 
 __all__ = ["StatCache", "builds_compiled_parts", "collect_inputs", "compile_glob", "file_digest"]
 
@@ -598,86 +595,6 @@ def find_extension_files(root: Path) -> list[str]:
     return sorted(found)
 
 
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-
-
-def _dep_tables(manifest: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for name in ("dependencies", "build-dependencies", "dev-dependencies"):
-        table = manifest.get(name)
-        if isinstance(table, dict):
-            yield table
-    for target in (manifest.get("target") or {}).values():
-        if isinstance(target, dict):
-            yield from _dep_tables(target)
-    for table in (manifest.get("patch") or {}).values():
-        if isinstance(table, dict):
-            yield table
-    workspace = manifest.get("workspace")
-    if isinstance(workspace, dict) and isinstance(workspace.get("dependencies"), dict):
-        yield workspace["dependencies"]
-
-
-def cargo_inputs(root: Path, pyproject: dict[str, Any]) -> tuple[list[Path], list[Path]]:
-    """What cargo reads outside the tree: (path-dependency dirs, single files).
-
-    Parsed from the manifests rather than asked of ``cargo metadata``, which costs a
-    process and may touch the network on every hook call.
-    """
-    maturin = ((pyproject.get("tool") or {}).get("maturin")) or {}
-    manifest_path = (root / maturin.get("manifest-path", "Cargo.toml")).resolve()
-    if not manifest_path.is_file():
-        return [], []
-    dirs: list[Path] = []
-    files: list[Path] = []
-    # cargo configuration and the workspace root live in ancestor directories
-    for parent in manifest_path.parents:
-        for name in (".cargo/config.toml", ".cargo/config"):
-            if (parent / name).is_file():
-                files.append(parent / name)
-        if parent != manifest_path.parent and (parent / "Cargo.toml").is_file():
-            workspace = _load_toml(parent / "Cargo.toml")
-            if "workspace" in workspace:
-                files += [p for p in (parent / "Cargo.toml", parent / "Cargo.lock") if p.is_file()]
-                _walk_path_deps(parent / "Cargo.toml", workspace, dirs)
-    cargo_home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
-    files += [p for p in (cargo_home / "config.toml", cargo_home / "config") if p.is_file()]
-    _walk_path_deps(manifest_path, _load_toml(manifest_path), dirs)
-    return dirs, files
-
-
-def _walk_path_deps(manifest_path: Path, manifest: dict[str, Any], seen: list[Path]) -> None:
-    for table in _dep_tables(manifest):
-        for spec in table.values():
-            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
-                dep = (manifest_path.parent / spec["path"]).resolve()
-                if dep not in seen and (dep / "Cargo.toml").is_file():
-                    seen.append(dep)
-                    _walk_path_deps(dep / "Cargo.toml", _load_toml(dep / "Cargo.toml"), seen)
-
-
-def _cargo_files(root: Path, pyproject: dict[str, Any]) -> dict[str, str]:
-    """Label -> path of what cargo reads outside the tree, labelled relative to it."""
-    dirs, files = cargo_inputs(root, pyproject)
-    resolved_root = root.resolve()
-    found: dict[str, str] = {}
-    for directory in dirs:
-        if directory == resolved_root or resolved_root in directory.parents:
-            continue  # inside the tree: already walked
-        for rel in list_tree(directory, skip_dirs=SKIP_DIRS | {"target"}):
-            dep_file = directory / rel
-            found[Path(os.path.relpath(dep_file, resolved_root)).as_posix()] = str(dep_file)
-    for outside in files:
-        if resolved_root not in outside.parents:
-            # by absolute path: the same file whatever the tree's depth (an unpacked sdist)
-            found[outside.as_posix()] = str(outside)
-    return found
-
-
 def _named_by_metadata(pyproject: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The (paths, globs) the project's metadata names, relative to the project.
 
@@ -761,7 +678,7 @@ def collect_inputs(
     root: Path,
     pyproject: dict[str, Any],
     *,
-    backend: str,
+    adapter: Adapter,
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     stat_cache: StatCache,
@@ -782,6 +699,5 @@ def collect_inputs(
         for path in glob.glob(os.path.join(root_str, pattern), recursive=True):
             if os.path.isfile(path):
                 found[Path(os.path.relpath(path, root_str)).as_posix()] = path
-    if backend == "maturin":
-        found.update(_cargo_files(root, pyproject))
+    found.update(adapter.outside_inputs(root, pyproject))
     return stat_cache.digest_all(found)

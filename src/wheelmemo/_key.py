@@ -6,14 +6,14 @@ miss can say what changed.  Parts are content, never paths or times:
 - ``hook``: ``wheel``, ``editable``, ``metadata-wheel`` or ``metadata-editable``;
 - ``inputs``: label -> content digest of every input file (``_inputs``);
 - ``config_settings``: as the inner backend receives them, normalized (None == {});
-- ``env``: the environment variables the inner backend reads (a list per known
-  backend, ``SOURCE_DATE_EPOCH`` always, ``[tool.wheelmemo] env`` on top);
+- ``env``: the environment variables the inner backend reads (its adapter's,
+  ``backends``; ``SOURCE_DATE_EPOCH`` always, ``[tool.wheelmemo] env`` on top);
 - ``interpreter``: implementation, full version string, ABI and platform;
 - ``versions``: the inner backend's distribution and the resolved distributions that
   ``build-system.requires`` (and any extra requirements given) names, with their
   dependencies, and nothing else installed; a distribution installed from a path or
   URL (PEP 610) also by the digest of its RECORD (``versions_part``);
-- ``toolchain``: ``rustc -vV`` for maturin (memoized by the stat of rustup's state);
+- ``toolchain``: a toolchain no version names, by its adapter (``rustc -vV`` for cargo);
 - ``vcs``: ``git describe`` when a VCS-versioning plugin is in the ``versions`` closure;
 - ``git`` (``build_sdist`` only): the committed tree and the index (``git_part``).
 """
@@ -28,7 +28,7 @@ import re
 import sys
 import sysconfig
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ._settings import ConfigSettings
@@ -40,7 +40,6 @@ __all__ = [
     "git_part",
     "interpreter_part",
     "key_digest",
-    "toolchain_part",
     "vcs_part",
     "versions_part",
 ]
@@ -48,51 +47,6 @@ __all__ = [
 #: Bump when the meaning of a key or the shape of an entry changes.
 FORMAT = 1
 
-_COMPILERS = (
-    "CC",
-    "CXX",
-    "CPP",
-    "LD",
-    "AR",
-    "ARFLAGS",
-    "CFLAGS",
-    "CXXFLAGS",
-    "CPPFLAGS",
-    "LDFLAGS",
-    "LDSHARED",
-    "CPATH",
-    "C_INCLUDE_PATH",
-    "CPLUS_INCLUDE_PATH",
-    "LIBRARY_PATH",
-    "PKG_CONFIG_PATH",
-    "MACOSX_DEPLOYMENT_TARGET",
-    "ARCHFLAGS",
-    "_PYTHON_HOST_PLATFORM",
-    "_PYTHON_SYSCONFIGDATA_NAME",
-)
-#: Environment variables each known backend (by top-level module) reads.
-ENV_FAMILIES: dict[str, tuple[str, ...]] = {
-    "maturin": (
-        "RUSTFLAGS",
-        "RUSTDOCFLAGS",
-        "CARGO_*",
-        "MATURIN_*",
-        "PYO3_*",
-        "RUSTC",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "RUSTUP_TOOLCHAIN",
-        "TARGET_*",
-        "HOST_*",
-        *_COMPILERS,
-    ),
-    "setuptools": ("SETUPTOOLS_*", "DISTUTILS_*", "DIST_EXTRA_CONFIG", *_COMPILERS),
-    "hatchling": ("HATCH_BUILD_*", "HATCH_VCS_*", "SETUPTOOLS_SCM_*"),
-    "flit_core": (),
-    "pdm": ("PDM_BUILD_*", "SETUPTOOLS_SCM_*", *_COMPILERS),
-    "scikit_build_core": ("SKBUILD_*", "CMAKE_*", "CMAKE", "NINJA", *_COMPILERS),
-    "mesonpy": ("MESON*", "NINJA", *_COMPILERS),
-}
 ALWAYS_ENV = ("SOURCE_DATE_EPOCH",)
 VCS_PLUGINS = frozenset(
     {
@@ -110,29 +64,15 @@ VCS_PLUGINS = frozenset(
 
 
 def backend_family(ref: str) -> str:
+    """The inner backend's top-level module, which picks its adapter (``backends``)."""
     return ref.split(":", maxsplit=1)[0].split(".", maxsplit=1)[0]
 
 
-#: Build requirements that make a backend of another family run cargo (setuptools-rust
-#: for setuptools): the build then reads what maturin's does.
-CARGO_PLUGINS = frozenset({"setuptools-rust"})
-
-
-def uses_cargo(family: str, requires: Sequence[str]) -> bool:
-    """Whether the build runs cargo: maturin, or a backend with a cargo plugin."""
-    return family == "maturin" or any(requirement_name(r) in CARGO_PLUGINS for r in requires)
-
-
-def env_part(family: str, extra: Sequence[str], environ: Mapping[str, str], *, cargo: bool = False) -> dict[str, str]:
-    """The variables that the backend reads, by a digest of their value (a value may be a
-    secret: it never reaches the cache or a log line); an unknown backend is keyed on
-    all families, a backend that runs cargo on maturin's too."""
-    if family in ENV_FAMILIES:
-        patterns = set(ENV_FAMILIES[family])
-    else:
-        patterns = {p for family_patterns in ENV_FAMILIES.values() for p in family_patterns}
-    if cargo:
-        patterns.update(ENV_FAMILIES["maturin"])
+def env_part(backend: Collection[str], extra: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables that the backend reads (``backend``: its adapter's patterns, names
+    and globs), ``SOURCE_DATE_EPOCH`` and ``extra``, by a digest of their value (a value
+    may be a secret: it never reaches the cache or a log line)."""
+    patterns = set(backend)
     patterns.update(ALWAYS_ENV, extra)
     plain = {p for p in patterns if not any(c in p for c in "*?[")}
     globs = [p for p in patterns if p not in plain]
@@ -327,59 +267,6 @@ def versions_part(
     if backend not in versions and backend in installed:
         versions[f"backend:{backend}"] = _installed_state(*installed[backend])
     return dict(sorted(versions.items()))
-
-
-def _stat_signature(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def toolchain_part(cargo: bool, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
-    """``rustc -vV`` for cargo-based backends, re-run only when rustup's state changes.
-
-    ``memo`` is the persistent stat-cache dict; rustup picks the toolchain from its
-    settings file, its toolchains directory, ``RUSTUP_TOOLCHAIN`` and the tree's
-    ``rust-toolchain(.toml)`` (the latter is an input file anyway).
-    """
-    if not cargo:
-        return None
-    import shutil
-
-    rustc = environ.get("RUSTC") or shutil.which("rustc", path=environ.get("PATH"))
-    if not rustc:
-        return "rustc: not found"
-    rustup_home = environ.get("RUSTUP_HOME") or os.path.join(os.path.expanduser("~"), ".rustup")
-    toolchains = os.path.join(rustup_home, "toolchains")
-    try:
-        installed = sorted(os.listdir(toolchains))
-    except OSError:
-        installed = []
-    probe = json.dumps(
-        [
-            rustc,
-            _stat_signature(os.path.realpath(rustc)),
-            _stat_signature(os.path.join(rustup_home, "settings.toml")),
-            [[t, _stat_signature(os.path.join(toolchains, t))] for t in installed],
-            environ.get("RUSTUP_TOOLCHAIN"),
-            os.getcwd(),
-        ]
-    )
-    cached = memo.get("toolchain")
-    if isinstance(cached, list) and len(cached) == 2 and cached[0] == probe:
-        return str(cached[1])
-    import subprocess
-
-    try:
-        out = subprocess.run(
-            [rustc, "-vV"], capture_output=True, text=True, check=True, env=dict(environ), stdin=subprocess.DEVNULL
-        ).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        return f"rustc: {e}"
-    memo["toolchain"] = [probe, out]
-    return out
 
 
 def git_part(root: str) -> str | None:

@@ -26,6 +26,7 @@ from ._log import DEBUG, logger, warn_once
 from ._settings import ConfigSettings, Project, Settings
 from ._store import LocalStore, Store
 from ._version import __version__
+from .backends import adapter_for
 
 __all__ = ["Keys", "Lookup"]
 
@@ -82,9 +83,8 @@ class Keys:
         self.family = family
         self.local = local
         self.offline = offline
-        #: the build runs cargo (maturin, setuptools-rust): keyed on rustc and cargo's
-        #: variables, and cargo's records are read after a miss
-        self.cargo = _key.uses_cargo(family, project.requires)
+        #: what wheelmemo knows of the backend's family (and its plugins': setuptools-rust)
+        self.adapter = adapter_for(family, project.requires)
         self.project_id = project.name or str(project.root.resolve())
         self.stat_cache = StatCache(None)
         #: the frontend's directories of this call (wheel, metadata): outputs, never inputs
@@ -119,14 +119,14 @@ class Keys:
                 "wheelmemo": __version__,
                 "project": self.project_id,
                 "backend": self.settings.backend,
-                "env": _key.env_part(self.family, self.settings.env, self.environ, cargo=self.cargo),
+                "env": _key.env_part(self.adapter.env_patterns(), self.settings.env, self.environ),
                 "interpreter": _key.interpreter_part(),
                 # wheelmemo itself is keyed by its version (above), not by how it was
                 # installed: a development install has a new RECORD in every build env
                 "versions": _key.versions_part(
                     [r for r in self.project.requires if _key.requirement_name(r) != "wheelmemo"], self.family
                 ),
-                "toolchain": _key.toolchain_part(self.cargo, stat_cache.memo, self.environ),
+                "toolchain": self.adapter.toolchain(stat_cache.memo, self.environ),
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
@@ -153,7 +153,7 @@ class Keys:
         return collect_inputs(
             self.project.root,
             self.project.pyproject,
-            backend=self.family,
+            adapter=self.adapter,
             include=self.settings.inputs,
             exclude=exclude,
             stat_cache=self.stat_cache,
@@ -180,7 +180,7 @@ class Keys:
         from ._sdist import compare_unpacked
 
         base = self.base()
-        compared = compare_unpacked(sdist, self.family, self.environ, self.project.root, base["inputs"])
+        compared = compare_unpacked(sdist, self.adapter, self.environ, self.project.root, base["inputs"])
         if compared is None:
             return
         unpacked_digest, differs, equivalent = compared

@@ -14,9 +14,8 @@ What a miss observes (a hit only re-checks what was recorded):
   the C compilers it runs: ``_recorder`` (files opened, variables read, modules imported
   or looked for in vain, distributions asked for, ``DEPENDENCIES_OUTPUT``).
 - **CMake and meson**: their own records of what the compilers read (``_buildsys``).
-- **cargo**: rustc's dep-info files (``*.d``, with ``# env-dep:`` lines) and build
-  scripts' ``output`` files (``rerun-if-changed``, ``rerun-if-env-changed``, in the
-  ``cargo:`` and ``cargo::`` forms) in the target directory.
+- **a build tool's own records**, asked of the backend's adapter (``backends``):
+  cargo's dep-info files and build scripts' outputs (``backends.cargo``).
 
 What is left out, and why: files of the interpreter and of the build environment's
 ``sys.path`` (keyed by the interpreter and requirement versions), cargo's registry and
@@ -48,16 +47,17 @@ import sys
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from ._key import canonical_name, env_digest
-from ._recorder import Recorder, is_noise_env, is_under, parse_make_deps
+from ._recorder import Recorder, is_noise_env, is_under
 from ._records import is_under_system
+
+if TYPE_CHECKING:
+    from .backends import Findings
 
 __all__ = [
     "BuildContext",
-    "CargoFindings",
-    "cargo_learned",
     "check_learned",
     "learn",
     "learned_key",
@@ -70,77 +70,6 @@ class DigestSource(Protocol):
     """What gives a learned file's state: ``_inputs.StatCache``."""
 
     def learned_state(self, label: str, path: str, *, walk: bool = False, deadline: float | None = None) -> str: ...
-
-
-#: Variables cargo sets for rustc and build scripts itself (``env!("OUT_DIR")``): their
-#: values come from cargo, whatever the environment says; ``CARGO_*`` is keyed anyway.
-CARGO_SETS = frozenset(
-    {"OUT_DIR", "TARGET", "HOST", "PROFILE", "OPT_LEVEL", "DEBUG", "NUM_JOBS", "RUSTC_LINKER", "RUSTDOC"}
-)
-_ENV_DEP = re.compile(r"^# env-dep:([^=\n]+)(?:=.*)?$", re.MULTILINE)
-_RERUN = re.compile(r"^cargo::?rerun-if-(changed|env-changed)=(.*)$", re.MULTILINE)
-
-
-class CargoFindings:
-    """What the dep-info and build-script outputs of a target directory name."""
-
-    def __init__(self, target_dirs: Iterable[Path] = ()) -> None:
-        self.files: dict[str, str] = {}  # absolute path -> source
-        self.env: dict[str, str] = {}  # name -> source
-        #: cargo's own outputs (OUT_DIR's generated files, target/wheels): never inputs
-        self.target_dirs = [str(d) for d in target_dirs]
-
-
-def cargo_learned(target_dirs: Iterable[Path], packages: Mapping[str, Path], workspace: Path) -> CargoFindings:
-    """Read every dep-info and build-script ``output`` file under the target dirs.
-
-    All of them, not only those this build wrote: a unit that cargo found fresh is part
-    of the build too, and its files are as old as the build that made it.  A superset
-    can only cause a miss.  ``packages`` maps local package names to their directories
-    (build scripts' relative paths are relative to their package); rustc's relative
-    paths are relative to the workspace root, where cargo runs it.
-    """
-    target_dirs = list(target_dirs)
-    findings = CargoFindings(target_dirs)
-    for target in target_dirs:
-        if not target.is_dir():
-            continue
-        for dep_info in _glob_any(
-            target, ("*/deps/*.d", "*/*/deps/*.d", "*/build/*/*.d", "*/*/build/*/*.d", "*/*.d", "*/*/*.d")
-        ):
-            try:
-                text = dep_info.read_text(encoding="utf-8", errors="surrogateescape")
-            except OSError:
-                continue
-            for dep in parse_make_deps(text):
-                findings.files.setdefault(str(workspace / dep), "rustc")
-            for name in _ENV_DEP.findall(text):
-                if name not in CARGO_SETS:  # cargo's own value, not the environment's
-                    findings.env.setdefault(name, "rustc (env!)")
-        for output in _glob_any(target, ("*/build/*/output", "*/*/build/*/output")):
-            package = output.parent.name.rpartition("-")[0]
-            try:
-                text = output.read_text(encoding="utf-8", errors="surrogateescape")
-            except OSError:
-                continue
-            base = packages.get(package)
-            for what, raw in _RERUN.findall(text):
-                value = raw.strip()
-                source = f"build script of {package}"
-                if what == "env-changed":
-                    findings.env.setdefault(value, source)
-                elif base is not None:  # a registry crate's files are covered by Cargo.lock
-                    findings.files.setdefault(str(base / value), source)
-    return findings
-
-
-def _glob_any(root: Path, patterns: Iterable[str]) -> Iterator[Path]:
-    seen: set[Path] = set()
-    for pattern in patterns:
-        for path in root.glob(pattern):
-            if path not in seen:
-                seen.add(path)
-                yield path
 
 
 # -- checking what was learned ---------------------------------------------------------------
@@ -269,13 +198,14 @@ def learn(
     recorder: Recorder,
     context: BuildContext,
     digests: DigestSource,
-    cargo: CargoFindings | None,
+    tool: Findings | None,
     installed: Callable[[], Mapping[str, tuple[str, str]]],
     *,
     build_system: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The learned-inputs record of one build, and the inputs that changed while it ran
-    (``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
+    (``tool``: what the build tool's own records name, ``Adapter.learned_inputs``;
+    ``build_system``: files a build system's records name, ``_buildsys``, with their source)."""
     sources: dict[str, str] = {}
     for path in recorder.files_read():
         sources.setdefault(path, "python")
@@ -291,11 +221,11 @@ def learn(
         if os.path.exists(path):
             sources.setdefault(path, source)
     env_sources = {name: "python" for name in recorder.env_read()}
-    if cargo is not None:
-        for path, source in cargo.files.items():
+    if tool is not None:
+        for path, source in tool.files.items():
             if os.path.exists(path):
                 sources.setdefault(path, source)
-        for name, source in cargo.env.items():
+        for name, source in tool.env.items():
             env_sources.setdefault(name, source)
     files, read, changed = _file_states(sources, context, digests, recorder.start_ns, recorder.known)
     read |= _project_modules(context)
@@ -315,7 +245,7 @@ def learn(
         dists = _learned_dists(
             recorder, context, installed, [name for name, (state, _) in modules.items() if state == "present"]
         )
-    sealed = recorder.sealed and cargo is None and not recorder.compiler_dep_paths
+    sealed = recorder.sealed and tool is None and not recorder.compiler_dep_paths
     return {
         "files": files,
         "env": env,

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import _key
 from ._engine import Engine, Outcome, elapsed
-from ._errors import ConfigError, CorruptEntryError, StoreError
+from ._errors import ConfigError, CorruptEntryError, StoreError, UnsupportedOperation
 from ._inner import InnerBackend
 from ._inputs import file_digest, find_extension_files
 from ._keys import Keys
@@ -239,11 +239,8 @@ class Memo:
             # (the class of the backend it imported), so the inner one is re-raised as
             # that, chained to it; every other exception passes through untouched
             unsupported = getattr(self.inner.loaded, "UnsupportedOperation", None)
-            if isinstance(unsupported, type) and isinstance(e, unsupported):
-                from ._hooks import UnsupportedOperation
-
-                if not isinstance(e, UnsupportedOperation):
-                    raise UnsupportedOperation(*e.args) from e
+            if isinstance(unsupported, type) and isinstance(e, unsupported) and not isinstance(e, UnsupportedOperation):
+                raise UnsupportedOperation(*e.args) from e
             raise
 
     # -- build_wheel / build_editable ---------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from ._errors import ConfigError
-from ._remote import (
+from ._remote_base import (
     ASKED,
     CHUNK,
     RemoteError,

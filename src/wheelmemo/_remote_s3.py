@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable
 
-from ._remote import (
+from ._remote_base import (
     ASKED,
     CHUNK,
     ClientMissing,

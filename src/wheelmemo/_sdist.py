@@ -10,23 +10,25 @@ tree's build read or shipped none of those files (``Memo._mismatch``): an sdist 
 not the tree (hatchling's ``sdist.exclude``, MANIFEST rules).  Paths and temporary
 directories never count.
 
-Differences that are not differences: ``PKG-INFO``, which every sdist adds, the
-``[egg_info] tag_build = / tag_date = 0`` lines setuptools writes into the sdist's
-``setup.cfg`` (they set what an absent section sets), and descriptive fields maturin
-adds to the ``[package]`` table of the ``Cargo.toml`` it ships (``readme``).
+Differences that are not differences: ``PKG-INFO``, which every sdist adds, and what
+the backend's adapter says of a file it changes (``Adapter.sdist_normalizers``:
+setuptools' ``[egg_info]`` tags in ``setup.cfg``, maturin's ``readme`` in ``Cargo.toml``).
 """
 
 from __future__ import annotations
 
-import sys
 import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._inputs import StatCache, collect_inputs
 from ._key import inputs_digest
 from ._settings import load_project, load_settings
+
+if TYPE_CHECKING:
+    from .backends import Adapter
 
 __all__ = ["compare_unpacked", "tree_files"]
 
@@ -58,7 +60,7 @@ def tree_files(sdist: Path, tree: Path) -> dict[str, str]:
 
 def compare_unpacked(
     sdist: Path,
-    family: str,
+    adapter: Adapter,
     environ: Mapping[str, str],
     tree: Path,
     tree_inputs: Mapping[str, str],
@@ -84,7 +86,7 @@ def compare_unpacked(
         inputs = collect_inputs(
             top,
             project.pyproject,
-            backend=family,
+            adapter=adapter,
             include=settings.inputs,
             exclude=settings.exclude,
             stat_cache=StatCache(None),
@@ -99,77 +101,19 @@ def compare_unpacked(
             *(
                 label
                 for label in changed
-                if label != "PKG-INFO" and _equivalent(label, top, tree, label in tree_inputs)
+                if label != "PKG-INFO" and _equivalent(adapter, label, top, tree, label in tree_inputs)
             ),
         ]
     return inputs_digest(inputs), [label for label in changed if label not in equivalent], equivalent
 
 
-#: Fields of a Cargo.toml [package] table that describe the package and change nothing
-#: rustc builds: maturin's sdist adds ``readme`` to the manifest it ships.
-_CARGO_DESCRIPTIVE = frozenset(
-    {
-        "readme",
-        "description",
-        "license",
-        "license-file",
-        "authors",
-        "repository",
-        "homepage",
-        "documentation",
-        "keywords",
-        "categories",
-        "include",
-        "exclude",
-        "publish",
-    }
-)
-
-
-def _equivalent(label: str, unpacked: Path, tree: Path, tree_has_it: bool) -> bool:
-    """Whether a file the sdist changed is the tree's as far as any build is concerned."""
+def _equivalent(adapter: Adapter, label: str, unpacked: Path, tree: Path, tree_has_it: bool) -> bool:
+    """Whether a file the sdist changed is the tree's as far as the backend's build is concerned."""
     name = label.rsplit("/", 1)[-1]
-    normalize = {"setup.cfg": _setup_cfg_sections, "Cargo.toml": _cargo_manifest}.get(name)
+    normalize = adapter.sdist_normalizers().get(name)
     if normalize is None:
         return False
     try:
         return normalize(unpacked / label) == normalize(tree / label if tree_has_it else None)
     except (OSError, ValueError, UnicodeDecodeError):
         return False
-
-
-def _setup_cfg_sections(path: Path | None) -> object:
-    """setup.cfg without the ``[egg_info] tag_build = / tag_date = 0`` setuptools adds."""
-    import configparser
-
-    parser = configparser.RawConfigParser()
-    if path is not None:
-        try:
-            parser.read(path, encoding="utf-8")
-        except configparser.Error as e:
-            raise ValueError(str(e)) from None
-    found = {name: dict(parser.items(name)) for name in parser.sections()}
-    tags = found.get("egg_info", {})
-    if tags.get("tag_build", None) == "" and tags.get("tag_date", None) == "0":
-        del tags["tag_build"], tags["tag_date"]
-    return {name: values for name, values in found.items() if values}
-
-
-def _cargo_manifest(path: Path | None) -> object:
-    """A Cargo.toml without the descriptive fields of its [package] table."""
-    if path is None:
-        return None
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
-    with open(path, "rb") as f:
-        try:
-            manifest = tomllib.load(f)
-        except tomllib.TOMLDecodeError as e:
-            raise ValueError(str(e)) from None
-    package = manifest.get("package")
-    if isinstance(package, dict):
-        manifest["package"] = {k: v for k, v in package.items() if k not in _CARGO_DESCRIPTIVE}
-    return manifest

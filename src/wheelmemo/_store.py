@@ -1018,15 +1018,17 @@ class LocalStore:
 
     def _forget(self, directory: Callable[[], contextlib.AbstractContextManager[Dir]], older_than: float) -> int:
         """Remove the files of ``directory`` last written more than ``older_than`` seconds
-        ago; the bytes they held."""
-        horizon = time.time() - older_than
+        ago; the bytes they held.  A file being written (a temporary name: a leading dot)
+        is left a day: ``clean`` removing one under a put's feet failed its rename."""
+        now = time.time()
+        horizon, unfinished = now - older_than, now - max(older_than, 86400.0)
         freed, measure = 0, DiskUsage()
         try:
             with directory() as found:
                 for name in found.names():
                     with contextlib.suppress(OSError):
                         st = found.lstat(name)
-                        if st.st_mtime <= horizon:
+                        if st.st_mtime <= (unfinished if name.startswith(".") else horizon):
                             found.unlink(name)
                             freed += measure(st)
         except (OSError, StoreError):

@@ -127,7 +127,7 @@ class RemoteStore:
         """A hook would upload, and the remote takes no writes: say why and what changes
         it, once in a frontend run (each such hook renews the note that it was said).  As
         asked (``remote-read-only = true``) it is an informational line, else a warning."""
-        from ._remote import ASKED
+        from ._remote_base import ASKED
 
         if self._failed:
             return

@@ -515,8 +515,8 @@ def verify_hit(engine: Engine, kind: str, found: str, compute: Callable[[], Outc
             # cargo's artifacts in a target directory of their own, removed after: a build
             # from nothing (not the persistent build directory, nor a target/ left in the tree)
             number = len(builds)
-            clean = {"CARGO_TARGET_DIR": str(Path(tmp) / f"target{number}")} if engine.keys.cargo else {}
-            with observed_build(engine.keys.family, clean, None):
+            clean = engine.keys.adapter.fresh_build_env(Path(tmp) / f"target{number}")
+            with observed_build(engine.keys.adapter, clean, None):
                 builds.append(compute())
             wheels = [path for name, path in builds[-1].files if name.endswith(".whl")]
             if not wheels:

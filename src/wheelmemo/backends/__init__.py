@@ -1,0 +1,181 @@
+"""What wheelmemo knows of each family of inner backends, one adapter per family.
+
+The engine, the keys and ``init`` ask an :class:`Adapter` the few questions where the
+families differ, and never test a backend's name themselves:
+
+- ``cargo``: maturin, and setuptools-rust's cargo side (``cargo.py``);
+- ``setuptools``: setuptools and what runs through it (``setuptools.py``);
+- ``cmake``: scikit-build-core (``cmake.py``);
+- ``meson``: meson-python (``meson.py``);
+- ``generic``: hatchling, flit, pdm and any backend wheelmemo does not know (``generic.py``).
+
+:func:`adapter_for` picks one by the inner backend's top-level module (its *family*,
+``_key.backend_family``), and adds a plugin's adapter on top when a build requirement
+runs another family's build inside it (setuptools-rust runs cargo for setuptools).
+Adding a family is adding a module here and a line in :data:`FAMILIES`.
+
+An adapter module is imported only when its family is built, and imports its tools'
+machinery (TOML, dep-info parsing, configparser) only when asked: a hit pays for this
+module and one small adapter.  The generic machinery (the tree walk, hashing, the
+store, the recorder, Ninja's deps log) is not here: an adapter says where to look, the
+machinery looks.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COMPILERS", "FAMILIES", "PLUGINS", "Adapter", "Findings", "adapter_for", "all_env_patterns"]
+
+#: The inner backend's top-level module -> the adapter module that knows it; any other
+#: backend is the generic one's.
+FAMILIES: dict[str, str] = {
+    "maturin": "cargo",
+    "setuptools": "setuptools",
+    "scikit_build_core": "cmake",
+    "mesonpy": "meson",
+}
+#: Build requirements that run another family's build inside the backend's: the adapter
+#: module that knows it, whose ``plug(adapter)`` adds it.
+PLUGINS: dict[str, str] = {"setuptools-rust": "cargo"}
+
+#: What a C or C++ compiler and the linker read from the environment, for every family
+#: that compiles C (and cargo's ``cc`` crate).
+COMPILERS = (
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "ARFLAGS",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "LDSHARED",
+    "CPATH",
+    "C_INCLUDE_PATH",
+    "CPLUS_INCLUDE_PATH",
+    "LIBRARY_PATH",
+    "PKG_CONFIG_PATH",
+    "MACOSX_DEPLOYMENT_TARGET",
+    "ARCHFLAGS",
+    "_PYTHON_HOST_PLATFORM",
+    "_PYTHON_SYSCONFIGDATA_NAME",
+)
+
+
+class Findings:
+    """What a build's own records (cargo's dep-info and build-script outputs) say it read."""
+
+    def __init__(self, target_dirs: Iterable[Path] = ()) -> None:
+        self.files: dict[str, str] = {}  # absolute path -> source
+        self.env: dict[str, str] = {}  # name -> source
+        #: the tool's own output directories (OUT_DIR's generated files, target/wheels): never inputs
+        self.target_dirs = [str(d) for d in target_dirs]
+
+
+class Adapter:
+    """The questions the engine asks of a backend family; these answers are a backend's
+    that wheelmemo knows nothing particular of (the generic adapter's)."""
+
+    #: the variables its builds read (names and ``fnmatch`` globs), each in the key
+    env: tuple[str, ...] = ()
+    #: whether a miss hands it wheelmemo's persistent build directory (``_builddir``)
+    takes_build_dir = False
+    #: whether it builds compiled parts whatever files the project holds (``init``)
+    always_compiles = False
+
+    def __init__(self, family: str) -> None:
+        #: the inner backend's top-level module (``maturin``, ``setuptools``, ``hatchling``...)
+        self.family = family
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.family}>"
+
+    # -- the key ------------------------------------------------------------------------
+    def env_patterns(self) -> frozenset[str]:
+        """The environment variables whose values are part of the key (names and globs)."""
+        return frozenset(self.env)
+
+    def toolchain(self, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
+        """The part of the key for a toolchain no requirement's version names (``rustc
+        -vV``), memoized in ``memo`` (the stat cache's); None when it runs none."""
+        return None
+
+    def outside_inputs(self, root: Path, pyproject: dict[str, Any]) -> dict[str, str]:
+        """The files outside the tree that its builds read, known before one runs
+        (cargo's path dependencies and configuration): label -> path."""
+        return {}
+
+    # -- a miss -------------------------------------------------------------------------
+    def scratch_env(self, scratch: Path) -> dict[str, str]:
+        """Variables that give one miss a clean build directory of its own in ``scratch``
+        (setuptools' ``build_base``), set while the build is observed."""
+        return {}
+
+    def build_dir_env(self, build_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+        """Variables that hand it wheelmemo's persistent build directory ``build_dir``
+        (only asked when :attr:`takes_build_dir`); none when the user named one."""
+        return {}
+
+    def fresh_build_env(self, directory: Path) -> dict[str, str]:
+        """Variables that make a build start from nothing in ``directory`` (``verify``),
+        rather than reuse a build directory of the tree or of wheelmemo's."""
+        return {}
+
+    def compiler_launcher_env(self, launcher: str, environ: Mapping[str, str]) -> dict[str, str]:
+        """Variables that put ``launcher`` (a compiler cache such as sccache) in front of
+        its compilers (``RUSTC_WRAPPER``; ``CC``/``CXX``; ``CMAKE_<LANG>_COMPILER_LAUNCHER``).
+        None yet: the place where issue 21 wires one in."""
+        return {}
+
+    def learned_inputs(
+        self, root: Path, pyproject: dict[str, Any], environ: Mapping[str, str], declared: Iterable[str]
+    ) -> Findings | None:
+        """After a miss of a wheel: what its build tool's own records say the build read
+        (``environ``: the build's, with the build directory's variables; ``declared``:
+        the declared inputs' labels); None when it keeps none to read."""
+        return None
+
+    # -- an sdist ----------------------------------------------------------------------
+    def sdist_normalizers(self) -> dict[str, Callable[[Path | None], object]]:
+        """File name -> what of such a file counts for a build: an sdist's copy that
+        differs from the tree's by the same normal form is the tree's (setuptools'
+        ``[egg_info]`` tags in ``setup.cfg``, maturin's ``readme`` in ``Cargo.toml``)."""
+        return {}
+
+    # -- init --------------------------------------------------------------------------
+    def cache_key_alone(self, label: str) -> bool:
+        """Whether ``init`` keys this file by itself rather than by a pattern of its
+        top-level directory (cargo's ``.cargo/config.toml``)."""
+        return False
+
+
+def _module(name: str) -> Any:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def adapter_for(family: str, requires: Sequence[str]) -> Adapter:
+    """The adapter of the inner backend ``family``, with those of the plugins that
+    ``requires`` (``build-system.requires``) names on top."""
+    from .._key import requirement_name
+
+    adapter: Adapter = _module(FAMILIES.get(family, "generic")).adapter(family)
+    for name in dict.fromkeys(requirement_name(r) for r in requires):
+        if name in PLUGINS:
+            adapter = _module(PLUGINS[name]).plug(adapter)
+    return adapter
+
+
+@functools.cache
+def all_env_patterns() -> frozenset[str]:
+    """Every known family's variables: the key of a backend wheelmemo does not know."""
+    found: set[str] = set()
+    for name in sorted({*FAMILIES.values(), "generic"}):
+        found.update(_module(name).ENV_PATTERNS)
+    return frozenset(found)
