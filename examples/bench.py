@@ -10,6 +10,10 @@ latest tables and says how to read them.
 2. A big pure project (10,000 generated files of ~4 KB, ~40 MB) under ``uv build
    --wheel``: plain hatchling cold, wheelmemo cold (goal: at most 1.05x plain), a hit
    and the floor (goal: hit at most 1.2x the floor).
+2b. The cold miss of that project (``--parts cold``): wheelmemo with an empty cache over
+   plain hatchling, under ``uv build --wheel`` and as the two hook processes a frontend
+   runs, against one pass of reading and SHA-256-hashing every file in one process
+   (goal: the overhead at most 3x that pass), and where the hook processes' time goes.
 3. With a remote cache (``--remote URL``, else a ``file://`` directory): a cold build
    that uploads, a remote hit (a machine with an empty local cache) and a local hit.
 4. What checking a hit's learned inputs costs (files and variables its build read
@@ -214,6 +218,177 @@ def big_pure_table(runs: int, files: int = 10_000, lines: int = 80) -> list[str]
             (f"| {cell(seconds(plain), '')} | {cell(seconds(cold), '')} | {cell(seconds(hits), '')} "
              f"| {cell(floor_s, '')} | {ratio(seconds(cold), seconds(plain))} | {ratio(seconds(hits), floor_s)} |")]
 
+
+
+#: one pass over a project's files in one process: read each and SHA-256 it (the floor
+#: of a key that never trusts a file it has not read)
+HASH_FLOOR = """\
+import hashlib, json, os, sys, time
+start = time.perf_counter()
+for directory, _, names in os.walk(sys.argv[1]):
+    for name in names:
+        with open(os.path.join(directory, name), "rb") as f:
+            hashlib.sha256(f.read()).digest()
+print(json.dumps({"ms": (time.perf_counter() - start) * 1000}))
+"""
+
+#: a wheelmemo hook in a fresh process, its stages timed (cumulative ms, JSON): what the
+#: cold-miss table's profile is made of.  Wraps wheelmemo's internals by name.
+STAGE_TIMER = """\
+import functools, json, sys, time
+start = time.perf_counter()
+import wheelmemo
+from wheelmemo import _engine, _inner, _inputs, _keys, _learned
+times = {}
+def timed(owner, name, label, first=False):
+    real = getattr(owner, name)
+    @functools.wraps(real)
+    def wrapper(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            if not (first and label in times):
+                times[label] = times.get(label, 0.0) + (time.perf_counter() - began) * 1000
+    setattr(owner, name, wrapper)
+timed(_keys.Keys, "base", "key")
+timed(_inputs.StatCache, "digest_all", "stat and hash", first=True)  # the key's, not the check's after
+timed(_inner.InnerBackend, "call", "inner")
+timed(_engine.Engine, "_learn", "learn")
+timed(_learned, "learn", "learned")
+timed(_engine.Engine, "_store_outcome", "store")
+timed(_inputs.StatCache, "save", "save")
+hook = sys.argv[1]
+began = time.perf_counter()
+getattr(wheelmemo, hook)(*sys.argv[2:])
+end = time.perf_counter()
+times["hook"] = (end - began) * 1000
+times["total"] = (end - start) * 1000
+print(json.dumps(times))
+"""
+
+#: the same hook of plain hatchling in a fresh process
+PLAIN_HOOK = """\
+import json, sys, time
+start = time.perf_counter()
+import hatchling.build
+getattr(hatchling.build, sys.argv[1])(*sys.argv[2:])
+print(json.dumps({"total": (time.perf_counter() - start) * 1000}))
+"""
+
+#: the stages of the cold-miss profile: (label, what the row says); "learned" is
+#: inside "learn", "stat and hash" inside "key"
+COLD_STAGES = (
+    ("key", "the key: list the tree, `stat` each input, hash those not known"),
+    ("stat and hash", "· of which `stat` and hash (`digest_all`)"),
+    ("inner", "the inner hook (hatchling), recorded"),
+    ("learn", "after the call: the tree again (a `stat` per input), what it read"),
+    ("learned", "· of which learning what it read"),
+    ("store", "store the answer (wheel, parts, manifest)"),
+    ("save", "save the stat cache"),
+)
+
+
+def cold_table(runs: int, files: int = 10_000, lines: int = 80) -> list[str]:
+    """The cold miss of the big pure project against the floor of reading and hashing
+    it once: per run, in turns, the one-pass hash in one process, plain hatchling and
+    wheelmemo with an empty cache, under ``uv build --wheel`` and as the two hook
+    processes a frontend runs (``get_requires_for_build_wheel``, ``build_wheel``), the
+    latter with wheelmemo's stages timed."""
+    work = Workspace()
+    base = work.dir / "hooks"
+    try:
+        floor_project = make_floor(work)
+        plain_project, project = work.dir / "big-plain", work.dir / "big-wheelmemo"
+        size = write_big_pure(plain_project, files, lines, wheelmemo=False)
+        write_big_pure(project, files, lines, wheelmemo=True)
+        work.uv_build_wheel(floor_project)  # warm uv's cache of hatchling
+        work.uv_build_wheel(plain_project, cache=False)  # and of the build environments
+        subprocess.run([tool("uv"), "venv", "--quiet", str(base / "venv")], check=True)
+        python = str(base / "venv" / "bin" / "python")
+        # compiled as it installs: the hooks' figures are of the build, not of compiling
+        # hatchling or wheelmemo (the `uv build` rows pay that, as a first build does)
+        subprocess.run(
+            [tool("uv"), "pip", "install", "--quiet", "--compile-bytecode", "--python", python, str(ROOT), "hatchling"],
+            check=True,
+        )
+        env = {"WHEELMEMO_CACHE_DIR": str(base / "cache"), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+        time.sleep(2.5)  # past the stat cache's racy window
+        floor: list[float] = []
+        uv_plain: list[float] = []
+        uv_cold: list[Run] = []
+        hook_plain: list[list[float]] = []
+        hook_cold: list[list[dict[str, float]]] = []
+        out = base / "out"
+        for _ in range(runs):
+            floor.append(_json_run([python, "-c", HASH_FLOOR, str(project)], project, env)["ms"])
+            uv_plain.append(work.uv_build_wheel(plain_project, cache=False).seconds * 1000)
+            shutil.rmtree(work.dir / "cache", ignore_errors=True)
+            uv_cold.append(work.uv_build_wheel(project))
+            processes = []
+            for script in (PLAIN_HOOK, STAGE_TIMER):
+                shutil.rmtree(base / "cache", ignore_errors=True)
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir()
+                processes.append([
+                    _json_run([python, "-c", script, "get_requires_for_build_wheel"], project, env),
+                    _json_run([python, "-c", script, "build_wheel", str(out)], project, env),
+                ])
+            hook_plain.append([p["total"] for p in processes[0]])
+            hook_cold.append(processes[1])
+        assert all("miss" in c.stderr for c in uv_cold), "a cold build was not a miss"
+    finally:
+        work.close()
+    med = statistics.median
+    floor_ms = med(floor)
+    plain_hooks = [sum(p) for p in hook_plain]
+    cold_hooks = [sum(p["total"] for p in c) for c in hook_cold]
+    cold_uv = [c.seconds * 1000 for c in uv_cold]
+    FIGURES["cold"] = {"floor": floor, "uv_plain": uv_plain, "uv_cold": cold_uv, "hook_plain": plain_hooks,
+                       "hook_cold": cold_hooks}
+
+    def row(label: str, plain: list[float], cold: list[float]) -> str:
+        over = med(cold) - med(plain)
+        return (f"| {label} | {cell(floor, '', 0)} | {cell(plain, '', 0)} | {cell(cold, '', 0)} "
+                f"| {over:.0f} | {over / floor_ms:.2f}x | {ratio(cold, plain)} |")
+
+    lines_out = [
+        f"{files:,} files, {size / 1e6:.1f} MB, hatchling; ms, median (min-max) of {runs}:", "",
+        ("| build | hash floor: read + SHA-256 every file, one process | plain hatchling | wheelmemo, cold "
+         "| overhead (cold - plain, medians) | overhead / hash floor | cold / plain |"),
+        "|---|---|---|---|---|---|---|",
+        row("`uv build --wheel` (empty cache)", uv_plain, cold_uv),
+        row("the two hook processes (empty cache, compiled modules)", plain_hooks, cold_hooks),
+        "", "Where the hook processes' time goes (ms, median; plain hatchling's process beside):", "",
+        "| stage | `get_requires_for_build_wheel` | `build_wheel` |", "|---|---|---|",
+    ]
+    for index, name in ((0, "get_requires"), (1, "build_wheel")):
+        FIGURES["cold"][name] = [c[index] for c in hook_cold]
+    return lines_out + _cold_stages(hook_cold, hook_plain)
+
+
+def _cold_stages(hook_cold: list[list[dict[str, float]]], hook_plain: list[list[float]]) -> list[str]:
+    """The rows of the cold hook processes' stages (medians), plain hatchling's beside."""
+    med = statistics.median
+    outer = ("key", "inner", "learn", "store", "save")
+    for c in hook_cold:
+        for process in c:  # Python's start, wheelmemo's imports and settings, the lookup
+            process["rest"] = process["total"] - sum(process.get(key, 0.0) for key in outer)
+    rest = ("rest", "the rest: Python's start, imports, settings, the lookup")
+    rows = []
+    for key, label in (*COLD_STAGES, rest, ("total", "**the whole process**")):
+        cells = [med(c[i].get(key, 0.0) for c in hook_cold) for i in (0, 1)]
+        rows.append(f"| {label} | {cells[0]:.1f} | {cells[1]:.1f} |")
+    rows.append(f"| plain hatchling's whole process | {med(p[0] for p in hook_plain):.1f} "
+                f"| {med(p[1] for p in hook_plain):.1f} |")
+    return rows
+
+
+def _json_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
+    """The last line a timed script printed, as JSON."""
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(result.stdout.splitlines()[-1])
+    return figures
 
 def remote_table(runs: int, remote: str | None) -> list[str]:
     """Cold (uploads), remote hit (an empty local cache each run) and local hit, per example."""
@@ -815,7 +990,7 @@ def versions() -> str:
 
 _RUN = (tool("uv"), "run", "--no-project", "--isolated", "--with")
 _VERSION = "import importlib.metadata as m; print(m.version('%s'))"
-PARTS = ("frontend", "big", "remote", "learned", "hook", "crate", "ninja")
+PARTS = ("frontend", "big", "cold", "remote", "learned", "hook", "crate", "ninja")
 
 
 def main() -> None:
@@ -832,16 +1007,18 @@ def main() -> None:
     parser.add_argument("--cpp-files", type=int, default=30, help="C++ files of the Ninja edit benchmark (default 30)")
     parser.add_argument("--ninja-backends", nargs="+", choices=sorted(NINJA_BACKENDS), default=list(NINJA_BACKENDS),
                         help="backends of the Ninja edit benchmark")
+    parser.add_argument("--cold-files", type=int, default=10_000, help="files of the cold-miss project")
     parser.add_argument("--remote", help="a remote cache URL to measure (default: a file:// directory)")
     parser.add_argument("--plots", type=Path, help="write the PNG plots into this directory")
     args = parser.parse_args()
-    parts = [p for p in args.parts if not (args.skip_frontend and p in ("frontend", "big", "remote", "crate", "ninja"))]
+    parts = [p for p in args.parts if not (args.skip_frontend and p in ("frontend", "big", "cold", "remote", "crate", "ninja"))]
     began = time.perf_counter()
     print(versions())
     print(f"{args.runs} runs per figure: median (min-max)\n", flush=True)
     sections: list[tuple[str, Callable[[], list[str]]]] = [
         ("frontend", lambda: frontend_table(args.runs)),
         ("big", lambda: big_pure_table(args.runs)),
+        ("cold", lambda: cold_table(args.runs, args.cold_files)),
         ("remote", lambda: remote_table(args.runs, args.remote)),
         ("learned", lambda: learned_table(args.runs * 4, [20, 200, 1000])),
         ("hook", lambda: hook_table(args.runs * 4, args.runs, args.sizes)),
@@ -851,6 +1028,7 @@ def main() -> None:
     titles = {
         "frontend": "uv build --wheel of each example:",
         "big": "A big pure project under uv build --wheel:",
+        "cold": "The cold miss of the big pure project against one pass of reading and hashing it:",
         "remote": "uv build --wheel of each example with a remote cache:",
         "learned": "Checking the learned inputs of a hit (stat cache loaded from disk, warm):",
         "hook": "build_wheel answered from the cache in a fresh process (hatchling inner backend), "

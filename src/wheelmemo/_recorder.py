@@ -34,6 +34,7 @@ directory: not known which), or wrap a descriptor of a file it cannot name.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import re
 import stat
@@ -180,6 +181,11 @@ _EXCLUSIVE = getattr(os, "O_EXCL", 0)
 
 
 def _note_open(path: Any, mode: Any, flags: Any) -> None:
+    if type(path) is str and path in _ACTIVE[0].known and _is_normal(path):
+        # a declared input by its own path (hatchling opens each file of a wheel so): no
+        # abspath() to take, per open of thousands
+        _note_path(path, _is_reading(mode, flags))
+        return
     try:
         text = os.fsdecode(path)
     except (TypeError, ValueError):
@@ -278,9 +284,21 @@ def _foreign_extensions_loaded() -> bool:
     return False
 
 
+def _is_normal(path: str) -> bool:
+    """Whether ``os.path.abspath`` leaves this absolute POSIX path as it is (no ``//``,
+    ``/./``, ``/../``, no trailing ``/``; a dotfile's ``/.`` merely takes the long way)."""
+    return _POSIX and "//" not in path and "/." not in path and not path.endswith("/")
+
+
+_POSIX = os.sep == "/" and not os.altsep
+
+
 def _note_path(name: str, reading: bool | None) -> None:
     """Note the first open of a file (``reading``: see ``_is_reading``)."""
-    if all(name in recorder.opened for recorder in _ACTIVE):
+    if len(_ACTIVE) == 1:
+        if name in _ACTIVE[0].opened:
+            return
+    elif all(name in recorder.opened for recorder in _ACTIVE):
         return
     if name in _ACTIVE[0].known:
         exists = True  # a declared input: a regular file when the key was made
@@ -404,7 +422,12 @@ def _watched_stat(real: Callable[..., os.stat_result]) -> Callable[..., os.stat_
     hit.  ``os.path.getsize``, ``isfile``, ``pathlib.Path.stat`` all call it."""
 
     def watched(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
-        if _ACTIVE and not isinstance(path, int):
+        if _ACTIVE and type(path) is str and not kwargs and path in _ACTIVE[0].known and _is_normal(path):
+            # a declared input by its own path (hatchling stats each file it ships)
+            for recorder in _ACTIVE:
+                if path in recorder.known:
+                    recorder.looked_at.add(path)
+        elif _ACTIVE and not isinstance(path, int):
             try:
                 text = os.fsdecode(path)
             except (TypeError, ValueError):
@@ -493,6 +516,8 @@ class Recorder:
         self.queried_dists: set[str] = set()
         #: declared inputs whose size or time the call looked at through os.stat
         self.looked_at: set[str] = set()
+        #: whether this recorder froze the collector's objects (none were frozen before)
+        self._froze = False
 
     def __enter__(self) -> Recorder:  # noqa: PYI034 - not subclassed
         if not _HOOKED:
@@ -526,6 +551,13 @@ class Recorder:
                 environb.__class__ = _RecordingEnvironB
             _watch(True)
             sys.meta_path.append(_LAST_FINDER)
+            # what the process holds before the call (the key's state of every input, the
+            # modules loaded) is not the call's garbage: the collections the build's own
+            # allocations set off leave it unvisited (a cold build_wheel of 10,000 files
+            # spent 50 ms collecting, hatchling alone 15); given back to the collector after
+            self._froze = gc.get_freeze_count() == 0
+            if self._froze:
+                gc.freeze()
         else:
             self.deps_file = _ACTIVE[0].deps_file
         _ACTIVE.append(self)
@@ -540,6 +572,8 @@ class Recorder:
                 environb.__class__ = os._Environ
             _watch(False)
             sys.meta_path[:] = [f for f in sys.meta_path if f is not _LAST_FINDER]
+            if self._froze:
+                gc.unfreeze()
             if self._owns_deps:
                 os.environ.pop("DEPENDENCIES_OUTPUT", None)
         new = set(sys.modules) - self._modules_before
