@@ -865,3 +865,31 @@ def test_a_standard_modules_probe_as_it_is_imported_is_not_learned(tmp_path: Pat
     assert "msvcrt" not in recorder.missing_imports
     assert "probed_accel" in recorder.missing_imports
     assert "probed_accel" in recorder.failed_imports
+
+
+def test_a_declared_input_outside_the_tree_is_not_learned_by_where_it_is(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``../shared.h`` declared (a maturin path dependency is, by ``../`` labels) and read
+    by the build is the declared input: not learned again as ``/abs/shared.h``, which put
+    the checkout's place in the entry's key (stale fuzz seed 2003: every world its own key)
+    and made the same state in another checkout miss.  Its content is still checked."""
+    shared = tmp_path / "shared.h"
+    shared.write_text("#define X 1\n")
+    use_learning_backend(hooks, fake_site, read=["../shared.h"])
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.wheelmemo]\n", '[tool.wheelmemo]\ninputs = ["../shared.h"]\n')
+    )
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copytree(hooks.project, moved / "project")
+    shared.rename(moved / "shared.h")
+    elsewhere = Hooks(moved / "project", hooks.log, hooks.out, monkeypatch)
+    elsewhere.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    (moved / "shared.h").write_text("#define X 2\n")
+    elsewhere.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
