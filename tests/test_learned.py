@@ -910,3 +910,53 @@ def test_the_command_line_takes_an_entrys_imports_as_its_build_environment_had_t
     assert Path(capsys.readouterr().out.strip()).read_bytes() == built.read_bytes()
     main(["explain", str(hooks.project)])
     assert "build_wheel: would hit" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="msvcrt is there on Windows")
+def test_a_standard_modules_probe_as_it_is_imported_is_not_learned(tmp_path: Path) -> None:
+    """``subprocess`` tries ``import msvcrt`` when it is first imported: in the build, or
+    before it when wheelmemo ran ``rustc -vV`` (a stale toolchain memo), so a build of the
+    same state learned ``msvcrt`` absent only sometimes, under another key (stale fuzz
+    seed 2003, maturin).  A probe of a module outside the standard library counts."""
+    (tmp_path / "probing_module.py").write_text("try:\n    import probed_accel\nexcept ImportError:\n    pass\n")
+    saved = sys.modules.pop("subprocess")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with Recorder(tmp_path) as recorder:
+            importlib.import_module("subprocess")  # imported afresh: its probe runs
+            importlib.import_module("probing_module")
+    finally:
+        sys.modules["subprocess"] = saved
+        sys.modules.pop("probing_module", None)
+        sys.path.remove(str(tmp_path))
+    assert "msvcrt" not in recorder.missing_imports
+    assert "probed_accel" in recorder.missing_imports
+    assert "probed_accel" in recorder.failed_imports
+
+
+def test_a_declared_input_outside_the_tree_is_not_learned_by_where_it_is(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``../shared.h`` declared (a maturin path dependency is, by ``../`` labels) and read
+    by the build is the declared input: not learned again as ``/abs/shared.h``, which put
+    the checkout's place in the entry's key (stale fuzz seed 2003: every world its own key)
+    and made the same state in another checkout miss.  Its content is still checked."""
+    shared = tmp_path / "shared.h"
+    shared.write_text("#define X 1\n")
+    use_learning_backend(hooks, fake_site, read=["../shared.h"])
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.wheelmemo]\n", '[tool.wheelmemo]\ninputs = ["../shared.h"]\n')
+    )
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.copytree(hooks.project, moved / "project")
+    shared.rename(moved / "shared.h")
+    elsewhere = Hooks(moved / "project", hooks.log, hooks.out, monkeypatch)
+    elsewhere.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+    (moved / "shared.h").write_text("#define X 2\n")
+    elsewhere.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2

@@ -899,11 +899,20 @@ def _written_since(path: str, start_ns: int) -> bool:
 
 def _declared_paths(root: Path, inputs: Mapping[str, str]) -> dict[str, str]:
     """The declared inputs by absolute path (an absolute label, outside the tree, makes a
-    path no file is opened by)."""
+    path no file is opened by).  A label leaving the tree (``../shared/src/lib.rs``, a
+    path dependency) by its normal path, as opens and cargo's dep-info name it: else its
+    reads are learned again under an absolute label, and the entry's key holds where the
+    checkout is (another checkout's hits then miss)."""
     prefix = str(root) + os.sep
     if os.sep == "/":
-        return {prefix + label: label for label in inputs}
-    return {prefix + label.replace("/", os.sep): label for label in inputs}
+        paths = {prefix + label: label for label in inputs}
+    else:
+        paths = {prefix + label.replace("/", os.sep): label for label in inputs}
+    for label in [label for label in inputs if label.startswith("../")]:
+        path = prefix + label.replace("/", os.sep)
+        del paths[path]
+        paths[os.path.normpath(path)] = label
+    return paths
 
 
 def _unseen_compile(

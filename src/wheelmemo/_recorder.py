@@ -11,7 +11,8 @@ watches.  What is seen, for the duration of the inner call:
 - reads of ``os.environ`` and ``os.environb`` by name (``os.getenv``, ``os.getenvb``,
   ``in``, ``.get``);
 - the modules it imported, the top-level modules it looked for in vain (``try: import
-  fastaccel``; the last finder on ``sys.meta_path`` hears of them) and the distributions
+  fastaccel``; the last finder on ``sys.meta_path`` hears of them; not a standard library
+  module's probe as it is imported, which runs once per process) and the distributions
   it asked ``importlib.metadata`` for by name;
 - the headers the C compilers it runs read: gcc and clang append them to the file named
   by ``DEPENDENCIES_OUTPUT`` (the objects they write are the same with and without it;
@@ -43,7 +44,10 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 __all__ = ["NOISE_ENV", "Recorder", "is_noise_env", "is_under", "parse_make_deps"]
 
@@ -258,7 +262,7 @@ def _note_import(module: Any, filename: Any) -> None:
     raises none), names what was tried; the one a compiled module raises as it is loaded
     names its file."""
     if filename is None:
-        if isinstance(module, str) and "." not in module:
+        if isinstance(module, str) and "." not in module and not _probed_by_stdlib_import():
             for recorder in _ACTIVE:
                 recorder.missing_imports.add(module)  # kept if it is not imported at the end
         return
@@ -266,6 +270,28 @@ def _note_import(module: Any, filename: Any) -> None:
     if not _in_stdlib(path):
         _FOREIGN_EXTENSIONS[str(module)] = path
         _unseal()  # its C code may read files without an event
+
+
+def _probed_by_stdlib_import() -> bool:
+    """Whether the import being looked for is made by the top-level code of a standard
+    library module being imported (``subprocess`` tries ``msvcrt`` to learn the platform).
+
+    Such a probe runs once per process, when the module is first imported: inside the
+    recorded call or before it (wheelmemo's own imports: ``subprocess`` for ``rustc
+    -vV`` when the toolchain's memo is stale), so recording it would make the learned
+    inputs, and the entry's key, depend on the process's past.  What it finds is the
+    interpreter's, which is keyed; a probe in a function runs on every call and counts.
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if name != __file__ and not name.startswith("<frozen importlib"):
+            break
+        frame = frame.f_back  # this module's hooks, then importlib's bootstrap
+    if frame is None or frame.f_code.co_name != "<module>":
+        return False
+    name = frame.f_code.co_filename
+    return name.startswith("<frozen ") or _in_stdlib(os.path.abspath(name))
 
 
 def _in_stdlib(path: str) -> bool:
@@ -393,7 +419,7 @@ class _MissingModules:
 
     @staticmethod
     def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if path is None and "." not in name:
+        if path is None and "." not in name and not _probed_by_stdlib_import():
             for recorder in _ACTIVE:
                 recorder.missing_imports.add(name)
 
