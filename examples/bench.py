@@ -828,7 +828,8 @@ def ninja_table(runs: int, files: int, backends: list[str]) -> list[str]:
               "plain-tree": ("plain", "edit, `uv build --wheel`"),
               "tree": ("wheelmemo", "edit, `uv build --wheel`"),
               "plain-sdist": ("plain", "edit, `uv build`"),
-              "sdist": ("wheelmemo", "edit, `uv build`")}
+              "sdist-first": ("wheelmemo", "edit, first `uv build`"),
+              "sdist": ("wheelmemo", "edit, `uv build` after a `uv build`")}
     try:
         for backend in backends:
             project, plain_project = work.dir / f"{backend}-wheelmemo", work.dir / f"{backend}-plain"
@@ -847,9 +848,13 @@ def ninja_table(runs: int, files: int, backends: list[str]) -> list[str]:
                 steps["tree"].append(work.uv_build(project, needle))
                 editor.edit(plain_project)
                 steps["plain-sdist"].append(work.uv_build(plain_project, needle, cache=False, wheel_only=False))
+                # the first build from an sdist copy makes the stable copy's build
+                # directory (a build directory belongs to one source directory): cold
+                editor.edit(project)
+                steps["sdist-first"].append(work.uv_build(project, needle, wheel_only=False))
                 editor.edit(project)
                 steps["sdist"].append(work.uv_build(project, needle, wheel_only=False))
-            for run in steps["cold"] + steps["tree"] + steps["sdist"]:
+            for run in steps["cold"] + steps["tree"] + steps["sdist-first"] + steps["sdist"]:
                 assert "build_wheel miss" in run.stderr, f"a build after an edit was not a miss:\n{run.stderr}"
             for step, (who, label) in labels.items():
                 done = steps[step]

@@ -176,3 +176,24 @@ def test_identity_names_config_settings_and_compilers(tmp_path: Path) -> None:
     assert identity_extra({"a": "1"}, environ) != base
     (cc, cxx) = compiler_signatures(environ)
     assert cc[:3] == ["CC", "cc", str(compiler)] and cxx[2] is None  # no c++ on this PATH
+
+
+def test_builds_from_the_tree_and_from_sdist_copies_keep_a_build_dir_each(
+    hooks: Hooks, meson_log: Path, tmp_path: Path
+) -> None:
+    """A CMake or meson build directory belongs to one source directory: the tree's
+    builds and the stable copy's (``_srccopy``) alternating in one would configure anew
+    and recompile everything each time."""
+    from test_srccopy import _build_in, _unpacked
+
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 2\n")
+    _build_in(hooks, _unpacked(hooks, tmp_path / "c1"), "c1")
+    _edit(hooks, "VALUE = 3\n")
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 4\n")
+    _build_in(hooks, _unpacked(hooks, tmp_path / "c2"), "c2")
+    tree, copy, tree_again, copy_again = _builds(meson_log)
+    assert copy["build_dir"] != tree["build_dir"]
+    assert tree_again == {"build_dir": tree["build_dir"], "found": {"obj.o": True, "meson-private": False}}
+    assert copy_again == {"build_dir": copy["build_dir"], "found": {"obj.o": True, "meson-private": False}}

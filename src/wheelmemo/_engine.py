@@ -572,6 +572,10 @@ class Engine:
         }
         if ninja:
             identity.update(identity_extra(parts.get("config_settings"), keys.environ))
+            # a CMake or meson build directory belongs to one source directory: builds
+            # from the tree and from the stable copy of sdists (``_srccopy``) alternating
+            # in one would each configure anew and recompile everything
+            identity["source"] = "copy" if self._in_stable_copy(kind) else "tree"
         name = build_dir_name(keys.project_id, identity)
         path = local.build_path(name)
         if path is None:
@@ -595,13 +599,20 @@ class Engine:
         self._build_dir = build_dir
         return env
 
+    def _in_stable_copy(self, kind: str) -> bool:
+        """Whether a miss of ``kind`` builds in the stable copy (``_stable_source``): a
+        wheel built in a frontend's copy of an unpacked sdist, whose backend is not in
+        the tree (an in-tree backend would be imported from the frontend's copy, and may
+        read it)."""
+        keys = self.keys
+        return kind == "wheel" and keys.unpacked_sdist and not keys.settings.backend_path
+
     def _stable_source(self, kind: str, build_dir: BuildDir) -> Path:
         """Where a miss with a persistent build directory builds: the project, or for a
         wheel built in a frontend's temporary copy of an unpacked sdist, a copy of it that
         stays in the build directory (``_srccopy``), synced with it now."""
         keys = self.keys
-        if kind != "wheel" or not keys.unpacked_sdist or keys.settings.backend_path or self.local is None:
-            # (an in-tree backend would be imported from the frontend's copy, and may read it)
+        if not self._in_stable_copy(kind) or self.local is None:
             return keys.project.root
         from ._srccopy import SOURCE, stable_copy
 
