@@ -81,3 +81,40 @@ def test_a_path_dependency_outside_the_tree_keeps_its_stamp(tmp_path: Path) -> N
     os.utime(dep, ns=(OLD_NS, OLD_NS))  # a new copy with the old time, same content
     assert build_dir.prepare(root, {"../dep/lib.rs": "dep v1"}, lambda label, path: "")
     assert dep.stat().st_mtime_ns == first, "the same content, the same stamp"
+
+
+def test_a_file_outside_the_project_is_never_touched_and_its_change_empties_the_directory(tmp_path: Path) -> None:
+    """A learned file by its absolute path (a system header a compiler read) keeps its
+    time (wheelmemo moved ``/usr/include``'s forward, for every build on the machine);
+    when its content differs from what the artifacts were built from, they go, while the
+    stable source copy and the record stay."""
+    build_dir = BuildDir(tmp_path / "build")
+    header = tmp_path / "usr" / "stdio.h"
+    header.parent.mkdir()
+    header.write_text("h1")
+    os.utime(header, ns=(OLD_NS, OLD_NS))
+    root = _copy(tmp_path, "a", "v1")
+    states = {str(header): "h1"}
+
+    def state_of(label: str, path: str) -> str:
+        assert label == path == str(header)
+        return states[label]
+
+    assert build_dir.prepare(root, {"lib.rs": "v1"}, state_of)
+    build_dir.remember_learned({str(header): ("h1", "a compiler")})
+    for name in ("target", "cmake", "source"):
+        (build_dir.path / name).mkdir()
+        (build_dir.path / name / "artifact").write_text("built")
+    assert build_dir.prepare(root, {"lib.rs": "v1"}, state_of)
+    assert header.stat().st_mtime_ns == OLD_NS
+    assert (build_dir.path / "cmake" / "artifact").exists(), "nothing changed: all is kept"
+
+    states[str(header)] = "h2"  # another content, with its old time
+    assert build_dir.prepare(root, {"lib.rs": "v1"}, state_of)
+    assert header.stat().st_mtime_ns == OLD_NS
+    assert sorted(p.name for p in build_dir.path.iterdir()) == ["inputs.json", "source"]
+    assert (build_dir.path / "source" / "artifact").exists()
+    # the new content is recorded: the next build keeps what this one makes
+    (build_dir.path / "cmake").mkdir()
+    assert build_dir.prepare(root, {"lib.rs": "v1"}, state_of)
+    assert (build_dir.path / "cmake").is_dir()

@@ -40,7 +40,10 @@ content was built before that moment: cargo reuses exactly the artifacts built f
 same contents, whichever build made them, and rebuilds the others.  Builds of one
 directory take its lock in turn (cargo serializes them anyway), so a record always
 describes the contents of its last build.  When a time cannot be set (a read-only
-file), the build gets a fresh directory instead.  Times are compared at the file
+file), the build gets a fresh directory instead.  Only the project's files and its
+declared inputs outside it (``../dep/src/lib.rs``) are stamped: a file a build read by
+its absolute path (a system header, a toolchain's file) is not ours to touch, so when
+its content differs from what the artifacts were built from, the directory is emptied.  Times are compared at the file
 system's resolution: nanoseconds on the file systems this is tested on; a file system
 with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
 tick, and is not supported for build directories.
@@ -266,13 +269,22 @@ class BuildDir:
             if label not in current:
                 current[label] = state_of(label, label if os.path.isabs(label) else prefix + label)
         record: dict[str, list[Any]] = {}
+        outside_changed = False
         for label, state in current.items():
             old = stamps.get(label)
-            stamp = old[1] if old is not None and old[0] == state and old[1] <= now else now
+            same = old is not None and old[0] == state and old[1] <= now
+            stamp = old[1] if same else now
             record[label] = [state, stamp]
-            if not _at_least(label if os.path.isabs(label) else prefix + label, stamp):
+            if os.path.isabs(label):
+                # a file outside the project that a build read (a system header, a
+                # toolchain's file) is not ours to touch: when it differs from what the
+                # artifacts here were built from, they go
+                outside_changed = outside_changed or not same
+            elif not _at_least(prefix + label, stamp):
                 return False
         try:
+            if outside_changed and not self._clear():
+                return False
             self.path.mkdir(parents=True, exist_ok=True)
             self._write({"stamps": record, "learned": sorted(set(current) - set(inputs)), "started_ns": now})
             os.utime(self.path)  # last use, for pruning
@@ -280,6 +292,29 @@ class BuildDir:
             logger.debug("build directory %s unusable (%s): a fresh one", self.path, e)
             return False
         return True
+
+    def _clear(self) -> bool:
+        """Remove what earlier builds left here but the record and the stable source copy
+        (``_srccopy``, kept in sync by content); False when something stays."""
+        import shutil
+
+        from ._srccopy import SOURCE
+
+        logger.debug("a file outside the project changed: build directory %s emptied", self.path)
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return True
+        for name in names:
+            if name in (_RECORD, SOURCE):
+                continue
+            path = self.path / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+        return set(os.listdir(self.path)) <= {_RECORD, SOURCE}
 
     def _write(self, record: Mapping[str, Any]) -> None:
         """Replace the record (a new file, no symlink planted in the directory followed)."""
