@@ -273,7 +273,7 @@ class BuildDir:
         for label, state in current.items():
             old = stamps.get(label)
             same = old is not None and old[0] == state and old[1] <= now
-            stamp = old[1] if same else now
+            stamp = old[1] if same and old is not None else now
             record[label] = [state, stamp]
             if os.path.isabs(label):
                 # a file outside the project that a build read (a system header, a
