@@ -19,6 +19,7 @@ from wheelmemo._buildsys import (
     parse_ninja_deps,
     read_build_dirs,
 )
+from wheelmemo.backends import adapter_for
 
 from conftest import FakeSite, Hooks, use_learning_backend
 
@@ -191,12 +192,13 @@ def test_build_dir_plan(tmp_path: Path) -> None:
     scratch = tmp_path / "scratch"
     plan = {"pyproject": {}, "config": None, "environ": {}, "scratch": scratch}
     ours = ({"build-dir": str(scratch / "build-dir")}, [str(scratch / "build-dir")])
-    assert build_dir_plan("scikit_build_core", "wheel", tmp_path, **plan) == ours
-    assert build_dir_plan("mesonpy", "wheel", tmp_path, **plan) == ours
+    skbuild, mesonpy = adapter_for("scikit_build_core", []), adapter_for("mesonpy", [])
+    assert build_dir_plan(skbuild, "wheel", tmp_path, **plan) == ours
+    assert build_dir_plan(mesonpy, "wheel", tmp_path, **plan) == ours
     # editables write their build directory into the wheel; other hooks compile nothing
-    assert build_dir_plan("scikit_build_core", "editable", tmp_path, **plan) == ({}, [])
-    assert build_dir_plan("mesonpy", "metadata-wheel", tmp_path, **plan) == ({}, [])
-    assert build_dir_plan("setuptools", "wheel", tmp_path, **plan) == ({}, [])
+    assert build_dir_plan(skbuild, "editable", tmp_path, **plan) == ({}, [])
+    assert build_dir_plan(mesonpy, "metadata-wheel", tmp_path, **plan) == ({}, [])
+    assert build_dir_plan(adapter_for("setuptools", []), "wheel", tmp_path, **plan) == ({}, [])
     # the user's own directory is read, not replaced: placeholders match any name, and
     # it is looked for after the build (the first build makes it)
     for settings in (
@@ -205,19 +207,19 @@ def test_build_dir_plan(tmp_path: Path) -> None:
         {"environ": {"SKBUILD_BUILD_DIR": "build/{cache_tag}"}},
         {"config": {"skbuild.build-dir": str(tmp_path / "build" / "{wheel_tag}")}},
     ):
-        config, patterns = build_dir_plan("scikit_build_core", "wheel", tmp_path, **{**plan, **settings})
+        config, patterns = build_dir_plan(skbuild, "wheel", tmp_path, **{**plan, **settings})
         assert config == {}
         assert build_dirs(patterns, tmp_path) == []
         (tmp_path / "build" / "cp311-abi3").mkdir(parents=True, exist_ok=True)
         assert build_dirs(patterns, tmp_path) == [tmp_path / "build" / "cp311-abi3"]
         shutil.rmtree(tmp_path / "build")
     (tmp_path / "mi[n]e").mkdir()
-    _, patterns = build_dir_plan("mesonpy", "wheel", tmp_path, **{**plan, "config": {"builddir": "mi[n]e"}})
+    _, patterns = build_dir_plan(mesonpy, "wheel", tmp_path, **{**plan, "config": {"builddir": "mi[n]e"}})
     assert build_dirs(patterns, tmp_path) == [tmp_path / "mi[n]e"]
     (tmp_path / "build" / "cp311").mkdir(parents=True)
-    _, patterns = build_dir_plan("mesonpy", "editable", tmp_path, **plan)  # meson-python's build/<abi>
+    _, patterns = build_dir_plan(mesonpy, "editable", tmp_path, **plan)  # meson-python's build/<abi>
     assert build_dirs(patterns, tmp_path) == [tmp_path / "build" / "cp311"]
-    _, patterns = build_dir_plan("mesonpy", "wheel", tmp_path, **{**plan, "config": {"build-dir": "."}})
+    _, patterns = build_dir_plan(mesonpy, "wheel", tmp_path, **{**plan, "config": {"build-dir": "."}})
     assert build_dirs(patterns, tmp_path) == []  # the project itself holds no build records of its own
 
 

@@ -14,13 +14,8 @@ from typing import Any
 import pytest
 
 from wheelmemo._buildsys import build_dir_plan
-from wheelmemo._ninja_builddir import (
-    compiler_signatures,
-    fresh_configure,
-    identity_extra,
-    ninja_dir,
-    uses_ninja_dir,
-)
+from wheelmemo._ninja_builddir import compiler_signatures, identity_extra
+from wheelmemo.backends import adapter_for
 
 from conftest import FakeSite, Hooks
 
@@ -129,17 +124,16 @@ def test_the_users_build_dir_and_native_editables_are_left_alone(
 
 
 def test_plan_and_paths(tmp_path: Path) -> None:
-    assert uses_ninja_dir("scikit_build_core", "wheel") and uses_ninja_dir("mesonpy", "wheel")
-    assert not uses_ninja_dir("mesonpy", "editable") and not uses_ninja_dir("setuptools", "wheel")
-    assert ninja_dir(tmp_path, "scikit_build_core") == tmp_path / "cmake"
-    assert ninja_dir(tmp_path, "mesonpy") == tmp_path / "meson"
+    skbuild, mesonpy = adapter_for("scikit_build_core", []), adapter_for("mesonpy", [])
+    assert skbuild.ninja_dir_for("wheel") == "cmake" and mesonpy.ninja_dir_for("wheel") == "meson"
+    assert mesonpy.ninja_dir_for("editable") is None and adapter_for("setuptools", []).ninja_dir_for("wheel") is None
     ours = tmp_path / "cache" / "meson"
     plan: dict[str, Any] = {"pyproject": {}, "environ": {}, "scratch": tmp_path / "scratch", "persistent": ours}
-    assert build_dir_plan("mesonpy", "wheel", tmp_path, config=None, **plan) == (
+    assert build_dir_plan(mesonpy, "wheel", tmp_path, config=None, **plan) == (
         {"build-dir": str(ours)},
         [str(ours)],
     )
-    config, _ = build_dir_plan("mesonpy", "wheel", tmp_path, config={"build-dir": "b"}, **plan)
+    config, _ = build_dir_plan(mesonpy, "wheel", tmp_path, config={"build-dir": "b"}, **plan)
     assert config == {}  # the user's wins
 
 
@@ -151,8 +145,8 @@ def test_fresh_configure_keeps_only_ninjas_state(tmp_path: Path) -> None:
     for name in ("meson-private/coredata.dat", "meson-private/cmd_line.txt", "t.so.p/t.c.o", ".ninja_deps"):
         (meson / name).parent.mkdir(parents=True, exist_ok=True)
         (meson / name).write_text("x")
-    fresh_configure(cmake)
-    fresh_configure(meson)
+    adapter_for("scikit_build_core", []).fresh_configure(cmake)
+    adapter_for("mesonpy", []).fresh_configure(meson)
     left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert left == [
         "cmake/.ninja_deps",
@@ -161,7 +155,7 @@ def test_fresh_configure_keeps_only_ninjas_state(tmp_path: Path) -> None:
         "meson/.ninja_deps",
         "meson/t.so.p/t.c.o",
     ]
-    fresh_configure(meson)  # nothing to remove: no error
+    adapter_for("mesonpy", []).fresh_configure(meson)  # nothing to remove: no error
 
 
 def test_identity_names_config_settings_and_compilers(tmp_path: Path) -> None:
@@ -197,3 +191,70 @@ def test_builds_from_the_tree_and_from_sdist_copies_keep_a_build_dir_each(
     assert copy["build_dir"] != tree["build_dir"]
     assert tree_again == {"build_dir": tree["build_dir"], "found": {"obj.o": True, "meson-private": False}}
     assert copy_again == {"build_dir": copy["build_dir"], "found": {"obj.o": True, "meson-private": False}}
+
+
+#: a backend wheelmemo was never taught: it takes its build directory as ``out``
+FAKE_NEWFAMILY = """
+import json, os
+from pathlib import Path
+import countingbackend
+from countingbackend import *  # noqa
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    out = (config_settings or {}).get("out")
+    found = {name: os.path.exists(os.path.join(out, name)) for name in ("obj.o", "conf")} if out else {}
+    with open(os.environ["FAKE_MESON_LOG"], "a") as f:
+        f.write(json.dumps({"build_dir": out, "found": found}) + "\\n")
+    if out:
+        os.makedirs(out, exist_ok=True)
+        Path(out, "conf").write_text("configured")
+        Path(out, "obj.o").write_text("object")
+    return countingbackend.build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+def test_adding_a_family_is_adding_an_adapter(
+    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine asks the adapter, never the family's name: an adapter module of a new
+    family gets a persistent build directory handed over its way, configured from scratch."""
+    import types
+
+    from wheelmemo import backends
+    from wheelmemo.backends import Adapter
+
+    class NewFamily(Adapter):
+        ninja_build_dir = "nb"
+        configure_state = ("conf",)
+
+        def user_build_dirs(self, kind: str, pyproject: Any, config: Any, environ: Any) -> list[object]:
+            return [config.get("my-out")]
+
+        def build_dir_config(self, directory: Path) -> dict[str, str]:
+            return {"out": str(directory)}
+
+    module = types.ModuleType("wheelmemo.backends.newfamily")
+    module.ENV_PATTERNS = frozenset()  # type: ignore[attr-defined]
+    module.adapter = NewFamily  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(backends.FAMILIES, "newfamily", "newfamily")
+    backends.all_env_patterns.cache_clear()
+    (fake_site.path / "newfamily.py").write_text(FAKE_NEWFAMILY)
+    fake_site.install("newfamily", "1.0", requires=("countingbackend",))
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"', 'backend = "newfamily"'))
+    log = tmp_path / "meson.log"
+    monkeypatch.setenv("FAKE_MESON_LOG", str(log))
+    try:
+        hooks.build_wheel()
+        _edit(hooks, "VALUE = 2\n")
+        hooks.build_wheel()
+        hooks.build_wheel({"my-out": str(tmp_path / "mine")})  # the user's wins
+    finally:
+        backends.all_env_patterns.cache_clear()
+    first, second, third = _builds(log)
+    assert first["build_dir"] is not None and Path(str(first["build_dir"])).name == "nb"
+    assert second == {"build_dir": first["build_dir"], "found": {"obj.o": True, "conf": False}}
+    assert third == {"build_dir": None, "found": {}}
+    assert hooks.calls()["build_wheel"] == 3

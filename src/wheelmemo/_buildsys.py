@@ -32,9 +32,12 @@ import re
 import struct
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._recorder import parse_make_deps
+
+if TYPE_CHECKING:
+    from .backends import Adapter
 
 __all__ = [
     "BuildSystemFindings",
@@ -45,8 +48,6 @@ __all__ = [
     "read_build_dirs",
 ]
 
-#: The backends (by top-level module) whose build system is read here.
-FAMILIES = ("scikit_build_core", "mesonpy")
 NINJA_DEPS_MAGIC = b"# ninjadeps\n"
 #: ninja's ``kMaxRecordSize``: a longer record is damage, not data
 _MAX_RECORD = (1 << 19) - 1
@@ -58,7 +59,7 @@ _DEPFILE_SUFFIXES = (".d", ".dep")
 
 # -- where the build directory is ---------------------------------------------------------
 def build_dir_plan(
-    family: str,
+    adapter: Adapter,
     kind: str,
     root: Path,
     *,
@@ -71,31 +72,21 @@ def build_dir_plan(
     """The config settings to add for this build (a build directory when the user named
     none and it changes nothing else: ``persistent``, wheelmemo's own for a regular wheel
     (``_ninja_builddir``), else one in ``scratch``), and glob patterns of the build
-    directories to read after it (``build_dirs``: a user's may not exist yet)."""
-    if family not in FAMILIES or kind not in ("wheel", "editable"):
+    directories to read after it (``build_dirs``: a user's may not exist yet).  Which
+    backends take a build directory, and where the user names one, are the adapter's
+    (``Adapter.user_build_dirs``, ``Adapter.build_dir_config``)."""
+    if kind not in ("wheel", "editable"):
         return {}, []  # the other hooks compile nothing
-    config = config or {}
-    if family == "scikit_build_core":
-        tool = (pyproject.get("tool") or {}).get("scikit-build") or {}
-        overrides = tool.get("overrides") if isinstance(tool, dict) else None
-        named = [
-            config.get("skbuild.build-dir"),
-            config.get("build-dir"),
-            environ.get("SKBUILD_BUILD_DIR"),
-            tool.get("build-dir") if isinstance(tool, dict) else None,
-        ]
-        named += [o.get("build-dir") for o in overrides or () if isinstance(o, dict)]
-    else:
-        named = [config.get("build-dir"), config.get("builddir")]
-        if kind == "editable":
-            named.append("build/{abi_tag}")  # meson-python's own for editables
+    named = adapter.user_build_dirs(kind, pyproject, config or {}, environ)
+    if named is None:
+        return {}, []
     user = [value for value in named if isinstance(value, str) and value]
     if user:
         return {}, [_pattern(root, value) for value in user]
     if kind != "wheel":
         return {}, []
     ours = persistent or scratch / "build-dir"
-    return {"build-dir": str(ours)}, [glob.escape(str(ours))]
+    return adapter.build_dir_config(ours), [glob.escape(str(ours))]
 
 
 def _pattern(root: Path, value: str) -> str:

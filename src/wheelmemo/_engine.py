@@ -500,7 +500,7 @@ class Engine:
         records: BuildSystemFindings | None = None
         with observed_build(keys.adapter, build_env, known) as (recorder, scratch):
             self.build_config, patterns = build_dir_plan(
-                keys.family,
+                keys.adapter,
                 kind,
                 root,
                 pyproject=keys.project.pyproject,
@@ -551,12 +551,13 @@ class Engine:
         it alone), as variables for the inner backend (cargo's), or as ``ninja_dir`` (the
         ``build-dir`` of CMake or meson: ``_ninja_builddir``); none when there is none to use."""
         from ._builddir import BuildDir, build_dir_name, identity_label
-        from ._ninja_builddir import identity_extra, ninja_dir, uses_ninja_dir
+        from ._ninja_builddir import identity_extra
 
         self._build_dir = self.ninja_dir = None
         local, keys = self.local, self.keys
         self._build_root = keys.project.root
-        ninja = uses_ninja_dir(keys.family, kind) and self._ours_to_name(kind)
+        subdir = keys.adapter.ninja_dir_for(kind)
+        ninja = subdir is not None and self._ours_to_name(kind)
         if not (
             (keys.adapter.takes_build_dir or ninja)
             and kind in ("wheel", "editable")
@@ -589,7 +590,7 @@ class Engine:
         root = self._stable_source(kind, build_dir)
         if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache)):
             return {}
-        if ninja and not self._prepare_ninja_dir(ninja_dir(path, keys.family), stack):
+        if subdir is not None and ninja and not self._prepare_ninja_dir(path / subdir, stack):
             return env
         self._build_root = root
         # its size, for max-size: measured after the build (before the store that
@@ -630,7 +631,7 @@ class Engine:
 
         keys = self.keys
         config, _ = build_dir_plan(
-            keys.family,
+            keys.adapter,
             kind,
             keys.project.root,
             pyproject=keys.project.pyproject,
@@ -644,10 +645,10 @@ class Engine:
         """Configure from scratch in ``directory`` (Ninja's state kept), and remove it after
         a build whose reads were not all remembered (``_ninja_builddir``); False when it
         cannot be used."""
-        from ._ninja_builddir import discard, fresh_configure
+        from ._ninja_builddir import discard
 
         try:
-            fresh_configure(directory)
+            self.keys.adapter.fresh_configure(directory)
         except OSError as e:
             logger.debug("build directory %s unusable (%s): a fresh one", directory, e)
             return False

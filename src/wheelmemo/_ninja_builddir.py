@@ -1,12 +1,15 @@
 """Persistent build directories of CMake (scikit-build-core) and meson (meson-python):
 what makes a miss after an edit rebuild only the objects the edit touched.
 
-A regular wheel's miss hands the backend ``config_settings['build-dir']`` inside
-wheelmemo's persistent build directory (``_builddir.BuildDir``: one per project and
-build-environment identity, locked, measured and evicted with the entries), in a
-subdirectory named after the build system (``cmake``, ``meson``).  A user's own
-``build-dir`` wins (``_buildsys.build_dir_plan``); editable builds keep a fresh one
-(meson-python writes the build directory's path into the editable wheel).
+A regular wheel's miss hands the backend a build directory through its config settings
+(``Adapter.build_dir_config``) inside wheelmemo's persistent build directory
+(``_builddir.BuildDir``: one per project and build-environment identity, locked,
+measured and evicted with the entries), in a subdirectory named after the build system
+(``Adapter.ninja_build_dir``: ``cmake``, ``meson``).  A user's own ``build-dir`` wins
+(``Adapter.user_build_dirs``, ``_buildsys.build_dir_plan``); editable builds keep a
+fresh one (meson-python writes the build directory's path into the editable wheel).
+What each backend does with such a directory is its adapter's knowledge
+(``backends/cmake.py``, ``backends/meson.py``); this module holds what they share.
 
 **What throws such a directory away, and what is kept.**  Read in their sources:
 
@@ -22,7 +25,7 @@ subdirectory named after the build system (``cmake``, ``meson``).  A user's own
   ``meson-private/coredata.dat`` (``meson setup --reconfigure``), which keeps option
   values from earlier setups (``cmd_line.txt``) and the recorded source directory.
 
-So before every build the *configure state* is removed (:func:`fresh_configure`: CMake's
+So before every build the *configure state* is removed (``Adapter.fresh_configure``: CMake's
 ``CMakeCache.txt`` and scikit-build-core's ``.skbuild-info.json``; meson's
 ``meson-private``) and only Ninja's state is kept: the objects, ``.ninja_log`` (each
 output's command) and ``.ninja_deps`` (each object's headers).  Every build configures
@@ -54,25 +57,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FAMILIES", "discard", "fresh_configure", "identity_extra", "ninja_dir", "uses_ninja_dir"]
-
-#: backend family (top-level module) -> the subdirectory of the build directory it gets
-FAMILIES = {"scikit_build_core": "cmake", "mesonpy": "meson"}
-#: what each build system keeps of its configure, relative to its build directory
-_CONFIGURE_STATE = {
-    "cmake": ("CMakeCache.txt", ".skbuild-info.json"),
-    "meson": ("meson-private",),
-}
-
-
-def uses_ninja_dir(family: str, kind: str) -> bool:
-    """Whether a miss of this hook gets a persistent CMake or meson build directory."""
-    return family in FAMILIES and kind == "wheel"
-
-
-def ninja_dir(build_dir: Path, family: str) -> Path:
-    """The backend's ``build-dir`` inside wheelmemo's build directory ``build_dir``."""
-    return build_dir / FAMILIES[family]
+__all__ = ["compiler_signatures", "discard", "identity_extra", "remove_state"]
 
 
 def identity_extra(config_settings: Any, environ: Mapping[str, str]) -> dict[str, Any]:
@@ -102,11 +87,10 @@ def _stat_signature(path: str) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def fresh_configure(directory: Path) -> None:
-    """Remove the configure state of the build directory (not Ninja's: its log, its deps
-    log and the objects), so that the backend configures from scratch; raises OSError
-    when that cannot be done (then the directory must not be used)."""
-    for name in _CONFIGURE_STATE[directory.name]:
+def remove_state(directory: Path, names: tuple[str, ...]) -> None:
+    """Remove the named files and directories of a build directory (its configure state:
+    ``Adapter.fresh_configure``); raises OSError when that cannot be done."""
+    for name in names:
         path = directory / name
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

@@ -129,6 +129,43 @@ class Adapter:
         (only asked when :attr:`takes_build_dir`); none when the user named one."""
         return {}
 
+    # -- a build directory handed over through config settings (CMake, meson) -----------
+    #: the subdirectory of wheelmemo's persistent build directory that a regular wheel's
+    #: miss hands it as its own (``build_dir_config``), configured from scratch with
+    #: Ninja's state kept (``_ninja_builddir``); None when it takes none
+    ninja_build_dir: str | None = None
+    #: what its build system keeps of its configure, relative to its build directory:
+    #: removed before every build (``fresh_configure``)
+    configure_state: tuple[str, ...] = ()
+
+    def ninja_dir_for(self, kind: str) -> str | None:
+        """The subdirectory of wheelmemo's persistent build directory that a miss of this
+        hook hands over (:attr:`ninja_build_dir`, for a regular wheel only: an editable
+        wheel may name its build directory), or None."""
+        return self.ninja_build_dir if kind == "wheel" else None
+
+    def user_build_dirs(
+        self, kind: str, pyproject: Mapping[str, Any], config: Mapping[str, Any], environ: Mapping[str, str]
+    ) -> list[object] | None:
+        """The build directories the user (or the backend itself) names for a build of
+        ``kind`` (``wheel``, ``editable``), as written (relative to the project, with the
+        backend's placeholders), read after the build (``_buildsys.build_dir_plan``);
+        None when it takes no build directory through config settings."""
+        return None
+
+    def build_dir_config(self, directory: Path) -> dict[str, str]:
+        """The config settings that hand it ``directory`` as its build directory."""
+        return {}
+
+    def fresh_configure(self, directory: Path) -> None:
+        """Remove :attr:`configure_state` from its build directory ``directory`` (not
+        Ninja's state), so that it configures from scratch; raises OSError when that
+        cannot be done (then the directory must not be used)."""
+        from .._ninja_builddir import remove_state
+
+        remove_state(directory, self.configure_state)
+
+    # -- a fresh build -----------------------------------------------------------------
     def fresh_build_env(self, directory: Path) -> dict[str, str]:
         """Variables that make a build start from nothing in ``directory`` (``verify``),
         rather than reuse a build directory of the tree or of wheelmemo's."""
