@@ -45,6 +45,8 @@ def test_setuptools_rust_puts_cargo_on_setuptools(tmp_path: Path, monkeypatch: p
     assert adapter.build_dir_env(tmp_path, {}) == {
         "CARGO_TARGET_DIR": str(tmp_path / "target"),
         "MATURIN_PEP517_USE_BASE_PYTHON": "1",
+        # setuptools-rust's own: pyo3 rebuilt its chain in every isolated environment
+        "SETUPTOOLS_RUST_PEP517_USE_BASE_PYTHON": "1",
     }
     config = adapter.scratch_env(tmp_path)["DIST_EXTRA_CONFIG"]
     assert f"build_base = {tmp_path / 'build'}" in Path(config).read_text()
@@ -63,9 +65,9 @@ def test_setuptools_rust_puts_cargo_on_setuptools(tmp_path: Path, monkeypatch: p
 def test_a_user_target_dir_is_the_users(tmp_path: Path) -> None:
     cargo = adapter_for("maturin", [])
     assert cargo.build_dir_env(tmp_path, {"CARGO_TARGET_DIR": "mine"}) == {}
-    assert cargo.build_dir_env(tmp_path, {"MATURIN_PEP517_USE_BASE_PYTHON": "0"}) == {
-        "CARGO_TARGET_DIR": str(tmp_path / "target")
-    }
+    assert cargo.build_dir_env(
+        tmp_path, {"MATURIN_PEP517_USE_BASE_PYTHON": "0", "SETUPTOOLS_RUST_PEP517_USE_BASE_PYTHON": ""}
+    ) == {"CARGO_TARGET_DIR": str(tmp_path / "target")}
     assert cargo.fresh_build_env(tmp_path / "t0") == {"CARGO_TARGET_DIR": str(tmp_path / "t0")}
     for family in ("setuptools", "scikit_build_core", "mesonpy", "hatchling"):
         adapter = adapter_for(family, [])

@@ -11,9 +11,10 @@ read: what they read is learned.
 
 **The build directory.**  cargo's target directory is wheelmemo's persistent build
 directory (``_builddir``): ``CARGO_TARGET_DIR`` points into it, and
-``MATURIN_PEP517_USE_BASE_PYTHON=1`` keeps pyo3's build script (which keys on the
-interpreter's path) from rebuilding pyo3 in every new isolated environment.  Either one
-set by the user wins, and then the directory is the user's.  Its changed inputs never
+``MATURIN_PEP517_USE_BASE_PYTHON=1`` (setuptools-rust's
+``SETUPTOOLS_RUST_PEP517_USE_BASE_PYTHON=1``) keeps pyo3's build script (which keys on
+the interpreter's path) from rebuilding pyo3 in every new isolated environment.  Any
+one set by the user wins, and then the directory is the user's.  Its changed inputs never
 keep an old time (``_builddir``'s stamps); cargo's fingerprints cover sources,
 environment variables named by ``env!`` and ``rerun-if-env-changed``, flags and
 dependency versions.
@@ -122,8 +123,11 @@ class Cargo(Adapter):
         env: dict[str, str] = {}
         if "CARGO_TARGET_DIR" not in environ:
             env["CARGO_TARGET_DIR"] = str(build_dir / "target")
-            if "MATURIN_PEP517_USE_BASE_PYTHON" not in environ:
-                env["MATURIN_PEP517_USE_BASE_PYTHON"] = "1"
+            # pyo3's build script keys on the interpreter's path, new in every isolated
+            # environment: both backends can hand it the base interpreter instead
+            for name in ("MATURIN_PEP517_USE_BASE_PYTHON", "SETUPTOOLS_RUST_PEP517_USE_BASE_PYTHON"):
+                if name not in environ:
+                    env[name] = "1"
         return env
 
     def fresh_build_env(self, directory: Path) -> dict[str, str]:
