@@ -38,10 +38,12 @@ isolated environment, for both backends.  The configure costs what it costs in a
 build (CMake's compiler checks included); the compiles are what a miss saves.
 
 **Never stale.**  Ninja decides by times as cargo does: the stamps of
-``BuildDir.prepare`` give every declared input and every file an earlier build was seen
-reading (the Ninja deps log's headers, in and outside the tree, gitignored generated
-sources) a time no older than the moment its content was first handed to a build here,
-so a revert to older content with an older time rebuilds.  A build whose reads were not
+``BuildDir.prepare`` give every declared input and every file of the project an earlier
+build was seen reading (the Ninja deps log's headers, gitignored generated sources) a
+time no older than the moment its content was first handed to a build here, so a revert
+to older content with an older time rebuilds; a file outside the project (a header of
+``../shared``, a system header) is never given a time: when it changed, the directory
+is emptied.  A build whose reads were not
 all learned (it failed, or its result was not cached) may have compiled files the
 directory's record does not name: the directory is then removed (:func:`discard`).  The
 identity of the directory adds what Ninja cannot see to ``_builddir``'s: the config
