@@ -59,6 +59,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._walk import tool_signature
+
 __all__ = ["compiler_signatures", "discard", "identity_extra", "remove_state"]
 
 
@@ -77,16 +79,8 @@ def compiler_signatures(environ: Mapping[str, str]) -> list[Any]:
         name = words[0] if words else default
         path = shutil.which(name, path=environ.get("PATH"))
         real = os.path.realpath(path) if path else None
-        found.append([variable, name, real, _stat_signature(real) if real else None])
+        found.append([variable, name, real, tool_signature(real) if real else None])
     return found
-
-
-def _stat_signature(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def remove_state(directory: Path, names: tuple[str, ...]) -> None:

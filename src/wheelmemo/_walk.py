@@ -67,7 +67,15 @@ import stat
 import time
 from typing import Any, Callable
 
-__all__ = ["INDEX_MEMO_KEY", "WALK_MEMO_KEY", "list_tree", "parse_index", "stat_signature", "tracked_paths"]
+__all__ = [
+    "INDEX_MEMO_KEY",
+    "WALK_MEMO_KEY",
+    "list_tree",
+    "parse_index",
+    "stat_signature",
+    "tool_signature",
+    "tracked_paths",
+]
 
 # Characters that make git treat a pattern as non-literal (dir.c simple_length).
 _WILDCARDS = frozenset("*?[\\")
@@ -708,6 +716,16 @@ def _names_v4(data: bytes, count: int, oid_size: int, names: list[bytes]) -> int
 
 def _signature(st: os.stat_result) -> tuple[int, ...]:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def tool_signature(path: str) -> list[int] | None:
+    """A tool's file (a compiler, rustup's state) by size, time and inode: what changes
+    when it is upgraded in place; None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def stat_signature(st: os.stat_result | None) -> str:

@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._walk import tool_signature
 from . import COMPILERS, Adapter, Findings
 
 if sys.version_info >= (3, 11):
@@ -163,14 +164,6 @@ def _load_toml(path: Path) -> dict[str, Any]:
         return {}
 
 
-def _stat_signature(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
 def toolchain_part(memo: dict[str, Any], environ: Mapping[str, str]) -> str:
     """``rustc -vV`` for cargo-based backends, re-run only when rustup's state changes.
 
@@ -192,9 +185,9 @@ def toolchain_part(memo: dict[str, Any], environ: Mapping[str, str]) -> str:
     probe = json.dumps(
         [
             rustc,
-            _stat_signature(os.path.realpath(rustc)),
-            _stat_signature(os.path.join(rustup_home, "settings.toml")),
-            [[t, _stat_signature(os.path.join(toolchains, t))] for t in installed],
+            tool_signature(os.path.realpath(rustc)),
+            tool_signature(os.path.join(rustup_home, "settings.toml")),
+            [[t, tool_signature(os.path.join(toolchains, t))] for t in installed],
             environ.get("RUSTUP_TOOLCHAIN"),
             os.getcwd(),
         ]
