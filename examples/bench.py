@@ -1035,6 +1035,8 @@ class CcRun:
     run: Run
     sccache: dict[str, int]
     lookups: dict[str, str]
+    #: whether the shims counted its compiles (``run.compiles``)
+    counted: bool
 
 
 class Runner:
@@ -1094,7 +1096,7 @@ class Runner:
                 f.seek(logged)
                 for match in SCCACHE_LOOKUP.finditer(f.read().decode(errors="replace")):
                     lookups[match[1]] = match[2]
-        return CcRun(run, figures, lookups)
+        return CcRun(run, figures, lookups, self.work.shims)
 
     def close(self) -> None:
         self.work.close()
@@ -1176,7 +1178,7 @@ def _sccache_cell(runs: list[CcRun]) -> str:
 
 def _rustc_cell(runs: list[CcRun]) -> str:
     """rustc or cc runs counted by the shims (a sccache runner has none: "-")."""
-    return "-" if not runs or any(r.sccache["events"] for r in runs) else counts(r.run.compiles for r in runs)
+    return counts(r.run.compiles for r in runs) if runs and all(r.counted for r in runs) else "-"
 
 
 @dataclass
@@ -1291,8 +1293,8 @@ def _hits(figures: SccacheFigures, r: Runner, label: str, runs: int) -> None:
     for on in (False, True):
         r.compiler_cache(on)
         r.build()
-    for _ in range(max(3, runs)):
-        for on in (False, True):
+    for turn in range(max(5, runs)):
+        for on in (False, True) if turn % 2 else (True, False):
             r.compiler_cache(on)
             done = r.build()
             assert "hit" in done.run.stderr and done.run.compiles == 0, f"not a hit:\n{done.run.stderr}"
