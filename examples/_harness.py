@@ -37,8 +37,11 @@ class Run:
 class Workspace:
     """A private wheelmemo cache, cargo target dir and compile log for one demo or bench."""
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
+    def __init__(self, directory: Path | None = None) -> None:
+        """In a new temporary directory, or in ``directory`` (made, removed by ``close``)."""
+        if directory is not None:
+            directory.mkdir(parents=True)
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
         self.log = self.dir / "compiles.log"
         #: more variables for the builds (a remote cache)
         self.extra_env: dict[str, str] = {}

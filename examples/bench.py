@@ -1040,16 +1040,19 @@ class CcRun:
 
 
 class Runner:
-    """A CI runner: its own wheelmemo cache (with the build directories in it) and its own
-    copy of a project at its own path. uv's cache and ``CARGO_HOME`` are the machine's,
+    """A CI runner: its own wheelmemo cache (with the build directories in it) in its
+    ``home`` (a new temporary directory if None; runners that are given the same one in
+    turn are fresh runners of one CI system, whose home path is the same), and its own
+    copy of a project at ``where`` in it. uv's cache and ``CARGO_HOME`` are the machine's,
     shared, as a CI cache of the registry would be. ``way``: plain backend
     (``WHEELMEMO_DISABLE=1``), ``wheelmemo``, or ``sccache`` (wheelmemo with
     ``WHEELMEMO_COMPILER_CACHE=sccache``, and no compile-counting shims, whose
     ``RUSTC_WRAPPER``/``CC`` would win over sccache)."""
 
-    def __init__(self, way: str, where: str, remote: str | None = None, python: str | None = None) -> None:
+    def __init__(self, way: str, where: str, *, home: Path | None = None, remote: str | None = None,
+                 python: str | None = None) -> None:
         self.way = way
-        self.work = Workspace()
+        self.work = Workspace(home)
         self.work.cargo_target_dir = False
         self.work.shims = way != "sccache"
         self.project = self.work.dir / where
@@ -1185,13 +1188,14 @@ def _rustc_cell(runs: list[CcRun]) -> str:
 class SccacheFigures:
     """What the sccache part measured, per way (``CC_WAYS``)."""
 
-    #: the matrix's other Python, and the C files of the extension
+    #: the matrix's other Python, the C files of the extension, the runners' home
     python: str
     c_files: int
-    #: (remote, way): runner A's cold build and runner B's edit, per run
+    home: Path
+    #: (remote, row): runner A's cold build and the fresh runner's build of the edit, per run
     fresh: dict[tuple[str, str], list[tuple[CcRun, CcRun]]] = field(default_factory=dict)
-    #: way: runner C's build of the edit for the other Python, per run
-    matrix: dict[str, list[CcRun]] = field(default_factory=dict)
+    #: way: runner A's cold build and runner C's of the edit for the other Python, per run
+    matrix: dict[str, list[tuple[CcRun, CcRun]]] = field(default_factory=dict)
     #: way: the C extension's cold build and its one-file edit, per run
     c: dict[str, list[tuple[CcRun, CcRun]]] = field(default_factory=dict)
     #: project: hit times with the compiler cache off (False) and on (True)
@@ -1202,8 +1206,13 @@ class SccacheFigures:
     runners: list[Runner] = field(default_factory=list)
     commit: int = 0
 
-    def runner(self, way: str, where: str, remote: str | None = None, python: str | None = None) -> Runner:
-        made = Runner(way, where, remote, python)
+    def runner(self, way: str, where: str, *, moved: bool = False, **kwargs: Any) -> Runner:
+        """A fresh runner in the runners' home (the last one is closed first), or at
+        another path (``moved``)."""
+        if not moved:
+            for r in self.runners:
+                r.close()
+        made = Runner(way, where, home=None if moved else self.home, **kwargs)
         self.runners.append(made)
         return made
 
@@ -1215,18 +1224,19 @@ class SccacheFigures:
 
 def sccache_table(runs: int, c_files: int) -> list[str]:
     """Issue 21's figures, per run: examples/maturin-pyo3 on a fresh runner (runner A
-    builds commit 1 cold with a remote, runner B with an empty local cache at another path
-    builds commit 2, a one-line `.rs` edit, sharing it), for a ``file://`` remote and a
-    WebDAV one (nginx); the same cell for the other Python on another fresh runner; a
-    setuptools extension of ``c_files`` C files, cold then a one-file edit, on one
-    runner; hits with the compiler cache on and off. Each with the plain backend and
-    wheelmemo without sccache beside."""
+    builds commit 1 cold with a remote; runner B, an empty local cache at the same home
+    path and the project at another path, builds commit 2, a one-line `.rs` edit, sharing
+    it), for a ``file://`` remote and a WebDAV one (nginx); the same cell for the other
+    Python on a fresh runner C; a runner whose home is at another path; a setuptools
+    extension of ``c_files`` C files, cold then a one-file edit, on one runner; hits with
+    the compiler cache on and off. Each with the plain backend and wheelmemo without
+    sccache beside."""
     shared = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-sccache-"))
     dav = NginxDAV(shared / "webdav")
     remotes = {"file://": (shared / "remote").as_uri()}
     if dav.start():
         remotes["WebDAV (nginx)"] = dav.url()
-    figures = SccacheFigures(other_python(), c_files)
+    figures = SccacheFigures(other_python(), c_files, shared / "home")
     try:
         for _ in range(runs):
             for way in CC_WAYS:
@@ -1246,30 +1256,36 @@ def sccache_table(runs: int, c_files: int) -> list[str]:
 
 
 def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: str | None, runs: int) -> None:
-    """Runner A builds commit 1 cold, runner B (another path, an empty local cache) its
-    edit, sharing a new prefix of the remote; with the ``file://`` remote, runner C the
-    edit for the other Python; hits on runner B."""
+    """Runner A builds commit 1 cold, runner B (the project at another path, an empty
+    local cache) its edit, sharing a new prefix of the remote; hits on runner B; with
+    the ``file://`` remote, runner C the edit for the other Python and, with sccache, a
+    runner whose home is at another path the next edit."""
     needle = "--crate-name "  # every rustc run the shim sees
     remote = None if base is None else f"{base}/bench-{time.time_ns()}"
+    wheelmemo = way != "plain"
     parent, edited = figures.commits()
-    a = figures.runner(way, "runner-a/maturin-pyo3", remote)
-    copy_pyo3(a.project, parent, wheelmemo=way != "plain")
+    a = figures.runner(way, "a/maturin-pyo3", remote=remote)
+    copy_pyo3(a.project, parent, wheelmemo)
     cold = a.build(needle)
-    b = figures.runner(way, "b/checkout/maturin-pyo3", remote)
-    copy_pyo3(b.project, edited, wheelmemo=way != "plain")
+    b = figures.runner(way, "b/checkout/maturin-pyo3", remote=remote)
+    copy_pyo3(b.project, edited, wheelmemo)
     edit = b.build(needle)
-    if way != "plain":
+    if wheelmemo:
         assert "miss" in cold.run.stderr and "miss" in edit.run.stderr, "a new commit was not a miss"
-    figures.fresh.setdefault((remote_name, way), []).append((cold, edit))
-    if remote_name == "file://":
-        c = figures.runner(way, "runner-c/maturin-pyo3", remote, figures.python)
-        copy_pyo3(c.project, edited, wheelmemo=way != "plain")
-        figures.matrix.setdefault(way, []).append(c.build(needle))
-        c.close()
-        if way == "sccache":
-            _hits(figures, b, "maturin-pyo3", runs)
-    for r in (a, b):
-        r.close()
+    figures.fresh.setdefault((remote_name, CC_WAYS[way]), []).append((cold, edit))
+    if remote_name != "file://":
+        return
+    if way == "sccache":
+        _hits(figures, b, "maturin-pyo3", runs)
+    c = figures.runner(way, "c/maturin-pyo3", remote=remote, python=figures.python)
+    copy_pyo3(c.project, edited, wheelmemo)
+    figures.matrix.setdefault(way, []).append((cold, c.build(needle)))
+    if way == "sccache":
+        moved = figures.runner(way, "d/maturin-pyo3", moved=True, remote=remote)
+        copy_pyo3(moved.project, figures.commits()[1], wheelmemo)
+        row = (remote_name, f"{CC_WAYS[way]}, the fresh runner's home at another path")
+        figures.fresh.setdefault(row, []).append((cold, moved.build(needle)))
+        moved.close()
 
 
 def _c_edit(figures: SccacheFigures, way: str, runs: int) -> None:
@@ -1282,7 +1298,6 @@ def _c_edit(figures: SccacheFigures, way: str, runs: int) -> None:
     figures.c.setdefault(way, []).append((cold, r.build("csrc/")))
     if way == "sccache":
         _hits(figures, r, "the C extension", runs)
-    r.close()
 
 
 def _hits(figures: SccacheFigures, r: Runner, label: str, runs: int) -> None:
@@ -1308,22 +1323,18 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
     python = figures.python
     version = python if "/" not in python else Path(python).parent.parent.name
     rows = []
-    for (remote, way), pairs in figures.fresh.items():
+    matrix = {(remote, f"{label}, Python {version} (runner C)"): pairs
+              for remote, label, pairs in (("file://", CC_WAYS[w], p) for w, p in figures.matrix.items())}
+    for (remote, label), pairs in {**figures.fresh, **matrix}.items():
         cold, edit = [p[0] for p in pairs], [p[1] for p in pairs]
         cold_s, edit_s = [r.run.seconds for r in cold], [r.run.seconds for r in edit]
-        rows.append(f"| {remote if way != 'plain' else 'none'} | {CC_WAYS[way]} | {cell(cold_s, '', 2)} "
-                    f"| {cell(edit_s, '', 2)} | **{ratio(edit_s, cold_s)}** | {_rustc_cell(cold)} / "
-                    f"{_rustc_cell(edit)} | {_sccache_cell(cold)} | {_sccache_cell(edit)} |")
-    for way, done in figures.matrix.items():
-        cold_s = [p[0].run.seconds for p in figures.fresh[("file://", way)]]
-        done_s = [r.run.seconds for r in done]
-        rows.append(f"| {'file://' if way != 'plain' else 'none'} | {CC_WAYS[way]}, Python {version} "
-                    f"on runner C | (A's, above) | {cell(done_s, '', 2)} | **{ratio(done_s, cold_s)}** "
-                    f"| {_rustc_cell(done)} | | {_sccache_cell(done)} |")
+        rows.append(f"| {'none' if label.startswith(CC_WAYS['plain']) else remote} | {label} "
+                    f"| {cell(cold_s, '', 2)} | {cell(edit_s, '', 2)} | **{ratio(edit_s, cold_s)}** "
+                    f"| {_rustc_cell(cold)} / {_rustc_cell(edit)} | {_sccache_cell(cold)} | {_sccache_cell(edit)} |")
     out = [
         (f"examples/maturin-pyo3, Python {sys.version_info[0]}.{sys.version_info[1]}; runner A builds commit 1 "
-         "cold, runner B (an empty local cache, another path) commit 2 (a one-line `.rs` edit), "
-         f"runner C the same commit for Python {version}:"),
+         "cold; runner B, an empty local cache in the same home path, the project at another path, commit 2 "
+         f"(a one-line `.rs` edit); runner C the same commit for Python {version}; all sharing the remote:"),
         "",
         ("| remote | build | runner A: cold, commit 1 (s) | fresh runner: commit 2 (s) | fresh / A's cold "
          "| rustc runs (shim) A / fresh | sccache A: hits / misses / not cacheable "
@@ -1332,14 +1343,14 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
         *rows,
         "",
     ]
-    b_runs = [p[1] for (_, way), pairs in figures.fresh.items() if way == "sccache" for p in pairs]
-    for label, done in (("runner B", b_runs), (f"runner C (Python {version})", figures.matrix.get("sccache", []))):
-        lookups: dict[str, set[str]] = {"hit": set(), "miss": set()}
-        for r in done:
-            for name, what in r.lookups.items():
-                lookups[what].add(name)
-        out.append(f"sccache's log, {label}: hits {', '.join(sorted(lookups['hit'])) or '-'}; "
-                   f"misses {', '.join(sorted(lookups['miss'])) or '-'}.")
+    for (remote, label), pairs in {**figures.fresh, **matrix}.items():
+        if label.startswith(CC_WAYS["sccache"]):
+            lookups: dict[str, set[str]] = {"hit": set(), "miss": set()}
+            for r in (p[1] for p in pairs):
+                for name, what in r.lookups.items():
+                    lookups[what].add(name)
+            out.append(f"- sccache's log, {remote} {label}: hits {', '.join(sorted(lookups['hit'])) or '-'}; "
+                       f"misses {', '.join(sorted(lookups['miss'])) or '-'}.")
     out += [
         "",
         (f"A setuptools extension of {figures.c_files} generated C files (32 functions each), one runner, a "
@@ -1369,7 +1380,7 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
                  f"runners still running at the end: {figures.left}.")]
     FIGURES["sccache"] = {
         "fresh": {f"{k[0]} {k[1]}": [[p[0].run.seconds, p[1].run.seconds] for p in v] for k, v in figures.fresh.items()},
-        "matrix": {k: [r.run.seconds for r in v] for k, v in figures.matrix.items()},
+        "matrix": {k: [p[1].run.seconds for p in v] for k, v in figures.matrix.items()},
         "c": {k: [[p[0].run.seconds, p[1].run.seconds] for p in v] for k, v in figures.c.items()},
     }
     return out
