@@ -12,13 +12,18 @@ and read-only rule as wheelmemo's own ``v1/`` objects.
 What sccache 0.16 (Apache OpenDAL's ``webdav`` service) sends, observed with a logging
 server, and what the gateway answers:
 
-- at every server start, its storage check: ``GET /.sccache_check`` (a 404 is fine; any
-  5xx makes ``sccache --start-server`` and every compile fail), then, unless told
+- at every server start, and again before each write to this level, its storage
+  check: ``GET /.sccache_check`` (a 404 is fine; a 5xx makes ``sccache
+  --start-server`` and every compile fail), then, unless told
   ``SCCACHE_WEBDAV_RW_MODE=READ_ONLY``, ``PROPFIND /`` + ``MKCOL /`` + ``PUT
-  /.sccache_check`` (``Hello, World!``; a refusal makes sccache read-only).  The
-  gateway answers the check itself, never touching the remote: GET is always 404, PUT
-  is 201 when writable and 403 when not.  An unreachable remote then costs misses, not
-  a failed build.
+  /.sccache_check`` (``Hello, World!``; a refusal makes it read-only).  The gateway
+  answers the check itself, never touching the remote: GET is 404, PUT is 201.  An
+  unreachable remote then costs misses, not a failed build, and a read-only one does
+  not make sccache read-only: in 0.16 one read-only level (told, or learnt from the
+  check) makes the whole chain read-only, so the local ``disk`` level would not be
+  written either.  Do not set ``SCCACHE_WEBDAV_RW_MODE=READ_ONLY``: the gateway
+  refuses a read-only remote's writes itself (403, a failed background write for
+  sccache, the compile unaffected).
 - a lookup: ``GET //a/b/c/<key>`` (OpenDAL joins the endpoint's trailing ``/`` and a
   rooted path): the object or 404.  A hit is read twice, once more to fill the local
   ``disk`` level.
@@ -26,6 +31,10 @@ server, and what the gateway answers:
   exists, ``MKCOL`` on the missing ones from the top, then ``PUT`` with a
   ``Content-Length``.  Every collection exists here (object stores have none): a
   ``PROPFIND`` on one is a 207 multistatus naming a collection, ``MKCOL`` is 201.
+  The write is sccache's background task, after the compile has answered, and
+  ``--stop-server`` does not wait for it: whoever stops the server waits until
+  ``--show-stats``' remote level counts as many writes (and write failures) as the
+  ``disk`` level has writes.
 - no HEAD, DELETE or ``PROPFIND`` on an object in 0.16; HEAD is answered (200/404) for
   people with curl, DELETE is 405 (shared objects are pruned by wheelmemo, never by a
   build), an object's ``PROPFIND`` is 501 (an OpenDAL stat that fails is a miss).
@@ -341,8 +350,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if name is None:
             self.answer(400)
             return
-        if name == CHECK:
-            self.answer(201 if writable else 403)
+        if name == CHECK:  # writable for sccache: its local level stays so (see above)
+            self.answer(201)
             return
         gateway = self.server.gateway
         if not writable:
@@ -411,8 +420,8 @@ def serve(
     """Serve sccache's WebDAV storage from ``open_transport()``'s remote under ``prefix``.
 
     ``open_transport`` is called for each transport a serving thread needs (at least one
-    per request served at once); ``writable`` is the remote's read-only rule (sccache is
-    told ``SCCACHE_WEBDAV_RW_MODE=READ_ONLY`` too, and a PUT is refused all the same).
+    per request served at once); ``writable`` is the remote's read-only rule: when
+    False, every PUT is refused here (sccache must not be told read-only, see above).
     On exit the server stops, its connections end and its transports are closed.
     """
     check_name(prefix)
