@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import WebDAV
+from servers import S3Server, WebDAV
 
 from wheelmemo._objgate import Gateway, serve
 from wheelmemo._remote import RemoteError, RemoteTimeout, Transport, open_transport
@@ -99,8 +100,6 @@ class Sccache:
 
     def __init__(self, binary: str, work: Path, socket_dir: Path) -> None:
         self.binary, self.work = binary, work
-        self.source = work / "twice.c"
-        self.source.write_text(SOURCE)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SCCACHE_", "RUSTC_WRAPPER"))}
         self.env.update(
             SCCACHE_SERVER_UDS=str(socket_dir / "sccache.sock"),
@@ -127,11 +126,26 @@ class Sccache:
         assert started.returncode == 0, started.stderr
         self.running = True
 
-    def compile(self) -> bytes:
-        compiled = self.run("gcc", "-c", self.source.name, "-o", "twice.o")
-        assert compiled.returncode == 0, compiled.stderr
-        assert "Traceback" not in compiled.stderr
-        return (self.work / "twice.o").read_bytes()
+    def compile(self, count: int = 1) -> list[bytes]:
+        """Compile ``count`` small C files at once; their objects."""
+        compiles = []
+        for number in range(count):
+            (self.work / f"f{number}.c").write_text(SOURCE.replace("twice", f"twice{number}"))
+            compiles.append(
+                subprocess.Popen(
+                    [self.binary, "gcc", "-c", f"f{number}.c", "-o", f"f{number}.o"],
+                    env=self.env,
+                    cwd=self.work,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
+        for process in compiles:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+            assert "Traceback" not in stderr
+        return [(self.work / f"f{number}.o").read_bytes() for number in range(count)]
 
     def stats(self) -> dict[str, Any]:
         shown = self.run("--show-stats", "--stats-format", "json")
@@ -190,28 +204,54 @@ def stored(root: Path) -> list[Path]:
 
 
 # -- through sccache ------------------------------------------------------------------------
-@pytest.mark.parametrize("kind", ["file", "webdav"])
+class Remote:
+    """A remote of one kind for the gateway, and a way to look at what it holds."""
+
+    def __init__(self, kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+        self.root: Path | None = None
+        if kind == "file":
+            self.root = tmp_path / "share" / "team"
+            self.opener = Opener(self.root.as_uri())
+        elif kind == "webdav":  # basic auth: wheelmemo's credentials, never sccache's
+            server: WebDAV = request.getfixturevalue("webdav")
+            self.root = server.root / "auth" / "team"
+            credentials = {"WHEELMEMO_REMOTE_USERNAME": server.username, "WHEELMEMO_REMOTE_PASSWORD": server.password}
+            self.opener = Opener(server.url("auth/team"), credentials)
+        else:
+            bucket: S3Server = request.getfixturevalue("s3")
+            self.opener = Opener(bucket.url("team"), dict(bucket.environ))
+        self.look = open_transport(self.opener.url or "", self.opener.environ)
+
+    def names(self) -> list[str]:
+        """The objects stored, by the transport's record (and the directory's, when there is one)."""
+        names = sorted(name for method, name in self.opener.calls if method == "put")
+        if self.root is not None:
+            assert [p.as_posix() for p in stored(self.root)] == names
+        return names
+
+    def size(self, name: str) -> int:
+        data = self.look.get(name, limit=1 << 30)
+        assert data is not None, name
+        return len(data)
+
+
+@pytest.mark.parametrize("kind", ["file", "webdav", "s3"])
 def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
     kind: str, sccache: Sccache, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if kind == "file":
-        root = tmp_path / "share" / "team"
-        opener = Opener(root.as_uri())
-    else:
-        server: WebDAV = request.getfixturevalue("webdav")
-        root = server.root / "cache" / "team"
-        opener = Opener(server.url("cache/team"), read_only=False)  # nginx takes writes without credentials
-    with serve(opener, writable=True) as gateway:
+    remote = Remote(kind, tmp_path, request)
+    with serve(remote.opener, writable=True) as gateway:
         sccache.start(gateway.url)
-        built = sccache.compile()
+        (built,) = sccache.compile()
         stats = sccache.stats()
         assert stats["cache_misses"]["counts"] == {"C/C++": 1}
         assert stats["cache_hits"]["counts"] == {}
         level = sccache.wait_for_remote_writes(1)
         assert (level["writes"], level["write_failures"]) == (1, 0)
         sccache.stop()
-        (key,) = stored(root)
-        assert key.parts[0] == "sccache"  # beside wheelmemo's v1/, never in it
+        (name,) = remote.names()
+        assert re.fullmatch(r"sccache/(.)/(.)/(.)/\1\2\3[0-9a-f]+", name)  # beside wheelmemo's v1/
+        size = remote.size(name)
         assert counters(gateway) == {
             "gets": 1,
             "hits": 0,
@@ -219,20 +259,18 @@ def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
             "refused": 0,
             "errors": 0,
             "bytes_down": 0,
-            "bytes_up": (root / key).stat().st_size,
+            "bytes_up": size,
         }
-        assert [call for call in opener.calls if call[0] == "put"] == [("put", key.as_posix())]
 
         # another runner: the same remote, an empty disk level
         sccache.start(gateway.url)
-        assert sccache.compile() == built
+        assert sccache.compile() == [built]
         stats = sccache.stats()
         assert stats["cache_hits"]["counts"] == {"C/C++": 1}
         assert stats["cache_misses"]["counts"] == {}
         assert sccache.remote_level()["hits"] == 1
         sccache.stop()
         # a hit is read twice: for the compile, and again to fill the disk level
-        size = (root / key).stat().st_size
         assert counters(gateway) == {
             "gets": 3,
             "hits": 2,
@@ -242,8 +280,29 @@ def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
             "bytes_down": 2 * size,
             "bytes_up": size,
         }
-        assert stored(root) == [key]
-    assert opener.opened and all(transport.closed for transport in opener.opened)
+        assert remote.names() == [name]
+    assert remote.opener.opened and all(transport.closed for transport in remote.opener.opened)
+    remote.look.close()
+
+
+def test_parallel_compiles_share_the_transports(sccache: Sccache, tmp_path: Path) -> None:
+    count = 6
+    opener = Opener((tmp_path / "share").as_uri())
+    with serve(opener, writable=True) as gateway:
+        sccache.start(gateway.url)
+        built = sccache.compile(count)
+        assert sccache.stats()["cache_misses"]["counts"] == {"C/C++": count}
+        level = sccache.wait_for_remote_writes(count)
+        assert (level["writes"], level["write_failures"]) == (count, 0)
+        sccache.stop()
+        sccache.start(gateway.url)
+        assert sccache.compile(count) == built
+        assert sccache.stats()["cache_hits"]["counts"] == {"C/C++": count}
+        sccache.stop()
+        assert (gateway.gets, gateway.hits, gateway.puts, gateway.errors) == (3 * count, 2 * count, count, 0)
+    # a transport per request served at once, never more; all closed
+    assert 1 <= len(opener.opened) <= 4 * count
+    assert all(transport.closed for transport in opener.opened)
 
 
 def test_a_read_only_remote_is_never_written_and_the_local_level_still_is(sccache: Sccache, tmp_path: Path) -> None:
@@ -251,7 +310,7 @@ def test_a_read_only_remote_is_never_written_and_the_local_level_still_is(sccach
     opener = Opener(root.as_uri())
     with serve(opener, writable=False) as gateway:
         sccache.start(gateway.url)
-        built = sccache.compile()
+        (built,) = sccache.compile()
         stats = sccache.stats()
         assert stats["cache_misses"]["counts"] == {"C/C++": 1}
         assert (stats["cache_writes"], stats["cache_write_errors"]) == (1, 0)
@@ -259,7 +318,7 @@ def test_a_read_only_remote_is_never_written_and_the_local_level_still_is(sccach
         assert (level["writes"], level["write_failures"]) == (0, 1)  # refused: 403
         assert sccache.stats()["multi_level"][0]["writes"] == 1  # the local disk level
         # the same runner compiles again: a hit from its disk level
-        assert sccache.compile() == built
+        assert sccache.compile() == [built]
         assert sccache.stats()["cache_hits"]["counts"] == {"C/C++": 1}
         sccache.stop()
         assert [method for method, _ in opener.calls] == ["download"]
