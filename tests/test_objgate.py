@@ -115,9 +115,11 @@ class Sccache:
             [self.binary, *args], check=False, env=self.env, cwd=self.work, capture_output=True, text=True, timeout=120
         )
 
-    def start(self, endpoint: str, *, read_only: bool = False) -> None:
+    def start(self, gateway: Gateway, *, read_only: bool = False, token: bool = True) -> None:
         shutil.rmtree(self.work / "disk", ignore_errors=True)  # every hit must be the remote's
-        self.env["SCCACHE_WEBDAV_ENDPOINT"] = endpoint
+        self.env.update(gateway.environ())
+        if not token:
+            del self.env["SCCACHE_WEBDAV_TOKEN"]
         if read_only:
             self.env["SCCACHE_WEBDAV_RW_MODE"] = "READ_ONLY"
         else:
@@ -235,13 +237,17 @@ class Remote:
         return len(data)
 
 
-@pytest.mark.parametrize("kind", ["file", "webdav", "s3"])
-def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
-    kind: str, sccache: Sccache, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    remote = Remote(kind, tmp_path, request)
+@pytest.fixture
+def remote(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Remote]:
+    made = Remote(request.param, tmp_path, request)  # servers start in the set-up, not the test
+    yield made
+    made.look.close()
+
+
+@pytest.mark.parametrize("remote", ["file", "webdav", "s3"], indirect=True)
+def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(remote: Remote, sccache: Sccache) -> None:
     with serve(remote.opener, writable=True) as gateway:
-        sccache.start(gateway.url)
+        sccache.start(gateway)
         (built,) = sccache.compile()
         stats = sccache.stats()
         assert stats["cache_misses"]["counts"] == {"C/C++": 1}
@@ -263,7 +269,7 @@ def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
         }
 
         # another runner: the same remote, an empty disk level
-        sccache.start(gateway.url)
+        sccache.start(gateway)
         assert sccache.compile() == [built]
         stats = sccache.stats()
         assert stats["cache_hits"]["counts"] == {"C/C++": 1}
@@ -282,20 +288,19 @@ def test_an_object_compiled_once_is_a_hit_from_the_remote_on_an_empty_runner(
         }
         assert remote.names() == [name]
     assert remote.opener.opened and all(transport.closed for transport in remote.opener.opened)
-    remote.look.close()
 
 
 def test_parallel_compiles_share_the_transports(sccache: Sccache, tmp_path: Path) -> None:
     count = 6
     opener = Opener((tmp_path / "share").as_uri())
     with serve(opener, writable=True) as gateway:
-        sccache.start(gateway.url)
+        sccache.start(gateway)
         built = sccache.compile(count)
         assert sccache.stats()["cache_misses"]["counts"] == {"C/C++": count}
         level = sccache.wait_for_remote_writes(count)
         assert (level["writes"], level["write_failures"]) == (count, 0)
         sccache.stop()
-        sccache.start(gateway.url)
+        sccache.start(gateway)
         assert sccache.compile(count) == built
         assert sccache.stats()["cache_hits"]["counts"] == {"C/C++": count}
         sccache.stop()
@@ -309,7 +314,7 @@ def test_a_read_only_remote_is_never_written_and_the_local_level_still_is(sccach
     root = tmp_path / "share" / "team"
     opener = Opener(root.as_uri())
     with serve(opener, writable=False) as gateway:
-        sccache.start(gateway.url)
+        sccache.start(gateway)
         (built,) = sccache.compile()
         stats = sccache.stats()
         assert stats["cache_misses"]["counts"] == {"C/C++": 1}
@@ -340,7 +345,7 @@ def test_sccache_told_read_only_writes_no_level(sccache: Sccache, tmp_path: Path
     the local one included (if this starts failing, sccache changed: revisit)."""
     opener = Opener((tmp_path / "share").as_uri())
     with serve(opener, writable=False) as gateway:
-        sccache.start(gateway.url, read_only=True)
+        sccache.start(gateway, read_only=True)
         sccache.compile()
         assert (sccache.stats()["cache_writes"], sccache.stats()["cache_write_errors"]) == (0, 1)
         sccache.compile()
@@ -380,7 +385,7 @@ def test_a_failing_remote_is_a_miss_and_the_compile_goes_on(
         opener.failing = failure
         open_one = opener
     with serve(open_one, writable=True) as gateway:
-        sccache.start(gateway.url)  # its start-up check never reaches the remote
+        sccache.start(gateway)  # its start-up check never reaches the remote
         sccache.compile()
         stats = sccache.stats()
         assert stats["cache_misses"]["counts"] == {"C/C++": 1}
@@ -397,11 +402,14 @@ def test_a_failing_remote_is_a_miss_and_the_compile_goes_on(
 
 
 # -- by hand ---------------------------------------------------------------------------------
-def request(gateway: Gateway, method: str, target: str, body: bytes | None = None) -> tuple[int, bytes]:
+def request(
+    gateway: Gateway, method: str, target: str, body: bytes | None = None, *, token: str | None = None
+) -> tuple[int, bytes]:
+    """One request on a connection of its own, with the gateway's token unless ``token``."""
     host, _, port = gateway.url.removeprefix("http://").rstrip("/").partition(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     try:
-        conn.request(method, target, body)
+        conn.request(method, target, body, {"Authorization": f"Bearer {gateway.token if token is None else token}"})
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -502,9 +510,39 @@ def test_leaving_closes_the_server_and_the_transports(tmp_path: Path) -> None:
         # a kept-alive connection, left open by its client
         host, _, port = gateway.url.removeprefix("http://").rstrip("/").partition(":")
         idle = http.client.HTTPConnection(host, int(port), timeout=30)
-        idle.request("GET", "/0/1")
+        idle.request("GET", "/0/1", headers={"Authorization": f"Bearer {gateway.token}"})
         assert idle.getresponse().read() == b""
     assert opener.opened and all(transport.closed for transport in opener.opened)
     with pytest.raises(OSError):
         request(gateway, "GET", "/0/1")
     idle.close()
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "PROPFIND", "MKCOL"])
+def test_a_request_without_the_token_is_denied(method: str, tmp_path: Path) -> None:
+    root = tmp_path / "share" / "team"
+    open_transport(root.as_uri(), {}).put("sccache/0/1/2/0123", b"object")
+    opener = Opener(root.as_uri())
+    with serve(opener, writable=True) as gateway:
+        target = "/0/1/2/" if method in ("PROPFIND", "MKCOL") else "/0/1/2/0123"
+        for token in ("", "not-the-token", gateway.token[:-1]):
+            status, body = request(gateway, method, target, b"poison" if method == "PUT" else None, token=token)
+            assert (status, body) == (401, b"")
+        assert gateway.denied == 3
+        # the start-up check is answered all the same: a 401 there would stop sccache's start
+        assert request(gateway, "GET", "/.sccache_check", token="")[0] == 404
+    assert opener.calls == []
+    assert stored(root) == [Path("sccache/0/1/2/0123")]
+    assert (root / "sccache/0/1/2/0123").read_bytes() == b"object"
+
+
+def test_sccache_without_the_token_still_compiles(sccache: Sccache, tmp_path: Path) -> None:
+    opener = Opener((tmp_path / "share").as_uri())
+    with serve(opener, writable=True) as gateway:
+        sccache.start(gateway, token=False)
+        sccache.compile()
+        assert sccache.stats()["cache_misses"]["counts"] == {"C/C++": 1}
+        sccache.stop()
+        assert gateway.denied > 0
+        assert (gateway.gets, gateway.puts, gateway.errors) == (0, 0, 0)
+    assert opener.calls == []

@@ -39,6 +39,12 @@ server, and what the gateway answers:
   people with curl, DELETE is 405 (shared objects are pruned by wheelmemo, never by a
   build), an object's ``PROPFIND`` is 501 (an OpenDAL stat that fails is a miss).
 
+Anyone on the machine can reach a port on ``127.0.0.1``, and the gateway writes to the
+team's remote with the build's credentials: every request but the start-up check must
+carry the gateway's random token (``SCCACHE_WEBDAV_TOKEN``, sent as ``Authorization:
+Bearer``; :meth:`Gateway.environ`), else 401.  A process's environment is readable by
+its own user only.
+
 A remote's failure is a 5xx answer (502, 504 for a timeout) that sccache counts as a
 miss or a write error while the compile goes on; it is counted in :attr:`Gateway.errors`
 and never leaves the serving thread.  Every request's path is checked before anything
@@ -52,7 +58,9 @@ Imported by the compiler cache's setup on a miss only (``http.server`` is not fr
 from __future__ import annotations
 
 import contextlib
+import hmac
 import http.server
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -81,13 +89,17 @@ class Gateway:
     The counters count transport operations only (sccache's start-up check never
     reaches the remote): ``gets`` objects asked for, ``hits`` of them found, ``puts``
     stored, ``refused`` writes refused (the remote read-only, or refusing), ``errors``
-    requests that failed on the remote or the connection.
+    requests that failed on the remote or the connection, ``denied`` requests without
+    the token (401).
     """
 
     def __init__(self, url: str) -> None:
         #: ``SCCACHE_WEBDAV_ENDPOINT``
         self.url = url
-        self.gets = self.hits = self.puts = self.refused = self.errors = 0
+        #: ``SCCACHE_WEBDAV_TOKEN``: any local user can reach the port, only the build may
+        #: use the remote's credentials through it
+        self.token = secrets.token_urlsafe(32)
+        self.gets = self.hits = self.puts = self.refused = self.errors = self.denied = 0
         self.bytes_down = self.bytes_up = 0
         self._lock = threading.Lock()
 
@@ -96,6 +108,11 @@ class Gateway:
             f"<Gateway {self.url} gets={self.gets} hits={self.hits} puts={self.puts} "
             f"refused={self.refused} errors={self.errors}>"
         )
+
+    def environ(self) -> dict[str, str]:
+        """What sccache's environment needs to use the gateway (beside ``SCCACHE_DIR``
+        and ``SCCACHE_MULTILEVEL_CHAIN=disk,webdav``; never ``SCCACHE_WEBDAV_RW_MODE``)."""
+        return {"SCCACHE_WEBDAV_ENDPOINT": self.url, "SCCACHE_WEBDAV_TOKEN": self.token}
 
     def count(self, **amounts: int) -> None:
         with self._lock:
@@ -235,6 +252,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         self.answer(status)
 
+    def denied(self) -> bool:
+        """Whether the request lacks the gateway's token: then answered with a 401."""
+        expected = f"Bearer {self.server.gateway.token}".encode()
+        if hmac.compare_digest(self.headers.get("Authorization", "").encode(), expected):
+            return False
+        self.server.gateway.count(denied=1)
+        self.close_connection = True
+        self.send_response(401)
+        self.send_header("WWW-Authenticate", 'Bearer realm="wheelmemo sccache gateway"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return True
+
     def failed(self, error: BaseException, *, answered: bool) -> None:
         """A remote's or a connection's failure: counted, a 5xx when still possible."""
         self.server.gateway.count(errors=1)
@@ -301,11 +331,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # the methods ---------------------------------------------------------------------------
     def do_GET(self) -> None:
         name = self.name()
+        if name == CHECK:  # without the token too: a 401 here would stop sccache's start
+            self.answer(404)
+            return
+        if self.denied():
+            return
         if name is None:
             self.refuse(400)
-            return
-        if name == CHECK:
-            self.answer(404)
             return
         gateway, reply = self.server.gateway, _Reply(self)
         try:
@@ -322,6 +354,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         name = self.name()
+        if name != CHECK and self.denied():
+            return
         if name is None:
             self.refuse(400)
             return
@@ -340,6 +374,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         name = self.name()
+        if name != CHECK and self.denied():
+            return
         length = self.length(self.server.limit)
         if length is None:
             return
@@ -373,6 +409,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.answer(201)
 
     def do_MKCOL(self) -> None:
+        if self.denied():
+            return
         name = self.name(collection=True)
         length = self.length(SMALL_BODY)
         if length is None or self.body(length, keep=False) is None:
@@ -380,6 +418,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.answer(201 if name is not None else 400)
 
     def do_PROPFIND(self) -> None:
+        if self.denied():
+            return
         collection = self.name(collection=True)
         length = self.length(SMALL_BODY)
         if length is None or self.body(length, keep=False) is None:
