@@ -232,6 +232,9 @@ class _Reply:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # sccache keeps its connections alive
+    # the head and the body are two writes: with Nagle's algorithm the body waits for
+    # the client's delayed ACK of the head (40 ms on Linux) on every kept-alive answer
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:
