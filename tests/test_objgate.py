@@ -128,11 +128,11 @@ class Sccache:
         assert started.returncode == 0, started.stderr
         self.running = True
 
-    def compile(self, count: int = 1) -> list[bytes]:
-        """Compile ``count`` small C files at once; their objects."""
+    def compile(self, count: int = 1, source: str = SOURCE) -> list[bytes]:
+        """Compile ``count`` C files (``source``, its ``twice`` renamed in each) at once; their objects."""
         compiles = []
         for number in range(count):
-            (self.work / f"f{number}.c").write_text(SOURCE.replace("twice", f"twice{number}"))
+            (self.work / f"f{number}.c").write_text(source.replace("twice", f"twice{number}"))
             compiles.append(
                 subprocess.Popen(
                     [self.binary, "gcc", "-c", f"f{number}.c", "-o", f"f{number}.o"],
@@ -308,6 +308,25 @@ def test_parallel_compiles_share_the_transports(sccache: Sccache, tmp_path: Path
     # a transport per request served at once, never more; all closed
     assert 1 <= len(opener.opened) <= 4 * count
     assert all(transport.closed for transport in opener.opened)
+
+
+def test_a_large_object_streams_both_ways(sccache: Sccache, tmp_path: Path) -> None:
+    """An object larger than one CHUNK goes to sccache in chunked encoding."""
+    (sccache.work / "blob.bin").write_bytes(os.urandom(3 * (1 << 20)))  # incompressible
+    source = '__asm__(".section .rodata\\n.incbin \\"blob.bin\\"\\n.previous");\n' + SOURCE
+    opener = Opener((tmp_path / "share").as_uri())
+    with serve(opener, writable=True) as gateway:
+        sccache.start(gateway)
+        (built,) = sccache.compile(source=source)
+        assert len(built) > 3 * (1 << 20)
+        assert sccache.wait_for_remote_writes(1)["writes"] == 1
+        sccache.stop()
+        sccache.start(gateway)
+        assert sccache.compile(source=source) == [built]
+        assert sccache.stats()["cache_hits"]["counts"] == {"C/C++": 1}
+        sccache.stop()
+        assert (gateway.gets, gateway.hits, gateway.puts, gateway.errors) == (3, 2, 1, 0)
+        assert gateway.bytes_down == 2 * gateway.bytes_up > 6 * (1 << 20)
 
 
 def test_a_read_only_remote_is_never_written_and_the_local_level_still_is(sccache: Sccache, tmp_path: Path) -> None:
