@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from servers import S3Server, WebDAV
+from servers import RawServer, S3Server, WebDAV
 
 from wheelmemo._objgate import Gateway, serve
 from wheelmemo._remote import RemoteError, RemoteTimeout, Transport, open_transport
@@ -418,6 +418,21 @@ def test_a_failing_remote_is_a_miss_and_the_compile_goes_on(
     if failure != "unopenable":
         assert [method for method, _ in opener.calls] == ["download", "put"]
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_hanging_remote_costs_its_deadline_once(sccache: Sccache, hanging_server: RawServer) -> None:
+    """A remote that never answers: the first request waits for the transport's deadline,
+    every later one fails at once, and the compile goes on."""
+    opener = Opener(hanging_server.url(), read_only=False, connect_timeout=0.5, deadline=time.monotonic() + 1.0)
+    with serve(opener, writable=True) as gateway:
+        sccache.start(gateway)
+        sccache.compile()
+        assert sccache.stats()["cache_misses"]["counts"] == {"C/C++": 1}
+        level = sccache.wait_for_remote_writes(1)
+        assert (level["writes"], level["write_failures"]) == (0, 1)
+        sccache.stop()
+        assert (gateway.errors, gateway.gets, gateway.puts) == (2, 0, 0)
+    assert [method for method, _ in opener.calls] == ["download", "put"]
 
 
 # -- by hand ---------------------------------------------------------------------------------
