@@ -163,9 +163,10 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, gateway: Gateway, pool: _Pool, prefix: str, writable: bool, limit: int) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.gateway, self.pool, self.prefix, self.writable, self.limit = gateway, pool, prefix, writable, limit
+    def __init__(self, pool: _Pool, prefix: str, writable: bool, limit: int) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)  # a free port, only this machine's
+        self.gateway = Gateway(f"http://127.0.0.1:{self.server_address[1]}/")
+        self.pool, self.prefix, self.writable, self.limit = pool, prefix, writable, limit
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
 
@@ -462,16 +463,16 @@ def serve(
 ) -> Iterator[Gateway]:
     """Serve sccache's WebDAV storage from ``open_transport()``'s remote under ``prefix``.
 
-    ``open_transport`` is called for each transport a serving thread needs (at least one
-    per request served at once); ``writable`` is the remote's read-only rule: when
+    ``open_transport`` is called when every transport opened so far is busy (as many
+    as requests served at once); ``writable`` is the remote's read-only rule: when
     False, every PUT is refused here (sccache must not be told read-only, see above).
-    On exit the server stops, its connections end and its transports are closed.
+    sccache gets :meth:`Gateway.environ`.  On exit (after ``sccache --stop-server``: a
+    request still in flight would fail) the server stops, its connections end and its
+    transports are closed.
     """
     check_name(prefix)
     pool = _Pool(open_transport)
-    server = _Server(Gateway(""), pool, prefix, writable, limit)
-    host, port = server.server_address[:2]
-    server.gateway.url = f"http://{host!s}:{port}/"
+    server = _Server(pool, prefix, writable, limit)
     # shutdown() waits for the loop to look at its flag, every poll_interval
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="wheelmemo-sccache-gateway", daemon=True)
     thread.start()
