@@ -287,6 +287,8 @@ def test_stats_counts_it_and_clean_empties_it(
         "misses": 1,
         "not_cacheable": 0,
         "errors": 0,
+        "remote_hits": 0,
+        "uploads": 0,
     }
     assert report["disk"]["compiler"] >= 50_000  # counted in max-size
     main(["clean"])

@@ -6,6 +6,7 @@ plain backend's."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,3 +86,44 @@ def test_setuptools_recompiles_only_the_edit_through_sdists(
     with BehaviourProbe(plain, wheel) as probe:
         diff = compare_wheels(plain, wheel, probe)
     assert diff.same or all(m.verdict == "behaviour-same" for m in diff.differences), diff.describe()
+
+
+def test_a_fresh_runner_takes_the_objects_from_the_remote(frontends: Frontends, tmp_path: Path) -> None:
+    """Runner A builds and uploads sccache's objects beside its wheel; runner B (an empty
+    local cache, the checkout at another path) builds the next commit, a one-file edit:
+    every other object comes from the remote through the gateway.  Runner C, read-only
+    (a fork's pull request), reads them and writes nothing."""
+    _sccache()
+    frontends.dropped = ("CC",)
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    frontends.extra_env["WHEELMEMO_REMOTE"] = remote.as_uri()
+    project = _cext(tmp_path / "a" / "demo")
+    frontends.uv_build_wheel(project)
+    a_cache = frontends.cache_dir
+    assert _sccache_counts(a_cache) == [(0, N_FILES)]
+    uploaded = sorted(p.name for p in (remote / "sccache").rglob("*") if p.is_file())
+    assert len(uploaded) == N_FILES
+
+    b_cache = tmp_path / "b-cache"
+    frontends.extra_env["WHEELMEMO_CACHE_DIR"] = str(b_cache)
+    moved = tmp_path / "b" / "demo"
+    shutil.copytree(project, moved)
+    (moved / "src" / "f2.c").write_text("int f2(void) { return 20; }\n")
+    wheel = frontends.uv_build_wheel(moved)
+    (event,) = _events(b_cache)
+    assert (event["hits"], event["misses"], event["remote_hits"], event["uploads"]) == (N_FILES - 1, 1, N_FILES - 1, 1)
+    assert frontends.run_in_venv(wheel, "__import__('ccache_demo').total()") == str(1 + 20 + 3)
+
+    c_cache = tmp_path / "c-cache"
+    frontends.extra_env.update(WHEELMEMO_CACHE_DIR=str(c_cache), WHEELMEMO_REMOTE_READ_ONLY="1")
+    (moved / "src" / "f3.c").write_text("int f3(void) { return 30; }\n")
+    frontends.uv_build_wheel(moved)
+    (event,) = _events(c_cache)
+    assert (event["hits"], event["misses"], event["uploads"]) == (N_FILES - 1, 1, 0)
+    assert len([p for p in (remote / "sccache").rglob("*") if p.is_file()]) == N_FILES + 1  # B's, not C's
+
+
+def _events(cache: Path) -> list[dict[str, int]]:
+    lines = (cache / "v1" / "stats.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("tier") == "sccache"]

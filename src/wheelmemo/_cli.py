@@ -108,7 +108,9 @@ class _Tally:
         self.projects: dict[str, dict[str, Any]] = {}
         self.remote = dict.fromkeys(("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up"), 0)
         self.remote_times = {"seconds": 0.0, "saved": 0.0}
-        self.compiler = dict.fromkeys(("builds", "requests", "hits", "misses", "not_cacheable", "errors"), 0)
+        self.compiler = dict.fromkeys(
+            ("builds", "requests", "hits", "misses", "not_cacheable", "errors", "remote_hits", "uploads"), 0
+        )
 
     def add(self, event: dict[str, Any]) -> None:
         if event.get("tier") == "sccache":  # a build's compiles through the compiler cache
@@ -192,8 +194,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if compiler["builds"]:
         print(
             f"\ncompiler cache (sccache), in {_count(compiler['builds'], 'build', 'builds')}: "
-            f"{compiler['hits']} hits, {compiler['misses']} misses, {compiler['not_cacheable']} not cacheable, "
-            f"{compiler['errors']} errors"
+            f"{compiler['hits']} hits ({compiler['remote_hits']} from the remote), {compiler['misses']} misses, "
+            f"{compiler['not_cacheable']} not cacheable, {compiler['uploads']} uploads, {compiler['errors']} errors"
         )
     if any(remote.values()):
         print(

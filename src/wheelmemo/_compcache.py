@@ -77,6 +77,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._log import logger, warn_once
 
 if TYPE_CHECKING:
+    from ._objgate import Gateway
     from ._settings import Settings
     from ._store import LocalStore
     from ._tiers import RemoteStore
@@ -174,35 +175,46 @@ def compiler_cache(
             logger.info("compiler cache: another build is using it; compiling without it")
             yield {}
             return
-        with _Server.started(root, settings, remote) as server:
-            if server is None:
-                yield {}
-                return
-            launcher = Launcher(server.binary, _rustc_wrapper(root, server.binary, environ, adapter))
-            env = {**server.client_env, **adapter.compiler_launcher_env(launcher, environ)}
-            try:
-                yield env
-            finally:
-                counts = server.counts()
-                if counts is not None:
-                    local.record_compiler(project, kind, counts)
-                    logger.info(
-                        "sccache: %d hits, %d misses, %d not cacheable",
-                        counts["hits"],
-                        counts["misses"],
-                        counts["not_cacheable"],
-                    )
+        ran: list[_Server] = []
+        try:
+            with _Server.started(root, settings, remote) as server:
+                if server is None:
+                    yield {}
+                    return
+                ran.append(server)
+                launcher = Launcher(server.binary, _rustc_wrapper(root, server.binary, environ, adapter))
+                yield {**server.client_env, **adapter.compiler_launcher_env(launcher, environ)}
+        finally:  # the server stopped, its counts read
+            counts = ran[0].counts() if ran else None
+            if counts is not None:
+                local.record_compiler(project, kind, counts)
+                remote_part = (
+                    f", {counts['remote_hits']} from the remote, {counts['uploads']} uploaded"
+                    if "remote_hits" in counts
+                    else ""
+                )
+                logger.info(
+                    "sccache: %d hits, %d misses, %d not cacheable%s",
+                    counts["hits"],
+                    counts["misses"],
+                    counts["not_cacheable"],
+                    remote_part,
+                )
 
 
 class _Server:
     """One sccache server, for one build."""
 
-    def __init__(self, binary: str, env: dict[str, str], client_env: dict[str, str]) -> None:
+    def __init__(self, binary: str, env: dict[str, str], client_env: dict[str, str], gate: Gateway | None) -> None:
         self.binary = binary
         self.env = env
         #: what the build's processes need to reach it (and to start it again, the
         #: same, should it stop)
         self.client_env = client_env
+        #: the remote level's gateway, if there is a remote
+        self.gate = gate
+        #: sccache's counts, read once the build is over (``counts``)
+        self.report: dict[str, Any] | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -215,21 +227,59 @@ class _Server:
         try:
             with contextlib.ExitStack() as stack:
                 ours = _server_env(root, private, settings.max_size)
+                # the gateway outlives the server: sccache writes to it until it stops
                 gate = stack.enter_context(_remote_level(remote)) if remote is not None else None
                 if gate is not None:
-                    ours.update(gate)
+                    ours.update(
+                        SCCACHE_MULTILEVEL_CHAIN="disk,webdav",
+                        # a failed write to the remote must not fail the local one's
+                        SCCACHE_MULTILEVEL_WRITE_ERROR_POLICY="ignore",
+                        **gate.environ(),
+                    )
                 env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_")}
                 env.update(ours)
-                server = cls(binary, env, ours)
+                server = cls(binary, env, ours, gate)
                 if server._run("--start-server", timeout=START_TIMEOUT) is None:
                     yield None
                     return
                 try:
                     yield server
                 finally:
+                    server.report = server._settled(settings.remote_budget)
                     server._run("--stop-server", timeout=QUERY_TIMEOUT, quiet=True)
         finally:
             shutil.rmtree(private, ignore_errors=True)
+
+    def _settled(self, budget: float) -> dict[str, Any] | None:
+        """sccache's report, once its writes to the remote level are over: it makes them
+        after answering the compile, and stopping does not wait for them (``budget``
+        seconds at most, the remote's)."""
+        import time
+
+        deadline = time.monotonic() + max(budget, 10.0)
+        while True:
+            report = self._report()
+            if report is None or self.gate is None:
+                return report
+            try:
+                stats = report["stats"]
+                level = stats["multi_level"][1]
+                if int(level["writes"]) + int(level["write_failures"]) >= int(stats["cache_writes"]):
+                    return report
+            except (KeyError, IndexError, TypeError, ValueError):
+                return report  # not a report of two levels: nothing to wait for
+            if time.monotonic() > deadline:
+                warn_once("compiler cache: sccache's uploads to the remote did not end in time; some are lost")
+                return report
+            time.sleep(0.1)
+
+    def _report(self) -> dict[str, Any] | None:
+        out = self._run("--show-stats", "--stats-format=json", timeout=QUERY_TIMEOUT, quiet=True)
+        try:
+            report = json.loads(out) if out is not None else None
+        except ValueError:
+            return None
+        return report if isinstance(report, dict) else None
 
     def _run(self, *args: str, timeout: float, quiet: bool = False) -> str | None:
         """sccache's output, or None (a warning unless ``quiet``) when it failed."""
@@ -254,13 +304,25 @@ class _Server:
         return None
 
     def counts(self) -> dict[str, int] | None:
-        out = self._run("--show-stats", "--stats-format=json", timeout=QUERY_TIMEOUT, quiet=True)
-        if out is None:
+        """sccache's counts of the build, and the gateway's of the remote."""
+        if self.report is None:
             return None
         try:
-            return stats_counts(json.loads(out))
-        except (ValueError, TypeError, AttributeError):
+            counts = stats_counts(self.report)
+        except (KeyError, ValueError, TypeError, AttributeError):
             return None
+        if self.gate is not None:
+            # sccache's own count of the remote level's hits (the gateway's reads are
+            # twice that: the compile's and the copy to the local level's)
+            levels = self.report["stats"].get("multi_level") or [{}, {}]
+            remote_hits = int(levels[1].get("hits", 0)) if len(levels) > 1 and isinstance(levels[1], dict) else 0
+            counts.update(remote_hits=remote_hits, uploads=self.gate.puts, remote_errors=self.gate.errors)
+            if self.gate.errors:
+                warn_once(
+                    f"compiler cache: {self.gate.errors} requests to the remote failed; "
+                    "those objects were compiled, or kept, here only"
+                )
+        return counts
 
 
 def stats_counts(report: Any) -> dict[str, int]:
@@ -312,34 +374,29 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _remote_level(remote: RemoteStore) -> Iterator[dict[str, str]]:
-    """The remote as sccache's second level, through the gateway ({} when the remote
-    failed already in this call, or the gateway cannot start)."""
+def _remote_level(remote: RemoteStore) -> Iterator[Gateway | None]:
+    """The remote as sccache's second level: the gateway that serves it (``_objgate``),
+    or None when the remote failed already in this call or the gateway cannot start.
+    A read-only remote is not said to sccache: one read-only level makes sccache write
+    to none, the local one included; the gateway refuses the writes itself."""
     opener = remote.transport_opener()
     if opener is None:
-        yield {}
+        yield None
         return
     open_transport, writable = opener
     try:
         from ._objgate import serve
 
-        gate = serve(open_transport, prefix="sccache", writable=writable)
-        served = gate.__enter__()
+        serving = serve(open_transport, prefix="sccache", writable=writable)
+        gate = serving.__enter__()
     except Exception as e:  # noqa: BLE001 - the remote's problem is a warning, never a failed build
         warn_once(f"compiler cache: the remote cannot be served to sccache ({e}); using the local one only")
-        yield {}
+        yield None
         return
     try:
-        env = {
-            "SCCACHE_MULTILEVEL_CHAIN": "disk,webdav",
-            "SCCACHE_MULTILEVEL_WRITE_ERROR_POLICY": "ignore",
-            "SCCACHE_WEBDAV_ENDPOINT": served.url,
-        }
-        if not writable:
-            env["SCCACHE_WEBDAV_RW_MODE"] = "READ_ONLY"
-        yield env
+        yield gate
     finally:
-        gate.__exit__(None, None, None)
+        serving.__exit__(None, None, None)
 
 
 def _find_binary(cache_dir: Path | None) -> str | None:

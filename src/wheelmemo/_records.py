@@ -386,7 +386,18 @@ def check_projects(data: object) -> dict[str, str]:
 #: what a line of ``stats.jsonl`` about the remote counts, besides its times
 REMOTE_COUNTS = ("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up")
 #: what a line of ``stats.jsonl`` about the compiler cache counts (``_compcache.stats_counts``)
-COMPILER_COUNTS = ("requests", "hits", "misses", "not_cacheable", "errors", "timeouts", "size")
+COMPILER_COUNTS = (
+    "requests",
+    "hits",
+    "misses",
+    "not_cacheable",
+    "errors",
+    "timeouts",
+    "size",
+    "remote_hits",
+    "uploads",
+    "remote_errors",
+)
 
 
 def is_event(event: object) -> bool:
