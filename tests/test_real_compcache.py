@@ -19,6 +19,7 @@ from realtools import Frontends
 pytestmark = pytest.mark.real
 
 N_FILES = 4
+EXAMPLE = Path(__file__).parents[1] / "examples" / "maturin-pyo3"
 
 
 def _sccache() -> str:
@@ -127,3 +128,35 @@ def test_a_fresh_runner_takes_the_objects_from_the_remote(frontends: Frontends, 
 def _events(cache: Path) -> list[dict[str, int]]:
     lines = (cache / "v1" / "stats.jsonl").read_text().splitlines()
     return [e for e in map(json.loads, lines) if e.get("tier") == "sccache"]
+
+
+def test_a_fresh_runner_compiles_only_the_crate(frontends: Frontends, tmp_path: Path) -> None:
+    """maturin and pyo3 on runner A, then the next commit (a one-line edit of the crate) on
+    runner B with an empty local cache, the checkout at another path and another target
+    directory: the dependencies come from the remote (sccache hashes every ``CARGO_*``
+    variable: wheelmemo's ``CARGO_TARGET_DIR`` is hidden from rustc)."""
+    _sccache()
+    frontends.dropped = ("CC", "RUSTC_WRAPPER")
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    frontends.extra_env["WHEELMEMO_REMOTE"] = remote.as_uri()
+    project = tmp_path / "a" / "demo"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("target", "*.so", "dist"))
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.split("# Take wheelmemo")[0] + 'compiler-cache = "sccache"\n')
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "-A"], check=True)
+    frontends.uv_build_wheel(project)
+    (cold,) = _events(frontends.cache_dir)
+    assert cold["misses"] >= 10 and cold["hits"] == 0
+
+    frontends.extra_env["WHEELMEMO_CACHE_DIR"] = str(tmp_path / "b-cache")
+    moved = tmp_path / "b" / "demo"
+    shutil.copytree(project, moved)
+    lib = moved / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + "\n// the next commit\n")
+    frontends.uv_build_wheel(moved)
+    (event,) = _events(tmp_path / "b-cache")
+    print("cold", cold, "fresh runner", event)
+    assert event["remote_hits"] == event["hits"] >= cold["misses"] - 2
+    assert event["misses"] <= 2
