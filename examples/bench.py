@@ -46,7 +46,7 @@ latest tables and says how to read them.
    runner B, an empty local cache and another path, builds commit 2, a one-line `.rs`
    edit, sharing it; a ``file://`` remote and a WebDAV one served by nginx) (goal: at most
    0.35x A's cold build); the same commit for the other Python on a fresh runner C (which
-   crates sccache's log says hit); a setuptools extension of ``--c-files`` generated C
+   crates came from the remote, by sccache's objects there); a setuptools extension of ``--c-files`` generated C
    files, cold then a one-file edit (goal: at most 0.25x); a hit with the compiler cache
    on and off (no slower: sccache does not start on a hit). sccache's counts are the
    ones wheelmemo writes to ``<cache>/v1/stats.jsonl``.
@@ -888,10 +888,9 @@ def ninja_table(runs: int, files: int, backends: list[str]) -> list[str]:
 #: how each figure of the sccache part is built, and its label
 CC_WAYS = {"plain": "plain backend", "wheelmemo": "wheelmemo", "sccache": "wheelmemo + sccache"}
 #: sccache's counts in wheelmemo's stats events (``<cache>/v1/stats.jsonl``, tier "sccache")
-SCCACHE_COUNTS = ("hits", "misses", "not_cacheable")
-#: a line of sccache's server log (``SCCACHE_LOG=debug``) for one lookup: the crate (Rust)
-#: or the object file (C) and what it was
-SCCACHE_LOOKUP = re.compile(r"\[([^\]\s]+)\]: Cache (hit|miss) in")
+SCCACHE_COUNTS = ("hits", "remote_hits", "misses", "not_cacheable")
+#: a file of a crate in one of sccache's objects (a zip of a compile's outputs)
+CRATE_OUTPUT = re.compile(r"lib(\w+)-[0-9a-f]+\.(?:rlib|rmeta)$")
 #: the line of examples/maturin-pyo3's lib.rs the part edits
 PYO3_EDIT = re.compile(r'"hello from Rust v\d+"')
 #: a project's ``[tool.uv.sources]`` line for wheelmemo, relative to examples/
@@ -1027,16 +1026,42 @@ def edit_pyo3(project: Path, value: int) -> None:
     lib.write_text(text)
 
 
+def remote_objects(root: Path | None) -> dict[str, str]:
+    """sccache's objects on a remote's directory (under ``sccache/``): each path and the
+    crate whose outputs it holds ("" for a C object)."""
+    import zipfile
+
+    found: dict[str, str] = {}
+    if root is None or not root.is_dir():
+        return found
+    for path in root.rglob("*"):
+        if "sccache" not in path.relative_to(root).parts or not path.is_file():
+            continue
+        crate = ""
+        try:
+            with zipfile.ZipFile(path) as archive:
+                crate = next((m[1] for m in map(CRATE_OUTPUT.search, archive.namelist()) if m), "")
+        except (OSError, zipfile.BadZipFile):
+            pass
+        found[str(path)] = crate
+    return found
+
+
 @dataclass
 class CcRun:
     """A build on a runner: the frontend's run, sccache's counts in wheelmemo's stats
-    events and, from sccache's log, what each crate or object was (``hit``/``miss``)."""
+    events, and sccache's objects on the remote (which crates they hold)."""
 
     run: Run
     sccache: dict[str, int]
-    lookups: dict[str, str]
     #: whether the shims counted its compiles (``run.compiles``)
     counted: bool
+    #: the remote's sccache objects (path: the crate in it, or "") before the build,
+    #: and those the build uploaded (what sccache compiled and could cache); sccache's
+    #: server gets none of the ``SCCACHE_*`` variables of the build (wheelmemo starts
+    #: it with its own), so its log cannot say which crate hit
+    before: dict[str, str]
+    uploaded: dict[str, str]
 
 
 class Runner:
@@ -1050,13 +1075,14 @@ class Runner:
     ``RUSTC_WRAPPER``/``CC`` would win over sccache)."""
 
     def __init__(self, way: str, where: str, *, home: Path | None = None, remote: str | None = None,
-                 python: str | None = None) -> None:
+                 remote_dir: Path | None = None, python: str | None = None) -> None:
         self.way = way
         self.work = Workspace(home)
         self.work.cargo_target_dir = False
         self.work.shims = way != "sccache"
         self.project = self.work.dir / where
-        self.log = self.work.dir / "sccache.log"
+        #: the remote's directory on this machine (a file:// one, or nginx's)
+        self.remote_dir = remote_dir
         env = self.work.extra_env
         if remote:
             env["WHEELMEMO_REMOTE"] = remote
@@ -1066,12 +1092,10 @@ class Runner:
 
     def compiler_cache(self, on: bool) -> None:
         env = self.work.extra_env
-        if on:  # sccache's server log says which crate or object hit
-            env.update(WHEELMEMO_COMPILER_CACHE="sccache", SCCACHE_LOG="sccache::compiler=debug",
-                       SCCACHE_ERROR_LOG=str(self.log))
+        if on:
+            env["WHEELMEMO_COMPILER_CACHE"] = "sccache"
         else:
-            for name in ("WHEELMEMO_COMPILER_CACHE", "SCCACHE_LOG", "SCCACHE_ERROR_LOG"):
-                env.pop(name, None)
+            env.pop("WHEELMEMO_COMPILER_CACHE", None)
 
     def events(self) -> list[dict[str, Any]]:
         """wheelmemo's sccache events so far."""
@@ -1088,18 +1112,13 @@ class Runner:
 
     def build(self, needle: str = "\0") -> CcRun:
         before = len(self.events())
-        logged = self.log.stat().st_size if self.log.exists() else 0
+        objects = remote_objects(self.remote_dir)
         run = self.work.uv_build_wheel(self.project, needle, cache=self.way != "plain")
         new = self.events()[before:]
         figures = {name: sum(int(e.get(name, 0)) for e in new) for name in SCCACHE_COUNTS}
         figures["events"] = len(new)
-        lookups: dict[str, str] = {}
-        if self.log.exists():
-            with self.log.open("rb") as f:
-                f.seek(logged)
-                for match in SCCACHE_LOOKUP.finditer(f.read().decode(errors="replace")):
-                    lookups[match[1]] = match[2]
-        return CcRun(run, figures, lookups, self.work.shims)
+        uploaded = {path: crate for path, crate in remote_objects(self.remote_dir).items() if path not in objects}
+        return CcRun(run, figures, self.work.shims, objects, uploaded)
 
     def close(self) -> None:
         self.work.close()
@@ -1173,7 +1192,7 @@ def other_python() -> str:
 
 
 def _sccache_cell(runs: list[CcRun]) -> str:
-    """``hits / misses / not cacheable`` of sccache's stats events ("-" without any)."""
+    """``hits / from the remote / misses / not cacheable`` of sccache's stats events ("-" without any)."""
     if not any(r.sccache["events"] for r in runs):
         return "-"
     return " / ".join(counts(r.sccache[name] for r in runs) for name in SCCACHE_COUNTS)
@@ -1233,9 +1252,9 @@ def sccache_table(runs: int, c_files: int) -> list[str]:
     sccache beside."""
     shared = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-sccache-"))
     dav = NginxDAV(shared / "webdav")
-    remotes = {"file://": (shared / "remote").as_uri()}
+    remotes = {"file://": ((shared / "remote").as_uri(), shared / "remote")}
     if dav.start():
-        remotes["WebDAV (nginx)"] = dav.url()
+        remotes["WebDAV (nginx)"] = (dav.url(), dav.root / "cache")
     figures = SccacheFigures(other_python(), c_files, shared / "home")
     try:
         for _ in range(runs):
@@ -1255,19 +1274,22 @@ def sccache_table(runs: int, c_files: int) -> list[str]:
     return _sccache_report(figures)
 
 
-def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: str | None, runs: int) -> None:
+def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: tuple[str, Path] | None,
+                  runs: int) -> None:
     """Runner A builds commit 1 cold, runner B (the project at another path, an empty
     local cache) its edit, sharing a new prefix of the remote; hits on runner B; with
     the ``file://`` remote, runner C the edit for the other Python and, with sccache, a
     runner whose home is at another path the next edit."""
     needle = "--crate-name "  # every rustc run the shim sees
-    remote = None if base is None else f"{base}/bench-{time.time_ns()}"
+    prefix = f"bench-{time.time_ns()}"
+    remote = None if base is None else f"{base[0]}/{prefix}"
+    directory = None if base is None else base[1] / prefix
     wheelmemo = way != "plain"
     parent, edited = figures.commits()
-    a = figures.runner(way, "a/maturin-pyo3", remote=remote)
+    a = figures.runner(way, "a/maturin-pyo3", remote=remote, remote_dir=directory)
     copy_pyo3(a.project, parent, wheelmemo)
     cold = a.build(needle)
-    b = figures.runner(way, "b/checkout/maturin-pyo3", remote=remote)
+    b = figures.runner(way, "b/checkout/maturin-pyo3", remote=remote, remote_dir=directory)
     copy_pyo3(b.project, edited, wheelmemo)
     edit = b.build(needle)
     if wheelmemo:
@@ -1277,11 +1299,11 @@ def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: str
         return
     if way == "sccache":
         _hits(figures, b, "maturin-pyo3", runs)
-    c = figures.runner(way, "c/maturin-pyo3", remote=remote, python=figures.python)
+    c = figures.runner(way, "c/maturin-pyo3", remote=remote, remote_dir=directory, python=figures.python)
     copy_pyo3(c.project, edited, wheelmemo)
     figures.matrix.setdefault(way, []).append((cold, c.build(needle)))
     if way == "sccache":
-        moved = figures.runner(way, "d/maturin-pyo3", moved=True, remote=remote)
+        moved = figures.runner(way, "d/maturin-pyo3", moved=True, remote=remote, remote_dir=directory)
         copy_pyo3(moved.project, figures.commits()[1], wheelmemo)
         row = (remote_name, f"{CC_WAYS[way]}, the fresh runner's home at another path")
         figures.fresh.setdefault(row, []).append((cold, moved.build(needle)))
@@ -1337,27 +1359,27 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
          f"(a one-line `.rs` edit); runner C the same commit for Python {version}; all sharing the remote:"),
         "",
         ("| remote | build | runner A: cold, commit 1 (s) | fresh runner: commit 2 (s) | fresh / A's cold "
-         "| rustc runs (shim) A / fresh | sccache A: hits / misses / not cacheable "
-         "| sccache fresh: hits / misses / not cacheable |"),
+         "| rustc runs (shim) A / fresh | sccache A: hits / from the remote / misses / not cacheable "
+         "| sccache fresh: hits / from the remote / misses / not cacheable |"),
         "|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
     for (remote, label), pairs in {**figures.fresh, **matrix}.items():
         if label.startswith(CC_WAYS["sccache"]):
-            lookups: dict[str, set[str]] = {"hit": set(), "miss": set()}
-            for r in (p[1] for p in pairs):
-                for name, what in r.lookups.items():
-                    lookups[what].add(name)
-            out.append(f"- sccache's log, {remote} {label}: hits {', '.join(sorted(lookups['hit'])) or '-'}; "
-                       f"misses {', '.join(sorted(lookups['miss'])) or '-'}.")
+            fresh = [p[1] for p in pairs]
+            uploaded = {crate for r in fresh for crate in r.uploaded.values()}
+            there = {crate for r in fresh for crate in r.before.values()} - uploaded
+            out.append(f"- {remote} {label}: crates compiled and uploaded "
+                       f"{', '.join(sorted(c for c in uploaded if c)) or 'none'}; from the remote "
+                       f"{', '.join(sorted(c for c in there if c)) or 'none'}.")
     out += [
         "",
         (f"A setuptools extension of {figures.c_files} generated C files (32 functions each), one runner, a "
          "local cache: cold `uv build --wheel`, a one-line edit of one file and `uv build --wheel`:"),
         "",
         ("| build | cold (s) | one-file edit (s) | edit / cold | C compiles (shim): cold / edit "
-         "| sccache in the edit: hits / misses / not cacheable |"),
+         "| sccache in the edit: hits / from the remote / misses / not cacheable |"),
         "|---|---|---|---|---|---|",
     ]
     for way, pairs in figures.c.items():
