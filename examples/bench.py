@@ -914,6 +914,8 @@ http {{
         listen 127.0.0.1:{port};
         root {root};
         location / {{
+            auth_basic "wheelmemo bench";
+            auth_basic_user_file {state}/htpasswd;
             dav_methods PUT DELETE MKCOL;
             create_full_put_path on;
         }}
@@ -1075,7 +1077,8 @@ class Runner:
     ``RUSTC_WRAPPER``/``CC`` would win over sccache)."""
 
     def __init__(self, way: str, where: str, *, home: Path | None = None, remote: str | None = None,
-                 remote_dir: Path | None = None, python: str | None = None) -> None:
+                 remote_dir: Path | None = None, credentials: dict[str, str] | None = None,
+                 python: str | None = None) -> None:
         self.way = way
         self.work = Workspace(home)
         self.work.cargo_target_dir = False
@@ -1085,7 +1088,7 @@ class Runner:
         self.remote_dir = remote_dir
         env = self.work.extra_env
         if remote:
-            env["WHEELMEMO_REMOTE"] = remote
+            env.update(WHEELMEMO_REMOTE=remote, **(credentials or {}))
         if python:
             env["UV_PYTHON"] = python
         self.compiler_cache(way == "sccache")
@@ -1115,7 +1118,7 @@ class Runner:
         objects = remote_objects(self.remote_dir)
         run = self.work.uv_build_wheel(self.project, needle, cache=self.way != "plain")
         new = self.events()[before:]
-        figures = {name: sum(int(e.get(name, 0)) for e in new) for name in SCCACHE_COUNTS}
+        figures = {name: sum(int(e.get(name, 0)) for e in new) for name in (*SCCACHE_COUNTS, "uploads")}
         figures["events"] = len(new)
         uploaded = {path: crate for path, crate in remote_objects(self.remote_dir).items() if path not in objects}
         return CcRun(run, figures, self.work.shims, objects, uploaded)
@@ -1125,7 +1128,11 @@ class Runner:
 
 
 class NginxDAV:
-    """nginx serving WebDAV on 127.0.0.1 in the foreground (as tests/servers.py starts it)."""
+    """nginx serving WebDAV on 127.0.0.1 in the foreground (as tests/servers.py starts it),
+    with basic authentication (a remote without credentials is read-only to wheelmemo)."""
+
+    username = "bench"
+    password = "bench-password"
 
     def __init__(self, base: Path) -> None:
         self.binary = shutil.which("nginx", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
@@ -1143,6 +1150,7 @@ class NginxDAV:
         self.state.mkdir(parents=True)
         conf = self.state / "nginx.conf"
         conf.write_text(NGINX_DAV.format(state=self.state, root=self.root, port=self.port))
+        (self.state / "htpasswd").write_text(f"{self.username}:{{PLAIN}}{self.password}\n")
         self.process = subprocess.Popen([self.binary, "-p", str(self.state), "-c", str(conf), "-e",
                                          str(self.state / "error.log")], stdin=subprocess.DEVNULL,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -1158,6 +1166,9 @@ class NginxDAV:
 
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cache"
+
+    def credentials(self) -> dict[str, str]:
+        return {"WHEELMEMO_REMOTE_USERNAME": self.username, "WHEELMEMO_REMOTE_PASSWORD": self.password}
 
     def stop(self) -> None:
         if self.process is not None:
@@ -1252,9 +1263,11 @@ def sccache_table(runs: int, c_files: int) -> list[str]:
     sccache beside."""
     shared = Path(tempfile.mkdtemp(prefix="wheelmemo-bench-sccache-"))
     dav = NginxDAV(shared / "webdav")
-    remotes = {"file://": ((shared / "remote").as_uri(), shared / "remote")}
+    remotes: dict[str, tuple[str, Path, dict[str, str]]] = {
+        "file://": ((shared / "remote").as_uri(), shared / "remote", {}),
+    }
     if dav.start():
-        remotes["WebDAV (nginx)"] = (dav.url(), dav.root / "cache")
+        remotes["WebDAV (nginx)"] = (dav.url(), dav.root / "cache", dav.credentials())
     figures = SccacheFigures(other_python(), c_files, shared / "home")
     try:
         for _ in range(runs):
@@ -1274,8 +1287,8 @@ def sccache_table(runs: int, c_files: int) -> list[str]:
     return _sccache_report(figures)
 
 
-def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: tuple[str, Path] | None,
-                  runs: int) -> None:
+def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str,
+                  base: tuple[str, Path, dict[str, str]] | None, runs: int) -> None:
     """Runner A builds commit 1 cold, runner B (the project at another path, an empty
     local cache) its edit, sharing a new prefix of the remote; hits on runner B; with
     the ``file://`` remote, runner C the edit for the other Python and, with sccache, a
@@ -1284,26 +1297,29 @@ def _fresh_runner(figures: SccacheFigures, way: str, remote_name: str, base: tup
     prefix = f"bench-{time.time_ns()}"
     remote = None if base is None else f"{base[0]}/{prefix}"
     directory = None if base is None else base[1] / prefix
+    credentials = None if base is None else base[2]
     wheelmemo = way != "plain"
     parent, edited = figures.commits()
-    a = figures.runner(way, "a/maturin-pyo3", remote=remote, remote_dir=directory)
+    a = figures.runner(way, "a/maturin-pyo3", remote=remote, remote_dir=directory, credentials=credentials)
     copy_pyo3(a.project, parent, wheelmemo)
     cold = a.build(needle)
-    b = figures.runner(way, "b/checkout/maturin-pyo3", remote=remote, remote_dir=directory)
+    b = figures.runner(way, "b/checkout/maturin-pyo3", remote=remote, remote_dir=directory, credentials=credentials)
     copy_pyo3(b.project, edited, wheelmemo)
     edit = b.build(needle)
     if wheelmemo:
         assert "miss" in cold.run.stderr and "miss" in edit.run.stderr, "a new commit was not a miss"
+    if way == "sccache":
+        assert cold.sccache["uploads"], f"runner A uploaded no sccache object to {remote}:\n{cold.run.stderr}"
     figures.fresh.setdefault((remote_name, CC_WAYS[way]), []).append((cold, edit))
     if remote_name != "file://":
         return
     if way == "sccache":
         _hits(figures, b, "maturin-pyo3", runs)
-    c = figures.runner(way, "c/maturin-pyo3", remote=remote, remote_dir=directory, python=figures.python)
+    c = figures.runner(way, "c/maturin-pyo3", remote=remote, remote_dir=directory, credentials=credentials, python=figures.python)
     copy_pyo3(c.project, edited, wheelmemo)
     figures.matrix.setdefault(way, []).append((cold, c.build(needle)))
     if way == "sccache":
-        moved = figures.runner(way, "d/maturin-pyo3", moved=True, remote=remote, remote_dir=directory)
+        moved = figures.runner(way, "d/maturin-pyo3", moved=True, remote=remote, remote_dir=directory, credentials=credentials)
         copy_pyo3(moved.project, figures.commits()[1], wheelmemo)
         row = (remote_name, f"{CC_WAYS[way]}, the fresh runner's home at another path")
         figures.fresh.setdefault(row, []).append((cold, moved.build(needle)))
@@ -1347,11 +1363,13 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
     rows = []
     matrix = {(remote, f"{label}, Python {version} (runner C)"): pairs
               for remote, label, pairs in (("file://", CC_WAYS[w], p) for w, p in figures.matrix.items())}
+    plain_cold = [p[0].run.seconds for p in figures.fresh.get(("file://", CC_WAYS["plain"]), [])]
     for (remote, label), pairs in {**figures.fresh, **matrix}.items():
         cold, edit = [p[0] for p in pairs], [p[1] for p in pairs]
         cold_s, edit_s = [r.run.seconds for r in cold], [r.run.seconds for r in edit]
         rows.append(f"| {'none' if label.startswith(CC_WAYS['plain']) else remote} | {label} "
                     f"| {cell(cold_s, '', 2)} | {cell(edit_s, '', 2)} | **{ratio(edit_s, cold_s)}** "
+                    f"| {ratio(edit_s, plain_cold) if plain_cold else '-'} "
                     f"| {_rustc_cell(cold)} / {_rustc_cell(edit)} | {_sccache_cell(cold)} | {_sccache_cell(edit)} |")
     out = [
         (f"examples/maturin-pyo3, Python {sys.version_info[0]}.{sys.version_info[1]}; runner A builds commit 1 "
@@ -1359,9 +1377,9 @@ def _sccache_report(figures: SccacheFigures) -> list[str]:
          f"(a one-line `.rs` edit); runner C the same commit for Python {version}; all sharing the remote:"),
         "",
         ("| remote | build | runner A: cold, commit 1 (s) | fresh runner: commit 2 (s) | fresh / A's cold "
-         "| rustc runs (shim) A / fresh | sccache A: hits / from the remote / misses / not cacheable "
+         "| fresh / plain A's cold | rustc runs (shim) A / fresh | sccache A: hits / from the remote / misses / not cacheable "
          "| sccache fresh: hits / from the remote / misses / not cacheable |"),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
