@@ -606,7 +606,7 @@ class Engine:
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
         root = self._stable_source(kind, build_dir)
-        if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache)):
+        if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache), new_files_clear=ninja):
             return {}
         if subdir is not None and ninja and not self._prepare_ninja_dir(path / subdir, stack):
             return env
