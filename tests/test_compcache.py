@@ -434,3 +434,18 @@ def test_prune_takes_the_least_recently_used_objects_when_nothing_else_is_left(c
     store.prune(max_size=total - 150_000)
     # 150 kB: two objects, the oldest by their last use (a read counts)
     assert sorted(p.name for p in objects.iterdir()) == ["older-used-later"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX ownership and modes")
+def test_a_stable_copy_others_can_write_is_not_run(
+    hooks: Hooks, fake: Fake, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a cache others can write to, the copy wheelmemo would run could be anyone's."""
+    hooks.build_wheel()
+    stable = cache_dir / "v1" / "compiler" / "bin" / "sccache"
+    stable.chmod(0o777)
+    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [str(stable)])
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    assert "others can write to it: compiling without sccache" in capsys.readouterr().err
+    assert fake.launchers() == [str(stable), None]

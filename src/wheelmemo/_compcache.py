@@ -453,7 +453,7 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
         return None
     stable = root / "bin" / f"sccache{_EXE}"
     try:
-        if os.path.abspath(found) != str(stable) and not _same_file_state(found, stable):
+        if os.path.abspath(found) != str(stable) and not (_same_file_state(found, stable) and _ours(stable)):
             stable.parent.mkdir(parents=True, exist_ok=True)
             partial = stable.with_name(f".{stable.name}.{os.getpid()}")
             shutil.copy2(found, partial)
@@ -461,6 +461,13 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
     except OSError as e:
         logger.debug("compiler cache: sccache not copied to %s (%s): using %s", stable, e, found)
         stable = Path(found)
+    if os.path.abspath(found) == str(stable) and not _ours(stable):
+        # wheelmemo runs it: in a cache others can write to, only a copy this user made
+        warn_once(
+            f"{stable} is not this user's, or others can write to it: compiling without sccache "
+            "(remove it, or install sccache in the build environment or on PATH)"
+        )
+        return None
     version = _version(str(stable))
     if version is None or version < MIN_VERSION:
         warn_once(
@@ -469,6 +476,17 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
         )
         return None
     return str(stable)
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is this user's and no one else can write to it (POSIX)."""
+    if sys.platform == "win32":
+        return True
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _same_file_state(a: str, b: Path) -> bool:
