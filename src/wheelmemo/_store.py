@@ -969,6 +969,8 @@ class LocalStore:
         sccache server uses them (sccache reads its directory again when it starts);
         the bytes freed."""
         freed = 0
+        if not (self.root / "compiler" / "objects").is_dir():
+            return 0  # none: no lock file made for it
         with self.using_compiler_cache() as free:
             if not free:
                 return 0
