@@ -449,3 +449,15 @@ def test_a_stable_copy_others_can_write_is_not_run(
     hooks.build_wheel()
     assert "others can write to it: compiling without sccache" in capsys.readouterr().err
     assert fake.launchers() == [str(stable), None]
+
+
+def test_a_source_with_incbin_compiles_without_it(hooks: Hooks, fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:
+    """sccache hashes the preprocessed source: the file ``.incbin`` names is not in it, so
+    its edit would return the old object (the stale fuzzer's ``incbin``; ccache refuses
+    such sources too)."""
+    (hooks.project / "src" / "blob.c").write_text(
+        '__asm__(".pushsection .rodata\\n.incbin \\"" "src/blob.txt" "\\"\\n.popsection\\n");\n'
+    )
+    hooks.build_wheel()
+    assert fake.calls() == [] and fake.launchers() == [None]
+    assert "src/blob.c has the assembler read a file (.incbin): compiling without it" in capsys.readouterr().err

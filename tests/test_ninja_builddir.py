@@ -94,6 +94,17 @@ def test_a_new_file_empties_it(hooks: Hooks, meson_log: Path) -> None:
     assert third["found"] == {"obj.o": True, "meson-private": False}
 
 
+def test_a_source_with_incbin_gets_a_fresh_one(hooks: Hooks, meson_log: Path) -> None:
+    """No dependency list names the file an ``.incbin`` reads: Ninja would keep the
+    object when it changes."""
+    (hooks.project / "src" / "fakepkg" / "blob.S").write_text('.incbin "blob.bin"\n')
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    first, second = _builds(meson_log)
+    assert first["found"]["obj.o"] is False and second["found"]["obj.o"] is False
+
+
 def test_other_config_settings_get_another_build_dir(hooks: Hooks, meson_log: Path) -> None:
     hooks.build_wheel()
     hooks.build_wheel({"setup-args": "-Dopt=1"})

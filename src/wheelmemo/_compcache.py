@@ -70,7 +70,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -176,10 +176,19 @@ def compiler_cache(
     *,
     project: str,
     kind: str,
+    sources: tuple[Path, Iterable[str]] = (Path(), ()),
 ) -> Iterator[dict[str, str]]:
     """Around one miss: the variables that put sccache under its compiles ({} when it is
-    off, has nothing to launch, or cannot be used), its server running meanwhile."""
+    off, has nothing to launch, or cannot be used), its server running meanwhile.
+    ``sources``: the project's root and its inputs' labels."""
     if not enabled(settings) or kind not in ("wheel", "editable"):
+        yield {}
+        return
+    from ._buildsys import assembler_include
+
+    asm = assembler_include(*sources)
+    if asm is not None:  # sccache hashes the preprocessed source: the file it names is not in it
+        logger.info("compiler cache: %s has the assembler read a file (.incbin): compiling without it", asm)
         yield {}
         return
     if not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ):

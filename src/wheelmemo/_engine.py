@@ -513,6 +513,7 @@ class Engine:
                         self._remote(),
                         project=keys.project_id,
                         kind=kind,
+                        sources=(keys.project.root, target.parts["inputs"] if target is not None else {}),
                     )
                 ),
             }
@@ -585,6 +586,12 @@ class Engine:
         ):
             return {}
         parts = target.parts
+        from ._buildsys import assembler_include
+
+        asm = assembler_include(keys.project.root, parts["inputs"])
+        if asm is not None:  # what its assembler reads, no tool that keeps objects sees
+            logger.info("%s has the assembler read a file (.incbin): a fresh build directory", asm)
+            return {}
         identity = {
             name: parts.get(name)
             for name in ("interpreter", "versions", "build_requires", "toolchain", "env", "backend")
