@@ -184,16 +184,16 @@ def compiler_cache(
     if not enabled(settings) or kind not in ("wheel", "editable"):
         yield {}
         return
+    if not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ):
+        for name in adapter.user_launchers(environ):
+            logger.debug("compiler cache: %s is set by the user, and wins", name)
+        yield {}
+        return
     from ._buildsys import assembler_include
 
     asm = assembler_include(*sources)
     if asm is not None:  # sccache hashes the preprocessed source: the file it names is not in it
         logger.info("compiler cache: %s has the assembler read a file (.incbin): compiling without it", asm)
-        yield {}
-        return
-    if not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ):
-        for name in adapter.user_launchers(environ):
-            logger.debug("compiler cache: %s is set by the user, and wins", name)
         yield {}
         return
     root = None if local is None else local.compiler_path()
