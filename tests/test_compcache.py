@@ -143,9 +143,11 @@ def test_the_server_is_private_and_ours(
     """A user's SCCACHE_* (another storage, another server) does not reach the server."""
     monkeypatch.setenv("SCCACHE_BUCKET", "someone-elses")
     monkeypatch.setenv("SCCACHE_SERVER_PORT", "4226")
+    monkeypatch.setenv("SCCACHE_LOG", "debug")
     hooks.build_wheel()
     start = fake.envs()[1]
     assert "SCCACHE_BUCKET" not in start and "SCCACHE_SERVER_PORT" not in start
+    assert start["SCCACHE_LOG"] == "debug"  # its logs, for diagnosis
     assert start["SCCACHE_DIR"] == str(cache_dir / "v1" / "compiler" / "objects")
     assert start["SCCACHE_DIRECT"] == "false"
     assert start["SCCACHE_CONF"] == str(cache_dir / "v1" / "compiler" / "config")

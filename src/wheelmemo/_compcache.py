@@ -98,6 +98,8 @@ QUERY_TIMEOUT = 15.0
 #: starts it again with the same variables if a long link outlasts it)
 IDLE_TIMEOUT = 600
 _EXE = ".exe" if sys.platform == "win32" else ""
+#: the user's variables the server is given (diagnostics: they change no object)
+_LOGS = ("SCCACHE_LOG", "SCCACHE_ERROR_LOG", "SCCACHE_LOG_MILLIS")
 
 
 class Launcher(NamedTuple):
@@ -267,7 +269,8 @@ class _Server:
                         SCCACHE_MULTILEVEL_WRITE_ERROR_POLICY="ignore",
                         **gate.environ(),
                     )
-                env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_")}
+                # a user's SCCACHE_* would name another storage or server: only its logs pass
+                env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_") or k in _LOGS}
                 env.update(ours)
                 server = cls(binary, env, ours, gate)
                 if server._run("--start-server", timeout=START_TIMEOUT) is None:
