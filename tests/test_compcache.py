@@ -490,3 +490,20 @@ def test_the_base_directories_are_the_build_environments(monkeypatch: pytest.Mon
         ],
     )
     assert environment_prefixes() == sorted([str(env), str(overlay)])
+
+
+def test_a_family_whose_builds_record_the_launcher_keys_on_it(
+    hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meson puts sccache in the compiler's command, which projects record in their wheel
+    (contourpy's ``_build_config.py``): such a wheel built with it is not one built
+    without it (``test_it_is_not_part_of_the_key``: the others' are)."""
+    assert adapter_for("mesonpy", []).build_sees_launcher
+    monkeypatch.setattr(Launching, "build_sees_launcher", True, raising=False)
+    hooks.build_wheel()
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "none")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "sccache")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2

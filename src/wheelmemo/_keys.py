@@ -130,6 +130,9 @@ class Keys:
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
+            if self.adapter.build_sees_launcher and self.settings.compiler_cache == "sccache":
+                # meson-python's projects can record the compiler's command, sccache in it
+                self._base["compiler_cache"] = "sccache"
             if self.local is not None and unpacked_sdist:
                 self._alias = self._sdist_alias(self.local, self._base["inputs_digest"])
                 if self._alias is not None and isinstance(self._alias.get("project"), str):

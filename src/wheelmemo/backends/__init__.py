@@ -178,6 +178,10 @@ class Adapter:
     #: the variables a user sets to choose its compilers or their launcher: one set wins
     #: over the compiler cache for what it names (``user_launchers``)
     launcher_vars: tuple[str, ...] = ()
+    #: whether the compiler cache shows in what its builds can record (meson puts it in
+    #: the compiler's command, ``meson.get_compiler(...).cmd_array()``, which numpy's,
+    #: scipy's and contourpy's build configurations ship): then it is part of the key
+    build_sees_launcher = False
 
     def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
         """Variables that put the compiler cache ``launcher`` in front of its compilers
