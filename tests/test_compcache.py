@@ -507,3 +507,26 @@ def test_a_family_whose_builds_record_the_launcher_keys_on_it(
     monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "sccache")
     hooks.build_wheel()
     assert hooks.calls()["build_wheel"] == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script as the tool")
+def test_get_requires_keys_on_the_tools_on_path_that_decide_it(
+    hooks: Hooks, fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scikit-build-core asks for cmake and ninja only when PATH has none (or too old):
+    an answer given where PATH had cmake is wrong where it has none (found in the
+    real-project trials: CMakeNotFoundError)."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    monkeypatch.setattr(Launching, "requires_tools", ("faketool",), raising=False)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    hooks("get_requires_for_build_wheel")
+    tool = tools / "faketool"
+    tool.write_text("#!/bin/sh\necho faketool 1.0\n")
+    tool.chmod(0o755)
+    hooks("get_requires_for_build_wheel")
+    hooks("get_requires_for_build_wheel")
+    tool.write_text("#!/bin/sh\necho faketool 2.0 \n")
+    hooks("get_requires_for_build_wheel")
+    assert hooks.calls()["get_requires_for_build_wheel"] == 3
+    assert adapter_for("scikit_build_core", []).requires_tools == ("cmake", "ninja")

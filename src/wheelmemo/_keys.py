@@ -246,6 +246,10 @@ class Keys:
         parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
         if not kind.startswith("requires-"):
             parts["build_requires"] = self._build_requires(kind)
+        elif self.adapter.requires_tools:
+            from .backends import tool_versions
+
+            parts["tools"] = tool_versions(self.adapter.requires_tools, self.stat_cache.memo, self.environ)
         # the tree's own git state, also for the command line's adopted build environment
         # (whose versions name the plugin): an entry of an older tag must not stand for it
         parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})
