@@ -5,7 +5,9 @@
 (``WHEELMEMO_FUZZ_SEED`` replays one); ``nox -s stale-fuzz`` runs it in CI.  Each
 failure the fuzzer found is a fixed step list replayed from a fresh project and a
 fresh cache by ``test_found``: the build it ends with must equal a plain build of a
-fresh copy of that state.
+fresh copy of that state.  ``test_compiler_cache`` replays directed step lists with
+``compiler-cache = "sccache"`` (issue 21) the same way, and ``test_compiler_cache_ops``
+checks, without building, what the compiler cache's operations do to a world.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from stalefuzz.engine import Clock, Oracle, Shared, fuzz, replay
+from stalefuzz.engine import SCCACHE_DIR, Clock, Oracle, Runner, Shared, World, fuzz, generate, replay, state_files
 from stalefuzz.templates import TEMPLATES
 
 pytestmark = pytest.mark.real
@@ -139,6 +141,74 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
 }
 
 
+# directed step lists with the compiler cache on (issue 21): each ends with a build that must
+# equal a plain build of a fresh copy of its state (sccache's objects made by earlier steps)
+COMPILER_CACHE: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    # sccache's preprocessor cache mode (docs/Local.md): "a header file would have been
+    # included if it existed, but it did not exist at the time" -> a stale object
+    "setuptools-shadowing-header": (
+        "setuptools",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "a"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
+    "skbuild-shadowing-header": (
+        "skbuild",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "a"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
+    # a fresh runner (objects kept, nothing else) at another path, then a header edit
+    "setuptools-fresh-runner-moved": (
+        "setuptools",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "move", "to": 1},
+            {"op": "objects", "action": "fresh-runner"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "edit", "path": "shared/fz_shared.h", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
+    # two local caches sharing a file:// remote; a read-only one then builds an edit
+    "setuptools-remote-two-runners": (
+        "setuptools",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "remote", "value": "rw"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "runner", "to": 1},
+            {"op": "edit", "path": "proj/src/fzs/__init__.py", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "remote", "value": "ro"},
+            {"op": "runner", "to": 0},
+            {"op": "edit", "path": "proj/csrc/inner.h", "token": "c"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
+    # cargo: a fresh runner at another path, a .rs edit and a variable build.rs bakes in (env!)
+    "maturin-fresh-runner-moved": (
+        "maturin",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "move", "to": 1},
+            {"op": "objects", "action": "fresh-runner"},
+            {"op": "edit", "path": "proj/inner/src/lib.rs", "token": "b"},
+            {"op": "env", "var": "FZ_ENV", "value": "a"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, uv_cache: Path) -> Shared:
     return Shared.make(tmp_path_factory.mktemp("stalefuzz"), wheelhouse, uv_cache)
@@ -155,6 +225,88 @@ def test_found(name: str, shared: Shared) -> None:
     family, steps, _ = FOUND[name]
     failure = replay(shared, Oracle(shared), family, steps, Clock(None))
     assert failure is None, f"{failure.kind} ({failure.fields}): {failure.detail}"
+
+
+@pytest.mark.parametrize("name", sorted(COMPILER_CACHE))
+def test_compiler_cache(name: str, shared: Shared) -> None:
+    family, steps = COMPILER_CACHE[name]
+    failure = replay(shared, Oracle(shared), family, steps, Clock(None))
+    assert failure is None, f"{failure.kind} ({failure.fields}): {failure.detail}"
+
+
+def test_compiler_cache_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiler cache's operations, applied without a build: only wheelmemo's builds
+    get it (a caller's ``RUSTC_WRAPPER`` reaches no build); a move keeps the state; a
+    fresh runner keeps sccache's objects and nothing else; a shadowing header comes and
+    goes; a remote is shared by two local caches; a run without ``--compiler-cache``
+    draws none of these operations."""
+    monkeypatch.setenv("RUSTC_WRAPPER", "sccache")
+    monkeypatch.setenv("CMAKE_C_COMPILER_LAUNCHER", "sccache")
+    shared = Shared(tmp_path, tmp_path / "wheelhouse", tmp_path / "uv-cache", tmp_path / "oracle")
+    world = World(shared, TEMPLATES["setuptools"], tmp_path / "w", Clock(None))
+    runner = Runner(world, Oracle(shared), log=lambda s: None)
+    before = state_files(world.tree)
+    for i, step in enumerate(
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "remote", "value": "ro"},
+            {"op": "move", "to": 1},
+            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "b"},
+        ]
+    ):
+        assert runner.apply(i, step) is None
+    assert world.tree == tmp_path / "w" / "tree-1" and not (tmp_path / "w" / "tree").exists()
+    assert world.proj == world.tree / "proj"
+    after = state_files(world.tree)
+    assert after.pop("proj/csrc/fz_shared.h") == b'-#define SHARED_VALUE "shadow-b"\n'
+    assert after == before
+    env = world.build_env(world.tree / "shared", plain=False)
+    assert env["WHEELMEMO_COMPILER_CACHE"] == "sccache"
+    assert env["WHEELMEMO_REMOTE"] == (tmp_path / "w" / "remote").as_uri()
+    assert env["WHEELMEMO_REMOTE_READ_ONLY"] == "1"
+    plain = world.build_env(world.tree / "shared", plain=True)
+    assert plain["WHEELMEMO_DISABLE"] == "1"
+    assert not {"WHEELMEMO_COMPILER_CACHE", "WHEELMEMO_REMOTE", "RUSTC_WRAPPER", "CMAKE_C_COMPILER_LAUNCHER"} & set(
+        plain
+    )
+    assert "RUSTC_WRAPPER" not in env
+    runner.apply(4, {"op": "undo"})  # the shadowing header goes
+    assert state_files(world.tree) == before
+
+    # a fresh runner: sccache's objects stay; entries, build directories and the tree's outputs go
+    objects = world.cache / SCCACHE_DIR / "a" / "b"
+    objects.mkdir(parents=True)
+    (objects / "obj").write_bytes(b"object")
+    for made in (
+        world.cache / "v1" / "entries" / "x.json",
+        world.cache / "builds" / "d" / "f",
+        world.proj / "build" / "o",
+    ):
+        made.parent.mkdir(parents=True, exist_ok=True)
+        made.write_text("x")
+    runner.apply(5, {"op": "objects", "action": "fresh-runner"})
+    assert sorted(p.relative_to(world.cache).as_posix() for p in world.cache.rglob("*")) == [
+        "v1",
+        "v1/sccache",
+        "v1/sccache/a",
+        "v1/sccache/a/b",
+        "v1/sccache/a/b/obj",
+    ]
+    assert not (world.proj / "build").exists()
+    runner.apply(6, {"op": "objects", "action": "truncate"})
+    assert (objects / "obj").read_bytes() == b"obj"
+    runner.apply(7, {"op": "objects", "action": "drop"})
+    assert not (world.cache / SCCACHE_DIR).exists()
+    runner.apply(8, {"op": "runner", "to": 1})
+    assert world.cache == tmp_path / "w" / "cache-1"
+    assert world.build_env(world.tree / "shared", plain=False)["WHEELMEMO_CACHE_DIR"] == str(world.cache)
+
+    ops = {"ccache", "objects", "move", "shadow", "remote", "runner"}
+    rng = random.Random(5)
+    drawn = {s["op"] for _ in range(300) for s in generate(rng, world.t, ["uv-wheel"], compiler_cache=True)}
+    assert ops <= drawn
+    rng = random.Random(5)
+    assert not ops & {s["op"] for _ in range(300) for s in generate(rng, world.t, ["uv-wheel"])}
 
 
 def _wheel_with_sbom(path: Path, build_dir: str) -> Path:

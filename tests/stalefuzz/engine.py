@@ -98,7 +98,13 @@ ROUTES = {
 }
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
 #: the changes ``undo`` can take back
-UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module")
+UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module", "shadow")
+#: sccache's objects in wheelmemo's cache (issue 21)
+SCCACHE_DIR = "v1/sccache"
+#: a header the C templates' core.c includes from ``shared/``; the same name in ``csrc/``
+#: (core.c's own directory) shadows it: the case sccache's preprocessor cache mode documents
+#: as stale (a header that would have been included had it existed)
+SHADOW = "proj/csrc/fz_shared.h"
 STEP_TIMEOUT = 900.0
 
 
@@ -277,7 +283,10 @@ class Shared:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET"))
+            if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET", "SCCACHE_"))
+            # a compiler cache of the caller's: plain builds never use one (--compiler-cache)
+            and k not in ("RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER")
+            and not (k.startswith("CMAKE_") and k.endswith("_COMPILER_LAUNCHER"))
         }
         env.pop("VIRTUAL_ENV", None)
         env.update(
@@ -302,6 +311,10 @@ class World:
         self.tree = root / "tree"
         self.proj = self.tree / "proj"
         self.cache = root / "cache"
+        #: wheelmemo's compiler cache (``ccache``), a remote shared by the world's local
+        #: caches (``remote``: None, "rw" or "ro"; ``runner`` switches the local cache)
+        self.compiler_cache: str | None = None
+        self.remote: str | None = None
         self.env: dict[str, str] = {}
         self.config: dict[str, str] = {}
         self.narrow: str | None = None
@@ -419,6 +432,11 @@ class World:
                 env["WHEELMEMO_NARROW"] = self.narrow
             if self.max_size is not None:
                 env["WHEELMEMO_MAX_SIZE"] = self.max_size
+            if self.compiler_cache is not None:
+                env["WHEELMEMO_COMPILER_CACHE"] = self.compiler_cache
+            if self.remote is not None:
+                env["WHEELMEMO_REMOTE"] = (self.root / "remote").as_uri()
+                env["WHEELMEMO_REMOTE_READ_ONLY"] = "1" if self.remote == "ro" else "0"
         return env
 
     def out_dir(self, label: str) -> Path:
@@ -630,6 +648,18 @@ def _disk_usage(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
+#: the compiler cache's operations (``generate(compiler_cache=True)``): their random choices
+COMPILER_CACHE_OPS: dict[str, Callable[[random.Random], Step]] = {
+    "ccache": lambda rng: {"value": rng.choice((None, "sccache", "sccache"))},
+    "objects": lambda rng: {"action": rng.choice(("drop", "fresh-runner", "fresh-runner", "truncate"))},
+    # three places, so that a project comes back to where its objects were made
+    "move": lambda rng: {"to": rng.randint(0, 2)},
+    "shadow": lambda rng: {"path": SHADOW, "token": rng.choice((None, *TOKENS))},
+    "remote": lambda rng: {"value": rng.choice((None, "rw", "rw", "ro"))},
+    "runner": lambda rng: {"to": rng.randint(0, 1)},
+}
+
+
 def _change(rng: random.Random, t: Template, op: str) -> Step:
     """One change of kind ``op``, its random choices made."""
     if op in ("edit", "revert", "touch", "remove"):
@@ -661,11 +691,16 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         return {"op": "undo"}
     if op == "limit":  # max-size: eviction after every store, builds beside it included
         return {"op": op, "value": rng.choice((None, None, "3M", "30M"))}
+    if op in COMPILER_CACHE_OPS:
+        return {"op": op, **COMPILER_CACHE_OPS[op](rng)}
     return {"op": op, "value": rng.choice((None, "0", "1") if op == "narrow" else (None, *TOKENS))}
 
 
-def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step]:
-    """Zero to three changes, then a build (or two at once) by one of ``frontends``."""
+def generate(rng: random.Random, t: Template, frontends: list[str], compiler_cache: bool = False) -> list[Step]:
+    """Zero to three changes, then a build (or two at once) by one of ``frontends``;
+    with ``compiler_cache``, also the operations of a compiler cache (the compiler
+    cache on and off, its objects removed or kept by a fresh runner, the project moved,
+    a shadowing header, a remote between two local caches)."""
     weights = {
         "edit": 6,
         "revert": 3,
@@ -681,6 +716,8 @@ def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step
         "cache": 1,
         "limit": 1,
     }
+    if compiler_cache:  # only then: the random choices of a run without it stay as they were
+        weights.update(ccache=2, objects=3, move=2, shadow=2 if "shadow" in t.extra_ops else 0, remote=1, runner=1)
     names = [n for n, w in weights.items() if w]
     steps = [
         _change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names], k=rng.choice((0, 1, 1, 2, 3)))
@@ -842,6 +879,63 @@ class Runner:
             src.rename(dst)
             if step["git"]:
                 self.w.git("add", "-A", str(base))
+
+    def op_ccache(self, step: Step) -> None:
+        """wheelmemo's compiler cache on (``"sccache"``) or off, for wheelmemo's builds only."""
+        self.w.compiler_cache = step["value"]
+
+    def op_objects(self, step: Step) -> None:
+        """sccache's objects removed (``drop``), one damaged (``truncate``), or kept
+        while everything else goes (``fresh-runner``: wheelmemo's entries and build
+        directories, and the tree's own outputs, as on a new CI runner whose object cache
+        was restored)."""
+        w = self.w
+        objects = w.cache / SCCACHE_DIR
+        if step["action"] == "drop":
+            shutil.rmtree(objects, ignore_errors=True)
+        elif step["action"] == "truncate":
+            files = sorted(p for p in objects.rglob("*") if p.is_file()) if objects.is_dir() else []
+            if files:
+                victim = files[len(files) // 2]
+                victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+        else:
+            for path in sorted(w.cache.glob("*")) + sorted(w.cache.glob("v1/*")):
+                if path in (objects, objects.parent) or not path.exists():
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink()
+            for name in sorted(OUTPUT_DIRS - {".git"}):
+                shutil.rmtree(w.proj / name, ignore_errors=True)
+
+    def op_move(self, step: Step) -> None:
+        """The tree (project and ``shared/``) moved to another path: the objects a
+        compiler cache made elsewhere must come back by content, not be wrong for the new
+        path.  The project's ``.venv`` goes (uv's scripts name the old path)."""
+        w = self.w
+        dest = w.root / ("tree" if step["to"] == 0 else f"tree-{step['to']}")
+        if dest == w.tree:
+            return
+        w.tree.rename(dest)
+        w.tree, w.proj = dest, dest / "proj"
+        shutil.rmtree(w.proj / ".venv", ignore_errors=True)
+
+    def op_shadow(self, step: Step) -> None:
+        """A header beside core.c of the name it includes from ``shared/`` (or its removal)."""
+        path = self.w.tree / step["path"]
+        if step["token"] is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(f'#define SHARED_VALUE "shadow-{step["token"]}"\n')
+
+    def op_remote(self, step: Step) -> None:
+        """A ``file://`` remote beside the world (read-write or read-only), or none."""
+        self.w.remote = step["value"]
+
+    def op_runner(self, step: Step) -> None:
+        """Another local cache (another machine sharing the remote): ``cache`` or ``cache-1``."""
+        self.w.cache = self.w.root / ("cache" if step["to"] == 0 else f"cache-{step['to']}")
 
     def op_cache(self, step: Step) -> None:
         action = step["action"]
@@ -1065,9 +1159,11 @@ def _world_run(
     log: Callable[[str], None],
     ignore: frozenset[str] = frozenset(),
     only_frontends: list[str] | None = None,
+    compiler_cache: str | None = None,
 ) -> tuple[int, list[Step], Failure | None]:
     """A fresh world (and cache) taken through a run of random steps: builds done, the
-    steps, the first failure."""
+    steps, the first failure.  With ``compiler_cache``, the first step turns it on (so
+    that the step list replays by itself) and the compiler cache's operations join."""
     root = Path(tempfile.mkdtemp(prefix=f"world-{family}-", dir=shared.work))
     world = World(shared, TEMPLATES[family], root, clock)
     runner = Runner(world, oracle, tally, log)
@@ -1083,11 +1179,12 @@ def _world_run(
         and (rng.random() < 0.5)
     ):
         frontends[-1] = "pip-noiso"  # the optional module is seen only without isolation
+    first = [{"op": "ccache", "value": compiler_cache}] if compiler_cache else []
     try:
-        for _ in range(rng.randint(6, 14)):
+        for n in range(rng.randint(6, 14)):
             if builds >= builds_left or clock.left() <= 0:
                 break
-            for step in generate(rng, world.t, frontends):
+            for step in (first if n == 0 else []) + generate(rng, world.t, frontends, bool(compiler_cache)):
                 done.append(step)
                 tally.add(tally.steps, family)
                 failure = runner.apply(len(done) - 1, step)
@@ -1126,19 +1223,24 @@ def fuzz(
     source: Path | None = None,
     ignore: frozenset[str] = frozenset(),
     only_frontends: list[str] | None = None,
+    compiler_cache: str | None = None,
 ) -> tuple[Tally, list[dict[str, Any]]]:
     """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
     or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
     reported with its replay command.  A failure that only differs in ``ignore``
     (``probe()`` fields, members) is counted like a known one (on old code: rows found
-    already)."""
+    already).  ``compiler_cache`` (``"sccache"``): wheelmemo's builds compile through it,
+    the plain builds never do, and its operations join (``generate``)."""
     clock = Clock(budget)
     rng = random.Random(seed)
     shared = shared or Shared.make(work, source=source)
     oracle = Oracle(shared)
     tally = Tally()
     found: list[dict[str, Any]] = []
-    log(f"stale fuzz: seed {seed}, families {','.join(families)}, budget {budget}, steps {steps}")
+    log(
+        f"stale fuzz: seed {seed}, families {','.join(families)}, budget {budget}, steps {steps}"
+        + (f", compiler cache {compiler_cache}" if compiler_cache else "")
+    )
     started = time.time()
     builds = 0
     try:
@@ -1157,6 +1259,7 @@ def fuzz(
                 log,
                 ignore,
                 only_frontends,
+                compiler_cache,
             )
             builds += done
             if failure is None:
@@ -1193,6 +1296,7 @@ def fuzz(
             "started": started,
             "seconds": round(time.time() - started, 1),
             "families": families,
+            "compiler_cache": compiler_cache,
             "steps": tally.steps,
             "builds": tally.builds,
             "hits": tally.hits,

@@ -55,7 +55,8 @@ class Template:
     env_vars: tuple[str, ...] = ()
     #: config settings the operations choose from: (key, values); "" = not passed
     config: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    #: extra operations this family supports
+    #: extra operations this family supports: ``accel`` (an optional module without
+    #: isolation), ``shadow`` (a header in csrc/ of the name core.c includes from shared/)
     extra_ops: tuple[str, ...] = ()
     #: pure modules the add/remove/rename operations move around, in this directory
     module_dir: str = ""
@@ -199,7 +200,7 @@ SETUPTOOLS = Template(
     ),
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync", "pip-noiso"),
     env_vars=("FZ_ENV", "FZ_ENVB", "FZ_GETENV"),
-    extra_ops=("accel",),
+    extra_ops=("accel", "shadow"),
     module_dir="proj/src/fzs",
 )
 
@@ -330,6 +331,7 @@ sdist.include = ["gen/gen.c"]
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV",),
     config=(("cmake.define.FZ_OPT", ("", "x", "y")),),
+    extra_ops=("shadow",),
     module_dir="proj/src/fzk",
 )
 
@@ -371,6 +373,7 @@ MESON = Template(
     # --no-build-isolation: the tree routes only
     frontends=("uv-wheel", "pip-wheel", "build-wheel"),
     config=(("setup-args", ("", "-Dfz_opt=x", "-Dfz_opt=y")),),
+    extra_ops=("shadow",),
 )
 
 
