@@ -26,6 +26,11 @@ from stalefuzz.templates import TEMPLATES
 
 pytestmark = pytest.mark.real
 
+NINJA_SHADOW = (
+    "the persistent build directory keeps core.c.o: Ninja's deps name shared/fz_shared.h, "
+    "not the new csrc/fz_shared.h that shadows it"
+)
+
 # (family, steps, why it failed; None once fixed)
 FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
     "maturin-sdist-ships-an-ignored-file": (
@@ -138,6 +143,25 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
     ),  # NEW, found on a4fee9a (seed 10); fixed on main by 52182ce: pip's build environment runs the
     # target venv's .pth files with sys.path emptied, in the interpreter maturin runs, and
     # the editable's .pth imported its finder, which needs the stdlib
+    "skbuild-shadowing-header-ninja": (
+        "skbuild",
+        [
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+        NINJA_SHADOW,
+    ),  # NEW, found on 3f24e44 (seed 102, --compiler-cache sccache, which the shrinker dropped): a new
+    # header earlier on the include path is in no object's deps, so Ninja keeps the old object
+    "meson-shadowing-header-ninja": (
+        "meson",
+        [
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+        NINJA_SHADOW,
+    ),  # NEW, the same in meson-python's persistent build directory (directed, after the skbuild find)
 }
 
 
@@ -145,18 +169,10 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
 # equal a plain build of a fresh copy of its state (sccache's objects made by earlier steps)
 COMPILER_CACHE: dict[str, tuple[str, list[dict[str, Any]]]] = {
     # sccache's preprocessor cache mode (docs/Local.md): "a header file would have been
-    # included if it existed, but it did not exist at the time" -> a stale object
+    # included if it existed, but it did not exist at the time" -> a stale object (setuptools:
+    # no persistent Ninja directory, whose own stale object, FOUND above, would hide it)
     "setuptools-shadowing-header": (
         "setuptools",
-        [
-            {"op": "ccache", "value": "sccache"},
-            {"op": "build", "frontend": "uv-wheel"},
-            {"op": "shadow", "path": "proj/csrc/fz_shared.h", "token": "a"},
-            {"op": "build", "frontend": "uv-wheel"},
-        ],
-    ),
-    "skbuild-shadowing-header": (
-        "skbuild",
         [
             {"op": "ccache", "value": "sccache"},
             {"op": "build", "frontend": "uv-wheel"},
