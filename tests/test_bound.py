@@ -205,7 +205,7 @@ def test_stats_and_list_show_every_kind_and_the_build_dirs(
     assert code == 0
     stats = json.loads(out)
     disk = stats["disk"]
-    assert set(disk) == {"entries", "build", "stat", "code", "other", "total"}
+    assert set(disk) == {"entries", "build", "compiler", "stat", "code", "other", "total"}
     assert disk["build"] >= 2000 * KB and disk["code"] >= 30 * KB and disk["stat"] > 0 and disk["entries"] > 0
     assert disk["total"] == stats["total"]["bytes"] == du(cache_dir) == sum(v for k, v in disk.items() if k != "total")
     (listed,) = stats["build_dirs"]

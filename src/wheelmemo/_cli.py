@@ -101,35 +101,54 @@ def _table(rows: list[list[str]]) -> str:
 
 
 # -- stats ---------------------------------------------------------------------------
-def cmd_stats(args: argparse.Namespace) -> int:
-    store = _store(args)
-    if args.zero:
-        store.zero_stats()
-        print("wheelmemo: statistics reset")
-        return 0
-    projects: dict[str, dict[str, Any]] = {}
-    remote = dict.fromkeys(("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up"), 0)
-    remote_times = {"seconds": 0.0, "saved": 0.0}
-    for event in store.events():
+class _Tally:
+    """The events of ``stats.jsonl``, added up: per project, the remote's, the compiler cache's."""
+
+    def __init__(self) -> None:
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.remote = dict.fromkeys(("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up"), 0)
+        self.remote_times = {"seconds": 0.0, "saved": 0.0}
+        self.compiler = dict.fromkeys(
+            ("builds", "requests", "hits", "misses", "not_cacheable", "errors", "remote_hits", "uploads"), 0
+        )
+
+    def add(self, event: dict[str, Any]) -> None:
+        if event.get("tier") == "sccache":  # a build's compiles through the compiler cache
+            self.compiler["builds"] += 1
+            for name in self.compiler.keys() - {"builds"}:
+                self.compiler[name] += int(event.get(name, 0))
+            return
         if event.get("tier") == "remote":
-            for name in remote:
-                remote[name] += int(event.get(name, 0))
-            for name in remote_times:
-                remote_times[name] += float(event[name])
-            continue
-        project = projects.setdefault(
+            for name in self.remote:
+                self.remote[name] += int(event.get(name, 0))
+            for name in self.remote_times:
+                self.remote_times[name] += float(event[name])
+            return
+        project = self.projects.setdefault(
             str(event.get("project")),
             {"hits": 0, "misses": 0, "saved": 0.0, "verified": 0, "mismatches": 0, "kinds": {}},
         )
         if event.get("event") == "verify":  # a hit also checked against a fresh build
             project["verified"] += 1
             project["mismatches"] += bool(event.get("mismatch"))
-            continue
+            return
         hit = event.get("event") == "hit"
         project["hits" if hit else "misses"] += 1
         project["saved"] += float(event.get("seconds") or 0) if hit else 0.0
         kind = project["kinds"].setdefault(str(event.get("kind")), {"hits": 0, "misses": 0})
         kind["hits" if hit else "misses"] += 1
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.zero:
+        store.zero_stats()
+        print("wheelmemo: statistics reset")
+        return 0
+    tally = _Tally()
+    for event in store.events():
+        tally.add(event)
+    projects, remote, remote_times, compiler = tally.projects, tally.remote, tally.remote_times, tally.compiler
     records = store.records()
     usage = store.usage()
     total = {
@@ -149,6 +168,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
                     "projects": projects,
                     "total": total,
                     "remote": {**remote, **remote_times},
+                    "compiler_cache": compiler,
                     "disk": {**usage.kinds, "total": usage.total},
                     "build_dirs": [found._asdict() for found in usage.build_dirs],
                 },
@@ -171,6 +191,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     )
     if total["verified"]:
         print(f"verified {total['verified']} hits against a fresh build (verify-rate): {total['mismatches']} differed")
+    if compiler["builds"]:
+        print(
+            f"\ncompiler cache (sccache), in {_count(compiler['builds'], 'build', 'builds')}: "
+            f"{compiler['hits']} hits ({compiler['remote_hits']} from the remote), {compiler['misses']} misses, "
+            f"{compiler['not_cacheable']} not cacheable, {compiler['uploads']} uploads, {compiler['errors']} errors"
+        )
     if any(remote.values()):
         print(
             "\nremote: "
@@ -195,6 +221,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 _KIND_NAMES = {
     "entries": "entries and blobs",
     "build": "build directories",
+    "compiler": "compiler cache (sccache)",
     "stat": "stat caches",
     "code": "compiled modules",
     "other": "other (locks, notes, statistics)",
@@ -337,6 +364,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             print(f"    {change}")
     if not adopted:
         print("  (no entry yet: the interpreter and build requirements are this command's own)")
+    from ._compcache import describe
+
+    for line in describe(memo.settings, memo.keys.adapter, memo.keys.environ):
+        print(f"  {line}")
     return 0
 
 

@@ -498,7 +498,25 @@ class Engine:
         known = None if target is None else _declared_paths(root, target.parts["inputs"])
         began = time.monotonic()
         records: BuildSystemFindings | None = None
-        with observed_build(keys.adapter, build_env, known) as (recorder, scratch):
+        compiling = contextlib.ExitStack()
+        if keys.settings.compiler_cache == "sccache":  # its server, for this build only
+            from ._compcache import compiler_cache
+
+            build_env = {
+                **build_env,
+                **compiling.enter_context(
+                    compiler_cache(
+                        keys.settings,
+                        keys.adapter,
+                        keys.environ,
+                        self.local,
+                        self._remote(),
+                        project=keys.project_id,
+                        kind=kind,
+                    )
+                ),
+            }
+        with compiling, observed_build(keys.adapter, build_env, known) as (recorder, scratch):
             self.build_config, patterns = build_dir_plan(
                 keys.adapter,
                 kind,

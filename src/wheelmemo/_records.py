@@ -385,11 +385,31 @@ def check_projects(data: object) -> dict[str, str]:
 
 #: what a line of ``stats.jsonl`` about the remote counts, besides its times
 REMOTE_COUNTS = ("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up")
+#: what a line of ``stats.jsonl`` about the compiler cache counts (``_compcache.stats_counts``)
+COMPILER_COUNTS = (
+    "requests",
+    "hits",
+    "misses",
+    "not_cacheable",
+    "errors",
+    "timeouts",
+    "size",
+    "remote_hits",
+    "uploads",
+    "remote_errors",
+)
 
 
 def is_event(event: object) -> bool:
     """One line of ``stats.jsonl`` as ``wheelmemo stats`` counts it: a hook call of the
-    local cache, or what one did with the remote (``"tier": "remote"``)."""
+    local cache, what one did with the remote (``"tier": "remote"``), or what sccache
+    did in a build (``"tier": "sccache"``)."""
+    if isinstance(event, dict) and event.get("tier") == "sccache":
+        return (
+            isinstance(event.get("project"), str)
+            and isinstance(event.get("kind"), str)
+            and all(is_size(event.get(name, 0)) for name in COMPILER_COUNTS)
+        )
     if isinstance(event, dict) and event.get("tier") == "remote":
         return (
             isinstance(event.get("project"), str)

@@ -12,7 +12,7 @@ import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from ._errors import ConfigError
 
@@ -109,6 +109,10 @@ class Settings(NamedTuple):
     its build (sealed: every file it opened was named) never read or shipped.  Off by
     default: some reads no hook sees (README, "Edits of files no build read")."""
 
+    compiler_cache: str | None = None
+    """``"sccache"``: every compile of a miss goes through sccache, whose objects live in
+    this cache and on the remote (``_compcache``); None (``"none"``): off."""
+
     verify_rate: float = 0.0
     """The share of ``build_wheel`` hits (0 to 1) also built fresh by the inner backend and
     compared with the cached wheel (``_verify``): a cached wheel that differs is removed,
@@ -136,6 +140,7 @@ _FIELDS: dict[str, tuple[str, str, str | None]] = {
     "remote-reshare": ("remote_reshare", "bool", "WHEELMEMO_REMOTE_RESHARE"),
     "narrow": ("narrow", "bool", "WHEELMEMO_NARROW"),
     "verify-rate": ("verify_rate", "rate", "WHEELMEMO_VERIFY_RATE"),
+    "compiler-cache": ("compiler_cache", "compiler", "WHEELMEMO_COMPILER_CACHE"),
 }
 #: The keys a user-level configuration file may set, below the project's own: where the
 #: cache is and the remote (so that a CI secret or a team's URL need not be in the project).
@@ -149,6 +154,7 @@ USER_KEYS = (
     "remote-budget",
     "remote-reshare",
     "verify-rate",
+    "compiler-cache",
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -235,20 +241,13 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a non-empty string, got {value!r}")
         return value
+    checked = _CHECKED.get(kind)
+    if checked is not None:
+        return checked(value, where)
     if kind == "path":
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a path string, got {value!r}")
         return Path(value).expanduser()
-    if kind == "size":
-        size = parse_size(value)
-        if size is None:
-            raise ConfigError(f'{where} must be a size such as "10G", "500M" or a number of bytes, got {value!r}')
-        return size
-    if kind == "rate":
-        rate = _rate(value)
-        if rate is None:
-            raise ConfigError(f"{where} must be a number from 0 to 1 (0.05: one hit in twenty), got {value!r}")
-        return rate
     if kind in ("seconds", "bool", "tristate"):
         converted = _seconds(value) if kind == "seconds" else _bool(value)
         if converted is None:
@@ -262,6 +261,32 @@ def _convert(key: str, kind: str, value: object, source: str) -> object:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where} must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _size(value: object, where: str) -> int:
+    size = parse_size(value)
+    if size is None:
+        raise ConfigError(f'{where} must be a size such as "10G", "500M" or a number of bytes, got {value!r}')
+    return size
+
+
+def _checked_rate(value: object, where: str) -> float:
+    rate = _rate(value)
+    if rate is None:
+        raise ConfigError(f"{where} must be a number from 0 to 1 (0.05: one hit in twenty), got {value!r}")
+    return rate
+
+
+def _compiler(value: object, where: str) -> str:
+    """``compiler-cache``: "sccache", or "none" (an empty variable too: a CI secret not set)."""
+    choice = value.strip().lower() if isinstance(value, str) else value
+    if choice not in ("sccache", "none", ""):
+        raise ConfigError(f'{where} must be "sccache" or "none", got {value!r}')
+    return str(choice) or "none"
+
+
+#: kinds of ``_FIELDS`` checked by one function each: (value, where) -> value
+_CHECKED: dict[str, Callable[[object, str], object]] = {"size": _size, "rate": _checked_rate, "compiler": _compiler}
 
 
 def _set(values: dict[str, object], name: str, value: object) -> None:

@@ -13,6 +13,9 @@ Layout of a local store (``<cache-dir>/v1``)::
     build/<name>/           persistent build directories (``_builddir``), locked by
                             ``locks/build-<name>.lock`` while a build uses one
     build/<name>.json       a build directory's note: project, label, measured size
+    compiler/               the compiler cache (``_compcache``): sccache's ``objects/``,
+                            its stable ``bin/``, locked by ``locks/compiler.lock`` while
+                            a build's sccache server uses it
     stat/<tree>             stat caches of the trees built (``_inputs``)
     remotes/<name>          a remote failed lately: not asked again for a while
     tmp/                    files being written; renamed into place when complete
@@ -118,8 +121,9 @@ READ_WRITE, READ_ONLY, FAILED = "read-write", "read-only", "failed"
 
 #: The kinds of what the cache holds (``LocalStore.usage``), and the kind of each
 #: directory of ``v1``; anything else (locks, tmp, remote notes, statistics) is "other".
-KINDS = ("entries", "build", "stat", "code", "other")
+KINDS = ("entries", "build", "compiler", "stat", "code", "other")
 _KIND_OF = {
+    "compiler": "compiler",
     "entries": "entries",
     "parts": "entries",
     "blobs": "entries",
@@ -321,6 +325,22 @@ class LocalStore:
         (its record describes one build: ``_builddir``), and pruning leaves it alone.
         Yields False when it cannot be locked: then it must not be used."""
         return self._lock(f"build-{name}.lock", f"build {name[:8]}", required=False)
+
+    def compiler_path(self) -> Path | None:
+        """The compiler cache's directory (``_compcache``), made, or None when it cannot be
+        used (read-only, or a symlink planted there)."""
+        if self.read_only:
+            return None
+        try:
+            with self._dir("compiler", create=True):
+                return self.root / "compiler"
+        except (OSError, StoreError):
+            return None
+
+    def using_compiler_cache(self) -> contextlib.AbstractContextManager[bool]:
+        """Held while a build's sccache server uses the compiler cache (one at a time:
+        sccache's disk cache takes one server); yields False at once when it is taken."""
+        return self._lock("compiler.lock", "compiler cache", wait=False, required=False)
 
     def blob_path(self, digest: str) -> Path:
         """Where a blob lives (for tools and tests: the store itself never opens a path)."""
@@ -693,6 +713,10 @@ class LocalStore:
             }
         )
 
+    def record_compiler(self, project: str, kind: str, counts: dict[str, int]) -> None:
+        """What sccache did in one build (``_compcache.stats_counts``)."""
+        self._append({"t": round(time.time(), 3), "project": project, "kind": kind, "tier": "sccache", **counts})
+
     def _append(self, event: dict[str, Any]) -> None:
         """Append one line to the statistics (O_APPEND: whole lines, no lock needed)."""
         if self.read_only:
@@ -927,11 +951,35 @@ class LocalStore:
             elif self.remove(candidate["key"]):
                 removed += 1
                 size -= _freed_by(candidate, usage.files, holders)
+        if max_size == 0:
+            forgotten += self._clear_compiler_cache()
         self.collect_garbage()
         self._forget_notes()
         # what this call removed (garbage blobs included), not the change in the cache's
         # size, which builds storing beside it grow meanwhile ("freed -1.4 kB")
         return Pruned(removed, build_dirs, forgotten + usage.total - size)
+
+    def _clear_compiler_cache(self) -> int:
+        """Empty the compiler cache's objects (``clean``) unless a build uses them; the
+        bytes freed."""
+        import shutil
+
+        freed = 0
+        with self.using_compiler_cache() as free:
+            if not free:
+                return 0
+            try:
+                with self._dir("compiler") as compiler:
+                    if "objects" not in list_names(compiler):
+                        return 0
+                    freed = DiskUsage().of_tree(os.path.join(compiler.path, "objects"))
+                    if sys.version_info >= (3, 11) and compiler.fd is not None:
+                        shutil.rmtree("objects", dir_fd=compiler.fd, ignore_errors=True)
+                    else:
+                        shutil.rmtree(os.path.join(compiler.path, "objects"), ignore_errors=True)
+            except (OSError, StoreError):
+                return 0
+        return freed
 
     def _remove_build_dir(self, found: BuildDirUse) -> bool:
         """Remove a build directory and its note unless a build uses it, or used it
@@ -1049,7 +1097,9 @@ def _is_build_dir(path: tuple[str, ...]) -> bool:
 
 def _is_lock_name(name: str) -> bool:
     """Whether ``name`` is that of a lock file of ``locks/``: ``<key>.lock``, or
-    ``build-<name>.lock`` of a build directory."""
+    ``build-<name>.lock`` of a build directory, ``compiler.lock`` of the compiler cache."""
+    if name == "compiler.lock":
+        return True
     stem = name.removesuffix(".lock")
     build = stem.removeprefix("build-")
     return stem != name and (is_digest(stem) or (build != stem and _is_build_dir(("build", build))))

@@ -123,6 +123,22 @@ class RemoteStore:
             return FAILED
         return READ_WRITE if writable and self.refused is None else READ_ONLY
 
+    def transport_opener(self) -> tuple[Callable[[], Transport], bool] | None:
+        """For the compiler cache's gateway (``_objgate``): what opens another transport
+        to this remote (one per serving thread; the build's time is not the hook's
+        remote budget), and whether it may be written; None when the remote failed in
+        this call already."""
+        if self.mode == FAILED:
+            return None
+        from ._remote import open_transport
+
+        def opener() -> Transport:
+            return open_transport(
+                self._url, self._environ, read_only=self._read_only, connect_timeout=self._connect_timeout
+            )
+
+        return opener, self.mode == READ_WRITE
+
     def not_uploaded(self) -> None:
         """A hook would upload, and the remote takes no writes: say why and what changes
         it, once in a frontend run (each such hook renews the note that it was said).  As

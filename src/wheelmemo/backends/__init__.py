@@ -27,7 +27,10 @@ import functools
 import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .._compcache import Launcher
 
 __all__ = ["COMPILERS", "FAMILIES", "PLUGINS", "Adapter", "Findings", "adapter_for", "all_env_patterns"]
 
@@ -171,11 +174,21 @@ class Adapter:
         rather than reuse a build directory of the tree or of wheelmemo's."""
         return {}
 
-    def compiler_launcher_env(self, launcher: str, environ: Mapping[str, str]) -> dict[str, str]:
-        """Variables that put ``launcher`` (a compiler cache such as sccache) in front of
-        its compilers (``RUSTC_WRAPPER``; ``CC``/``CXX``; ``CMAKE_<LANG>_COMPILER_LAUNCHER``).
-        None yet: the place where issue 21 wires one in."""
+    # -- the compiler cache (``_compcache``) --------------------------------------------
+    #: the variables a user sets to choose its compilers or their launcher: one set wins
+    #: over the compiler cache for what it names (``user_launchers``)
+    launcher_vars: tuple[str, ...] = ()
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        """Variables that put the compiler cache ``launcher`` in front of its compilers
+        (``RUSTC_WRAPPER``; ``CC``/``CXX``; ``CMAKE_<LANG>_COMPILER_LAUNCHER``), less those
+        the user chose (``user_launchers``): each one a name of :attr:`env`, so that the
+        key never sees them (it reads the environment before they are set)."""
         return {}
+
+    def user_launchers(self, environ: Mapping[str, str]) -> list[str]:
+        """The variables of :attr:`launcher_vars` the user set: theirs win."""
+        return [name for name in self.launcher_vars if environ.get(name)]
 
     def learned_inputs(
         self, root: Path, pyproject: dict[str, Any], environ: Mapping[str, str], declared: Iterable[str]

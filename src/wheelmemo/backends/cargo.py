@@ -39,10 +39,13 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._walk import tool_signature
 from . import COMPILERS, Adapter, Findings
+
+if TYPE_CHECKING:
+    from .._compcache import Launcher
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,6 +136,16 @@ class Cargo(Adapter):
 
     def fresh_build_env(self, directory: Path) -> dict[str, str]:
         return {"CARGO_TARGET_DIR": str(directory)}
+
+    @property
+    def launcher_vars(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("RUSTC_WRAPPER", "CARGO_BUILD_RUSTC_WRAPPER", *(self.host.launcher_vars if self.host else ()))
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        env = self.host.compiler_launcher_env(launcher, environ) if self.host else {}
+        if not (environ.get("RUSTC_WRAPPER") or environ.get("CARGO_BUILD_RUSTC_WRAPPER")):
+            env["RUSTC_WRAPPER"] = launcher.rustc_wrapper
+        return env
 
     def learned_inputs(
         self, root: Path, pyproject: dict[str, Any], environ: Mapping[str, str], declared: Iterable[str]

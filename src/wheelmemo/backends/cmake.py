@@ -15,9 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import COMPILERS, Adapter
+
+if TYPE_CHECKING:
+    from .._compcache import Launcher
 
 __all__ = ["ENV_PATTERNS", "CMake", "adapter"]
 
@@ -29,6 +32,13 @@ class CMake(Adapter):
 
     env = tuple(sorted(ENV_PATTERNS))
     ninja_build_dir = "cmake"
+    launcher_vars = ("CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER")
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        # CMake (3.17+) reads these variables as the launchers' defaults; a
+        # -DCMAKE_<LANG>_COMPILER_LAUNCHER of the user's wins over them
+        return {name: launcher.path for name in self.launcher_vars if not environ.get(name)}
+
     #: scikit-build-core (``CMaker.__post_init__``) deletes ``CMakeCache.txt`` and the whole
     #: ``CMakeFiles`` (every object) when ``.skbuild-info.json`` names another source
     #: directory or another scikit-build-core path (a new isolated environment); CMake's

@@ -12,11 +12,16 @@ computed from the frontend's environment as the hook found it (``_memo``).
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import COMPILERS, Adapter
+
+if TYPE_CHECKING:
+    from .._compcache import Launcher
 
 __all__ = ["ENV_PATTERNS", "Meson", "adapter"]
 
@@ -28,6 +33,27 @@ class Meson(Adapter):
 
     env = tuple(sorted(ENV_PATTERNS))
     ninja_build_dir = "meson"
+    launcher_vars = ("CC", "CXX")
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        # meson takes a compiler cache in CC/CXX only by its bare name ("sccache cc",
+        # BinaryTable.parse_entry), found on PATH: the stable copy's directory goes
+        # first, or meson would find (and itself use, CC or not) the isolated
+        # environment's sccache, a new path and so new compile commands every time
+        if sys.platform == "win32":  # MSVC is meson's first choice there
+            return {}
+        import shutil
+
+        env = {}
+        for name, candidates in (("CC", ("cc", "gcc", "clang")), ("CXX", ("c++", "g++", "clang++"))):
+            found = next((c for c in candidates if shutil.which(c, path=environ.get("PATH"))), None)
+            if not environ.get(name) and found is not None:
+                env[name] = f"sccache {found}"
+        if env:
+            bin_dir = os.path.dirname(launcher.path)
+            env["PATH"] = os.pathsep.join([bin_dir, *(p for p in environ.get("PATH", "").split(os.pathsep) if p)])
+        return env
+
     #: meson-python (``Project.__init__``) reconfigures a directory holding
     #: ``meson-private/coredata.dat``, keeping earlier setups' options (``cmd_line.txt``)
     #: and the recorded source directory

@@ -19,10 +19,15 @@ An sdist: setuptools writes ``[egg_info] tag_build = / tag_date = 0`` into the
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import COMPILERS, Adapter
+
+if TYPE_CHECKING:
+    from .._compcache import Launcher
 
 __all__ = ["ENV_PATTERNS", "Setuptools", "adapter"]
 
@@ -33,6 +38,22 @@ class Setuptools(Adapter):
     """setuptools: a fresh ``build_base`` per miss."""
 
     env = tuple(sorted(ENV_PATTERNS))
+    launcher_vars = ("CC", "CXX")
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        # distutils' customize_compiler takes CC and CXX whole, and links through CC's
+        # command when LDSHARED starts with the configured one (sccache passes a link on)
+        if sys.platform == "win32":  # MSVC: no variable names its compiler
+            return {}
+        import shlex
+        import sysconfig
+
+        env = {}
+        for name in self.launcher_vars:
+            configured = sysconfig.get_config_var(name)
+            if not environ.get(name) and isinstance(configured, str) and configured.strip():
+                env[name] = f"{shlex.quote(launcher.path)} {configured}"
+        return env
 
     def scratch_env(self, scratch: Path) -> dict[str, str]:
         import configparser

@@ -1,0 +1,410 @@
+"""The compiler cache (``_compcache``): sccache's server around a miss and never on a hit,
+one storage, the user's launcher first, and every problem a warning and a normal build.
+
+The fast tests run a fake ``sccache`` (``fake_backend/fakesccache.py``: it logs every
+call) under a fake family whose adapter puts it in ``FAKE_LAUNCHER`` and whose backend
+compiles ``src/fakepkg/data.py`` through it; ``test_real_compcache.py`` runs the real
+one under real backends.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import types
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wheelmemo import _compcache, backends
+from wheelmemo._compcache import Launcher, stats_counts
+from wheelmemo._errors import ConfigError
+from wheelmemo._settings import load_settings
+from wheelmemo.backends import Adapter, adapter_for
+
+from conftest import HERE, FakeSite, Hooks
+
+FAKE_LAUNCHING = """
+import json, os, subprocess
+import countingbackend
+from countingbackend import *  # noqa
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    launcher = os.environ.get("FAKE_LAUNCHER")
+    if launcher:
+        subprocess.run([launcher, "cc", "-c", "src/fakepkg/data.py"], check=True)
+    with open(os.environ["FAKE_LAUNCH_LOG"], "a") as f:
+        f.write(json.dumps({"launcher": launcher}) + "\\n")
+    return countingbackend.build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+class Launching(Adapter):
+    """A family whose compiler takes its launcher from ``FAKE_LAUNCHER``."""
+
+    env = ("FAKE_LAUNCHER",)
+    launcher_vars = ("FAKE_LAUNCHER",)
+
+    def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
+        return {} if environ.get("FAKE_LAUNCHER") else {"FAKE_LAUNCHER": launcher.path}
+
+
+class Fake:
+    """The fake sccache's calls, and the fake backend's builds."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.log = tmp_path / "sccache.log"
+        self.builds_log = tmp_path / "launch.log"
+
+    def calls(self) -> list[list[str]]:
+        return [json.loads(line)["args"] for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+    def envs(self) -> list[dict[str, str]]:
+        return [json.loads(line)["env"] for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+    def launchers(self) -> list[str | None]:
+        lines = self.builds_log.read_text().splitlines() if self.builds_log.exists() else []
+        return [json.loads(line)["launcher"] for line in lines]
+
+
+@pytest.fixture
+def fake(hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
+    """The project built by ``launchingbackend`` with ``compiler-cache = "sccache"``, the
+    fake sccache the only one found."""
+    module = types.ModuleType("wheelmemo.backends.launching")
+    module.ENV_PATTERNS = frozenset(Launching.env)  # type: ignore[attr-defined]
+    module.adapter = Launching  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(backends.FAMILIES, "launchingbackend", "launching")
+    backends.all_env_patterns.cache_clear()
+    (fake_site.path / "launchingbackend.py").write_text(FAKE_LAUNCHING)
+    fake_site.install("launchingbackend", "1.0", requires=("countingbackend",))
+    pyproject = hooks.project / "pyproject.toml"
+    text = pyproject.read_text().replace('backend = "countingbackend"', 'backend = "launchingbackend"')
+    pyproject.write_text(text + 'compiler-cache = "sccache"\n')
+    binary = tmp_path / "bin" / "sccache"
+    binary.parent.mkdir()
+    binary.write_text(f"#!{sys.executable}\n" + (HERE / "fake_backend" / "fakesccache.py").read_text())
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [str(binary)])
+    found = Fake(tmp_path)
+    monkeypatch.setenv("FAKE_SCCACHE_LOG", str(found.log))
+    monkeypatch.setenv("FAKE_LAUNCH_LOG", str(found.builds_log))
+    monkeypatch.delenv("FAKE_LAUNCHER", raising=False)
+    monkeypatch.delenv("WHEELMEMO_COMPILER_CACHE", raising=False)
+    yield found
+    backends.all_env_patterns.cache_clear()
+
+
+def _edit(hooks: Hooks, text: str) -> None:
+    (hooks.project / "src" / "fakepkg" / "data.py").write_text(text)
+
+
+def _events(cache_dir: Path) -> list[dict[str, Any]]:
+    lines = (cache_dir / "v1" / "stats.jsonl").read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("tier") == "sccache"]
+
+
+def test_a_miss_compiles_through_sccache_and_a_hit_starts_nothing(
+    hooks: Hooks, fake: Fake, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hooks.build_wheel()
+    stable = str(cache_dir / "v1" / "compiler" / "bin" / "sccache")
+    assert fake.calls() == [
+        ["--version"],
+        ["--start-server"],
+        ["cc", "-c", "src/fakepkg/data.py"],
+        ["--show-stats", "--stats-format=json"],
+        ["--stop-server"],
+    ]
+    assert fake.launchers() == [stable]  # the stable copy, whatever environment found it
+    hooks.build_wheel()  # a hit: no server
+    assert len(fake.calls()) == 5
+    assert hooks.calls()["build_wheel"] == 1
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 1\n")  # back: its object is sccache's
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2  # the revert is wheelmemo's own hit
+    counts = [(e["hits"], e["misses"]) for e in _events(cache_dir)]
+    assert counts == [(0, 1), (0, 1)]
+    assert "sccache: 0 hits, 1 misses, 0 not cacheable" in capsys.readouterr().err
+
+
+def test_the_server_is_private_and_ours(
+    hooks: Hooks, fake: Fake, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user's SCCACHE_* (another storage, another server) does not reach the server."""
+    monkeypatch.setenv("SCCACHE_BUCKET", "someone-elses")
+    monkeypatch.setenv("SCCACHE_SERVER_PORT", "4226")
+    hooks.build_wheel()
+    start = fake.envs()[1]
+    assert "SCCACHE_BUCKET" not in start and "SCCACHE_SERVER_PORT" not in start
+    assert start["SCCACHE_DIR"] == str(cache_dir / "v1" / "compiler" / "objects")
+    assert start["SCCACHE_DIRECT"] == "false"
+    assert start["SCCACHE_CONF"] == str(cache_dir / "v1" / "compiler" / "config")
+    socket_dir = Path(start["SCCACHE_SERVER_UDS"]).parent
+    assert not socket_dir.exists()  # removed after the build
+    assert int(start["SCCACHE_CACHE_SIZE"]) == 10 * 1000**3 // 2  # half of max-size
+
+
+def test_the_server_stops_when_the_build_fails(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_BACKEND_FAIL", "1")
+    with pytest.raises(RuntimeError):
+        hooks.build_wheel()
+    assert [c[0] for c in fake.calls()] == ["--version", "--start-server", "cc", "--show-stats", "--stop-server"]
+
+
+def test_no_sccache_is_one_warning_and_a_plain_build(
+    hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [None, "/nonexistent/sccache"])
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert err.count("no sccache was found") == 1
+    assert fake.launchers() == [None] and hooks.calls()["build_wheel"] == 1
+
+
+@pytest.mark.parametrize(("setting", "message"), [("start", "sccache --start-server failed"), ("old", "older than")])
+def test_a_server_that_cannot_start_is_one_warning_and_a_plain_build(
+    hooks: Hooks,
+    fake: Fake,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    message: str,
+) -> None:
+    if setting == "start":
+        monkeypatch.setenv("FAKE_SCCACHE_FAIL", "start")
+    else:
+        monkeypatch.setenv("FAKE_SCCACHE_VERSION", "sccache 0.10.0")
+    hooks.build_wheel()
+    assert message in capsys.readouterr().err
+    assert fake.launchers() == [None]
+    assert hooks.calls()["build_wheel"] == 1
+    hooks.build_wheel()  # cached as usual
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_the_users_launcher_wins(
+    hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_LAUNCHER", "true")
+    hooks.build_wheel()
+    assert fake.calls() == [["cc", "-c", "src/fakepkg/data.py"]] or fake.calls() == []
+    assert fake.launchers() == ["true"]
+    from wheelmemo._cli import main
+
+    capsys.readouterr()
+    monkeypatch.chdir(hooks.project)
+    main(["explain"])
+    assert "compiler cache: FAKE_LAUNCHER is set by the user, and wins" in capsys.readouterr().out
+
+
+def test_explain_says_whether_it_is_active(
+    hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wheelmemo._cli import main
+
+    monkeypatch.chdir(hooks.project)
+    main(["explain"])
+    assert "compiler cache: sccache at " in capsys.readouterr().out
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "none")
+    main(["explain"])
+    assert "compiler cache: off" in capsys.readouterr().out
+
+
+def test_a_concurrent_build_compiles_without_it(
+    hooks: Hooks, fake: Fake, cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+
+    import wheelmemo
+
+    hold = (
+        "import sys; from pathlib import Path; from wheelmemo._store import LocalStore\n"
+        "with LocalStore(Path(sys.argv[1])).using_compiler_cache() as held:\n"
+        "    print(held, flush=True); sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(wheelmemo.__file__).parents[1])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", hold, str(cache_dir)],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "True\n"
+        hooks.build_wheel()
+    finally:
+        holder.communicate("")
+    assert fake.calls() == []
+    assert fake.launchers() == [None]
+    assert "another build is using it" in capsys.readouterr().err
+
+
+def test_a_read_only_cache_compiles_without_it(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WHEELMEMO_CACHE_READ_ONLY", "1")
+    hooks.build_wheel()
+    assert fake.calls() == [] and fake.launchers() == [None]
+
+
+def test_it_is_not_part_of_the_key(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    hooks.build_wheel()
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "none")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_get_requires_brings_sccache_until_its_stable_copy_is_there(hooks: Hooks, fake: Fake) -> None:
+    assert "sccache>=0.15" in hooks("get_requires_for_build_wheel")
+    hooks.build_wheel()
+    assert "sccache>=0.15" not in hooks("get_requires_for_build_wheel")
+
+
+def test_stats_counts_it_and_clean_empties_it(
+    hooks: Hooks, fake: Fake, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wheelmemo._cli import main
+
+    objects = cache_dir / "v1" / "compiler" / "objects" / "a"
+    objects.mkdir(parents=True)
+    (objects / "object").write_bytes(b"x" * 50_000)
+    hooks.build_wheel()
+    capsys.readouterr()
+    main(["stats", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["compiler_cache"] == {
+        "builds": 1,
+        "requests": 1,
+        "hits": 0,
+        "misses": 1,
+        "not_cacheable": 0,
+        "errors": 0,
+        "remote_hits": 0,
+        "uploads": 0,
+    }
+    assert report["disk"]["compiler"] >= 50_000  # counted in max-size
+    main(["clean"])
+    assert not objects.exists()
+    assert (cache_dir / "v1" / "compiler" / "bin" / "sccache").exists()
+
+
+@pytest.mark.parametrize("value", ["sccache", "none", "", "SCCACHE"])
+def test_the_setting(value: str, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.wheelmemo]\nbackend = "x"\n')
+    from wheelmemo._settings import load_project
+
+    project = load_project(tmp_path)
+    settings, _ = load_settings(project, None, {"WHEELMEMO_COMPILER_CACHE": value})
+    assert settings.compiler_cache == ("sccache" if value.lower() == "sccache" else "none")
+
+
+def test_a_wrong_setting_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.wheelmemo]\nbackend = "x"\ncompiler-cache = "ccache"\n')
+    from wheelmemo._settings import load_project
+
+    with pytest.raises(ConfigError, match=r'compiler-cache .* must be "sccache" or "none", got \'ccache\''):
+        load_settings(load_project(tmp_path), None, {})
+
+
+# -- the adapters ----------------------------------------------------------------------
+LAUNCHER = Launcher("/c/sccache", "/c/cargo/sccache")
+
+
+def test_cargo_wraps_rustc_and_the_users_wrapper_wins() -> None:
+    maturin = adapter_for("maturin", [])
+    assert maturin.compiler_launcher_env(LAUNCHER, {}) == {"RUSTC_WRAPPER": "/c/cargo/sccache"}
+    assert maturin.compiler_launcher_env(LAUNCHER, {"RUSTC_WRAPPER": "ccache"}) == {}
+    assert maturin.user_launchers({"CARGO_BUILD_RUSTC_WRAPPER": "x"}) == ["CARGO_BUILD_RUSTC_WRAPPER"]
+    setuptools_rust = adapter_for("setuptools", ["setuptools-rust"])
+    env = setuptools_rust.compiler_launcher_env(LAUNCHER, {})
+    assert env["RUSTC_WRAPPER"] == "/c/cargo/sccache"
+    if sys.platform != "win32":
+        assert env["CC"].startswith("/c/sccache ")  # its C extensions too
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="setuptools takes MSVC there, named by no variable")
+def test_setuptools_puts_it_before_the_configured_compilers() -> None:
+    import sysconfig
+
+    setuptools = adapter_for("setuptools", [])
+    env = setuptools.compiler_launcher_env(LAUNCHER, {})
+    assert env["CC"] == f"/c/sccache {sysconfig.get_config_var('CC')}"
+    assert setuptools.compiler_launcher_env(LAUNCHER, {"CC": "clang", "CXX": "clang++"}) == {}
+
+
+def test_cmake_takes_launcher_variables() -> None:
+    cmake = adapter_for("scikit_build_core", [])
+    assert cmake.compiler_launcher_env(LAUNCHER, {}) == {
+        "CMAKE_C_COMPILER_LAUNCHER": "/c/sccache",
+        "CMAKE_CXX_COMPILER_LAUNCHER": "/c/sccache",
+    }
+    assert cmake.compiler_launcher_env(LAUNCHER, {"CMAKE_CXX_COMPILER_LAUNCHER": "ccache"}) == {
+        "CMAKE_C_COMPILER_LAUNCHER": "/c/sccache"
+    }
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="meson takes MSVC first there")
+def test_meson_finds_the_stable_copy_first_on_path() -> None:
+    meson = adapter_for("mesonpy", [])
+    env = meson.compiler_launcher_env(LAUNCHER, {"PATH": os.environ["PATH"]})
+    assert env["CC"].startswith("sccache ") and env["PATH"].split(os.pathsep)[0] == "/c"
+
+
+@pytest.mark.parametrize(
+    ("family", "requires"),
+    [
+        ("maturin", []),
+        ("setuptools", []),
+        ("setuptools", ["setuptools-rust"]),
+        ("scikit_build_core", []),
+        ("mesonpy", []),
+    ],
+)
+def test_every_variable_set_is_keyed_or_noise(family: str, requires: list[str]) -> None:
+    """The key reads the environment before the launcher's variables are set; the
+    recorder's environment after: a learned value of one would never match again, so
+    each is a keyed name (not learned) or noise (``PATH``)."""
+    from wheelmemo import _key
+    from wheelmemo._recorder import is_noise_env
+
+    adapter = adapter_for(family, requires)
+    for name in adapter.compiler_launcher_env(LAUNCHER, {"PATH": os.environ["PATH"]}):
+        assert is_noise_env(name) or _key.env_part(adapter.env_patterns(), (), {name: "x"}), name
+
+
+def test_a_hatchling_build_has_nothing_to_launch() -> None:
+    assert adapter_for("hatchling", []).compiler_launcher_env(LAUNCHER, {}) == {}
+
+
+def test_stats_counts_reads_sccaches_report() -> None:
+    report = {
+        "stats": {
+            "compile_requests": 30,
+            "requests_not_cacheable": 16,
+            "cache_hits": {"counts": {"Rust": 10, "C/C++": 2}},
+            "cache_misses": {"counts": {"Rust": 4}},
+            "cache_errors": {"counts": {"Rust": 1}},
+            "cache_read_errors": 0,
+            "cache_write_errors": 2,
+            "cache_timeouts": 0,
+            "non_cacheable_compilations": 0,
+        },
+        "cache_size": 99,
+    }
+    assert stats_counts(report) == {
+        "requests": 30,
+        "hits": 12,
+        "misses": 4,
+        "not_cacheable": 16,
+        "errors": 3,
+        "timeouts": 0,
+        "size": 99,
+    }
