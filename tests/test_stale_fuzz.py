@@ -294,6 +294,7 @@ def test_compiler_cache_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     objects.mkdir(parents=True)
     (objects / "obj").write_bytes(b"object")
     for made in (
+        world.cache / "v1" / "compiler" / "bin" / "sccache",
         world.cache / "v1" / "entries" / "x.json",
         world.cache / "builds" / "d" / "f",
         world.proj / "build" / "o",
@@ -303,10 +304,11 @@ def test_compiler_cache_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     runner.apply(5, {"op": "objects", "action": "fresh-runner"})
     assert sorted(p.relative_to(world.cache).as_posix() for p in world.cache.rglob("*")) == [
         "v1",
-        "v1/sccache",
-        "v1/sccache/a",
-        "v1/sccache/a/b",
-        "v1/sccache/a/b/obj",
+        "v1/compiler",
+        "v1/compiler/objects",
+        "v1/compiler/objects/a",
+        "v1/compiler/objects/a/b",
+        "v1/compiler/objects/a/b/obj",
     ]
     assert not (world.proj / "build").exists()
     runner.apply(6, {"op": "objects", "action": "truncate"})

@@ -99,8 +99,10 @@ ROUTES = {
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
 #: the changes ``undo`` can take back
 UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module", "shadow")
-#: sccache's objects in wheelmemo's cache (issue 21)
-SCCACHE_DIR = "v1/sccache"
+#: sccache's objects in wheelmemo's cache (issue 21: ``_compcache``)
+SCCACHE_DIR = "v1/compiler/objects"
+#: sccache's counts in ``stats --json``'s ``compiler_cache``, added up per family
+SCCACHE_COUNTS = ("hits", "misses", "remote_hits", "not_cacheable", "errors")
 #: a header the C templates' core.c includes from ``shared/``; the same name in ``csrc/``
 #: (core.c's own directory) shadows it: the case sccache's preprocessor cache mode documents
 #: as stale (a header that would have been included had it existed)
@@ -515,6 +517,11 @@ class World:
         raise ValueError(frontend)
 
     def stats(self) -> tuple[int, int]:
+        hits, misses, _ = self.all_stats()
+        return hits, misses
+
+    def all_stats(self) -> tuple[int, int, dict[str, int]]:
+        """The build hooks' hits and misses, and sccache's counts (``SCCACHE_COUNTS``)."""
         out = subprocess.run(
             [sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats", "--json"],
             capture_output=True,
@@ -523,15 +530,18 @@ class World:
             cwd=self.root,
         )
         try:  # the build hooks' (wheel, editable) hits and misses: what a build returned
+            report = json.loads(out.stdout)
             kinds = [
-                k
-                for p in json.loads(out.stdout)["projects"].values()
-                for n, k in p["kinds"].items()
-                if n in ("wheel", "editable")
+                k for p in report["projects"].values() for n, k in p["kinds"].items() if n in ("wheel", "editable")
             ]
-            return sum(int(k["hits"]) for k in kinds), sum(int(k["misses"]) for k in kinds)
+            compiler = report.get("compiler_cache") or {}
+            return (
+                sum(int(k["hits"]) for k in kinds),
+                sum(int(k["misses"]) for k in kinds),
+                {name: int(compiler.get(name, 0)) for name in SCCACHE_COUNTS},
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
-            return (0, 0)
+            return (0, 0, dict.fromkeys(SCCACHE_COUNTS, 0))
 
 
 # -- the oracle -----------------------------------------------------------------------------
@@ -638,6 +648,8 @@ class Tally:
     plain_builds: int = 0
     known: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: sccache's counts per family (``SCCACHE_COUNTS``), from wheelmemo's stats
+    sccache: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add(self, table: dict[str, Any], key: str, n: float = 1) -> None:
         table[key] = table.get(key, 0) + n
@@ -741,6 +753,7 @@ class Runner:
         self.log = log
         self.last = ""
         self.last_counts = (0, 0)
+        self.last_sccache: dict[str, int] = {}
         self.undo_stack: list[list[tuple[str, Any, Any]]] = []
 
     def apply(self, i: int, step: Step) -> Failure | None:
@@ -898,14 +911,15 @@ class Runner:
             if files:
                 victim = files[len(files) // 2]
                 victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
-        else:
-            for path in sorted(w.cache.glob("*")) + sorted(w.cache.glob("v1/*")):
-                if path in (objects, objects.parent) or not path.exists():
-                    continue
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink()
+        else:  # everything but the objects and the directories above them
+            keep = {objects, *objects.parents}
+            for dirpath, dirnames, filenames in os.walk(w.cache):
+                for name in sorted(dirnames):
+                    if Path(dirpath, name) not in keep:
+                        shutil.rmtree(Path(dirpath, name), ignore_errors=True)
+                dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) in keep and Path(dirpath, d) != objects)
+                for name in filenames:
+                    Path(dirpath, name).unlink(missing_ok=True)
             for name in sorted(OUTPUT_DIRS - {".git"}):
                 shutil.rmtree(w.proj / name, ignore_errors=True)
 
@@ -964,7 +978,7 @@ class Runner:
     def build(self, i: int, frontends: list[str]) -> Failure | None:
         w, t = self.w, self.tally
         started = time.monotonic()
-        before = w.stats()
+        before = w.all_stats()
         jobs = []
         for frontend in frontends:
             out = w.out_dir(frontend)
@@ -1001,8 +1015,11 @@ class Runner:
                         raise OutOfTime from None
                     raise
                 results.append(Result(proc.returncode == 0, out[-8000:]))
-        after = w.stats()
+        after = w.all_stats()
         self.last_counts = (after[0] - before[0], after[1] - before[1])
+        self.last_sccache = {name: after[2][name] - before[2][name] for name in SCCACHE_COUNTS}
+        for name, n in self.last_sccache.items():
+            t.add(t.sccache.setdefault(w.t.family, {}), name, n)
         t.add(t.hits, w.t.family, after[0] - before[0])
         t.add(t.misses, w.t.family, after[1] - before[1])
         t.add(t.seconds, w.t.family, time.monotonic() - started)
@@ -1130,7 +1147,19 @@ def shrink(
 def summary_table(tally: Tally) -> str:
     families = sorted(set(tally.steps) | set(tally.builds))
     frontends = sorted({f for b in tally.builds.values() for f in b})
-    rows = [["family", "steps", "builds", "hits", "misses", "s/build", *frontends]]
+    sccache = bool(tally.sccache and any(any(c.values()) for c in tally.sccache.values()))
+    rows = [
+        [
+            "family",
+            "steps",
+            "builds",
+            "hits",
+            "misses",
+            *(["sccache hits (remote)", "misses", "not cacheable"] if sccache else []),
+            "s/build",
+            *frontends,
+        ]
+    ]
     for fam in families:
         builds = sum(tally.builds.get(fam, {}).values())
         rows.append(
@@ -1140,12 +1169,21 @@ def summary_table(tally: Tally) -> str:
                 str(builds),
                 str(tally.hits.get(fam, 0)),
                 str(tally.misses.get(fam, 0)),
+                *(_sccache_cells(tally.sccache.get(fam, {})) if sccache else []),
                 f"{tally.seconds.get(fam, 0.0) / builds:.1f}" if builds else "-",
                 *[str(tally.builds.get(fam, {}).get(f, 0)) for f in frontends],
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def _sccache_cells(counts: dict[str, int]) -> list[str]:
+    return [
+        f"{counts.get('hits', 0)} ({counts.get('remote_hits', 0)})",
+        str(counts.get("misses", 0)),
+        str(counts.get("not_cacheable", 0)),
+    ]
 
 
 def _world_run(
@@ -1191,10 +1229,17 @@ def _world_run(
                 if step["op"] in ("build", "build2"):
                     builds += 1
                     hits, misses = runner.last_counts
+                    sc = runner.last_sccache
+                    objects = (
+                        f"; sccache {sc['hits']} hit ({sc['remote_hits']} remote), {sc['misses']} miss, "
+                        f"{sc['not_cacheable']} not cacheable"
+                        if any(sc.values())
+                        else ""
+                    )
                     log(
                         f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
                         f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; "
-                        f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}"
+                        f"{hits} hit, {misses} miss{objects}) after {json.dumps(done[-4:-1])}"
                     )
                 name = failure.known(family) if failure else None
                 if failure and not name and ignore and failure.fields and set(failure.fields) <= ignore:
@@ -1301,6 +1346,7 @@ def fuzz(
             "builds": tally.builds,
             "hits": tally.hits,
             "misses": tally.misses,
+            "sccache": tally.sccache,
             "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
             "plain_builds": tally.plain_builds,
             "known": tally.known,
