@@ -31,6 +31,15 @@ NINJA_SHADOW = (
     "not the new csrc/fz_shared.h that shadows it"
 )
 
+NINJA_INCBIN = (
+    "the persistent build directory keeps core.c.o: no dependency list names csrc/blob.txt, "
+    "which only the assembler reads (.incbin)"
+)
+SCCACHE_INCBIN = (
+    "sccache keys a C compile on its preprocessed text, which names csrc/blob.txt (.incbin) "
+    "without its content: the object made with the old blob.txt is returned"
+)
+
 # (family, steps, why it failed; None once fixed)
 FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
     "maturin-sdist-ships-an-ignored-file": (
@@ -162,6 +171,38 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
         ],
         NINJA_SHADOW,
     ),  # NEW, the same in meson-python's persistent build directory (directed, after the skbuild find)
+    "skbuild-incbin-ninja": (
+        "skbuild",
+        [
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "edit", "path": "proj/csrc/blob.txt", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+        NINJA_INCBIN,
+    ),  # NEW, directed (the templates' blob.txt, added for the compiler cache): a file read by the
+    # assembler is in no depfile, so Ninja keeps the old object
+    "meson-incbin-ninja": (
+        "meson",
+        [
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "edit", "path": "proj/csrc/blob.txt", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+        NINJA_INCBIN,
+    ),  # NEW, directed: the same in meson-python's persistent build directory
+    "setuptools-incbin-sccache": (
+        "setuptools",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "edit", "path": "proj/csrc/blob.txt", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+        SCCACHE_INCBIN,
+    ),  # NEW, directed, on 58b46c0 with sccache 0.16.0: wheelmemo misses (blob.txt is in its key) and
+    # setuptools compiles core.c again, but sccache answers from its cache; without the compiler
+    # cache the same steps pass.  sccache checks for .incbin only to turn its preprocessor cache
+    # mode off (off here anyway), never for the object's key; ccache refuses such sources.
 }
 
 
