@@ -650,6 +650,8 @@ class Tally:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: sccache's counts per family (``SCCACHE_COUNTS``), from wheelmemo's stats
     sccache: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: steps per operation
+    ops: dict[str, int] = field(default_factory=dict)
 
     def add(self, table: dict[str, Any], key: str, n: float = 1) -> None:
         table[key] = table.get(key, 0) + n
@@ -1225,6 +1227,7 @@ def _world_run(
             for step in (first if n == 0 else []) + generate(rng, world.t, frontends, bool(compiler_cache)):
                 done.append(step)
                 tally.add(tally.steps, family)
+                tally.add(tally.ops, step["op"])
                 failure = runner.apply(len(done) - 1, step)
                 if step["op"] in ("build", "build2"):
                     builds += 1
@@ -1333,6 +1336,7 @@ def fuzz(
     except OutOfTime:
         log("budget reached (mid-step)")
     log(summary_table(tally))
+    log("operations: " + ", ".join(f"{op} {n}" for op, n in sorted(tally.ops.items())))
     if tally.known:
         log("known failures met again: " + ", ".join(f"{k} x{n}" for k, n in sorted(tally.known.items())))
     if record is not None:
@@ -1347,6 +1351,7 @@ def fuzz(
             "hits": tally.hits,
             "misses": tally.misses,
             "sccache": tally.sccache,
+            "ops": tally.ops,
             "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
             "plain_builds": tally.plain_builds,
             "known": tally.known,
