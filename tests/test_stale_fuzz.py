@@ -250,6 +250,25 @@ COMPILER_CACHE: dict[str, tuple[str, list[dict[str, Any]]]] = {
             {"op": "build", "frontend": "uv-wheel"},
         ],
     ),
+    # cargo: two runners sharing a file:// remote (objects through the gateway), the second at
+    # another path with a .rs edit; then a read-only runner with an edit of a path dependency
+    "maturin-remote-two-runners": (
+        "maturin",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "remote", "value": "rw"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "runner", "to": 1},
+            {"op": "move", "to": 1},
+            {"op": "edit", "path": "proj/src/lib.rs", "token": "b"},
+            {"op": "build", "frontend": "uv-wheel"},
+            {"op": "remote", "value": "ro"},
+            {"op": "runner", "to": 0},
+            {"op": "objects", "action": "fresh-runner"},
+            {"op": "edit", "path": "shared/fzdep/src/lib.rs", "token": "c"},
+            {"op": "build", "frontend": "uv-wheel"},
+        ],
+    ),
     # cargo: a fresh runner at another path, a .rs edit and a variable build.rs bakes in (env!)
     "maturin-fresh-runner-moved": (
         "maturin",

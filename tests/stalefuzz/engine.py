@@ -731,7 +731,7 @@ def generate(rng: random.Random, t: Template, frontends: list[str], compiler_cac
         "limit": 1,
     }
     if compiler_cache:  # only then: the random choices of a run without it stay as they were
-        weights.update(ccache=2, objects=3, move=2, shadow=2 if "shadow" in t.extra_ops else 0, remote=1, runner=1)
+        weights.update(ccache=2, objects=3, move=2, shadow=2 if "shadow" in t.extra_ops else 0, remote=2, runner=2)
     names = [n for n, w in weights.items() if w]
     steps = [
         _change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names], k=rng.choice((0, 1, 1, 2, 3)))
