@@ -203,6 +203,17 @@ FOUND: dict[str, tuple[str, list[dict[str, Any]], str | None]] = {
     # setuptools compiles core.c again, but sccache answers from its cache; without the compiler
     # cache the same steps pass.  sccache checks for .incbin only to turn its preprocessor cache
     # mode off (off here anyway), never for the object's key; ccache refuses such sources.
+    "setuptools-incbin-sccache-editable": (
+        "setuptools",
+        [
+            {"op": "ccache", "value": "sccache"},
+            {"op": "build", "frontend": "uv-build"},
+            {"op": "edit", "path": "proj/csrc/blob.txt", "token": "b"},
+            {"op": "build", "frontend": "pip-e"},
+        ],
+        SCCACHE_INCBIN,
+    ),  # NEW, found on 8a6b203 (seed 2103, --compiler-cache sccache; shrunk by hand from the 6 steps the
+    # shrinker left, which also set a remote and touched inner.h): the same, through an editable install
 }
 
 

@@ -22,4 +22,5 @@ KNOWN: dict[str, dict[str, Any]] = {
     "skbuild-incbin-ninja": {"family": "skbuild", "kind": "stale wheel", "fields": ["fz_blob"]},
     "meson-incbin-ninja": {"family": "meson", "kind": "stale wheel", "fields": ["fz_blob"]},
     "setuptools-incbin-sccache": {"family": "setuptools", "kind": "stale wheel", "fields": ["fz_blob"]},
+    "setuptools-incbin-sccache-editable": {"family": "setuptools", "kind": "stale editable", "fields": ["fz_blob"]},
 }
