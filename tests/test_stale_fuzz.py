@@ -321,6 +321,29 @@ def test_compiler_cache(name: str, shared: Shared) -> None:
     assert failure is None, f"{failure.kind} ({failure.fields}): {failure.detail}"
 
 
+def test_compiler_cache_remote_counts(shared: Shared) -> None:
+    """``setuptools-remote-two-runners`` with sccache's counts after each build: the objects
+    the first runner compiled reach the second through the ``file://`` remote (its
+    ``runner`` and ``remote`` operations do reach sccache's remote level), a read-only
+    remote takes no object, and each build equals the plain one."""
+    family, steps = COMPILER_CACHE["setuptools-remote-two-runners"]
+    root = shared.work / "remote-counts"
+    runner = Runner(World(shared, TEMPLATES[family], root, Clock(None)), Oracle(shared), log=lambda s: None)
+    counts = []
+    for i, step in enumerate(steps):
+        failure = runner.apply(i, step)
+        assert failure is None, f"{failure.kind} ({failure.fields}): {failure.detail}"
+        if step["op"] == "build":
+            counts.append(
+                (runner.last_counts, {k: runner.last_sccache[k] for k in ("hits", "remote_hits", "misses", "uploads")})
+            )
+    assert counts == [
+        ((0, 1), {"hits": 0, "remote_hits": 0, "misses": 1, "uploads": 1}),  # core.c compiled, uploaded
+        ((0, 1), {"hits": 1, "remote_hits": 1, "misses": 0, "uploads": 0}),  # another runner: from the remote
+        ((0, 1), {"hits": 0, "remote_hits": 0, "misses": 1, "uploads": 0}),  # inner.h edited, read-only
+    ]
+
+
 def test_compiler_cache_ops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiler cache's operations, applied without a build: only wheelmemo's builds
     get it (a caller's ``RUSTC_WRAPPER`` reaches no build); a move keeps the state; a

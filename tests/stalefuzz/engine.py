@@ -102,7 +102,7 @@ UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "modu
 #: sccache's objects in wheelmemo's cache (issue 21: ``_compcache``)
 SCCACHE_DIR = "v1/compiler/objects"
 #: sccache's counts in ``stats --json``'s ``compiler_cache``, added up per family
-SCCACHE_COUNTS = ("hits", "misses", "remote_hits", "not_cacheable", "errors")
+SCCACHE_COUNTS = ("hits", "misses", "remote_hits", "not_cacheable", "errors", "uploads")
 #: a header the C templates' core.c includes from ``shared/``; the same name in ``csrc/``
 #: (core.c's own directory) shadows it: the case sccache's preprocessor cache mode documents
 #: as stale (a header that would have been included had it existed)
