@@ -37,24 +37,32 @@ class Run:
 class Workspace:
     """A private wheelmemo cache, cargo target dir and compile log for one demo or bench."""
 
-    def __init__(self) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
+    def __init__(self, directory: Path | None = None) -> None:
+        """In a new temporary directory, or in ``directory`` (made, removed by ``close``)."""
+        if directory is not None:
+            directory.mkdir(parents=True)
+        self.dir = directory or Path(tempfile.mkdtemp(prefix="wheelmemo-demo-"))
         self.log = self.dir / "compiles.log"
         #: more variables for the builds (a remote cache)
         self.extra_env: dict[str, str] = {}
         #: False: leave ``CARGO_TARGET_DIR`` unset, so that wheelmemo's own persistent
         #: build directory (or maturin's ``target/``) is what cargo uses
         self.cargo_target_dir = True
+        #: False: no ``RUSTC_WRAPPER``/``CC`` shims (a compiler cache that wheelmemo sets
+        #: must not meet a user's own wrapper, which wins); compiles are then not counted
+        self.shims = True
 
     def env(self, cache: bool = True) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELMEMO_")}
         env.pop("VIRTUAL_ENV", None)
         env.pop("CARGO_TARGET_DIR", None)
-        env.update(
-            WHEELMEMO_CACHE_DIR=str(self.dir / "cache"),
-            RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
-            WHEELMEMO_TEST_COMPILE_LOG=str(self.log),
-        )
+        env["WHEELMEMO_CACHE_DIR"] = str(self.dir / "cache")
+        if self.shims:
+            env.update(RUSTC_WRAPPER=str(SHIMS / "rustc_wrapper"), CC=str(SHIMS / "cc_wrapper"),
+                       WHEELMEMO_TEST_COMPILE_LOG=str(self.log))
+        else:
+            for name in ("RUSTC_WRAPPER", "CC", "CXX"):
+                env.pop(name, None)
         if self.cargo_target_dir:
             env["CARGO_TARGET_DIR"] = str(self.dir / "target")
         env.update(self.extra_env)
@@ -87,7 +95,7 @@ class Workspace:
         shutil.rmtree(out, ignore_errors=True)
         if result.returncode:
             sys.exit(f"uv build failed for {project}:\n{result.stderr[-5000:]}")
-        lines = [line for line in result.stderr.splitlines() if line.startswith("wheelmemo:")]
+        lines = [line for line in result.stderr.splitlines() if line.startswith(("wheelmemo:", "sccache:"))]
         after = {n: self.compiles(n) for n in needles}
         return Run(seconds, after[needle] - before[needle], "\n".join(lines),
                    {n: after[n] - before[n] for n in count})

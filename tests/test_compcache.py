@@ -13,6 +13,7 @@ import json
 import os
 import stat
 import sys
+import time
 import types
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -142,9 +143,11 @@ def test_the_server_is_private_and_ours(
     """A user's SCCACHE_* (another storage, another server) does not reach the server."""
     monkeypatch.setenv("SCCACHE_BUCKET", "someone-elses")
     monkeypatch.setenv("SCCACHE_SERVER_PORT", "4226")
+    monkeypatch.setenv("SCCACHE_LOG", "debug")
     hooks.build_wheel()
     start = fake.envs()[1]
     assert "SCCACHE_BUCKET" not in start and "SCCACHE_SERVER_PORT" not in start
+    assert start["SCCACHE_LOG"] == "debug"  # its logs, for diagnosis
     assert start["SCCACHE_DIR"] == str(cache_dir / "v1" / "compiler" / "objects")
     assert start["SCCACHE_DIRECT"] == "false"
     assert start["SCCACHE_CONF"] == str(cache_dir / "v1" / "compiler" / "config")
@@ -292,7 +295,7 @@ def test_stats_counts_it_and_clean_empties_it(
     }
     assert report["disk"]["compiler"] >= 50_000  # counted in max-size
     main(["clean"])
-    assert not objects.exists()
+    assert not (objects / "object").exists()
     assert (cache_dir / "v1" / "compiler" / "bin" / "sccache").exists()
 
 
@@ -408,3 +411,55 @@ def test_stats_counts_reads_sccaches_report() -> None:
         "timeouts": 0,
         "size": 99,
     }
+
+
+def test_no_requirement_where_pypi_has_no_wheel(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A requirement the frontend cannot install would fail the build (s390x, musl):
+    there sccache must be on PATH, and a miss without it warns and builds."""
+    import platform
+
+    monkeypatch.setattr(platform, "machine", lambda: "s390x")
+    assert "sccache>=0.15" not in hooks("get_requires_for_build_wheel")
+
+
+def test_prune_takes_the_least_recently_used_objects_when_nothing_else_is_left(cache_dir: Path) -> None:
+    from wheelmemo._store import LocalStore
+
+    objects = cache_dir / "v1" / "compiler" / "objects" / "a"
+    objects.mkdir(parents=True)
+    for age, name in ((3000, "old"), (2000, "older-used-later"), (1000, "new")):
+        (objects / name).write_bytes(b"x" * 100_000)
+        os.utime(objects / name, (time.time() - age, time.time() - age))
+    os.utime(objects / "older-used-later", (time.time() - 10, time.time() - 4000))  # read lately
+    store = LocalStore(cache_dir)
+    total = store.size()
+    store.prune(max_size=total - 150_000)
+    # 150 kB: two objects, the oldest by their last use (a read counts)
+    assert sorted(p.name for p in objects.iterdir()) == ["older-used-later"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX ownership and modes")
+def test_a_stable_copy_others_can_write_is_not_run(
+    hooks: Hooks, fake: Fake, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In a cache others can write to, the copy wheelmemo would run could be anyone's."""
+    hooks.build_wheel()
+    stable = cache_dir / "v1" / "compiler" / "bin" / "sccache"
+    stable.chmod(0o777)
+    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [str(stable)])
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    assert "others can write to it: compiling without sccache" in capsys.readouterr().err
+    assert fake.launchers() == [str(stable), None]
+
+
+def test_a_source_with_incbin_compiles_without_it(hooks: Hooks, fake: Fake, capsys: pytest.CaptureFixture[str]) -> None:
+    """sccache hashes the preprocessed source: the file ``.incbin`` names is not in it, so
+    its edit would return the old object (the stale fuzzer's ``incbin``; ccache refuses
+    such sources too)."""
+    (hooks.project / "src" / "blob.c").write_text(
+        '__asm__(".pushsection .rodata\\n.incbin \\"" "src/blob.txt" "\\"\\n.popsection\\n");\n'
+    )
+    hooks.build_wheel()
+    assert fake.calls() == [] and fake.launchers() == [None]
+    assert "src/blob.c has the assembler read a file (.incbin): compiling without it" in capsys.readouterr().err

@@ -60,7 +60,7 @@ def _builds(log: Path) -> list[dict[str, object]]:
 
 
 def _edit(hooks: Hooks, text: str) -> None:
-    (hooks.project / "src" / "__init__.py").write_text(text)
+    (hooks.project / "src" / "fakepkg" / "data.py").write_text(text)
 
 
 def test_a_regular_wheel_gets_one_persistent_build_dir_configured_from_scratch(
@@ -78,6 +78,31 @@ def test_a_regular_wheel_gets_one_persistent_build_dir_configured_from_scratch(
     # the object is kept, the configure state is not: meson sets up from scratch
     assert second["found"] == {"obj.o": True, "meson-private": False}
     assert hooks.calls()["build_wheel"] == 2
+
+
+def test_a_new_file_empties_it(hooks: Hooks, meson_log: Path) -> None:
+    """A new header earlier on the include path changes what an unchanged source compiles
+    to, and is in no object's dependencies: Ninja would keep the old object (the stale
+    fuzzer's ``shadow``).  A new file empties the directory; an edit does not."""
+    hooks.build_wheel()
+    (hooks.project / "src" / "fakepkg" / "shadow.h").write_text("#define VALUE 2\n")
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    first, second, third = _builds(meson_log)
+    assert second == {"build_dir": first["build_dir"], "found": {"obj.o": False, "meson-private": False}}
+    assert third["found"] == {"obj.o": True, "meson-private": False}
+
+
+def test_a_source_with_incbin_gets_a_fresh_one(hooks: Hooks, meson_log: Path) -> None:
+    """No dependency list names the file an ``.incbin`` reads: Ninja would keep the
+    object when it changes."""
+    (hooks.project / "src" / "fakepkg" / "blob.S").write_text('.incbin "blob.bin"\n')
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    first, second = _builds(meson_log)
+    assert first["found"]["obj.o"] is False and second["found"]["obj.o"] is False
 
 
 def test_other_config_settings_get_another_build_dir(hooks: Hooks, meson_log: Path) -> None:

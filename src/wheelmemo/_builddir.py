@@ -43,7 +43,12 @@ describes the contents of its last build.  When a time cannot be set (a read-onl
 file), the build gets a fresh directory instead.  Only the project's files and its
 declared inputs outside it (``../dep/src/lib.rs``) are stamped: a file a build read by
 its absolute path (a system header, a toolchain's file) is not ours to touch, so when
-its content differs from what the artifacts were built from, the directory is emptied.  Times are compared at the file
+its content differs from what the artifacts were built from, the directory is emptied.
+A Ninja directory (CMake's, meson's: ``new_files_clear``) is emptied too when the
+project gained a file since its last build: a new header earlier on the include path
+(or one a ``__has_include`` looks for) changes what an unchanged source compiles to,
+and is in no object's dependency list, so Ninja would keep the old object (found by
+the stale fuzzer; a plain build starts from nothing).  Times are compared at the file
 system's resolution: nanoseconds on the file systems this is tested on; a file system
 with coarse times (FAT's 2 s) can give a stamp the time of an artifact built in the same
 tick, and is not supported for build directories.
@@ -253,13 +258,21 @@ class BuildDir:
             return []
         return [label for label in labels if is_label(label)]
 
-    def prepare(self, root: Path, inputs: Mapping[str, str], state_of: Callable[[str, str], str]) -> bool:
+    def prepare(
+        self,
+        root: Path,
+        inputs: Mapping[str, str],
+        state_of: Callable[[str, str], str],
+        *,
+        new_files_clear: bool = False,
+    ) -> bool:
         """Give every input its stamp as its time when it is older (a new stamp, now, for
         content that differs from the record), then record what this build starts from;
         False when the directory cannot be used safely (a time that cannot be set, a
         directory that cannot be made).  ``inputs``: the declared inputs' digests; the
         files outside them that earlier builds were seen reading (``remember_learned``)
-        are stamped too, by ``state_of(label, path)``, their state as ``_learned`` records it."""
+        are stamped too, by ``state_of(label, path)``, their state as ``_learned`` records it.
+        ``new_files_clear``: empty the directory when an input is new since its last build."""
         now = time.time_ns()
         record_before = self._record()
         stamps = self._stamps(record_before)
@@ -282,8 +295,12 @@ class BuildDir:
                 outside_changed = outside_changed or not same
             elif not _at_least(prefix + label, stamp):
                 return False
+        # a file new to the project since the last build here (not its first)
+        added = new_files_clear and bool(stamps) and any(label not in stamps for label in inputs)
         try:
-            if outside_changed and not self._clear():
+            if (outside_changed or added) and not self._clear(
+                "a file outside the project changed" if outside_changed else "a file was added"
+            ):
                 return False
             self.path.mkdir(parents=True, exist_ok=True)
             self._write({"stamps": record, "learned": sorted(set(current) - set(inputs)), "started_ns": now})
@@ -293,14 +310,14 @@ class BuildDir:
             return False
         return True
 
-    def _clear(self) -> bool:
+    def _clear(self, why: str) -> bool:
         """Remove what earlier builds left here but the record and the stable source copy
         (``_srccopy``, kept in sync by content); False when something stays."""
         import shutil
 
         from ._srccopy import SOURCE
 
-        logger.debug("a file outside the project changed: build directory %s emptied", self.path)
+        logger.debug("%s: build directory %s emptied", why, self.path)
         try:
             names = os.listdir(self.path)
         except FileNotFoundError:

