@@ -73,6 +73,7 @@ from wheelmemo._verify import compare_with_probe
 
 from .known import KNOWN
 from .templates import (
+    EMBED,
     ENV_VALUES,
     OUTPUT_DIRS,
     OUTPUT_FILES,
@@ -98,7 +99,7 @@ ROUTES = {
 }
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
 #: the changes ``undo`` can take back
-UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module", "shadow")
+UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module", "shadow", "embed")
 #: sccache's objects in wheelmemo's cache (issue 21: ``_compcache``)
 SCCACHE_DIR = "v1/compiler/objects"
 #: sccache's counts in ``stats --json``'s ``compiler_cache``, added up per family
@@ -703,6 +704,8 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         return {"op": "commit", "tag": rng.random() < 0.3}
     if op == "undo":
         return {"op": "undo"}
+    if op == "embed":
+        return {"op": op, "path": EMBED, "on": rng.random() < 0.5}
     if op == "limit":  # max-size: eviction after every store, builds beside it included
         return {"op": op, "value": rng.choice((None, None, "3M", "30M"))}
     if op in COMPILER_CACHE_OPS:
@@ -725,6 +728,7 @@ def generate(rng: random.Random, t: Template, frontends: list[str], compiler_cac
         "narrow": 1,
         "commit": 1,
         "accel": 3 if "accel" in t.extra_ops else 0,
+        "embed": 2 if "embed" in t.extra_ops else 0,
         "module": 2 if t.module_dir else 0,
         "remove": 1,
         "cache": 1,
@@ -944,6 +948,14 @@ class Runner:
             path.unlink(missing_ok=True)
         else:
             path.write_text(f'#define SHARED_VALUE "shadow-{step["token"]}"\n')
+
+    def op_embed(self, step: Step) -> None:
+        """csrc/embed.h, which core.c includes if it is there: an ``.incbin`` of csrc/blob.txt."""
+        path = self.w.tree / step["path"]
+        if step["on"]:
+            path.write_text(self.w.t.embed)
+        else:
+            path.unlink(missing_ok=True)
 
     def op_remote(self, step: Step) -> None:
         """A ``file://`` remote beside the world (read-write or read-only), or none."""

@@ -57,12 +57,15 @@ class Template:
     #: config settings the operations choose from: (key, values); "" = not passed
     config: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: extra operations this family supports: ``accel`` (an optional module without
-    #: isolation), ``shadow`` (a header in csrc/ of the name core.c includes from shared/)
+    #: isolation), ``shadow`` (a header in csrc/ of the name core.c includes from shared/),
+    #: ``embed`` (csrc/embed.h, which has the assembler read csrc/blob.txt)
     extra_ops: tuple[str, ...] = ()
     #: pure modules the add/remove/rename operations move around, in this directory
     module_dir: str = ""
     #: the project's own crates (a cargo family): never in the oracle's seeded target dir
     crates: tuple[str, ...] = ()
+    #: what ``embed`` writes to ``EMBED`` (an ``.incbin`` of csrc/blob.txt)
+    embed: str = ""
     #: slots whose tokens are not ``TOKENS``
     slot_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -172,7 +175,15 @@ def _incbin(path: str) -> str:
     )
 
 
-INCBIN = _incbin('"csrc/blob.txt"')
+#: core.c embeds blob.txt only while csrc/embed.h is there (the ``embed`` operation): a
+#: project with an ``.incbin`` compiles without a persistent build directory and without
+#: the compiler cache, so the templates have one only some of the time
+EMBED_DECL = """#if __has_include("embed.h")
+#include "embed.h"
+#else
+static const char fz_blob[] = "none";
+#endif"""
+EMBED = "proj/csrc/embed.h"
 
 SETUPTOOLS = Template(
     family="setuptools",
@@ -207,7 +218,7 @@ SETUPTOOLS = Template(
                     "FZ_ACCEL",
                     "fz_blob",
                 ],
-                INCBIN,
+                EMBED_DECL,
             ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
@@ -218,7 +229,8 @@ SETUPTOOLS = Template(
     ),
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync", "pip-noiso"),
     env_vars=("FZ_ENV", "FZ_ENVB", "FZ_GETENV"),
-    extra_ops=("accel", "shadow"),
+    extra_ops=("accel", "shadow", "embed"),
+    embed=_incbin('"csrc/blob.txt"'),
     module_dir="proj/src/fzs",
 )
 
@@ -349,7 +361,7 @@ sdist.include = ["gen/gen.c"]
                     "gen_value()",
                     "fz_blob",
                 ],
-                GEN_DECL + "\n" + _incbin("FZ_BLOB"),
+                GEN_DECL + "\n" + EMBED_DECL,
             ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
@@ -361,7 +373,8 @@ sdist.include = ["gen/gen.c"]
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV",),
     config=(("cmake.define.FZ_OPT", ("", "x", "y")),),
-    extra_ops=("shadow",),
+    extra_ops=("shadow", "embed"),
+    embed=_incbin("FZ_BLOB"),
     module_dir="proj/src/fzk",
 )
 
@@ -396,7 +409,7 @@ MESON = Template(
             "proj/csrc/core.c",
             _c_module(
                 ["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "gen_value()", "fz_blob"],
-                GEN_DECL + "\n" + _incbin("FZ_BLOB"),
+                GEN_DECL + "\n" + EMBED_DECL,
             ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
@@ -408,7 +421,8 @@ MESON = Template(
     # --no-build-isolation: the tree routes only
     frontends=("uv-wheel", "pip-wheel", "build-wheel"),
     config=(("setup-args", ("", "-Dfz_opt=x", "-Dfz_opt=y")),),
-    extra_ops=("shadow",),
+    extra_ops=("shadow", "embed"),
+    embed=_incbin("FZ_BLOB"),
 )
 
 
