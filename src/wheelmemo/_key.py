@@ -14,6 +14,12 @@ miss can say what changed.  Parts are content, never paths or times:
   dependencies, and nothing else installed; a distribution installed from a path or
   URL (PEP 610) also by the digest of its RECORD (``versions_part``);
 - ``toolchain``: a toolchain no version names, by its adapter (``rustc -vV`` for cargo);
+- ``tools`` (``get_requires_for_build_*`` only): the programs on PATH whose presence and
+  version decide the backend's answer (``Adapter.requires_tools``: scikit-build-core's
+  ``cmake`` and ``ninja``);
+- ``compiler_cache``: ``"sccache"`` when the compiler cache is on and the backend's
+  builds can record it (meson-python: ``Adapter.build_sees_launcher``); elsewhere the
+  compiler cache is no part of the key;
 - ``vcs``: ``git describe`` when a VCS-versioning plugin is in the ``versions`` closure;
 - ``git`` (``build_sdist`` only): the committed tree and the index (``git_part``).
 """
@@ -353,6 +359,8 @@ def diff_parts(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
         "versions",
         "build_requires",
         "toolchain",
+        "compiler_cache",
+        "tools",
         "vcs",
         "backend",
         "hook",

@@ -130,6 +130,9 @@ class Keys:
                 "inputs": inputs,
                 "inputs_digest": _key.inputs_digest(inputs),
             }
+            if self.adapter.build_sees_launcher and self.settings.compiler_cache == "sccache":
+                # meson-python's projects can record the compiler's command, sccache in it
+                self._base["compiler_cache"] = "sccache"
             if self.local is not None and unpacked_sdist:
                 self._alias = self._sdist_alias(self.local, self._base["inputs_digest"])
                 if self._alias is not None and isinstance(self._alias.get("project"), str):
@@ -243,6 +246,10 @@ class Keys:
         parts = dict(base, hook=kind, config_settings=_key.normalize_config_settings(self.inner_config))
         if not kind.startswith("requires-"):
             parts["build_requires"] = self._build_requires(kind)
+        elif self.adapter.requires_tools:
+            from .backends import tool_versions
+
+            parts["tools"] = tool_versions(self.adapter.requires_tools, self.stat_cache.memo, self.environ)
         # the tree's own git state, also for the command line's adopted build environment
         # (whose versions name the plugin): an entry of an older tag must not stand for it
         parts["vcs"] = self._vcs({**parts["versions"], **parts.get("build_requires", {})})

@@ -175,7 +175,7 @@ class Memo:
         if self.settings.compiler_cache == "sccache" and not self.settings.disable:
             from ._compcache import own_requires
 
-            own += own_requires(self.settings)
+            own += own_requires(self.settings, self.keys.adapter, self.keys.environ)
         return own
 
     def _s3_client(self) -> list[str]:

@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .._compcache import Launcher
 
-__all__ = ["COMPILERS", "FAMILIES", "PLUGINS", "Adapter", "Findings", "adapter_for", "all_env_patterns"]
+__all__ = [
+    "COMPILERS",
+    "FAMILIES",
+    "PLUGINS",
+    "Adapter",
+    "Findings",
+    "adapter_for",
+    "all_env_patterns",
+    "tool_versions",
+]
 
 #: The inner backend's top-level module -> the adapter module that knows it; any other
 #: backend is the generic one's.
@@ -104,6 +113,11 @@ class Adapter:
     def env_patterns(self) -> frozenset[str]:
         """The environment variables whose values are part of the key (names and globs)."""
         return frozenset(self.env)
+
+    #: programs on PATH whose presence and version decide what its
+    #: ``get_requires_for_build_*`` answers (scikit-build-core asks for ``cmake`` and
+    #: ``ninja`` only when none is there, or too old): part of that hook's key
+    requires_tools: tuple[str, ...] = ()
 
     def toolchain(self, memo: dict[str, Any], environ: Mapping[str, str]) -> str | None:
         """The part of the key for a toolchain no requirement's version names (``rustc
@@ -178,6 +192,10 @@ class Adapter:
     #: the variables a user sets to choose its compilers or their launcher: one set wins
     #: over the compiler cache for what it names (``user_launchers``)
     launcher_vars: tuple[str, ...] = ()
+    #: whether the compiler cache shows in what its builds can record (meson puts it in
+    #: the compiler's command, ``meson.get_compiler(...).cmd_array()``, which numpy's,
+    #: scipy's and contourpy's build configurations ship): then it is part of the key
+    build_sees_launcher = False
 
     def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
         """Variables that put the compiler cache ``launcher`` in front of its compilers
@@ -235,3 +253,33 @@ def all_env_patterns() -> frozenset[str]:
     for name in sorted({*FAMILIES.values(), "generic"}):
         found.update(_module(name).ENV_PATTERNS)
     return frozenset(found)
+
+
+def tool_versions(names: Sequence[str], memo: dict[str, Any], environ: Mapping[str, str]) -> dict[str, str | None]:
+    """``name --version``'s first line for each program found on ``environ``'s PATH (None
+    when there is none), memoized in ``memo`` (the stat cache's) by the file's path and
+    stat: a new isolated environment's copy asks again, an unchanged one does not."""
+    import shutil
+    import subprocess
+
+    from .._walk import tool_signature
+
+    found: dict[str, str | None] = {}
+    for name in names:
+        path = shutil.which(name, path=environ.get("PATH"))
+        if path is None:
+            found[name] = None
+            continue
+        seen = [path, tool_signature(path)]
+        remembered = memo.get(f"tool-version:{name}")  # one per name: the memo stays small
+        if not (isinstance(remembered, list) and len(remembered) == 3 and remembered[:2] == seen):
+            try:
+                out = subprocess.run(
+                    [path, "--version"], capture_output=True, timeout=30, check=False, stdin=subprocess.DEVNULL
+                ).stdout
+                version = out.decode("utf-8", "replace").strip().splitlines()[0] if out.strip() else "?"
+            except (OSError, subprocess.SubprocessError):
+                version = "?"
+            remembered = memo[f"tool-version:{name}"] = [*seen, version]
+        found[name] = str(remembered[2])
+    return found

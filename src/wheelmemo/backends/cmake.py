@@ -33,6 +33,7 @@ class CMake(Adapter):
     env = tuple(sorted(ENV_PATTERNS))
     ninja_build_dir = "cmake"
     launcher_vars = ("CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER")
+    requires_tools = ("cmake", "ninja")
 
     def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
         # CMake (3.17+) reads these variables as the launchers' defaults; a

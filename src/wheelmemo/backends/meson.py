@@ -34,6 +34,8 @@ class Meson(Adapter):
     env = tuple(sorted(ENV_PATTERNS))
     ninja_build_dir = "meson"
     launcher_vars = ("CC", "CXX")
+    build_sees_launcher = True
+    requires_tools = ("ninja",)
 
     def compiler_launcher_env(self, launcher: Launcher, environ: Mapping[str, str]) -> dict[str, str]:
         # meson takes a compiler cache in CC/CXX only by its bare name ("sccache cc",
