@@ -4,7 +4,10 @@ Random sequences of operations (edits, reverts with old times, touches, added,
 removed and renamed files, ignored and outside files, variables, config settings and
 features, ``narrow``, an optional module installed and removed without isolation,
 commits and tags, ``prune`` (to nothing and to half), ``clean``, a small ``max-size``
-that evicts after every store, damage of the cache, two builds at once)
+that evicts after every store, damage of the cache, two builds at once; with
+``--compiler-cache sccache``: the compiler cache on and off, its objects removed,
+damaged or kept by a fresh runner, the project moved to another path, a header that
+shadows another, a ``file://`` remote shared by two local caches)
 over small real projects of each backend family (``templates``), built through each
 real frontend; after every build the result must equal a plain build of a fresh copy
 of the same state (``engine``: the oracle, the shrinker, the report).

@@ -49,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="count a failure that differs only in these probe() fields as known (repeatable)",
     )
+    parser.add_argument(
+        "--compiler-cache",
+        choices=["sccache"],
+        default=None,
+        help="wheelmemo's builds compile through it (WHEELMEMO_COMPILER_CACHE; never the plain builds), "
+        "and its operations join: on/off, its objects dropped or kept by a fresh runner, moves, a remote",
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="stalefuzz-"))
     if args.replay is not None:
@@ -72,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         source=args.wheelmemo_source,
         ignore=frozenset(args.ignore_field),
         only_frontends=args.frontend,
+        compiler_cache=args.compiler_cache,
     )
     print(f"seed {seed}: {len(found)} failure(s)")
     return 1 if found else 0

@@ -73,6 +73,7 @@ from wheelmemo._verify import compare_with_probe
 
 from .known import KNOWN
 from .templates import (
+    EMBED,
     ENV_VALUES,
     OUTPUT_DIRS,
     OUTPUT_FILES,
@@ -98,7 +99,15 @@ ROUTES = {
 }
 TREE_FRONTENDS = ("uv-wheel", "pip-wheel", "build-wheel")
 #: the changes ``undo`` can take back
-UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module")
+UNDOABLE = ("edit", "revert", "touch", "remove", "env", "config", "accel", "module", "shadow", "embed")
+#: sccache's objects in wheelmemo's cache (issue 21: ``_compcache``)
+SCCACHE_DIR = "v1/compiler/objects"
+#: sccache's counts in ``stats --json``'s ``compiler_cache``, added up per family
+SCCACHE_COUNTS = ("hits", "misses", "remote_hits", "not_cacheable", "errors", "uploads")
+#: a header the C templates' core.c includes from ``shared/``; the same name in ``csrc/``
+#: (core.c's own directory) shadows it: the case sccache's preprocessor cache mode documents
+#: as stale (a header that would have been included had it existed)
+SHADOW = "proj/csrc/fz_shared.h"
 STEP_TIMEOUT = 900.0
 
 
@@ -277,7 +286,10 @@ class Shared:
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET"))
+            if not k.startswith(("WHEELMEMO_", "PIP_", "UV_", "FZ_", "MATURIN_", "CARGO_TARGET", "SCCACHE_"))
+            # a compiler cache of the caller's: plain builds never use one (--compiler-cache)
+            and k not in ("RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER")
+            and not (k.startswith("CMAKE_") and k.endswith("_COMPILER_LAUNCHER"))
         }
         env.pop("VIRTUAL_ENV", None)
         env.update(
@@ -302,6 +314,10 @@ class World:
         self.tree = root / "tree"
         self.proj = self.tree / "proj"
         self.cache = root / "cache"
+        #: wheelmemo's compiler cache (``ccache``), a remote shared by the world's local
+        #: caches (``remote``: None, "rw" or "ro"; ``runner`` switches the local cache)
+        self.compiler_cache: str | None = None
+        self.remote: str | None = None
         self.env: dict[str, str] = {}
         self.config: dict[str, str] = {}
         self.narrow: str | None = None
@@ -419,6 +435,11 @@ class World:
                 env["WHEELMEMO_NARROW"] = self.narrow
             if self.max_size is not None:
                 env["WHEELMEMO_MAX_SIZE"] = self.max_size
+            if self.compiler_cache is not None:
+                env["WHEELMEMO_COMPILER_CACHE"] = self.compiler_cache
+            if self.remote is not None:
+                env["WHEELMEMO_REMOTE"] = (self.root / "remote").as_uri()
+                env["WHEELMEMO_REMOTE_READ_ONLY"] = "1" if self.remote == "ro" else "0"
         return env
 
     def out_dir(self, label: str) -> Path:
@@ -497,6 +518,11 @@ class World:
         raise ValueError(frontend)
 
     def stats(self) -> tuple[int, int]:
+        hits, misses, _ = self.all_stats()
+        return hits, misses
+
+    def all_stats(self) -> tuple[int, int, dict[str, int]]:
+        """The build hooks' hits and misses, and sccache's counts (``SCCACHE_COUNTS``)."""
         out = subprocess.run(
             [sys.executable, "-m", "wheelmemo", "--cache-dir", str(self.cache), "stats", "--json"],
             capture_output=True,
@@ -505,15 +531,18 @@ class World:
             cwd=self.root,
         )
         try:  # the build hooks' (wheel, editable) hits and misses: what a build returned
+            report = json.loads(out.stdout)
             kinds = [
-                k
-                for p in json.loads(out.stdout)["projects"].values()
-                for n, k in p["kinds"].items()
-                if n in ("wheel", "editable")
+                k for p in report["projects"].values() for n, k in p["kinds"].items() if n in ("wheel", "editable")
             ]
-            return sum(int(k["hits"]) for k in kinds), sum(int(k["misses"]) for k in kinds)
+            compiler = report.get("compiler_cache") or {}
+            return (
+                sum(int(k["hits"]) for k in kinds),
+                sum(int(k["misses"]) for k in kinds),
+                {name: int(compiler.get(name, 0)) for name in SCCACHE_COUNTS},
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
-            return (0, 0)
+            return (0, 0, dict.fromkeys(SCCACHE_COUNTS, 0))
 
 
 # -- the oracle -----------------------------------------------------------------------------
@@ -620,6 +649,10 @@ class Tally:
     plain_builds: int = 0
     known: dict[str, int] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: sccache's counts per family (``SCCACHE_COUNTS``), from wheelmemo's stats
+    sccache: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: steps per operation
+    ops: dict[str, int] = field(default_factory=dict)
 
     def add(self, table: dict[str, Any], key: str, n: float = 1) -> None:
         table[key] = table.get(key, 0) + n
@@ -628,6 +661,18 @@ class Tally:
 def _disk_usage(path: Path) -> int:
     """Bytes of the files below ``path`` (a cache: pruned to half of it)."""
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+#: the compiler cache's operations (``generate(compiler_cache=True)``): their random choices
+COMPILER_CACHE_OPS: dict[str, Callable[[random.Random], Step]] = {
+    "ccache": lambda rng: {"value": rng.choice((None, "sccache", "sccache"))},
+    "objects": lambda rng: {"action": rng.choice(("drop", "fresh-runner", "fresh-runner", "truncate"))},
+    # three places, so that a project comes back to where its objects were made
+    "move": lambda rng: {"to": rng.randint(0, 2)},
+    "shadow": lambda rng: {"path": SHADOW, "token": rng.choice((None, *TOKENS))},
+    "remote": lambda rng: {"value": rng.choice((None, "rw", "rw", "ro"))},
+    "runner": lambda rng: {"to": rng.randint(0, 1)},
+}
 
 
 def _change(rng: random.Random, t: Template, op: str) -> Step:
@@ -659,13 +704,20 @@ def _change(rng: random.Random, t: Template, op: str) -> Step:
         return {"op": "commit", "tag": rng.random() < 0.3}
     if op == "undo":
         return {"op": "undo"}
+    if op == "embed":
+        return {"op": op, "path": EMBED, "on": rng.random() < 0.5}
     if op == "limit":  # max-size: eviction after every store, builds beside it included
         return {"op": op, "value": rng.choice((None, None, "3M", "30M"))}
+    if op in COMPILER_CACHE_OPS:
+        return {"op": op, **COMPILER_CACHE_OPS[op](rng)}
     return {"op": op, "value": rng.choice((None, "0", "1") if op == "narrow" else (None, *TOKENS))}
 
 
-def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step]:
-    """Zero to three changes, then a build (or two at once) by one of ``frontends``."""
+def generate(rng: random.Random, t: Template, frontends: list[str], compiler_cache: bool = False) -> list[Step]:
+    """Zero to three changes, then a build (or two at once) by one of ``frontends``;
+    with ``compiler_cache``, also the operations of a compiler cache (the compiler
+    cache on and off, its objects removed or kept by a fresh runner, the project moved,
+    a shadowing header, a remote between two local caches)."""
     weights = {
         "edit": 6,
         "revert": 3,
@@ -676,11 +728,14 @@ def generate(rng: random.Random, t: Template, frontends: list[str]) -> list[Step
         "narrow": 1,
         "commit": 1,
         "accel": 3 if "accel" in t.extra_ops else 0,
+        "embed": 2 if "embed" in t.extra_ops else 0,
         "module": 2 if t.module_dir else 0,
         "remove": 1,
         "cache": 1,
         "limit": 1,
     }
+    if compiler_cache:  # only then: the random choices of a run without it stay as they were
+        weights.update(ccache=2, objects=3, move=2, shadow=2 if "shadow" in t.extra_ops else 0, remote=2, runner=2)
     names = [n for n, w in weights.items() if w]
     steps = [
         _change(rng, t, op) for op in rng.choices(names, [weights[n] for n in names], k=rng.choice((0, 1, 1, 2, 3)))
@@ -704,6 +759,7 @@ class Runner:
         self.log = log
         self.last = ""
         self.last_counts = (0, 0)
+        self.last_sccache: dict[str, int] = {}
         self.undo_stack: list[list[tuple[str, Any, Any]]] = []
 
     def apply(self, i: int, step: Step) -> Failure | None:
@@ -843,6 +899,72 @@ class Runner:
             if step["git"]:
                 self.w.git("add", "-A", str(base))
 
+    def op_ccache(self, step: Step) -> None:
+        """wheelmemo's compiler cache on (``"sccache"``) or off, for wheelmemo's builds only."""
+        self.w.compiler_cache = step["value"]
+
+    def op_objects(self, step: Step) -> None:
+        """sccache's objects removed (``drop``), one damaged (``truncate``), or kept
+        while everything else goes (``fresh-runner``: wheelmemo's entries and build
+        directories, and the tree's own outputs, as on a new CI runner whose object cache
+        was restored)."""
+        w = self.w
+        objects = w.cache / SCCACHE_DIR
+        if step["action"] == "drop":
+            shutil.rmtree(objects, ignore_errors=True)
+        elif step["action"] == "truncate":
+            files = sorted(p for p in objects.rglob("*") if p.is_file()) if objects.is_dir() else []
+            if files:
+                victim = files[len(files) // 2]
+                victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+        else:  # everything but the objects and the directories above them
+            keep = {objects, *objects.parents}
+            for dirpath, dirnames, filenames in os.walk(w.cache):
+                for name in sorted(dirnames):
+                    if Path(dirpath, name) not in keep:
+                        shutil.rmtree(Path(dirpath, name), ignore_errors=True)
+                dirnames[:] = sorted(d for d in dirnames if Path(dirpath, d) in keep and Path(dirpath, d) != objects)
+                for name in filenames:
+                    Path(dirpath, name).unlink(missing_ok=True)
+            for name in sorted(OUTPUT_DIRS - {".git"}):
+                shutil.rmtree(w.proj / name, ignore_errors=True)
+
+    def op_move(self, step: Step) -> None:
+        """The tree (project and ``shared/``) moved to another path: the objects a
+        compiler cache made elsewhere must come back by content, not be wrong for the new
+        path.  The project's ``.venv`` goes (uv's scripts name the old path)."""
+        w = self.w
+        dest = w.root / ("tree" if step["to"] == 0 else f"tree-{step['to']}")
+        if dest == w.tree:
+            return
+        w.tree.rename(dest)
+        w.tree, w.proj = dest, dest / "proj"
+        shutil.rmtree(w.proj / ".venv", ignore_errors=True)
+
+    def op_shadow(self, step: Step) -> None:
+        """A header beside core.c of the name it includes from ``shared/`` (or its removal)."""
+        path = self.w.tree / step["path"]
+        if step["token"] is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(f'#define SHARED_VALUE "shadow-{step["token"]}"\n')
+
+    def op_embed(self, step: Step) -> None:
+        """csrc/embed.h, which core.c includes if it is there: an ``.incbin`` of csrc/blob.txt."""
+        path = self.w.tree / step["path"]
+        if step["on"]:
+            path.write_text(self.w.t.embed)
+        else:
+            path.unlink(missing_ok=True)
+
+    def op_remote(self, step: Step) -> None:
+        """A ``file://`` remote beside the world (read-write or read-only), or none."""
+        self.w.remote = step["value"]
+
+    def op_runner(self, step: Step) -> None:
+        """Another local cache (another machine sharing the remote): ``cache`` or ``cache-1``."""
+        self.w.cache = self.w.root / ("cache" if step["to"] == 0 else f"cache-{step['to']}")
+
     def op_cache(self, step: Step) -> None:
         action = step["action"]
         store = self.w.cache / "v1"
@@ -870,7 +992,7 @@ class Runner:
     def build(self, i: int, frontends: list[str]) -> Failure | None:
         w, t = self.w, self.tally
         started = time.monotonic()
-        before = w.stats()
+        before = w.all_stats()
         jobs = []
         for frontend in frontends:
             out = w.out_dir(frontend)
@@ -907,8 +1029,11 @@ class Runner:
                         raise OutOfTime from None
                     raise
                 results.append(Result(proc.returncode == 0, out[-8000:]))
-        after = w.stats()
+        after = w.all_stats()
         self.last_counts = (after[0] - before[0], after[1] - before[1])
+        self.last_sccache = {name: after[2][name] - before[2][name] for name in SCCACHE_COUNTS}
+        for name, n in self.last_sccache.items():
+            t.add(t.sccache.setdefault(w.t.family, {}), name, n)
         t.add(t.hits, w.t.family, after[0] - before[0])
         t.add(t.misses, w.t.family, after[1] - before[1])
         t.add(t.seconds, w.t.family, time.monotonic() - started)
@@ -1036,7 +1161,19 @@ def shrink(
 def summary_table(tally: Tally) -> str:
     families = sorted(set(tally.steps) | set(tally.builds))
     frontends = sorted({f for b in tally.builds.values() for f in b})
-    rows = [["family", "steps", "builds", "hits", "misses", "s/build", *frontends]]
+    sccache = bool(tally.sccache and any(any(c.values()) for c in tally.sccache.values()))
+    rows = [
+        [
+            "family",
+            "steps",
+            "builds",
+            "hits",
+            "misses",
+            *(["sccache hits (remote)", "misses", "not cacheable"] if sccache else []),
+            "s/build",
+            *frontends,
+        ]
+    ]
     for fam in families:
         builds = sum(tally.builds.get(fam, {}).values())
         rows.append(
@@ -1046,12 +1183,21 @@ def summary_table(tally: Tally) -> str:
                 str(builds),
                 str(tally.hits.get(fam, 0)),
                 str(tally.misses.get(fam, 0)),
+                *(_sccache_cells(tally.sccache.get(fam, {})) if sccache else []),
                 f"{tally.seconds.get(fam, 0.0) / builds:.1f}" if builds else "-",
                 *[str(tally.builds.get(fam, {}).get(f, 0)) for f in frontends],
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def _sccache_cells(counts: dict[str, int]) -> list[str]:
+    return [
+        f"{counts.get('hits', 0)} ({counts.get('remote_hits', 0)})",
+        str(counts.get("misses", 0)),
+        str(counts.get("not_cacheable", 0)),
+    ]
 
 
 def _world_run(
@@ -1065,9 +1211,11 @@ def _world_run(
     log: Callable[[str], None],
     ignore: frozenset[str] = frozenset(),
     only_frontends: list[str] | None = None,
+    compiler_cache: str | None = None,
 ) -> tuple[int, list[Step], Failure | None]:
     """A fresh world (and cache) taken through a run of random steps: builds done, the
-    steps, the first failure."""
+    steps, the first failure.  With ``compiler_cache``, the first step turns it on (so
+    that the step list replays by itself) and the compiler cache's operations join."""
     root = Path(tempfile.mkdtemp(prefix=f"world-{family}-", dir=shared.work))
     world = World(shared, TEMPLATES[family], root, clock)
     runner = Runner(world, oracle, tally, log)
@@ -1083,21 +1231,30 @@ def _world_run(
         and (rng.random() < 0.5)
     ):
         frontends[-1] = "pip-noiso"  # the optional module is seen only without isolation
+    first = [{"op": "ccache", "value": compiler_cache}] if compiler_cache else []
     try:
-        for _ in range(rng.randint(6, 14)):
+        for n in range(rng.randint(6, 14)):
             if builds >= builds_left or clock.left() <= 0:
                 break
-            for step in generate(rng, world.t, frontends):
+            for step in (first if n == 0 else []) + generate(rng, world.t, frontends, bool(compiler_cache)):
                 done.append(step)
                 tally.add(tally.steps, family)
+                tally.add(tally.ops, step["op"])
                 failure = runner.apply(len(done) - 1, step)
                 if step["op"] in ("build", "build2"):
                     builds += 1
                     hits, misses = runner.last_counts
+                    sc = runner.last_sccache
+                    objects = (
+                        f"; sccache {sc['hits']} hit ({sc['remote_hits']} remote), {sc['misses']} miss, "
+                        f"{sc['not_cacheable']} not cacheable"
+                        if any(sc.values())
+                        else ""
+                    )
                     log(
                         f"[{family}] build {step.get('frontend') or step.get('frontends')}: "
                         f"{'FAIL ' + failure.kind if failure else 'ok'} ({runner.last}; "
-                        f"{hits} hit, {misses} miss) after {json.dumps(done[-4:-1])}"
+                        f"{hits} hit, {misses} miss{objects}) after {json.dumps(done[-4:-1])}"
                     )
                 name = failure.known(family) if failure else None
                 if failure and not name and ignore and failure.fields and set(failure.fields) <= ignore:
@@ -1126,19 +1283,24 @@ def fuzz(
     source: Path | None = None,
     ignore: frozenset[str] = frozenset(),
     only_frontends: list[str] | None = None,
+    compiler_cache: str | None = None,
 ) -> tuple[Tally, list[dict[str, Any]]]:
     """Random steps over fresh worlds of ``families`` (round robin), until ``steps`` builds
     or the budget; each failure shrunk (within ``shrink_budget`` more seconds) and
     reported with its replay command.  A failure that only differs in ``ignore``
     (``probe()`` fields, members) is counted like a known one (on old code: rows found
-    already)."""
+    already).  ``compiler_cache`` (``"sccache"``): wheelmemo's builds compile through it,
+    the plain builds never do, and its operations join (``generate``)."""
     clock = Clock(budget)
     rng = random.Random(seed)
     shared = shared or Shared.make(work, source=source)
     oracle = Oracle(shared)
     tally = Tally()
     found: list[dict[str, Any]] = []
-    log(f"stale fuzz: seed {seed}, families {','.join(families)}, budget {budget}, steps {steps}")
+    log(
+        f"stale fuzz: seed {seed}, families {','.join(families)}, budget {budget}, steps {steps}"
+        + (f", compiler cache {compiler_cache}" if compiler_cache else "")
+    )
     started = time.time()
     builds = 0
     try:
@@ -1157,6 +1319,7 @@ def fuzz(
                 log,
                 ignore,
                 only_frontends,
+                compiler_cache,
             )
             builds += done
             if failure is None:
@@ -1185,6 +1348,7 @@ def fuzz(
     except OutOfTime:
         log("budget reached (mid-step)")
     log(summary_table(tally))
+    log("operations: " + ", ".join(f"{op} {n}" for op, n in sorted(tally.ops.items())))
     if tally.known:
         log("known failures met again: " + ", ".join(f"{k} x{n}" for k, n in sorted(tally.known.items())))
     if record is not None:
@@ -1193,10 +1357,13 @@ def fuzz(
             "started": started,
             "seconds": round(time.time() - started, 1),
             "families": families,
+            "compiler_cache": compiler_cache,
             "steps": tally.steps,
             "builds": tally.builds,
             "hits": tally.hits,
             "misses": tally.misses,
+            "sccache": tally.sccache,
+            "ops": tally.ops,
             "seconds_per_family": {k: round(v, 1) for k, v in tally.seconds.items()},
             "plain_builds": tally.plain_builds,
             "known": tally.known,

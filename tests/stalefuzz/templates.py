@@ -12,7 +12,8 @@ Each template reads what its backend family's real projects read, in the ways
 wheelmemo promises to see (README "what can change a build"): ``setup.py`` and build
 hooks read variables by ``os.environ``, ``os.environb`` and ``os.getenv`` and files by
 ``open`` and a relative ``os.open``; compilers read gitignored generated sources and
-headers outside the project; ``build.rs`` reads a variable cargo is told about.
+headers outside the project, and their assemblers a file that ``.incbin`` names (in
+no compiler's dependency list); ``build.rs`` reads a variable cargo is told about.
 What the README documents as unseen (a variable CMake reads from the environment) is
 declared in ``[tool.wheelmemo] env``, as the README tells users to.
 """
@@ -55,12 +56,16 @@ class Template:
     env_vars: tuple[str, ...] = ()
     #: config settings the operations choose from: (key, values); "" = not passed
     config: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    #: extra operations this family supports
+    #: extra operations this family supports: ``accel`` (an optional module without
+    #: isolation), ``shadow`` (a header in csrc/ of the name core.c includes from shared/),
+    #: ``embed`` (csrc/embed.h, which has the assembler read csrc/blob.txt)
     extra_ops: tuple[str, ...] = ()
     #: pure modules the add/remove/rename operations move around, in this directory
     module_dir: str = ""
     #: the project's own crates (a cargo family): never in the oracle's seeded target dir
     crates: tuple[str, ...] = ()
+    #: what ``embed`` writes to ``EMBED`` (an ``.incbin`` of csrc/blob.txt)
+    embed: str = ""
     #: slots whose tokens are not ``TOKENS``
     slot_tokens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -158,6 +163,28 @@ setup(
 )
 """
 
+
+# a file only the assembler reads (``.incbin``): the preprocessor sees its name, no
+# compiler's dependency list names it; setuptools compiles in the project, so a relative
+# path; CMake and meson compile in their build directory and pass FZ_BLOB, the absolute one
+def _incbin(path: str) -> str:
+    return (
+        '__asm__(".pushsection .rodata\\n.hidden fz_blob\\n.globl fz_blob\\nfz_blob:\\n'
+        f'.incbin \\"" {path} "\\"\\n.byte 0\\n.popsection\\n");\n'
+        "extern const char fz_blob[];"
+    )
+
+
+#: core.c embeds blob.txt only while csrc/embed.h is there (the ``embed`` operation): a
+#: project with an ``.incbin`` compiles without a persistent build directory and without
+#: the compiler cache, so the templates have one only some of the time
+EMBED_DECL = """#if __has_include("embed.h")
+#include "embed.h"
+#else
+static const char fz_blob[] = "none";
+#endif"""
+EMBED = "proj/csrc/embed.h"
+
 SETUPTOOLS = Template(
     family="setuptools",
     dist="fz-setuptools",
@@ -170,7 +197,7 @@ SETUPTOOLS = Template(
             '\n[tool.setuptools]\npackages = ["fzs"]\npackage-dir = {"" = "src"}\n',
         ),
         "proj/setup.py": SETUP_PY,
-        "proj/MANIFEST.in": "include data.txt opened.txt csrc/*.h\n",
+        "proj/MANIFEST.in": "include data.txt opened.txt csrc/*.h csrc/blob.txt\n",
         "proj/.gitignore": GITIGNORE,
         "proj/src/fzs/_glue.py": "from ._core import probe as _baked  # noqa\n",
     },
@@ -189,17 +216,21 @@ SETUPTOOLS = Template(
                     "FZ_DATA",
                     "FZ_OPENED",
                     "FZ_ACCEL",
-                ]
+                    "fz_blob",
+                ],
+                EMBED_DECL,
             ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/data.txt", "@V@\n", ignored=True),
         Slot("proj/opened.txt", "@V@\n"),
+        Slot("proj/csrc/blob.txt", "@V@"),
     ),
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync", "pip-noiso"),
     env_vars=("FZ_ENV", "FZ_ENVB", "FZ_GETENV"),
-    extra_ops=("accel",),
+    extra_ops=("accel", "shadow", "embed"),
+    embed=_incbin('"csrc/blob.txt"'),
     module_dir="proj/src/fzs",
 )
 
@@ -287,7 +318,8 @@ if(FZ_SHARED STREQUAL "")
 endif()
 Python_add_library(_core MODULE csrc/core.c gen/gen.c WITH_SOABI)
 target_include_directories(_core PRIVATE csrc "${FZ_SHARED}")
-target_compile_definitions(_core PRIVATE FZ_OPT="${FZ_OPT}" FZ_ENV="${FZ_ENV_VALUE}" FZ_CACHED="${FZ_CACHED}")
+target_compile_definitions(_core PRIVATE FZ_OPT="${FZ_OPT}" FZ_ENV="${FZ_ENV_VALUE}" FZ_CACHED="${FZ_CACHED}"
+  FZ_BLOB="${CMAKE_SOURCE_DIR}/csrc/blob.txt")
 install(TARGETS _core DESTINATION fzk)
 """
 
@@ -319,10 +351,21 @@ sdist.include = ["gen/gen.c"]
         Slot(
             "proj/csrc/core.c",
             _c_module(
-                ["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "FZ_ENV", "FZ_CACHED", "gen_value()"], GEN_DECL
+                [
+                    "CORE_VALUE",
+                    "INNER_VALUE",
+                    "SHARED_VALUE",
+                    "FZ_OPT",
+                    "FZ_ENV",
+                    "FZ_CACHED",
+                    "gen_value()",
+                    "fz_blob",
+                ],
+                GEN_DECL + "\n" + EMBED_DECL,
             ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
+        Slot("proj/csrc/blob.txt", "@V@"),
         Slot("proj/cmake/defaults.cmake", 'set(FZ_CACHED "@V@" CACHE STRING "a default the cache keeps")\n'),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/gen/gen.c", 'const char *gen_value(void) { return "@V@"; }\n', ignored=True),
@@ -330,6 +373,8 @@ sdist.include = ["gen/gen.c"]
     frontends=("uv-wheel", "pip-wheel", "uv-build", "build", "build-wheel", "pip-e", "uv-sync"),
     env_vars=("FZ_ENV",),
     config=(("cmake.define.FZ_OPT", ("", "x", "y")),),
+    extra_ops=("shadow", "embed"),
+    embed=_incbin("FZ_BLOB"),
     module_dir="proj/src/fzk",
 )
 
@@ -339,7 +384,8 @@ MESON_BUILD = """project('fzm', 'c', version: '1.0')
 py = import('python').find_installation(pure: false)
 py.extension_module('_core', 'csrc/core.c', 'gen/gen.c',
   include_directories: include_directories('csrc', '../shared'),
-  c_args: ['-DFZ_OPT="' + get_option('fz_opt') + '"', '-DFZ_ENV="none"'],
+  c_args: ['-DFZ_OPT="' + get_option('fz_opt') + '"', '-DFZ_ENV="none"',
+            '-DFZ_BLOB="' + (meson.current_source_dir() / 'csrc' / 'blob.txt') + '"'],
   install: true, subdir: 'fzm')
 py.install_sources('src/fzm/__init__.py', 'src/fzm/_glue.py', subdir: 'fzm')
 """
@@ -361,9 +407,13 @@ MESON = Template(
         Slot("proj/meson.options", "option('fz_opt', type: 'string', value: '@V@')\n"),
         Slot(
             "proj/csrc/core.c",
-            _c_module(["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "gen_value()"], GEN_DECL),
+            _c_module(
+                ["CORE_VALUE", "INNER_VALUE", "SHARED_VALUE", "FZ_OPT", "gen_value()", "fz_blob"],
+                GEN_DECL + "\n" + EMBED_DECL,
+            ),
         ),
         Slot("proj/csrc/inner.h", '#define INNER_VALUE "@V@"\n'),
+        Slot("proj/csrc/blob.txt", "@V@"),
         Slot("shared/fz_shared.h", '#define SHARED_VALUE "@V@"\n', outside=True),
         Slot("proj/gen/gen.c", 'const char *gen_value(void) { return "@V@"; }\n', ignored=True),
     ),
@@ -371,6 +421,8 @@ MESON = Template(
     # --no-build-isolation: the tree routes only
     frontends=("uv-wheel", "pip-wheel", "build-wheel"),
     config=(("setup-args", ("", "-Dfz_opt=x", "-Dfz_opt=y")),),
+    extra_ops=("shadow", "embed"),
+    embed=_incbin("FZ_BLOB"),
 )
 
 
