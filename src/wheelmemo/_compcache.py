@@ -267,7 +267,12 @@ class _Server:
         if binary is None:
             yield None
             return
-        private = tempfile.mkdtemp(prefix="wheelmemo-sccache-")  # 0700: this user's
+        try:
+            private = tempfile.mkdtemp(prefix="wheelmemo-sccache-")  # 0700: this user's
+        except OSError as e:
+            warn_once(f"compiler cache: no private directory for sccache's server ({e}); compiling without it")
+            yield None
+            return
         try:
             with contextlib.ExitStack() as stack:
                 ours = _server_env(root, private, settings.max_size)
@@ -394,7 +399,10 @@ def stats_counts(report: Any) -> dict[str, int]:
 def _server_env(root: Path, private: str, max_size: int) -> dict[str, str]:
     config = root / "config"
     if not config.exists():
-        config.write_bytes(b"")  # empty: a user's ~/.config/sccache/config does not apply
+        # empty: a user's ~/.config/sccache/config does not apply (unwritable: sccache
+        # will not start, which is a warning)
+        with contextlib.suppress(OSError):
+            config.write_bytes(b"")
     env = {
         "SCCACHE_DIR": str(root / "objects"),
         "SCCACHE_CACHE_SIZE": str(max(max_size // 2, 1)),
