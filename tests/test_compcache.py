@@ -530,3 +530,19 @@ def test_get_requires_keys_on_the_tools_on_path_that_decide_it(
     hooks("get_requires_for_build_wheel")
     assert hooks.calls()["get_requires_for_build_wheel"] == 3
     assert adapter_for("scikit_build_core", []).requires_tools == ("cmake", "ninja")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks")
+def test_a_planted_symlink_is_never_written_through(
+    hooks: Hooks, fake: Fake, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sccache writes its objects under ``SCCACHE_DIR``: a symlink planted there would
+    carry them (and the binary's copy) anywhere."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (cache_dir / "v1" / "compiler").mkdir(parents=True)
+    (cache_dir / "v1" / "compiler" / "objects").symlink_to(elsewhere)
+    hooks.build_wheel()
+    assert fake.calls() == [] and fake.launchers() == [None]
+    assert list(elsewhere.iterdir()) == []
+    assert "compiler cache: not used" in capsys.readouterr().err

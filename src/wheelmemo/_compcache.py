@@ -211,7 +211,7 @@ def compiler_cache(
         return
     root = None if local is None else local.compiler_path()
     if root is None or local is None:
-        logger.info("compiler cache: not used (the local cache takes no writes)")
+        logger.info("compiler cache: not used (the local cache takes no writes, or v1/compiler holds a symlink)")
         yield {}
         return
     with local.using_compiler_cache() as free:

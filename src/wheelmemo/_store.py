@@ -327,15 +327,19 @@ class LocalStore:
         return self._lock(f"build-{name}.lock", f"build {name[:8]}", required=False)
 
     def compiler_path(self) -> Path | None:
-        """The compiler cache's directory (``_compcache``), made, or None when it cannot be
-        used (read-only, or a symlink planted there)."""
+        """The compiler cache's directory (``_compcache``) with its ``objects``, ``bin``
+        and ``cargo`` directories, made, or None when it cannot be used (read-only, or a
+        symlink planted at any of them: sccache and the copy of its binary would write
+        where it leads)."""
         if self.read_only:
             return None
         try:
-            with self._dir("compiler", create=True):
-                return self.root / "compiler"
+            for below in ("objects", "bin", "cargo"):
+                with self._dir("compiler", below, create=True):
+                    pass
         except (OSError, StoreError):
             return None
+        return self.root / "compiler"
 
     def using_compiler_cache(self) -> contextlib.AbstractContextManager[bool]:
         """Held while a build's sccache server uses the compiler cache (one at a time:
