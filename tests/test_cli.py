@@ -425,3 +425,24 @@ def test_init_says_when_wheelmemo_saves_little(tmp_path: Path, capsys: pytest.Ca
     native = _plain_project(tmp_path)
     code, out, _ = _cli(capsys, "init", str(native))
     assert code == 0 and "note:" not in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    """``wheelmemo --version``, as uv, sccache and git answer it (it was a usage error)."""
+    from wheelmemo import __version__
+    from wheelmemo._cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"wheelmemo {__version__}\n"
+
+
+@pytest.mark.parametrize("name", ["impl.inl", "impl.ipp", "impl.tpp", "a.hxx", "a.c++", "start.S", "start.s", "x.asm"])
+def test_sources_compilers_read_are_watched(name: str) -> None:
+    """``init``'s cache-keys and the editable install's staleness check watch the
+    sources a compiler was seen reading: an edit of a tracked ``impl.inl`` left ``uv
+    sync`` with the old module."""
+    from wheelmemo._inputs import builds_compiled_parts
+
+    assert builds_compiled_parts(f"src/{name}")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import ConfigError, StoreError
 from ._settings import default_cache_dir, load_project, load_settings, parse_size
 from ._store import LocalStore
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._memo import Memo
@@ -490,6 +491,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"wheelmemo {__version__}")
     parser.add_argument(
         "--cache-dir",
         help="the cache to use (default: WHEELMEMO_CACHE_DIR, else the "
