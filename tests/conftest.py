@@ -10,8 +10,9 @@ import importlib
 import json
 import shutil
 import sys
+import types
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,31 @@ def hooks(
     log = tmp_path / "backend.log"
     monkeypatch.setenv("FAKE_BACKEND_LOG", str(log))
     yield Hooks(project, log, tmp_path / "out", monkeypatch)
+
+
+@pytest.fixture
+def fake_family(
+    hooks: Hooks, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str, type[Any], str], None]]:
+    """``use(name, adapter, source)``: build the project with the fake backend ``name``
+    (``source``: its module, over countingbackend), whose family module holds the
+    adapter class ``adapter``, as a new module of ``wheelmemo.backends`` would."""
+    from wheelmemo import backends
+
+    def use(name: str, adapter: type[Any], source: str) -> None:
+        module = types.ModuleType(f"wheelmemo.backends.{name}")
+        module.ENV_PATTERNS = frozenset(adapter.env)  # type: ignore[attr-defined]
+        module.adapter = adapter  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        monkeypatch.setitem(backends.FAMILIES, name, name)
+        backends.all_env_patterns.cache_clear()
+        (fake_site.path / f"{name}.py").write_text(source)
+        fake_site.install(name, "1.0", requires=("countingbackend",))
+        pyproject = hooks.project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"', f'backend = "{name}"'))
+
+    yield use
+    backends.all_env_patterns.cache_clear()
 
 
 @pytest.fixture(scope="session")

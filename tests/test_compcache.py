@@ -14,20 +14,19 @@ import os
 import stat
 import sys
 import time
-import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wheelmemo import _compcache, backends
+from wheelmemo import _compcache
 from wheelmemo._compcache import Launcher, stats_counts
 from wheelmemo._errors import ConfigError
 from wheelmemo._settings import load_settings
 from wheelmemo.backends import Adapter, adapter_for
 
-from conftest import HERE, FakeSite, Hooks
+from conftest import HERE, Hooks
 
 FAKE_LAUNCHING = """
 import json, os, subprocess
@@ -74,32 +73,25 @@ class Fake:
 
 
 @pytest.fixture
-def fake(hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake]:
+def fake(
+    hooks: Hooks, fake_family: Callable[[str, type[Any], str], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Fake]:
     """The project built by ``launchingbackend`` with ``compiler-cache = "sccache"``, the
     fake sccache the only one found."""
-    module = types.ModuleType("wheelmemo.backends.launching")
-    module.ENV_PATTERNS = frozenset(Launching.env)  # type: ignore[attr-defined]
-    module.adapter = Launching  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(backends.FAMILIES, "launchingbackend", "launching")
-    backends.all_env_patterns.cache_clear()
-    (fake_site.path / "launchingbackend.py").write_text(FAKE_LAUNCHING)
-    fake_site.install("launchingbackend", "1.0", requires=("countingbackend",))
+    fake_family("launchingbackend", Launching, FAKE_LAUNCHING)
     pyproject = hooks.project / "pyproject.toml"
-    text = pyproject.read_text().replace('backend = "countingbackend"', 'backend = "launchingbackend"')
-    pyproject.write_text(text + 'compiler-cache = "sccache"\n')
+    pyproject.write_text(pyproject.read_text() + 'compiler-cache = "sccache"\n')
     binary = tmp_path / "bin" / "sccache"
     binary.parent.mkdir()
     binary.write_text(f"#!{sys.executable}\n" + (HERE / "fake_backend" / "fakesccache.py").read_text())
     binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [str(binary)])
+    monkeypatch.setattr(_compcache, "_candidates", lambda root: [str(binary)])
     found = Fake(tmp_path)
     monkeypatch.setenv("FAKE_SCCACHE_LOG", str(found.log))
     monkeypatch.setenv("FAKE_LAUNCH_LOG", str(found.builds_log))
     monkeypatch.delenv("FAKE_LAUNCHER", raising=False)
     monkeypatch.delenv("WHEELMEMO_COMPILER_CACHE", raising=False)
     yield found
-    backends.all_env_patterns.cache_clear()
 
 
 def _edit(hooks: Hooks, text: str) -> None:
@@ -167,7 +159,7 @@ def test_the_server_stops_when_the_build_fails(hooks: Hooks, fake: Fake, monkeyp
 def test_no_sccache_is_one_warning_and_a_plain_build(
     hooks: Hooks, fake: Fake, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [None, "/nonexistent/sccache"])
+    monkeypatch.setattr(_compcache, "_candidates", lambda root: [None, "/nonexistent/sccache"])
     hooks.build_wheel()
     err = capsys.readouterr().err
     assert err.count("no sccache was found") == 1
@@ -221,6 +213,10 @@ def test_explain_says_whether_it_is_active(
     monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "none")
     main(["explain"])
     assert "compiler cache: off" in capsys.readouterr().out
+    monkeypatch.setenv("WHEELMEMO_COMPILER_CACHE", "sccache")
+    monkeypatch.setattr(Launching, "compiler_launcher_env", lambda self, launcher, environ: {})
+    main(["explain"])
+    assert "compiler cache: sccache has nothing to launch for this backend" in capsys.readouterr().out
 
 
 def test_a_concurrent_build_compiles_without_it(
@@ -291,10 +287,14 @@ def test_stats_counts_it_and_clean_empties_it(
         "misses": 1,
         "not_cacheable": 0,
         "errors": 0,
+        "timeouts": 0,
         "remote_hits": 0,
         "uploads": 0,
+        "remote_errors": 0,
     }
     assert report["disk"]["compiler"] >= 50_000  # counted in max-size
+    main(["stats"])
+    assert "compiler cache (sccache), in 1 build: 0 hits (0 from the remote), 1 misses" in capsys.readouterr().out
     main(["clean"])
     assert not (objects / "object").exists()
     assert (cache_dir / "v1" / "compiler" / "bin" / "sccache").exists()
@@ -453,7 +453,7 @@ def test_a_stable_copy_others_can_write_is_not_run(
     hooks.build_wheel()
     stable = cache_dir / "v1" / "compiler" / "bin" / "sccache"
     stable.chmod(0o777)
-    monkeypatch.setattr(_compcache, "_candidates", lambda cache_dir: [str(stable)])
+    monkeypatch.setattr(_compcache, "_candidates", lambda root: [str(stable)])
     _edit(hooks, "VALUE = 2\n")
     hooks.build_wheel()
     assert "others can write to it: compiling without sccache" in capsys.readouterr().err

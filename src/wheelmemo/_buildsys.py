@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._inputs import NATIVE_SOURCE_SUFFIXES
 from ._recorder import parse_make_deps
 
 if TYPE_CHECKING:
@@ -59,29 +60,6 @@ _DEPFILE_SUFFIXES = (".d", ".dep")
 
 
 # -- where the build directory is ---------------------------------------------------------
-#: sources whose code can reach an assembler (inline ``asm``, ``global_asm!``, ``.S``)
-_ASM_SOURCES = (
-    ".c",
-    ".h",
-    ".cc",
-    ".cpp",
-    ".cxx",
-    ".c++",
-    ".hh",
-    ".hpp",
-    ".hxx",
-    ".inl",
-    ".ipp",
-    ".tpp",
-    ".m",
-    ".mm",
-    ".cu",
-    ".s",
-    ".S",
-    ".sx",
-    ".asm",
-    ".rs",
-)
 #: an assembler directive that reads a file: at the start of a line, of a string or of
 #: a line in one (after a ``\n``, ``\t`` or ``;`` in the C string)
 _ASSEMBLER_READ = re.compile(rb'(?:^|["\s;]|\\[nrt])\.(?:incbin|include)\b', re.MULTILINE)
@@ -96,7 +74,9 @@ def assembler_include(root: Path, labels: Iterable[str]) -> str | None:
     neither Ninja, cargo nor sccache would see it change: a build that keeps objects
     must not be used for such a project (ccache refuses ``.incbin`` for the same reason)."""
     for label in labels:
-        if not label.endswith(_ASM_SOURCES):
+        # every source a compiler reads can reach an assembler: inline ``asm`` (C, C++,
+        # Cython's verbatim C), ``global_asm!`` (Rust), ``.S``
+        if not label.endswith(NATIVE_SOURCE_SUFFIXES):
             continue
         try:
             with open(root / label, "rb") as f:

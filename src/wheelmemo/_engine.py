@@ -117,6 +117,8 @@ class Engine:
         #: config settings the inner backend gets on top of the frontend's while a miss
         #: builds (a build directory to read afterwards: ``_buildsys``); not in any key
         self.build_config: dict[str, str] = {}
+        #: ``_assembler_include`` of the trees this call built, by their inputs' digest
+        self._assembler: dict[str, str | None] = {}
 
     def storage_failed(self, error: StoreError) -> None:
         """A problem of the local cache: a damaged entry is built again; anything else
@@ -513,7 +515,8 @@ class Engine:
                         self._remote(),
                         project=keys.project_id,
                         kind=kind,
-                        sources=(keys.project.root, target.parts["inputs"] if target is not None else {}),
+                        build_env=build_env,
+                        assembler_reads=self._assembler_include(target),
                     )
                 ),
             }
@@ -586,9 +589,7 @@ class Engine:
         ):
             return {}
         parts = target.parts
-        from ._buildsys import assembler_include
-
-        asm = assembler_include(keys.project.root, parts["inputs"])
+        asm = self._assembler_include(target)
         if asm is not None:  # what its assembler reads, no tool that keeps objects sees
             logger.info("%s has the assembler read a file (.incbin): a fresh build directory", asm)
             return {}
@@ -624,6 +625,18 @@ class Engine:
         stack.callback(build_dir.note_size)
         self._build_dir = build_dir
         return env
+
+    def _assembler_include(self, target: Lookup | None) -> str | None:
+        """``_buildsys.assembler_include`` of the tree, read once per call (the persistent
+        build directory and the compiler cache both ask, on a miss only)."""
+        if target is None:
+            return None
+        digest = str(target.parts.get("inputs_digest"))
+        if digest not in self._assembler:
+            from ._buildsys import assembler_include
+
+            self._assembler[digest] = assembler_include(self.keys.project.root, target.parts["inputs"])
+        return self._assembler[digest]
 
     def _in_stable_copy(self, kind: str) -> bool:
         """Whether a miss of ``kind`` builds in the stable copy (``_stable_source``): a

@@ -72,6 +72,7 @@ NATIVE_SOURCE_SUFFIXES = (
     ".tpp",
     ".s",
     ".S",
+    ".sx",
     ".asm",
     ".m",
     ".mm",
