@@ -292,6 +292,13 @@ class Shared:
             and not (k.startswith("CMAKE_") and k.endswith("_COMPILER_LAUNCHER"))
         }
         env.pop("VIRTUAL_ENV", None)
+        # meson puts an sccache it finds on PATH in front of the compiler by itself: the
+        # caller's (the test extras install one into the session's environment) would serve
+        # the world's builds and the oracle's from the user's own sccache cache, which keys
+        # neither on an .incbin'd file nor on anything wheelmemo controls
+        env["PATH"] = os.pathsep.join(
+            d for d in env.get("PATH", "").split(os.pathsep) if d and not shutil.which("sccache", path=d)
+        )
         env.update(
             PIP_FIND_LINKS=str(self.wheelhouse),
             UV_FIND_LINKS=str(self.wheelhouse),
