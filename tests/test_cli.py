@@ -252,7 +252,7 @@ def test_init_adopts_and_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFix
 def test_init_error_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(capsys, "init", str(tmp_path))
     assert code == 2
-    assert err.startswith("wheelmemo: error: ") and err.count("\n") == 1
+    assert err.startswith("error: ") and err.count("\n") == 1
 
 
 def test_clean_forgets_stat_caches(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -348,7 +348,7 @@ def test_explain_and_export_write_nothing_into_the_cache(
         }
 
     before = snapshot()
-    assert _cli(capsys, "explain", str(hooks.project))[0] == 0
+    assert _cli(capsys, "explain", str(hooks.project))[0] == 1  # new.py: the next build would miss
     (hooks.project / "src" / "fakepkg" / "new.py").unlink()
     assert _cli(capsys, "export", str(hooks.project), "-o", str(tmp_path / "exported"))[0] == 0
     assert snapshot() == before
@@ -446,3 +446,275 @@ def test_sources_compilers_read_are_watched(name: str) -> None:
     from wheelmemo._inputs import builds_compiled_parts
 
     assert builds_compiled_parts(f"src/{name}")
+
+
+# -- the conventions of uv, sccache and git (issue 22) --------------------------------
+def test_global_options_before_or_after_the_command(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--cache-dir`` (and ``--color``) anywhere, as uv takes its global options."""
+    hooks.build_wheel()
+    hooks.build_wheel()
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "another-cache"))  # not the one built into
+    capsys.readouterr()
+    for args in (
+        ["--cache-dir", str(cache_dir), "stats", "--json"],
+        ["stats", "--json", "--cache-dir", str(cache_dir)],
+        ["stats", "--cache-dir", str(cache_dir), "--json", "--color", "never"],
+        ["--color", "never", "stats", "--json", "--cache-dir", str(cache_dir)],
+    ):
+        code, out, _ = _cli(capsys, *args)
+        assert code == 0, args
+        assert json.loads(out)["projects"]["fake-project"]["hits"] == 1, args
+    # given after the command, an option given before it is not reset to its default
+    code, out, _ = _cli(capsys, "--cache-dir", str(cache_dir), "stats", "--json", "--color", "never")
+    assert json.loads(out)["total"]["hits"] == 1
+    code, out, _ = _cli(capsys, "explain", str(hooks.project), "--cache-dir", str(cache_dir))
+    assert (code, "build_wheel: would hit" in out) == (0, True)
+    assert not (tmp_path / "another-cache").exists()
+
+
+def test_the_project_is_found_upward(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From a subdirectory, as uv and git find theirs: the nearest pyproject.toml above."""
+    built = hooks.build_wheel()
+    deep = hooks.project / "src" / "fakepkg"
+    monkeypatch.chdir(deep)
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "explain")
+    assert code == 0 and f"fake-project ({hooks.project})" in out and "build_wheel: would hit" in out
+    code, out, _ = _cli(capsys, "export", "-o", str(tmp_path / "exported"))
+    assert code == 0 and Path(out.strip()).read_bytes() == built.read_bytes()
+    # an explicit path keeps working, from anywhere
+    monkeypatch.chdir(tmp_path)
+    assert _cli(capsys, "explain", str(hooks.project))[0] == 0
+    # the cache commands read the cache the project's [tool.wheelmemo] cache-dir names
+    pyproject = hooks.project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace("[tool.wheelmemo]\n", "[tool.wheelmemo]\ncache-dir = 'mine'\n"))
+    monkeypatch.delenv("WHEELMEMO_CACHE_DIR")
+    monkeypatch.chdir(deep)
+    assert _cli(capsys, "stats")[1].rstrip().endswith(f" in {hooks.project / 'mine'}")
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_init_in_a_subdirectory_edits_the_project_above_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = _plain_project(tmp_path)
+    (project / "src" / "deeper").mkdir(parents=True)
+    monkeypatch.chdir(project / "src" / "deeper")
+    code, _, err = _cli(capsys, "init", "--check")
+    assert code == 1 and err.startswith("wheelmemo: ../../pyproject.toml needs `wheelmemo init`")
+    code, out, _ = _cli(capsys, "init")
+    assert code == 0 and out.startswith("wheelmemo: ../../pyproject.toml ")
+    assert 'build-backend = "wheelmemo"' in (project / "pyproject.toml").read_text()
+    assert not (project / "src" / "deeper" / "pyproject.toml").exists()
+
+
+def test_explain_exit_status_and_json(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0: the next build would hit, 1: it would miss (as ``git diff --exit-code``);
+    ``--json`` says the same, with the id the build's line prints."""
+    hooks.build_wheel()
+    hooks.build_wheel()
+    logged = capsys.readouterr().err.split("build_wheel hit ", 1)[1][:8]
+    code, out, _ = _cli(capsys, "explain", "--json", str(hooks.project))
+    report = json.loads(out)
+    assert code == 0 and report["hit"] is True
+    wheel = report["hooks"]["build_wheel"]
+    assert (wheel["hit"], wheel["id"], wheel["key"][:8], wheel["reasons"]) == (True, logged, logged, [])
+    assert report["hooks"]["build_editable"]["derived_from"].startswith("build_wheel")
+    assert report["project"] == "fake-project" and report["compiler_cache"]["enabled"] is False
+    with open(hooks.project / "src" / "fakepkg" / "data.py", "a") as f:
+        f.write("# edit\n")
+    code, out, _ = _cli(capsys, "explain", str(hooks.project))
+    assert code == 1 and "build_wheel: would miss" in out
+    code, out, _ = _cli(capsys, "explain", "--json", "--kind", "wheel", str(hooks.project))
+    report = json.loads(out)
+    assert code == 1 and report["hit"] is False and list(report["hooks"]) == ["build_wheel"]
+    wheel = report["hooks"]["build_wheel"]
+    assert (wheel["hit"], wheel["id"], wheel["closest"]) == (False, None, logged)
+    assert wheel["reasons"] == ["src/fakepkg/data.py changed"]
+    # no cache: every build runs the backend
+    monkeypatch.setenv("WHEELMEMO_DISABLE", "1")
+    code, out, _ = _cli(capsys, "explain", str(hooks.project))
+    assert code == 1 and "disabled" in out
+    monkeypatch.delenv("WHEELMEMO_DISABLE")
+    # a usage or configuration error: 2
+    assert _cli(capsys, "explain", str(hooks.project / "src"))[0] == 2
+    assert hooks.calls()["build_wheel"] == 1
+
+
+def test_list_shows_what_was_built_with_the_logs_id(hooks: Hooks, capsys: pytest.CaptureFixture[str]) -> None:
+    hooks.build_wheel()
+    hooks.build_wheel()
+    logged = capsys.readouterr().err.split("build_wheel hit ", 1)[1][:8]
+    code, out, _ = _cli(capsys, "list")
+    assert code == 0
+    rows = [line.split() for line in out.splitlines() if line.startswith("fake-project ")]
+    assert len(rows) == 1  # the wheel; not its manifest nor the get_requires answer
+    assert rows[0][:4] == ["fake-project", "1.0.0", "wheel", "py3-none-any"] and rows[0][-1] == logged
+    assert "None" not in out and "manifest" not in out and "3 internal records not shown" in out
+    code, out, _ = _cli(capsys, "list", "--all")
+    kinds = {line.split()[2] for line in out.splitlines() if line.startswith("fake-project ")}
+    assert kinds == {"wheel", "manifest", "requires-wheel"}  # internal records are the project's too
+    assert "None" not in out
+    code, out, _ = _cli(capsys, "list", "--json")
+    (entry,) = json.loads(out)["entries"]
+    assert {k: entry[k] for k in ("id", "project", "version", "kind", "tags")} == {
+        "id": logged,
+        "project": "fake-project",
+        "version": "1.0.0",
+        "kind": "wheel",
+        "tags": "py3-none-any",
+    }
+    assert entry["size"] > 0 and entry["files"][0].endswith(".whl")
+    assert len(json.loads(_cli(capsys, "list", "--json", "--all")[1])["entries"]) == 4
+
+
+def _plant_build_dir(cache_dir: Path, project_id: str) -> Path:
+    """A persistent build directory of ``project_id``, as a native miss leaves one."""
+    from wheelmemo._builddir import BuildDir, build_dir_name
+
+    path = LocalStore(cache_dir).build_path(build_dir_name(project_id, {"python": "3"}))
+    assert path is not None
+    (path / "target.o").write_bytes(b"x" * 1000)
+    BuildDir(path).note_use(project_id, "py3")
+    BuildDir(path).note_size(force=True)
+    return path
+
+
+def test_clean_one_project(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``clean --project``: one project's entries (the internal ones too) and build
+    directories, by name, by path or found from the current directory; no other's."""
+    first = hooks.project
+    other = tmp_path / "other"
+    shutil.copytree(first, other)
+    pyproject = other / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('name = "fake-project"', 'name = "Other_Project"'))
+    hooks.build_wheel(subdir="a")
+    hooks.project = other
+    hooks.build_wheel(subdir="b")
+    kept, gone = _plant_build_dir(cache_dir, "fake-project"), _plant_build_dir(cache_dir, "Other_Project")
+    store = LocalStore(cache_dir)
+    before = {r["key"]: r for r in store.records()}
+    capsys.readouterr()
+    code, out, _ = _cli(capsys, "clean", "--project", "other-project")  # as PEP 503 compares names
+    assert code == 0
+    assert out.startswith("wheelmemo: removed 4 entries, 1 build directory of Other_Project, freed ")
+    left = {r["key"] for r in store.records()}
+    assert len(left) == 4 and left < set(before)
+    assert kept.is_dir() and not gone.exists()
+    hooks.build_wheel(subdir="c")  # the other project builds again
+    hooks.project = first
+    hooks.build_wheel(subdir="d")  # this one still hits
+    assert hooks.calls()["build_wheel"] == 3
+    # found from the current directory, then by path
+    monkeypatch.chdir(first / "src")
+    assert _cli(capsys, "clean", "--project")[1].startswith("wheelmemo: removed 4 entries, 1 build directory of fake")
+    assert not kept.exists() and len(store.records()) == 4
+    monkeypatch.chdir(tmp_path)
+    assert _cli(capsys, "clean", "--project", str(other))[1].startswith("wheelmemo: removed 4 entries")
+    assert store.records() == []
+    code, out, _ = _cli(capsys, "clean", "--project", "unknown")
+    assert code == 0 and "nothing of a project 'unknown'" in out
+
+
+def test_stats_count_remote_hits_in_the_projects_row(
+    hooks: Hooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hit from the remote is a hit of the project's (its row said "0 hits 1 misses")."""
+    remote = tmp_path / "remote"
+    remote.mkdir()
+    for var in ("WHEELMEMO_REMOTE_READ_ONLY", "WHEELMEMO_REMOTE_RESHARE", "WHEELMEMO_REMOTE_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WHEELMEMO_REMOTE", remote.as_uri() + "/team")
+    hooks.build_wheel(subdir="a")  # machine A: a miss, uploaded
+    monkeypatch.setenv("WHEELMEMO_CACHE_DIR", str(tmp_path / "cache-b"))
+    hooks.build_wheel(subdir="b")  # machine B: a hit from the remote
+    assert hooks.calls()["build_wheel"] == 1
+    capsys.readouterr()
+    stats = json.loads(_cli(capsys, "stats", "--json")[1])
+    project = stats["projects"]["fake-project"]
+    assert (project["hits"], project["remote_hits"], project["misses"]) == (1, 1, 0)
+    assert project["kinds"]["wheel"] == {"hits": 1, "misses": 0}
+    assert (stats["remote"]["hit"], stats["total"]["hits"], stats["total"]["misses"]) == (1, 1, 0)
+    table = _cli(capsys, "stats")[1]
+    assert table.splitlines()[0].split() == [
+        "project",
+        "hits",
+        "misses",
+        "hit",
+        "rate",
+        "time",
+        "saved",
+        "hits",
+        "from",
+        "the",
+        "remote",
+    ]
+    assert table.splitlines()[1].split()[:4] == ["fake-project", "1", "0", "100%"]
+    assert table.splitlines()[1].split()[-1] == "1"
+
+
+def test_messages_in_uvs_style(
+    hooks: Hooks, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``error:`` / ``warning:`` as uv writes them, coloured only on a terminal or with
+    FORCE_COLOR, never with NO_COLOR; the build hooks' lines keep ``wheelmemo:``."""
+    from wheelmemo import _log
+
+    for var in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = _cli(capsys, "explain", str(tmp_path))  # no pyproject.toml: not a tty, no colour
+    assert code == 2 and err.startswith("error: ") and "\x1b" not in err and err.count("\n") == 1
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    err = _cli(capsys, "explain", str(tmp_path))[2]
+    assert err.startswith("\x1b[1;31merror:\x1b[0m ") and err.count("\n") == 1
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _cli(capsys, "explain", str(tmp_path))[2].startswith("error: ")
+    assert _cli(capsys, "--color", "always", "explain", str(tmp_path))[2].startswith("\x1b[1;31merror:")
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.delenv("NO_COLOR")
+    # a usage error: argparse's usage, then uv's line
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stats", "--max-size", "1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "error: unrecognized arguments: --max-size 1"
+    # a warning of the cache's code during a command: the command's style, once
+    hooks.build_wheel()
+    (cache_dir / "v1" / "stats.jsonl").unlink()
+    (cache_dir / "v1" / "stats.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
+    capsys.readouterr()
+    err = _cli(capsys, "stats")[2]
+    assert err.startswith("warning: ") and "symbolic link" in err and "wheelmemo:" not in err
+    # a build hook after it keeps its own lines
+    _log._warned.clear()  # (warned once per process: a hook runs in a process of its own)
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert err.startswith("wheelmemo: warning: ") and "wheelmemo: build_wheel hit " in err
+
+
+def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from wheelmemo import _log
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for var in ("NO_COLOR", "FORCE_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    terminal, pipe = Terminal(), io.StringIO()
+    _log.message("warning", "a", terminal)
+    _log.message("warning", "a", pipe)
+    assert (terminal.getvalue(), pipe.getvalue()) == ("\x1b[1;33mwarning:\x1b[0m a\n", "warning: a\n")
+    monkeypatch.setenv("NO_COLOR", "")  # empty: as if unset (no-color.org)
+    assert _log.use_colour(terminal)
+    monkeypatch.setenv("NO_COLOR", "0")  # any other value disables it
+    assert not _log.use_colour(terminal)

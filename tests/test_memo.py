@@ -189,7 +189,7 @@ def test_a_miss_is_worded_against_the_closest_entry_not_the_newest(
     (package / "__init__.py").write_text(original)
     (package / "extra.py").write_text("A = 2\n")
     capsys.readouterr()
-    assert main(["explain", str(hooks.project)]) == 0
+    assert main(["explain", str(hooks.project)]) == 1  # a miss, as git diff --exit-code says
     out = capsys.readouterr().out
     assert "src/fakepkg/extra.py changed" in out and "__init__.py" not in out
     hooks.build_wheel()

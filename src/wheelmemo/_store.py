@@ -110,6 +110,7 @@ __all__ = [
     "StoredFile",
     "Usage",
     "materialize",
+    "owners",
 ]
 _CHUNK = 1 << 20
 #: How many of a project's newest keys per hook kind are remembered (``recent_keys``).
@@ -967,6 +968,32 @@ class LocalStore:
         # size, which builds storing beside it grow meanwhile ("freed -1.4 kB")
         return Pruned(removed, build_dirs, forgotten + usage.total - size)
 
+    def remove_project(self, project_id: str) -> Pruned:
+        """``clean`` of one project: its entries (with the manifests and sdist aliases
+        that name only them, ``owners``), its build directories and its index, none in
+        use; other projects' are left alone, and so is the compiler cache, which
+        projects share (an object is a compile's, whoever asked)."""
+        valid, _ = self._scan()
+        owner = owners(valid)
+        usage = self.usage()
+        holders = Counter(blob for record in valid for blob in {f[1] for f in record["files"]})
+        removed = build_dirs = freed = 0
+        for record in valid:
+            if owner[record["key"]] == project_id and self.remove(record["key"]):
+                removed += 1
+                freed += _freed_by(record, usage.files, holders)
+        from ._builddir import _NOTE_TEXT
+
+        for found in usage.build_dirs:  # a note keeps the first _NOTE_TEXT characters of the id
+            if found.project == project_id[:_NOTE_TEXT] and self._remove_build_dir(found):
+                build_dirs += 1
+                freed += found.size
+        with contextlib.suppress(OSError, StoreError), self._dir("projects") as projects:
+            projects.unlink(self._project_name(project_id))
+        self.collect_garbage()
+        self._forget_notes()
+        return Pruned(removed, build_dirs, freed)
+
     def _shrink_compiler_cache(self, excess: int | None) -> int:
         """Remove the compiler cache's objects, least recently used first, until
         ``excess`` bytes are freed (None: all of them, ``clean``), unless a build's
@@ -1117,6 +1144,20 @@ def _is_lock_name(name: str) -> bool:
     stem = name.removesuffix(".lock")
     build = stem.removeprefix("build-")
     return stem != name and (is_digest(stem) or (build != stem and _is_build_dir(("build", build))))
+
+
+def owners(records: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The project each record is of (by key): its own ``project``; for a manifest, that
+    of the entries it lists; for an sdist alias, the project it names; else None."""
+    found: dict[str, str | None] = {record["key"]: record.get("project") for record in records}
+    for record in records:
+        value = record.get("value")
+        if record["kind"] == "manifest" and isinstance(value, list):
+            listed = [found.get(str(c.get("key"))) for c in value if isinstance(c, dict)]
+            found[record["key"]] = next((project for project in listed if project), None)
+        elif record["kind"] == "sdist-alias" and isinstance(value, dict) and isinstance(value.get("project"), str):
+            found[record["key"]] = value["project"]
+    return found
 
 
 def _freed_by(record: dict[str, Any], files: dict[tuple[str, str], int], holders: Counter[str]) -> int:
