@@ -432,10 +432,10 @@ def _memo(args: argparse.Namespace) -> Memo:
     if "wheelmemo" not in project.tool:
         build_system = project.pyproject.get("build-system")
         declared = build_system.get("build-backend") if isinstance(build_system, dict) else None
+        init = "wheelmemo init" if args.path is None else f"wheelmemo init {args.path}"
         raise ConfigError(
             f"{root} does not build through wheelmemo (its build-backend is "
-            f"{declared or 'setuptools, by default'!r}): run `wheelmemo init {args.path or ''}`".rstrip()
-            + " to adopt it"
+            f"{declared or 'setuptools, by default'!r}): run `{init}` to adopt it"
         )
     environ = dict(os.environ)
     if args.cache_dir:
