@@ -537,6 +537,9 @@ def test_explain_exit_status_and_json(
     wheel = report["hooks"]["build_wheel"]
     assert (wheel["hit"], wheel["id"], wheel["closest"]) == (False, None, logged)
     assert wheel["reasons"] == ["src/fakepkg/data.py changed"]
+    code, out, _ = _cli(capsys, "explain", "--kind", "editable", str(hooks.project))
+    assert code == 1 and "build_editable: derived from the regular wheel" in out
+    assert "    build_wheel: would miss; against the closest entry" in out and "data.py changed" in out
     # no cache: every build runs the backend
     monkeypatch.setenv("WHEELMEMO_DISABLE", "1")
     code, out, _ = _cli(capsys, "explain", str(hooks.project))

@@ -478,16 +478,10 @@ def _explained(memo: Memo, kinds: Sequence[str]) -> dict[str, Any]:
     """``explain``'s answer: per hook, the prediction and its reasons; the compiler cache."""
     from ._compcache import describe, enabled
 
-    report: dict[str, Any] = {
-        "project": memo.project_id,
-        "root": str(memo.project.root),
-        "cache": None if memo.store is None else str(memo.store.root.parent),
-        "hooks": {},
-        "own_build_environment": not memo.keys.build_environments("wheel"),
-    }
-    if memo.store is None:
-        report["hit"] = False
-        return report
+    report: dict[str, Any] = {"project": memo.project_id, "root": str(memo.project.root), "hooks": {}, "hit": False}
+    if memo.store is None:  # every build runs the backend
+        return dict(report, cache=None)
+    report.update(cache=str(memo.store.root.parent), own_build_environment=not memo.keys.build_environments("wheel"))
     for kind in kinds:
         if kind == "editable" and memo.derives_editables:
             wheel = report["hooks"].get("build_wheel") or _predict(memo, "wheel")
@@ -514,14 +508,18 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return code
     print(f"{memo.project_id} ({memo.project.root})")
     for label, hook in report["hooks"].items():
+        shown = label
         if "derived_from" in hook:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
-        elif hook["hit"]:
-            print(f"  {label}: would hit {hook['id']}")
+            if "build_wheel" in report["hooks"]:
+                continue
+            shown = "  build_wheel"  # --kind editable: what the wheel it derives from would do
+        if hook["hit"]:
+            print(f"  {shown}: would hit {hook['id']}")
         elif hook["closest"] is None:
-            print(f"  {label}: would miss: {hook['reasons'][0]}")
+            print(f"  {shown}: would miss: {hook['reasons'][0]}")
         else:
-            print(f"  {label}: would miss; against the closest entry {hook['closest']}:")
+            print(f"  {shown}: would miss; against the closest entry {hook['closest']}:")
             for reason in hook["reasons"]:
                 print(f"    {reason}")
     if report["own_build_environment"]:
