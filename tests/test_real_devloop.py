@@ -66,7 +66,17 @@ def test_init_sync_edit_warn_rebuild_explain_stats_export_prune(frontends: Front
     assert stale.stdout.strip() == "hello v2"
     assert "src/lib.rs changed since the installed build" in stale.stderr
 
-    explained = wheelmemo("explain").stdout
+    # from a subdirectory, as uv and git find their project; exit 1: the next build would miss
+    done = subprocess.run(
+        [sys.executable, "-m", "wheelmemo", "explain"],
+        cwd=lib.parent,
+        env=frontends.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    explained = done.stdout
+    assert done.returncode == 1, done.stderr
     assert "build_wheel: would miss" in explained
     assert "src/lib.rs changed" in explained
 
