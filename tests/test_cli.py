@@ -623,8 +623,8 @@ def test_clean_one_project(
     monkeypatch.chdir(tmp_path)
     assert _cli(capsys, "clean", "--project", str(other))[1].startswith("wheelmemo: removed 4 entries")
     assert store.records() == []
-    code, out, _ = _cli(capsys, "clean", "--project", "unknown")
-    assert code == 0 and "nothing of a project 'unknown'" in out
+    code, out, err = _cli(capsys, "clean", "--project", "unknown")
+    assert (code, out) == (0, "") and err.startswith("warning: no project 'unknown' in the cache at ")
 
 
 def test_stats_count_remote_hits_in_the_projects_row(

@@ -397,8 +397,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
     else:
         found = _project_named(store, args.project)
         if found is None:
-            print(
-                f"wheelmemo: nothing of a project {args.project!r} in {store.root.parent} (`wheelmemo list` names them)"
+            message(
+                "warning",
+                f"no project {args.project!r} in the cache at {store.root.parent} (`wheelmemo list` names them)",
             )
             return 0
         project_id = found
