@@ -969,9 +969,9 @@ class LocalStore:
         return Pruned(removed, build_dirs, forgotten + usage.total - size)
 
     def remove_project(self, project_id: str) -> Pruned:
-        """``clean`` of one project: its entries (with the manifests and sdist aliases
-        that name only them, ``owners``), its build directories and its index, none in
-        use; other projects' are left alone, and so is the compiler cache, which
+        """``clean`` of one project: its entries (with the manifests that list them and
+        the sdist aliases that name it, ``owners``), its build directories and its index,
+        none in use; other projects' are left alone, and so is the compiler cache, which
         projects share (an object is a compile's, whoever asked)."""
         valid, _ = self._scan()
         owner = owners(valid)
