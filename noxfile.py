@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox`` runs tests, stale-fuzz, lint and typing; ``nox -s demo`` / ``bench`` show figures.
+"""Developer sessions: ``nox`` runs tests, stale-fuzz, lint, typing and docs; ``nox -s demo`` / ``bench`` show figures.
 
 ``fast`` runs the fast suite (fake backends, fault injection) on every other supported
 Python it finds: on ``PATH``, or installed by pyenv, whose shims answer only for the
@@ -43,7 +43,15 @@ def _other_pythons() -> list[str]:
 OTHER_PYTHONS = _other_pythons()
 
 # a machine with no other Python runs the rest: nox refuses a default session it lacks
-nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint", "typing"]
+nox.options.sessions = [
+    "tests",
+    *(["fast"] if OTHER_PYTHONS else []),
+    "stale-fuzz",
+    "transparency",
+    "lint",
+    "typing",
+    "docs",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -51,7 +59,7 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not fuzz", *session.posargs)  # stale-fuzz runs those
+    session.run("pytest", "-m", "not fuzz and not docs", *session.posargs)  # stale-fuzz and docs run those
 
 
 @nox.session(name="stale-fuzz")
@@ -91,7 +99,30 @@ def load(session: nox.Session) -> None:
 def fast(session: nox.Session) -> None:
     """The fast suite (no real frontends) on every other supported Python found."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not real", *session.posargs)
+    session.run("pytest", "-m", "not real and not docs", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict`` into ``site/``, then every page in headless Chromium.
+
+    tests/test_docs_site.py (Debian's ``chromium``, installed with apt-get when missing and
+    root) checks each page renders with no console error and that its internal links,
+    anchors and images resolve; the home page's screenshot goes to ``site-artifacts/``.
+    """
+    session.install("-e", ".[docs]")
+    site = Path(__file__).parent / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "pytest",
+        "-m",
+        "docs",
+        "-p",
+        "no:randomly",
+        "tests/test_docs_site.py",
+        *session.posargs,
+        env={"WHEELMEMO_DOCS_SITE": str(site)},
+    )
 
 
 @nox.session
