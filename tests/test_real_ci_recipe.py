@@ -45,7 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
 import pytest
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types (types-PyYAML does)
 
 from realtools import ROOT, SHIMS, copy_project, tool
 
@@ -58,8 +64,6 @@ GIT = ("git", "-c", "user.name=wheelmemo-test", "-c", "user.email=test@wheelmemo
 
 def recipe() -> dict[str, Any]:
     """The workflow of the page: the YAML block right after the recipe comment."""
-    import yaml  # type: ignore[import-untyped]  # PyYAML ships no types (types-PyYAML does)
-
     text = DOC.read_text(encoding="utf-8")
     assert MARKER in text, f"{DOC} has no {MARKER} comment before its workflow"
     after = text[text.index(MARKER) :]
@@ -258,6 +262,17 @@ def test_recipe_prunes_before_it_saves_what_it_restored() -> None:
     key = steps[restore]["with"]["key"]
     for prefix in steps[restore]["with"]["restore-keys"].splitlines():
         assert key.startswith(prefix), f"restore key {prefix!r} is no prefix of the key {key!r}"
+
+
+@pytest.mark.parametrize("page", ["github-actions.md", "cibuildwheel.md", "maturin-action.md"])
+def test_how_to_snippets_are_valid_yaml_and_toml(page: str) -> None:
+    """Every YAML and TOML block of the CI how-to pages parses (a user pastes them)."""
+    text = (DOC.parent / page).read_text(encoding="utf-8")
+    blocks = re.findall(r"^```(yaml|toml)\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    assert blocks
+    for kind, body in blocks:
+        parsed = yaml.safe_load(body) if kind == "yaml" else tomllib.loads(body)
+        assert parsed, body
 
 
 @pytest.mark.real
