@@ -82,7 +82,7 @@ def changelog_problems(text: str, version: str, *, released: bool) -> list[str]:
             match = RELEASE_HEADING.fullmatch(line)
             if line != UNRELEASED and match is None:
                 problems.append(f"{where}: {line!r} is neither {UNRELEASED!r} nor '## [X.Y.Z] - YYYY-MM-DD'")
-            section = "Unreleased" if match is None else match.group("version")
+            section = match.group("version") if match else "Unreleased" if line == UNRELEASED else line[3:].strip()
             if section in sections:
                 problems.append(f"{where}: a second section for {section}")
             sections.append(section)
