@@ -120,7 +120,7 @@ def sdist_problems(sdist: Path) -> list[str]:
 def wheel_problems(wheel: Path, version: str) -> list[str]:
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
-        metadata = zf.read(f"wheelmemo-{version}.dist-info/METADATA").decode()
+        metadata = "".join(zf.read(name).decode() for name in names if name.endswith(".dist-info/METADATA"))
     tops = {name.split("/", 1)[0] for name in names}
     allowed = ("wheelmemo", f"wheelmemo-{version}.dist-info")
     problems = [
@@ -205,14 +205,20 @@ def smoke(wheel: Path, version: str, work: Path) -> list[str]:
     return problems
 
 
+def _one(dist: Path, pattern: str) -> Path:
+    found = sorted(dist.glob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f"release-check: error: {dist} must hold one {pattern}, not {len(found)}")
+    return found[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="release_check.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("dist", type=Path, help="the directory with the one sdist and the one wheel")
     parser.add_argument("--tag", help="the git tag being released (vX.Y.Z): must match the version")
     args = parser.parse_args(argv)
     version = source_version()
-    (sdist,) = args.dist.glob("wheelmemo-*.tar.gz")
-    (wheel,) = args.dist.glob("wheelmemo-*.whl")
+    sdist, wheel = (_one(args.dist.resolve(), pattern) for pattern in ("wheelmemo-*.tar.gz", "wheelmemo-*.whl"))
     run(sys.executable, "-m", "twine", "check", "--strict", sdist, wheel)
     run(sys.executable, "-m", "check_wheel_contents", wheel, cwd=ROOT)  # reads pyproject.toml's config
     problems = []
