@@ -23,8 +23,8 @@ __all__ = ["DEBUG", "configure", "logger", "message", "use_colour", "warn_once"]
 DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 _LEVELS = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR, "quiet": ERROR}
 _warned: set[str] = set()
-#: the labels of the command's messages, in uv's styles (bold red, bold yellow, bold cyan)
-_STYLES = {"error": "1;31", "warning": "1;33", "hint": "1;36"}
+#: the labels of the command's messages, in uv's styles (bold red, bold yellow)
+_STYLES = {"error": "1;31", "warning": "1;33"}
 
 
 class _Logger:
@@ -92,8 +92,8 @@ def use_colour(stream: TextIO) -> bool:
 
 
 def message(label: str, text: str, stream: TextIO | None = None) -> None:
-    """One message of the command line, as uv writes it: ``error: ...``, ``warning: ...``
-    or ``hint: ...`` (on stderr unless ``stream`` says), its label coloured per :func:`use_colour`."""
+    """One message of the command line, as uv writes it: ``error: ...`` or ``warning: ...``
+    (on stderr unless ``stream`` says), its label coloured per :func:`use_colour`."""
     out = sys.stderr if stream is None else stream
     shown = f"\x1b[{_STYLES[label]}m{label}:\x1b[0m" if use_colour(out) else f"{label}:"
     try:
