@@ -657,7 +657,7 @@ class _Parser(argparse.ArgumentParser):
 def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """The options every command takes, before or after its name (as uv's do): on the
     commands with ``SUPPRESS`` as default, so that one given before the name stays."""
-    group = parser.add_argument_group("global options")
+    group = parser.add_argument_group("global options", "before or after the command, as uv's")
     group.add_argument(
         "--cache-dir",
         metavar="DIR",
@@ -735,7 +735,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     explain.set_defaults(func=cmd_explain)
 
-    stats = cache_command("stats", "hits, misses, hit rate and build time saved, per project and in total")
+    stats = cache_command(
+        "stats",
+        "hits (those served from the remote too), misses, hit rate and build time saved, per project and "
+        "in total; the remote's and the compiler cache's counts; what the cache takes on disk",
+    )
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--zero", action="store_true", help="reset the counters")
     stats.set_defaults(func=cmd_stats)
