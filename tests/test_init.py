@@ -17,6 +17,7 @@ from wheelmemo._settings import tomllib
 from wheelmemo._store import LocalStore
 
 from conftest import PACKAGES, ROOT, FakeSite, Hooks, use_learning_backend
+from realtools import Frontends, tool
 
 MAJOR, MINOR = (int(part) for part in __version__.split(".")[:2])
 REQUIREMENT = f"wheelmemo>={MAJOR}.{MINOR},<{MAJOR + 1}"
@@ -393,3 +394,36 @@ def test_sample_projects_keep_passing_init_check(tmp_path: Path, capsys: pytest.
     assert _cli(capsys, "init", str(project))[0] == 0
     (project / "Cargo.lock").write_text(lock)
     assert _cli(capsys, "init", "--check", str(project))[0] == 0
+
+
+@pytest.mark.real
+def test_real_maturin_new_adopted_by_init(frontends: Frontends, tmp_path: Path) -> None:
+    """A project as `maturin new` writes it (no Cargo.lock, requires-python >=3.8), adopted
+    with `wheelmemo init` and built twice with uv: init --check passes before and after
+    the first build (which writes Cargo.lock), the second build compiles nothing, and
+    maturin's "build-backend is not maturin" warning is not printed."""
+    frontends.run(tool("maturin"), "new", "--bindings", "pyo3", "fresh_rs", cwd=tmp_path)
+    project = tmp_path / "fresh_rs"
+    assert not (project / "Cargo.lock").exists()
+
+    def wheelmemo(*args: str) -> subprocess.CompletedProcess[str]:
+        return frontends.run(sys.executable, "-m", "wheelmemo", *args, cwd=project)
+
+    adopted = wheelmemo("init")
+    assert "  build-backend: maturin → wheelmemo (maturin now under [tool.wheelmemo] backend)" in adopted.stdout
+    if '">=3.8"' in (project / "pyproject.toml").read_text():  # maturin's template of today
+        assert 'warning: requires-python = ">=3.8" admits Python 3.8' in adopted.stderr
+    assert wheelmemo("init", "--check").returncode == 0
+
+    frontends.uv_build(project)
+    first = frontends.last_stderr
+    assert "build_wheel miss (nothing cached for this project yet)" in first
+    assert frontends.compiles("--crate-name fresh_rs ") == 1
+    assert "is not set to `maturin`" not in first
+    assert (project / "Cargo.lock").exists()
+    assert wheelmemo("init", "--check").returncode == 0
+
+    frontends.uv_build(project)
+    assert "build_wheel hit" in frontends.last_stderr
+    assert frontends.compiles("--crate-name fresh_rs ") == 1
+    assert wheelmemo("init", "--check").returncode == 0
