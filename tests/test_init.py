@@ -201,6 +201,17 @@ def test_init_check_lists_the_changes_it_would_make(tmp_path: Path, capsys: pyte
     assert _cli(capsys, "init", "--check", str(project))[0] == 0
 
 
+def test_init_adds_requires_to_a_project_that_names_wheelmemo_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "bare"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[build-system]\nbuild-backend = "wheelmemo"\n')
+    code, out, _ = _cli(capsys, "init", str(project))
+    assert code == 0 and "build-backend" not in out
+    assert _requires(project) == [REQUIREMENT]
+
+
 # -- init --check is deterministic --------------------------------------------------------------
 def test_init_keys_cargo_lock_before_the_first_build_writes_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

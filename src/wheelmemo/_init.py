@@ -238,6 +238,7 @@ class Plan:
     requirement: str | None = None
     #: the [tool.uv] cache-keys to add
     keys: list[dict[str, Any]] = field(default_factory=list)
+    #: whether build-system.backend-path goes under [tool.wheelmemo] with the backend
     moves_backend_path: bool = False
 
     @property
@@ -298,7 +299,9 @@ def _apply(doc: Any, change: Plan) -> None:
         build_system["build-backend"] = "wheelmemo"
     if change.no_requires:
         build_system["requires"] = [DEFAULT_REQUIRES]
-    if change.requirement:
+    if change.requirement and "requires" not in build_system:
+        build_system["requires"] = [change.requirement]
+    elif change.requirement:
         requires = build_system["requires"]
         if "\n" in requires.as_string():  # one item per line, indented as the others
             requires.insert(0, change.requirement)
