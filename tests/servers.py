@@ -5,6 +5,7 @@
   basic auth at ``/auth/``, 500s at ``/fail500/`` and 429s for writes at ``/fail429/``;
   an https port with ``webdav_tls``.  Its access log is parsed by
   :meth:`WebDAV.requests`, so retries and kept-alive connections are counted.
+- ``chromium_binary()``: Debian's Chromium, installed the same way, for the docs site's test.
 - ``s3``: moto's S3 (``ThreadedMotoServer``, one per session) and a new bucket per test.
 - ``strict_dav``: a stdlib WebDAV server without authentication that answers 409 to a
   PUT into a missing collection, as Apache's mod_dav does (nginx answers 500 without
@@ -28,6 +29,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -77,9 +79,34 @@ def nginx_binary() -> str:
         if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
             _apt_install(NGINX_PACKAGE)
             found = shutil.which("nginx", path=search)
+        if found is None and sys.platform != "linux":
+            pytest.skip(f"the WebDAV tests need nginx, which CI installs on Linux only (none on {sys.platform} here)")
         if found is None:
             pytest.fail(f"the WebDAV tests need nginx: {NGINX_INSTALL} (as root)", pytrace=False)
     _nginx_binary.append(found)
+    return found
+
+
+CHROMIUM_PACKAGE = "chromium"  # Debian's; the site's test drives it headless (tests/test_docs_site.py)
+_chromium_binary: list[str] = []
+
+
+def chromium_binary() -> str:
+    """Chromium's path; installed from Debian's packages when missing and we are root, as nginx."""
+    if _chromium_binary:
+        return _chromium_binary[0]
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+            _apt_install(CHROMIUM_PACKAGE)
+            found = shutil.which("chromium")
+        if found is None:
+            pytest.fail(
+                f"the site's test needs Chromium: apt-get install -y --no-install-recommends {CHROMIUM_PACKAGE}"
+                " (as root)",
+                pytrace=False,
+            )
+    _chromium_binary.append(found)
     return found
 
 

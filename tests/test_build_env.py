@@ -92,6 +92,28 @@ def test_direct_url_install_is_keyed_by_its_record(tmp_path: Path) -> None:
     assert second.startswith("1.0 (direct, RECORD ")
 
 
+def test_direct_url_key_is_what_was_installed_not_how(tmp_path: Path) -> None:
+    """One build of a path-installed wheelmemo in uv's and pip's isolated environments:
+    scripts whose #! names each environment, pip's bytecode, the installer's own files and
+    the order differ; the key does not.  Another file's content does."""
+    uv = (
+        "plugin/__init__.py,sha256=AAAA,10\n../../../bin/plugin,sha256=UVENV,99\n"
+        "plugin-1.0.dist-info/INSTALLER,sha256=UV,3\nplugin-1.0.dist-info/RECORD,,\n"
+    )
+    pip = (
+        "../../../bin/plugin,sha256=PIPENV,120\nplugin/__pycache__/__init__.cpython-311.pyc,,\n"
+        "plugin-1.0.dist-info/INSTALLER,sha256=PIP,4\nplugin-1.0.dist-info/REQUESTED,,\n"
+        "plugin-1.0.dist-info/direct_url.json,sha256=DU,60\nplugin/__init__.py,sha256=AAAA,10\n"
+        "plugin-1.0.dist-info/RECORD,,\n"
+    )
+    keys = []
+    for site, record in (("uv", uv), ("pip", pip), ("edited", uv.replace("AAAA", "CCCC")), ("gone", uv[34:])):
+        _dist(tmp_path / site, "plugin", "1.0", direct_url=FILE_URL, record=record)
+        keys.append(versions_part(["plugin"], "x", paths=[str(tmp_path / site)])["plugin"])
+    assert keys[0] == keys[1]
+    assert len({keys[0], keys[2], keys[3]}) == 3  # a file's content, and a file gone, are seen
+
+
 def test_direct_url_key_is_content_not_location(tmp_path: Path) -> None:
     """The same build installed into two environments gives one key."""
     for site in ("a", "b"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -84,26 +83,32 @@ def test_prune_evicts_least_recently_used_first(
     hooks: Hooks, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _fill(hooks, monkeypatch, 4)
-    store = LocalStore(cache_dir)
-    one = store.size()
-    _fill(hooks, monkeypatch, 5)  # one more: what a build adds
-    per_build = store.size() - one
     monkeypatch.setenv("FAKE_BUILD_FLAG", "0")
-    hooks.build_wheel(subdir="again")  # entry 0 is now the most recently used
-    limit = store.size() - 2 * per_build  # the size counts everything, not only the wheels
-    code, out, _ = _cli(capsys, "prune", "--max-size", str(limit))
-    assert code == 0
-    assert out.startswith("wheelmemo: removed ")
-    assert store.size() <= limit
-    assert len(_wheels(cache_dir)) < 5  # the least recently used went first
+    hooks.build_wheel(subdir="again")  # entry 0 is now the most recently used; entry 1 the least
+    store = LocalStore(cache_dir)
+    # one byte under at a time until a wheel goes (a limit derived from what a build adds
+    # depended on how that build's stats lines and blocks happened to fall: flaky)
+    for _ in range(20):
+        code, out, _ = _cli(capsys, "prune", "--max-size", str(store.size() - 1))
+        assert code == 0
+        assert out.startswith("wheelmemo: removed ")
+        if len(_wheels(cache_dir)) < 4:
+            break
+    assert len(_wheels(cache_dir)) == 3
     hooks.build_wheel(subdir="after")  # flag 0: still cached
+    assert hooks.calls()["build_wheel"] == 4
+    monkeypatch.setenv("FAKE_BUILD_FLAG", "1")
+    hooks.build_wheel(subdir="gone")  # the least recently used went first
     assert hooks.calls()["build_wheel"] == 5
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="holds the lock with flock, which is POSIX")
 def test_prune_leaves_an_entry_in_use(hooks: Hooks, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     hooks.build_wheel()
     (record,) = _wheels(cache_dir)
     lock = cache_dir / "v1" / "locks" / f"{record['key']}.lock"
+    import fcntl
+
     with open(lock, "a") as held:
         fcntl.flock(held, fcntl.LOCK_SH)  # as a reader copying it out would
         _cli(capsys, "clean")

@@ -215,6 +215,7 @@ os.replace = _replace
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_at_every_step_of_a_store_never_leaves_a_wrong_or_blocking_entry(
     hooks: Hooks,
     fake_site: FakeSite,

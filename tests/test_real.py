@@ -129,8 +129,10 @@ def test_wheelmemo_packages_itself(frontends: Frontends, tmp_path: Path) -> None
     frontends.run(tool("uv"), "build", "--out-dir", str(out), str(ROOT), cwd=tmp_path)
     sdist = next(out.glob("wheelmemo-*.tar.gz"))
     wheel = next(out.glob("wheelmemo-*.whl"))
-    assert frontends.run_in_venv(wheel, "__import__('wheelmemo').__version__") == "0.1.0"
+    from wheelmemo import __version__
+
+    assert frontends.run_in_venv(wheel, "__import__('wheelmemo').__version__") == __version__
     members = wheel_members(wheel)
     assert "wheelmemo/py.typed" in members
     assert "wheelmemo/_memo.py" in members
-    assert sdist.name == "wheelmemo-0.1.0.tar.gz"
+    assert sdist.name == f"wheelmemo-{__version__}.tar.gz"

@@ -520,6 +520,7 @@ def _build_in_subprocess(hooks: Hooks, site: FakeSite, out: Path) -> subprocess.
     )
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
 def test_fifo_in_the_cache_does_not_hang_a_build(hooks: Hooks, cache_dir: Path, fake_site: FakeSite) -> None:
     hooks.build_wheel(subdir="a")
     (record,) = _records(cache_dir)

@@ -232,7 +232,28 @@ def _installed_state(version: str, info: str) -> str:
     except OSError:
         digest = _sha256_16(b"\0".join([direct_url, version.encode(), b"no RECORD"]))
         return f"{version} ({kind}, no RECORD, direct_url {digest})"
-    return f"{version} ({kind}, RECORD {_sha256_16(record)})"
+    return f"{version} ({kind}, RECORD {_sha256_16(_installed_files(record))})"
+
+
+def _installed_files(record: bytes) -> bytes:
+    """The lines of a RECORD that say what code was installed, in one order.
+
+    What each installation writes for itself is left out, so that one build of a
+    distribution installed into two environments (uv's and pip's isolated ones) has one
+    state: a script's hash (its ``#!`` line names that environment's interpreter; the
+    script's name stays), the bytecode pip compiles and uv does not, and the installer's
+    own files (``INSTALLER``, ``REQUESTED``, ``direct_url.json``, ``RECORD``).
+    """
+    kept = []
+    for line in record.splitlines():
+        path = line.partition(b",")[0]
+        name = path.rsplit(b"/", 1)[-1]
+        if b"__pycache__/" in path or (
+            b".dist-info/" in path and name in (b"INSTALLER", b"REQUESTED", b"direct_url.json", b"RECORD")
+        ):
+            continue
+        kept.append(path if path.startswith(b"../") else line)  # outside the package: a script
+    return b"\n".join(sorted(kept))
 
 
 def versions_part(

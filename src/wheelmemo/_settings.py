@@ -38,28 +38,35 @@ class Settings(NamedTuple):
     """
 
     backend: str
-    """The inner backend as an object reference, ``"pkg.mod"`` or ``"pkg.mod:obj"``."""
+    """The inner backend: ``"module"`` or ``"module:object"`` (``"maturin"``,
+    ``"setuptools.build_meta"``, ``"hatchling.build"``, ``"pkg.mod:obj"``); ``"setuptools"``,
+    ``"hatchling"`` and a few other distribution names are accepted."""
 
     backend_path: tuple[str, ...] = ()
-    """Directories (relative to the project) put first on ``sys.path`` for the inner backend;
-    each must resolve inside the project (PEP 517), which ``InnerBackend`` checks where
-    it resolves them."""
+    """Directories, relative to the project, put first on ``sys.path`` for an in-tree inner
+    backend (PEP 517 ``backend-path``); each must resolve inside the project."""
 
     cache_dir: Path | None = None
-    """Where the cache lives; ``None`` means the platform's user cache directory."""
+    """Where the cache lives.  Unset: the user cache directory, ``$XDG_CACHE_HOME/wheelmemo``
+    (``~/.cache/wheelmemo``), ``~/Library/Caches/wheelmemo`` on macOS,
+    ``%LOCALAPPDATA%\\wheelmemo\\Cache`` on Windows."""
 
     env: tuple[str, ...] = ()
-    """Extra environment variables (names or ``fnmatch`` globs) that are part of the key."""
+    """Extra environment variables (names or globs) that are part of the key: variables
+    that C code or a subprocess reads, which wheelmemo cannot see being read."""
 
     inputs: tuple[str, ...] = ()
-    """Extra input globs, relative to the project (added to the gitignore-aware walk)."""
+    """Extra input globs, relative to the project; they may point outside it
+    (``"../shared/*.h"``) or at ignored files, and they win over ``exclude``."""
 
     exclude: tuple[str, ...] = ()
-    """Globs of project files that are not inputs."""
+    """Globs of project files that are not inputs (``"docs/"``, ``"*.md"``); a file the
+    build was seen reading stays an input."""
 
     metadata: str = "hook"
-    """``"hook"``: call the inner ``prepare_metadata_*``; ``"wheel"``: build the wheel
-    for metadata (for backends whose metadata hook does the whole build, seed 004)."""
+    """``"hook"``: call the inner ``prepare_metadata_*``; ``"wheel"``: build the wheel for the
+    metadata and keep it for the build hook (for backends whose metadata hook does the
+    whole build)."""
 
     editable: str = "redirect"
     """How ``build_editable`` works: ``"redirect"`` derives it from the regular wheel and
@@ -69,29 +76,29 @@ class Settings(NamedTuple):
 
     editable_rebuild: bool = False
     """When an editable install's compiled parts are stale at import, rebuild them
-    (through the cache) instead of warning."""
+    (through the cache, under a lock) instead of warning."""
 
     max_size: int = 10 * 1000**3
-    """The cache's size limit in bytes (``"10G"``, ``"500M"``); least recently used
-    entries are evicted after a store that goes over it (sccache's default: 10 GB)."""
+    """The cache's size limit (``"10G"``, ``"500M"``, bytes) on everything wheelmemo writes
+    there (entries, build directories, stat caches, compiled modules), as ``du`` counts
+    it; least recently used entries and build directories go first (sccache's default)."""
 
     disable: bool = False
-    """Turn the cache off: every hook goes straight to the inner backend."""
+    """``true``: every hook goes straight to the inner backend."""
 
     cache_read_only: bool = False
-    """Read the cache and write nothing into it: no entries, statistics, stat caches
-    or locks (for a shared cache that untrusted jobs may use, sccache's read-only mode)."""
+    """``true``: read the cache and write nothing into it (no entry, statistics, stat
+    cache, lock or last-use time): for untrusted jobs on a shared cache."""
 
     remote: str | None = None
     """A shared cache behind the local one: ``http(s)://host/prefix`` (WebDAV, nginx,
     bazel-remote), ``s3://bucket/prefix`` or ``file:///shared/dir``; credentials come from
-    the environment, never from here."""
+    the environment, never from here (see the remote cache page)."""
 
     remote_read_only: bool | None = None
-    """``True``: read the remote and never write to it (forks' pull requests).  Unset
-    (``None``): write when credentials are given.  ``False``, set explicitly: write, with
-    or without credentials (an HTTP server on a trusted network that takes writes
-    without them; never unsigned to S3)."""
+    """``true``: read the remote and never write to it (forks' pull requests).  Unset:
+    write when credentials are given.  ``false``, set explicitly: write, with or without
+    credentials (an HTTP server on a trusted network; never unsigned to S3)."""
 
     remote_timeout: float = 2.0
     """Seconds to connect to the remote; it is skipped for the rest of a build that
@@ -105,18 +112,22 @@ class Settings(NamedTuple):
     uploaded)."""
 
     narrow: bool = False
-    """A result of this project stands for a tree whose only changes are edits of files
-    its build (sealed: every file it opened was named) never read or shipped.  Off by
-    default: some reads no hook sees (README, "Edits of files no build read")."""
+    """``true``: a result also stands for edits of project files its build never read or
+    shipped, when every file the build opened was seen (a sealed build).  Off by default,
+    since some reads no hook can see ("Edits of files no build read are hits" in the
+    documentation's "What the key is made of")."""
 
     compiler_cache: str | None = None
-    """``"sccache"``: every compile of a miss goes through sccache, whose objects live in
-    this cache and on the remote (``_compcache``); None (``"none"``): off."""
+    """``"sccache"``: the compiles of every miss go through sccache (``RUSTC_WRAPPER`` for
+    cargo, ``CC``/``CXX`` for setuptools and meson, the compiler launcher for CMake), its
+    objects in the cache and on the remote, under the same ``remote-read-only``; a user's
+    own wrapper wins.  Not part of the key (but for meson-python, where meson records it in
+    the compile command).  ``"none"``: off."""
 
     verify_rate: float = 0.0
-    """The share of ``build_wheel`` hits (0 to 1) also built fresh by the inner backend and
-    compared with the cached wheel (``_verify``): a cached wheel that differs is removed,
-    with a warning, and the fresh one returned."""
+    """The share (0 to 1) of ``build_wheel`` hits also built fresh by the inner backend and
+    compared with the cached wheel: one that differs is removed with a warning, never
+    cached again under its key, and the fresh wheel is returned."""
 
 
 # toml key -> (field name, kind, environment variable or None)
