@@ -332,6 +332,16 @@ def test_pre_commit_hook_is_init_check() -> None:
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False
     assert "additional_dependencies" not in hook  # --check runs on wheelmemo's own dependencies
+    # and pre-commit's own schema
+    pre_commit = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
+    if Path(pre_commit).exists():
+        checked = subprocess.run(
+            [pre_commit, "validate-manifest", str(ROOT / ".pre-commit-hooks.yaml")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_pre_commit_hook_runs_on_every_file_init_reads() -> None:
