@@ -158,6 +158,10 @@ def test_init_says_each_change_and_only_what_it_changed(tmp_path: Path, capsys: 
         "  build-backend: maturin → wheelmemo (maturin now under [tool.wheelmemo] backend)",
         f"  build-system.requires: added {REQUIREMENT}",
         "  [tool.uv] cache-keys: added 4 keys: Cargo.lock, Cargo.toml, pyproject.toml, src/**/*.rs",
+        (
+            "wheelmemo: note: no Cargo.lock yet: the build that writes it is not cached; "
+            "run `cargo generate-lockfile` and commit it"
+        ),
     ]
     # a second run that only adds keys says so, and nothing about the backend
     (project / "csrc").mkdir()

@@ -371,4 +371,12 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
             "takes to build a pure-Python wheel, so wheelmemo saves little here; it pays for "
             "native builds (Rust, C, C++, Cython)"
         )
+    written = _adapter(parsed, change.inner).written_inputs(path, parsed) if change.adopts else []
+    for label in written:
+        if label.endswith("Cargo.lock") and not (path / label).exists():
+            # wheelmemo caches no build that changed its own inputs (_engine._learn)
+            print(
+                f"wheelmemo: note: no {label} yet: the build that writes it is not cached; "
+                "run `cargo generate-lockfile` and commit it"
+            )
     return 0
