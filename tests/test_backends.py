@@ -36,6 +36,14 @@ def test_the_family_picks_the_adapter(family: str, kind: type) -> None:
     assert adapter.family == family
 
 
+def test_a_maturin_miss_silences_only_maturins_build_backend_warning(tmp_path: Path) -> None:
+    """maturin (1.7+) warns on every build that build-backend "is not set to `maturin`",
+    wrong through wheelmemo; the variable it checks is set for a miss, and nothing else."""
+    assert adapter_for("maturin", []).scratch_env(tmp_path) == {"MATURIN_NO_MISSING_BUILD_BACKEND_WARNING": "1"}
+    rust = adapter_for("setuptools", ["setuptools-rust"]).scratch_env(tmp_path)
+    assert "MATURIN_NO_MISSING_BUILD_BACKEND_WARNING" not in rust
+
+
 def test_setuptools_rust_puts_cargo_on_setuptools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both sides: cargo's target directory and variables, setuptools' fresh build_base."""
     monkeypatch.delenv("DIST_EXTRA_CONFIG", raising=False)

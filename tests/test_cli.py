@@ -221,6 +221,17 @@ def test_explain_names_what_changed(hooks: Hooks, capsys: pytest.CaptureFixture[
     assert "src/fakepkg/new.py added" in out
 
 
+def _requirement() -> str:
+    """What init writes, from wheelmemo's own version: ``wheelmemo>=X.Y,<X+1``."""
+    from wheelmemo import __version__
+
+    major, minor = __version__.split(".")[:2]
+    return f"wheelmemo>={major}.{minor},<{int(major) + 1}"
+
+
+_REQUIREMENT = _requirement()
+
+
 def _plain_project(tmp_path: Path) -> Path:
     project = tmp_path / "plain"
     shutil.copytree(PACKAGES / "setuptools_cext", project)
@@ -412,9 +423,9 @@ def test_init_writes_toml_as_a_person_would(tmp_path: Path, capsys: pytest.Captu
         indent = requires_before.split("\n")[1][
             : len(requires_before.split("\n")[1]) - len(requires_before.split("\n")[1].lstrip())
         ]
-        assert f'\n{indent}"wheelmemo",\n' in requires_after
+        assert f'\n{indent}"{_REQUIREMENT}",\n' in requires_after
     else:
-        assert requires_after.startswith('["wheelmemo", ')
+        assert requires_after.startswith(f'["{_REQUIREMENT}", ')
     assert _cli(capsys, "init", str(project), "--check")[0] == 0
 
 

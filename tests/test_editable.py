@@ -123,6 +123,25 @@ def test_stale_compiled_parts_warn_once_on_import(hooks: Hooks, tmp_path: Path) 
     assert "uv sync --reinstall-package fake-project" in err and "pip install -e ." in err
 
 
+def test_stale_warning_of_a_project_without_project_table_names_a_command_that_installs_it(
+    hooks: Hooks, tmp_path: Path
+) -> None:
+    """uv sync installs only a project with a [project] table: `uv sync --reinstall-package`
+    cannot rebuild one whose metadata lives in setup.py / setup.cfg."""
+    pyproject = hooks.project / "pyproject.toml"
+    text = pyproject.read_text()
+    start, end = text.index("[project]"), text.index("[tool.wheelmemo]")
+    pyproject.write_text(text[:start] + text[end:])
+    (hooks.project / "setup.cfg").write_text("[metadata]\nname = legacy-project\nversion = 1.0\n")
+    site_dir = _install(_editable(hooks), tmp_path / "site-packages")
+    with open(hooks.project / "Cargo.toml", "a") as f:
+        f.write("# edited\n")
+    err = _python(site_dir, "import fakepkg", tmp_path).stderr
+    assert "legacy_project: Cargo.toml changed since the installed build" in err
+    assert "uv sync" not in err
+    assert "`uv pip install --reinstall-package legacy_project -e .` or `pip install -e .`" in err
+
+
 def test_inplace_mode_copies_and_restores_built_files(
     hooks: Hooks, tmp_path: Path, fake_site: FakeSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:

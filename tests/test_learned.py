@@ -443,29 +443,6 @@ def test_editable_import_warns_when_a_learned_input_changed(
     assert f"{shared} changed since the installed build" in import_it()
 
 
-def test_init_adds_what_the_build_was_seen_reading_to_uv_cache_keys(
-    hooks: Hooks,
-    fake_site: FakeSite,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """uv sync only calls the backend when a cache key changes: learned inputs must be keys."""
-    from wheelmemo._cli import main
-    from wheelmemo._settings import tomllib
-
-    (tmp_path / "shared.h").write_text("#define X 1\n")
-    use_learning_backend(hooks, fake_site, read=["../shared.h"])
-    monkeypatch.setenv("LEARN_FLAVOR", "a")
-    hooks.build_wheel()
-    assert main(["init", str(hooks.project)]) == 0
-    keys = tomllib.loads((hooks.project / "pyproject.toml").read_text())["tool"]["uv"]["cache-keys"]
-    assert {"env": "LEARN_FLAVOR"} in keys
-    assert {"file": "../shared.h"} in keys
-    capsys.readouterr()
-    assert main(["init", "--check", str(hooks.project)]) == 0
-
-
 def test_temporaries_and_per_build_variables_are_no_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from wheelmemo._learned import BuildContext, learn
 

@@ -30,9 +30,13 @@ __all__ = ["EXTENSION_SUFFIXES", "derive_editable"]
 _DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def rebuild_hint(project: str) -> str:
+def rebuild_hint(project: str, *, project_table: bool = True) -> str:
     """A command that rebuilds whatever uv's cache-keys say (uv sync alone rebuilds
-    only when one of them changed)."""
+    only when one of them changed).  ``uv sync`` installs only a project with a
+    ``[project]`` table: one whose metadata lives in setup.py is reinstalled by
+    ``uv pip install``."""
+    if not project_table:
+        return f"rebuild with `uv pip install --reinstall-package {project} -e .` or `pip install -e .`"
     return f"rebuild with `uv sync --reinstall-package {project}` or `pip install -e .`"
 
 
@@ -184,11 +188,13 @@ def derive_editable(
     mode: str,
     rebuild: bool = False,
     learned: Mapping[str, Any] | None = None,
+    project_table: bool = True,
 ) -> str:
     """Write the editable wheel for ``wheel`` into ``dest``; return its file name.
 
     ``learned`` is what the wheel's build was seen reading (``_learned``): its files and
-    environment variables are watched by the stale check too.
+    environment variables are watched by the stale check too.  ``project_table``: whether
+    pyproject.toml has a ``[project]`` table (the stale warning's command depends on it).
     """
     norm = re.sub(r"[-_.]+", "_", project).lower()
     private = f"_wheelmemo_editable_{norm}"
@@ -238,7 +244,7 @@ def derive_editable(
         "packages": packages if mode == "redirect" else {t: packages[t] for t in sorted(renamed & set(packages))},
         "copies": copies,
         "roots": sorted(roots),
-        "hint": rebuild_hint(project),
+        "hint": rebuild_hint(project, project_table=project_table),
         "rebuild": rebuild,
         "inputs": _fingerprints(tree, inputs, learned or {}) if shipped else {},
         "env": {name: state[0] for name, state in ((learned or {}).get("env") or {}).items()} if shipped else {},

@@ -1,19 +1,27 @@
 """``wheelmemo init``: adopt wheelmemo in a project's ``pyproject.toml``.
 
 It moves the current ``build-backend`` (and ``backend-path``) under ``[tool.wheelmemo]``,
-makes ``wheelmemo`` the build backend and a build requirement, and writes
+makes ``wheelmemo`` the build backend and a build requirement (``wheelmemo>=X.Y,<X+1``
+from its own version; one the project names is left as written), and writes
 ``[tool.uv] cache-keys`` that cover what the compiled parts are built from, so that
-``uv sync`` calls the backend when one of them changes (seed 002), and once the project
-has been built through wheelmemo, what its newest build was seen reading beyond them
-(``_learned``: ``{env = "MY_FLAVOR"}``, ``{file = "../shared/x.h"}``).  Python sources
-need no key: an editable install serves them from the tree.  Formatting and comments are
-kept (tomlkit); an existing ``cache-keys`` is merged; running it twice changes nothing.
+``uv sync`` calls the backend when one of them changes (seed 002).  Python sources need no
+key: an editable install serves them from the tree.
+
+What it writes follows from the project's files alone, never from what a cache on this
+machine learned (those variables and files are ``explain``'s and the editable stale
+warning's business): ``init --check`` gives the same answer in CI, in pre-commit and on a
+laptop, and the first build (which writes ``Cargo.lock``) leaves it passing.  The changes
+are planned on the parsed file (``plan``), so ``--check`` needs no tomlkit; ``init``
+applies them keeping formatting and comments (tomlkit), says each one, and running it
+twice changes nothing.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +37,14 @@ from ._inputs import (
 from ._key import VCS_PLUGINS, backend_family, requirement_name
 from .backends import Adapter, adapter_for
 
-__all__ = ["init_project", "learned_cache_keys", "required_cache_keys"]
+__all__ = ["PYTHON_FLOOR", "Plan", "init_project", "plan", "required_cache_keys", "wheelmemo_requirement"]
 
 #: PEP 517: a project without build-backend is built with setuptools' legacy backend.
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+#: what a project without ``build-system.requires`` is built with (PEP 518)
+DEFAULT_REQUIRES = "setuptools>=40.8.0"
+#: The oldest Python wheelmemo installs on: ``requires-python`` in its pyproject.toml.
+PYTHON_FLOOR = (3, 9)
 
 
 def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> list[dict[str, Any]]:
@@ -41,7 +53,10 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     in every directory, so that the command its warning names rebuilds them."""
     adapter = _adapter(pyproject, backend)
     inputs = collect_inputs(root, pyproject, adapter=adapter, stat_cache=StatCache(None))
-    watched = [label for label in inputs if builds_compiled_parts(label)]
+    # and what the first build writes (Cargo.lock): keyed before it exists, so that the
+    # build that writes it does not make the configuration out of date
+    written = [label for label in adapter.written_inputs(root, pyproject) if builds_compiled_parts(label)]
+    watched = sorted({*(label for label in inputs if builds_compiled_parts(label)), *written})
     in_tree = [label for label in watched if not label.startswith(("../", "/"))]
     keys: list[dict[str, Any]] = [{"file": label} for label in in_tree if "/" not in label]
     # per top-level directory, not "**/*.rs": that would take in target/'s generated files
@@ -61,31 +76,6 @@ def required_cache_keys(root: Path, pyproject: dict[str, Any], backend: str) -> 
     requires = pyproject.get("build-system", {}).get("requires", [])
     if {requirement_name(str(r)) for r in requires} & VCS_PLUGINS:
         keys.append({"git": {"commit": True, "tags": True}})
-    return keys
-
-
-def learned_cache_keys(root: Path) -> list[dict[str, Any]]:
-    """uv cache-keys for what the newest wheel built through wheelmemo read beyond the
-    declared inputs: the variables, and the files (relative to the project)."""
-    import os
-
-    from ._errors import WheelmemoError
-    from ._memo import Memo
-
-    try:
-        memo = Memo(None, root=root.resolve(), offline=True)
-    except WheelmemoError:
-        return []  # not built through wheelmemo yet: nothing learned
-    store = memo.store
-    last = store.last_key(memo.project_id, "wheel") if store is not None else None
-    parts = store.parts(last) if store is not None and last else None
-    learned = (parts or {}).get("learned")
-    if not isinstance(learned, dict):
-        return []
-    keys: list[dict[str, Any]] = [{"env": name} for name in sorted(learned.get("env") or {})]
-    for label in sorted(learned.get("files") or {}):
-        relative = os.path.relpath(label, root.resolve()) if os.path.isabs(label) else label
-        keys.append({"file": Path(relative).as_posix()})
     return keys
 
 
@@ -145,74 +135,223 @@ def _inline(value: dict[str, Any]) -> Any:
     return table
 
 
-def _adopt(doc: Any, path: Path) -> tuple[str, list[dict[str, Any]]]:
-    """Edit the document in place; return the build-backend it had and the keys added."""
+def wheelmemo_requirement(version: str) -> str:
+    """``wheelmemo>=X.Y,<X+1`` for wheelmemo ``version``: PEP 440's compatible release
+    ``~=X.Y`` spelt out.  A pre-release of X.Y.0 is its own lower bound (``>=X.Y`` would
+    leave out the very wheelmemo that wrote it)."""
+    match = re.match(r"v?(\d+)\.(\d+)((?:\.\d+)*)(.*)$", version)
+    if match is None:
+        return "wheelmemo"
+    major, minor, rest = int(match[1]), int(match[2]), match[4]
+    pre_release = re.match(r"[-_.]?(a|b|c|rc|alpha|beta|pre|preview|dev)", rest.lower()) is not None
+    zero_patch = not match[3].strip(".0")
+    lower = version if pre_release and zero_patch else f"{major}.{minor}"
+    return f"wheelmemo>={lower},<{major + 1}"
+
+
+def _release(text: str) -> tuple[int, ...] | None:
+    match = re.match(r"v?(\d+(?:\.\d+)*)", text.strip())
+    return tuple(int(part) for part in match[1].split(".")) if match else None
+
+
+def _admits(specifier: str, version: tuple[int, ...]) -> bool | None:
+    """Whether a ``requires-python`` specifier admits a Python release ``version``;
+    None when it cannot be read (PEP 440 clauses on release numbers suffice here)."""
+    for clause in specifier.split(","):
+        match = re.fullmatch(r"\s*(~=|===|==|!=|<=|>=|<|>)\s*([^\s]+)\s*", clause)
+        if match is None:
+            return None
+        op, text = match[1], match[2]
+        wildcard = text.endswith(".*")
+        wanted = _release(text[:-2] if wildcard else text)
+        if wanted is None:
+            return None
+        width = max(len(wanted), len(version))
+        have, bound = version + (0,) * (width - len(version)), wanted + (0,) * (width - len(wanted))
+        if wildcard or op == "~=":  # a prefix: ==3.8.*, and ~=3.8.1's ==3.8.*
+            prefix = wanted if wildcard else wanted[:-1]
+            in_prefix = version[: len(prefix)] == prefix
+            ok = {"==": in_prefix, "!=": not in_prefix, "~=": in_prefix and have >= bound}.get(op)
+        else:
+            ok = {
+                "==": have == bound,
+                "===": have == bound,
+                "!=": have != bound,
+                "<=": have <= bound,
+                ">=": have >= bound,
+                "<": have < bound,
+                ">": have > bound,
+            }[op]
+        if not ok:
+            return False
+    return True
+
+
+def _python_warning(pyproject: dict[str, Any]) -> str | None:
+    """The warning for a project whose ``requires-python`` admits a Python older than
+    wheelmemo's: a build there cannot install its build backend."""
+    project = pyproject.get("project")
+    if not isinstance(project, dict) or "requires-python" in (project.get("dynamic") or []):
+        return None  # its metadata lives elsewhere (setup.py): not ours to read
+    floor = ".".join(map(str, PYTHON_FLOOR))
+    specifier = project.get("requires-python")
+    if not isinstance(specifier, str):
+        return (
+            f"no requires-python in [project]: a build on Python older than {floor} cannot install wheelmemo; "
+            f'add requires-python = ">={floor}"'
+        )
+    older = [(2, 7), *((3, minor) for minor in range(PYTHON_FLOOR[1]))]
+    for release in older:
+        # a patch release may be admitted where x.y.0 is not (>=3.8.1)
+        if any(_admits(specifier, (*release, patch)) for patch in range(40)):
+            shown = ".".join(map(str, release))
+            return (
+                f'requires-python = "{specifier}" admits Python {shown}, where wheelmemo does not install '
+                f'(it needs >={floor}): a build on Python {shown} fails; raise it to ">={floor}"'
+            )
+    return None
+
+
+def _described(key: dict[str, Any]) -> str:
+    if "file" in key:
+        return str(key["file"])
+    if "env" in key:
+        return f"${key['env']}"
+    if "git" in key:
+        return "git commit and tags"
+    return str(key)
+
+
+@dataclass
+class Plan:
+    """What ``init`` changes in a project's ``pyproject.toml``: nothing when all is empty."""
+
+    #: the build-backend it names now (PEP 517's default when it names none)
+    backend: str
+    #: whether it names one
+    declared: bool
+    #: the backend wheelmemo wraps after the change
+    inner: str
+    #: whether build-system.requires is missing (PEP 518: setuptools is added)
+    no_requires: bool = False
+    #: the wheelmemo requirement to add, when none is there
+    requirement: str | None = None
+    #: the [tool.uv] cache-keys to add
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    #: whether build-system.backend-path goes under [tool.wheelmemo] with the backend
+    moves_backend_path: bool = False
+
+    @property
+    def adopts(self) -> bool:
+        return self.backend != "wheelmemo"
+
+    def changes(self) -> list[str]:
+        """One line per change, as ``init`` says them."""
+        lines = []
+        if self.adopts:
+            named = self.backend if self.declared else f"none ({self.backend}, PEP 517's default)"
+            lines.append(f"build-backend: {named} → wheelmemo ({self.backend} now under [tool.wheelmemo] backend)")
+        if self.moves_backend_path:
+            lines.append("backend-path: moved under [tool.wheelmemo]")
+        if self.no_requires:
+            lines.append(f"build-system.requires: added {DEFAULT_REQUIRES} (what a project without it is built with)")
+        if self.requirement:
+            lines.append(f"build-system.requires: added {self.requirement}")
+        if self.keys:
+            count = f"{len(self.keys)} key{'s' if len(self.keys) != 1 else ''}"
+            lines.append(f"[tool.uv] cache-keys: added {count}: {', '.join(map(_described, self.keys))}")
+        return lines
+
+
+def plan(root: Path, pyproject: dict[str, Any]) -> Plan:
+    """What ``init`` would change, from ``pyproject`` (parsed) and the project's files."""
+    from ._version import __version__
+
+    build_system = pyproject.get("build-system") or {}
+    tool = pyproject.get("tool") or {}
+    backend = str(build_system.get("build-backend", DEFAULT_BACKEND))
+    declared = "build-backend" in build_system
+    inner = backend if backend != "wheelmemo" else str((tool.get("wheelmemo") or {}).get("backend", DEFAULT_BACKEND))
+    requires = [str(r) for r in build_system.get("requires") or []]
+    found = Plan(backend, declared, inner)
+    if found.adopts:
+        found.moves_backend_path = "backend-path" in build_system
+        found.no_requires = "requires" not in build_system
+    if not any(requirement_name(r) == "wheelmemo" for r in requires):
+        found.requirement = wheelmemo_requirement(__version__)
+    existing = [key for key in (tool.get("uv") or {}).get("cache-keys") or []]
+    found.keys = [key for key in required_cache_keys(root, pyproject, inner) if key not in existing]
+    return found
+
+
+def _apply(doc: Any, change: Plan) -> None:
+    """Make the planned changes in the tomlkit document."""
     import tomlkit
 
     build_system = doc.setdefault("build-system", tomlkit.table())
-    backend = str(build_system.get("build-backend", DEFAULT_BACKEND))
-    tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
-    wheelmemo = tool.setdefault("wheelmemo", tomlkit.table())
-    if backend != "wheelmemo":
-        wheelmemo["backend"] = backend
-        if "backend-path" in build_system:
+    if change.adopts:
+        tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+        wheelmemo = tool.setdefault("wheelmemo", tomlkit.table())
+        wheelmemo["backend"] = change.backend
+        if change.moves_backend_path:
             wheelmemo["backend-path"] = build_system["backend-path"]
             del build_system["backend-path"]
         build_system["build-backend"] = "wheelmemo"
-        if "requires" not in build_system:
-            build_system["requires"] = ["setuptools>=40.8.0"]
-    inner = str(wheelmemo.get("backend", DEFAULT_BACKEND))
-    requires = build_system["requires"]
-    if not any(requirement_name(str(r)) == "wheelmemo" for r in requires):
+    if change.no_requires:
+        build_system["requires"] = [DEFAULT_REQUIRES]
+    if change.requirement and "requires" not in build_system:
+        build_system["requires"] = [change.requirement]
+    elif change.requirement:
+        requires = build_system["requires"]
         if "\n" in requires.as_string():  # one item per line, indented as the others
-            requires.insert(0, "wheelmemo")
+            requires.insert(0, change.requirement)
         else:  # tomlkit's insert writes no space after the comma: ["wheelmemo","x"]
-            spaced = tomlkit.item(["wheelmemo", *requires.unwrap()])
+            spaced = tomlkit.item([change.requirement, *requires.unwrap()])
             spaced.trivia.comment_ws = requires.trivia.comment_ws
             spaced.trivia.comment = requires.trivia.comment
             build_system["requires"] = spaced
-
-    uv = tool.setdefault("uv", tomlkit.table())
-    existing = [_plain(key) for key in uv.get("cache-keys", [])]
-    wanted = required_cache_keys(path, doc.unwrap(), inner)
-    wanted += [key for key in learned_cache_keys(path) if key not in wanted]
-    missing = [key for key in wanted if key not in existing]
-    if missing:
+    if change.keys:
+        tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
+        uv = tool.setdefault("uv", tomlkit.table())
         keys = uv.setdefault("cache-keys", tomlkit.array())
         keys.multiline(True)
-        for key in missing:
+        for key in change.keys:
             keys.append(_inline(key))
-
-    return backend, missing
 
 
 def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> int:
+    from ._log import logger
+    from ._settings import load_project
+
+    pyproject = path / "pyproject.toml"
+    if not pyproject.exists():
+        raise ConfigError(f"{pyproject} not found: run wheelmemo init in a project directory")
+    parsed = load_project(path).pyproject  # tomllib: --check needs no tomlkit
+    change = plan(path, parsed)
+    warning = _python_warning(parsed)
+    if warning:
+        logger.warning("%s", warning)
+    lines = change.changes()
+    if check:
+        if not lines:
+            print(f"wheelmemo: {pyproject} is up to date")
+            return 0
+        print(f"wheelmemo: {pyproject} needs `wheelmemo init`, which would change:", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    if not lines:
+        print(f"wheelmemo: {pyproject} is up to date: nothing to change")
+        return 0
     try:
         import tomlkit
     except ImportError:
         raise ConfigError("wheelmemo init needs tomlkit: pip install 'wheelmemo[cli]'") from None
-    pyproject = path / "pyproject.toml"
-    try:
-        before = pyproject.read_text(encoding="utf-8")
-        doc = tomlkit.parse(before)
-    except FileNotFoundError:
-        raise ConfigError(f"{pyproject} not found: run wheelmemo init in a project directory") from None
-    except tomlkit.exceptions.ParseError as e:
-        raise ConfigError(f"{pyproject} is not valid TOML ({e}): fix the syntax") from None
-
-    backend, missing = _adopt(doc, path)
+    before = pyproject.read_text(encoding="utf-8")
+    doc = tomlkit.parse(before)
+    _apply(doc, change)
     after = _space_tables(tomlkit.dumps(doc), before)
-    if check:
-        if after == before:
-            print(f"wheelmemo: {pyproject} is up to date")
-            return 0
-        print(f"wheelmemo: {pyproject} needs `wheelmemo init`:", file=sys.stderr)
-        for key in missing:
-            print(f"  cache-keys lacks {key}", file=sys.stderr)
-        if backend != "wheelmemo":
-            print(f"  build-backend is {backend!r}, not 'wheelmemo'", file=sys.stderr)
-        return 1
-    if dry_run or after == before:
+    if dry_run:
         sys.stdout.writelines(
             difflib.unified_diff(
                 before.splitlines(keepends=True),
@@ -221,16 +360,23 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
                 tofile=str(pyproject),
             )
         )
-        if after == before:
-            print(f"wheelmemo: {pyproject} is up to date")
         return 0
     pyproject.write_text(after, encoding="utf-8")
-    inner = str(doc["tool"]["wheelmemo"]["backend"])
-    print(f"wheelmemo: {pyproject} now builds through wheelmemo with {inner!r}")
-    if not _compiles(path, doc.unwrap(), inner):
+    print(f"wheelmemo: updated {pyproject}:")
+    for line in lines:
+        print(f"  {line}")
+    if change.adopts and not _compiles(path, parsed, change.inner):
         print(
-            f"wheelmemo: note: nothing in {path} is compiled: a hit costs about what {inner} itself "
+            f"wheelmemo: note: nothing in {path} is compiled: a hit costs about what {change.inner} itself "
             "takes to build a pure-Python wheel, so wheelmemo saves little here; it pays for "
             "native builds (Rust, C, C++, Cython)"
         )
+    written = _adapter(parsed, change.inner).written_inputs(path, parsed) if change.adopts else []
+    for label in written:
+        if label.endswith("Cargo.lock") and not (path / label).exists():
+            # wheelmemo caches no build that changed its own inputs (_engine._learn)
+            print(
+                f"wheelmemo: note: no {label} yet: the build that writes it is not cached; "
+                "run `cargo generate-lockfile` and commit it"
+            )
     return 0

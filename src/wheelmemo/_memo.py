@@ -413,6 +413,7 @@ class Memo:
             mode=self.settings.editable,
             rebuild=self.settings.editable_rebuild,
             learned=self.last_learned,
+            project_table=isinstance(self.project.pyproject.get("project"), dict),
         )
 
     def _derived_editable(self, dest: Path) -> str:

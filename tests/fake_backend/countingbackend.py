@@ -34,7 +34,13 @@ def _log(hook, **extra):
 
 def _project():
     with open("pyproject.toml", "rb") as f:
-        project = tomllib.load(f)["project"]
+        project = tomllib.load(f).get("project")
+    if project is None:  # metadata in setup.cfg, as setuptools reads it
+        import configparser
+
+        config = configparser.ConfigParser()
+        config.read("setup.cfg")
+        project = dict(config["metadata"])
     return project["name"].replace("-", "_"), project.get("version", "0.0.0")
 
 

@@ -27,8 +27,12 @@ lines) and build scripts' ``rerun-if-changed`` / ``rerun-if-env-changed`` (in th
 **The sdist.**  maturin adds descriptive fields (``readme``) to the ``[package]`` table
 of the ``Cargo.toml`` it ships: they change nothing rustc builds (``cargo_manifest``).
 
+**A miss** sets ``MATURIN_NO_MISSING_BUILD_BACKEND_WARNING``: maturin's warning that
+``build-backend`` is not maturin is wrong for a project built through wheelmemo.
+
 **init** keys ``.cargo/config.toml`` by itself (a pattern of ``.cargo/`` would take in
-what else lives there).
+what else lives there), and ``Cargo.lock`` before the first build writes it
+(``cargo_lock``).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ __all__ = [
     "cargo_findings",
     "cargo_inputs",
     "cargo_learned",
+    "cargo_lock",
     "cargo_packages",
     "plug",
     "toolchain_part",
@@ -121,7 +126,12 @@ class Cargo(Adapter):
         )
 
     def scratch_env(self, scratch: Path) -> dict[str, str]:
-        return self.host.scratch_env(scratch) if self.host else {}
+        if self.host:
+            return self.host.scratch_env(scratch)
+        # maturin (1.7+) warns on every build whose pyproject.toml's build-backend is
+        # not maturin, "packaging tools such as pip will not use maturin": through
+        # wheelmemo they do. Only that warning goes (maturin only asks whether it is set).
+        return {"MATURIN_NO_MISSING_BUILD_BACKEND_WARNING": "1"}
 
     def build_dir_env(self, build_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -158,6 +168,12 @@ class Cargo(Adapter):
 
     def cache_key_alone(self, label: str) -> bool:
         return label.startswith(".cargo/") or (self.host is not None and self.host.cache_key_alone(label))
+
+    def written_inputs(self, root: Path, pyproject: dict[str, Any]) -> list[str]:
+        lock = cargo_lock(root, pyproject)
+        resolved = root.resolve()
+        inside = lock is not None and resolved in lock.parents
+        return [Path(os.path.relpath(lock, resolved)).as_posix()] if lock is not None and inside else []
 
 
 def adapter(family: str) -> Adapter:
@@ -262,6 +278,20 @@ def cargo_inputs(root: Path, pyproject: dict[str, Any]) -> tuple[list[Path], lis
     files += [p for p in (cargo_home / "config.toml", cargo_home / "config") if p.is_file()]
     _walk_path_deps(manifest_path, _load_toml(manifest_path), dirs)
     return dirs, files
+
+
+def cargo_lock(root: Path, pyproject: dict[str, Any]) -> Path | None:
+    """The ``Cargo.lock`` cargo writes for the project's manifest, whether or not it
+    exists yet: the workspace root's (an ancestor manifest with ``[workspace]``), else
+    the manifest's own; None without a manifest."""
+    maturin = ((pyproject.get("tool") or {}).get("maturin")) or {}
+    manifest_path: Path = (root / maturin.get("manifest-path", "Cargo.toml")).resolve()
+    if not manifest_path.is_file():
+        return None
+    for parent in manifest_path.parents:
+        if parent != manifest_path.parent and "workspace" in _load_toml(parent / "Cargo.toml"):
+            return parent / "Cargo.lock"
+    return manifest_path.parent / "Cargo.lock"
 
 
 def _walk_path_deps(manifest_path: Path, manifest: dict[str, Any], seen: list[Path]) -> None:
