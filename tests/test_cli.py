@@ -521,7 +521,7 @@ def test_init_in_a_subdirectory_edits_the_project_above_and_says_so(
     code, _, err = _cli(capsys, "init", "--check")
     assert code == 1 and err.startswith("wheelmemo: ../../pyproject.toml needs `wheelmemo init`")
     code, out, _ = _cli(capsys, "init")
-    assert code == 0 and out.startswith("wheelmemo: ../../pyproject.toml ")
+    assert code == 0 and out.startswith("wheelmemo: updated ../../pyproject.toml:")
     assert 'build-backend = "wheelmemo"' in (project / "pyproject.toml").read_text()
     assert not (project / "src" / "deeper" / "pyproject.toml").exists()
 
