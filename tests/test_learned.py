@@ -170,6 +170,19 @@ def test_a_build_that_writes_a_declared_input_is_named_once(
     assert "commit generated files" in err
 
 
+def test_a_build_that_creates_an_input_names_it_once(
+    hooks: Hooks,
+    fake_site: FakeSite,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """cargo writes Cargo.lock where there was none: one name, not "Cargo.lock, Cargo.lock added"."""
+    (hooks.project / "Cargo.lock").unlink(missing_ok=True)
+    use_learning_backend(hooks, fake_site, rewrite=["Cargo.lock"], read=["Cargo.lock"])
+    hooks.build_wheel()
+    err = capsys.readouterr().err
+    assert "the build changed its own inputs (Cargo.lock added)" in err
+
+
 def test_imported_distribution_outside_the_requirement_closure(hooks: Hooks, fake_site: FakeSite) -> None:
     """--no-build-isolation: setup.py imports what build-system.requires does not name."""
     (fake_site.path / "extradep.py").write_text("VALUE = 1\n")

@@ -760,7 +760,8 @@ class Engine:
             build_system={**(records.files if records else {}), **shipped},
         )
         after = keys.collect_inputs(root)
-        changed += _key.diff_parts({"inputs": declared}, {"inputs": after})
+        tree_changes = _key.diff_parts({"inputs": declared}, {"inputs": after})  # "Cargo.lock added"
+        changed = [c for c in changed if not any(t.startswith(f"{c} ") for t in tree_changes)] + tree_changes
         if changed:
             warn_once(
                 f"the build changed its own inputs ({', '.join(changed[:3])}), so what it read is "
