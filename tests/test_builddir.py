@@ -30,7 +30,7 @@ def _prepare(build_dir: BuildDir, root: Path) -> int:
 def test_a_content_keeps_its_stamp_and_a_new_content_gets_a_newer_one(tmp_path: Path) -> None:
     build_dir = BuildDir(tmp_path / "build")
     first = _prepare(build_dir, _copy(tmp_path, "a", "v1"))
-    assert first > OLD_NS
+    assert first == OLD_NS, "a new directory holds no artifact: the time is left alone"
     assert _prepare(build_dir, _copy(tmp_path, "b", "v1")) == first, "the same content, the same stamp"
     second = _prepare(build_dir, _copy(tmp_path, "c", "v2"))
     assert second > first
@@ -38,6 +38,31 @@ def test_a_content_keeps_its_stamp_and_a_new_content_gets_a_newer_one(tmp_path: 
     # artifact of another feature set was built from v1 before v2 first appeared
     assert _prepare(build_dir, _copy(tmp_path, "d", "v2")) == second
     assert _prepare(build_dir, _copy(tmp_path, "e", "v1")) > second, "v1 came back after v2: newer than both"
+
+
+def test_an_edit_after_the_last_build_keeps_its_time(tmp_path: Path) -> None:
+    """uv's cache-keys compare times: restamping the file a user just edited made the next
+    ``uv run`` rebuild again.  Every artifact is older than the end of the last build, so
+    an edit after it needs no stamp; a change whose time is older (a backup, an sdist's
+    2006) still gets one after that end, and so does any change after a build that died."""
+    build_dir = BuildDir(tmp_path / "build")
+    root = _copy(tmp_path, "a", "v1")
+    _prepare(build_dir, root)
+    build_dir.finish()
+    ended = json.loads((build_dir.path / "inputs.json").read_text())["finished_ns"]
+    (root / "lib.rs").write_text("v2")  # the user's edit
+    edited = (root / "lib.rs").stat().st_mtime_ns
+    assert edited > ended
+    assert _prepare(build_dir, root) == edited, "an edit after the build: its own time"
+    build_dir.finish()
+    ended = json.loads((build_dir.path / "inputs.json").read_text())["finished_ns"]
+    (root / "lib.rs").write_text("v1")
+    os.utime(root / "lib.rs", ns=(OLD_NS, OLD_NS))  # restored with its old time
+    assert _prepare(build_dir, root) > ended, "older than the artifacts: stamped after them"
+    # this build dies: no end noted; the next change is stamped now, whatever its time
+    (root / "lib.rs").write_text("v3")
+    edited = (root / "lib.rs").stat().st_mtime_ns
+    assert _prepare(build_dir, root) > edited
 
 
 def test_a_newer_time_is_left_alone(tmp_path: Path) -> None:
@@ -75,6 +100,7 @@ def test_a_path_dependency_outside_the_tree_keeps_its_stamp(tmp_path: Path) -> N
     os.utime(dep, ns=(OLD_NS, OLD_NS))
     root = tmp_path / "proj"
     root.mkdir()
+    assert build_dir.prepare(root, {"../dep/lib.rs": "dep v0"}, lambda label, path: "")  # a new directory
     assert build_dir.prepare(root, {"../dep/lib.rs": "dep v1"}, lambda label, path: "")
     first = dep.stat().st_mtime_ns
     assert first > OLD_NS

@@ -33,8 +33,11 @@ copies of a tree come with any times (``python -m build`` keeps an sdist's fixed
 times, ``uv build`` gives the current one, a restored backup its old one).  So the
 directory gives every input a *stamp*: the time its current content was first handed to
 a build in it (``stamps`` in its record: label -> content, stamp).  Before each build,
-an input whose content differs from its record gets the current time as its new stamp,
-and every input older than its stamp is given its stamp as its time.  Then no input is
+an input whose content differs from its record gets the current time as its new stamp
+(its own time when that is later than the end of the last build here, ``finished_ns``,
+or when the directory is new: every artifact is older, and a user's edited file keeps
+its time, which uv's cache-keys compare), and every input older than its stamp is
+given its stamp as its time.  Then no input is
 older than the moment its content appeared here, while every artifact built from other
 content was built before that moment: cargo reuses exactly the artifacts built from the
 same contents, whichever build made them, and rebuilds the others.  Builds of one
@@ -276,6 +279,12 @@ class BuildDir:
         now = time.time_ns()
         record_before = self._record()
         stamps = self._stamps(record_before)
+        # every artifact here was made before ``since`` (the end of the last build, which
+        # held the lock; nothing at all in a new directory): a changed input newer than
+        # that keeps its own time as its stamp, and the user's files are not touched
+        finished, started = record_before.get("finished_ns"), record_before.get("started_ns")
+        ended = isinstance(finished, int) and isinstance(started, int) and started <= finished <= now
+        since = finished if ended else (-1 if not _has_entries(self.path) else None)
         prefix = str(root) + os.sep
         current = dict(inputs)
         for label in self._learned_labels(record_before):
@@ -287,6 +296,10 @@ class BuildDir:
             old = stamps.get(label)
             same = old is not None and old[0] == state and old[1] <= now
             stamp = old[1] if same and old is not None else now
+            if not same and since is not None and not os.path.isabs(label):
+                mtime = _mtime(prefix + label)
+                if mtime is not None and since < mtime <= now:
+                    stamp = mtime
             record[label] = [state, stamp]
             if os.path.isabs(label):
                 # a file outside the project that a build read (a system header, a
@@ -347,6 +360,16 @@ class BuildDir:
                     here.unlink(tmp)
                 raise
 
+    def finish(self) -> None:
+        """After a build that used it, its lock still held: note when it ended (every
+        artifact is older), which ``prepare`` of the next build reads.  A build that died
+        notes nothing, and the next one stamps every changed input with its own time."""
+        data = self._record()
+        if isinstance(data.get("started_ns"), int):
+            data["finished_ns"] = time.time_ns()
+            with contextlib.suppress(OSError):
+                self._write(data)
+
     def remember_learned(self, learned_files: Mapping[str, Any]) -> None:
         """Record the files outside the key that the build read (path dependencies
         outside the tree), with their states: stamped from the start of this build,
@@ -365,6 +388,25 @@ class BuildDir:
         data["learned"] = sorted(set(self._learned_labels(data)) | set(learned_files))
         with contextlib.suppress(OSError):
             self._write(data)
+
+
+def _has_entries(path: Path) -> bool:
+    """Whether a directory holds anything (True when that cannot be read: when in doubt, stamp)."""
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is not None
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns if stat.S_ISREG(st.st_mode) else None
 
 
 def _at_least(path: str, stamp: int) -> bool:
