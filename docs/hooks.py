@@ -1,20 +1,19 @@
 """MkDocs hook: the reference pages are generated from the code (wheelmemo._reference).
 
-A page holding ``<!-- wheelmemo:settings -->`` or ``<!-- wheelmemo:cli -->`` gets the
-settings table of ``_settings`` or the help of every command of ``_cli``'s parser there.
+The blocks between ``<!-- wheelmemo:settings -->`` / ``<!-- /wheelmemo:settings -->``
+and ``<!-- wheelmemo:cli -->`` / ``<!-- /wheelmemo:cli -->`` get what the code says now:
+every setting of ``_settings``, every command of ``_cli``'s parser with its ``--help``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MARKERS = {"<!-- wheelmemo:settings -->": "settings_markdown", "<!-- wheelmemo:cli -->": "cli_markdown"}
-
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
     from wheelmemo import _reference
 
-    for marker, function in MARKERS.items():
-        if marker in markdown:
-            markdown = markdown.replace(marker, getattr(_reference, function)())
+    for name, (_page, _kept, shown) in _reference.BLOCKS.items():
+        if f"<!-- wheelmemo:{name} -->" in markdown:
+            markdown = _reference.fill(markdown, name, shown())
     return markdown

@@ -3,13 +3,17 @@
 ``settings_markdown()`` renders every setting from the one table of ``_settings``
 (``_FIELDS``: key, kind, environment variable; ``USER_KEYS``; the defaults and the
 attribute docstrings of ``Settings``), ``cli_markdown()`` every command from ``_cli``'s
-argparse parser, so the site cannot drift from the code.  ``docs/hooks.py`` puts them into
-``docs/reference/*.md`` when MkDocs builds the site; ``python -m wheelmemo._reference
-settings|cli`` prints one.  Never imported by a build hook.
+argparse parser, so the site cannot drift from the code.  The repository keeps the
+settings and a table of the commands between markers in ``docs/reference/*.md`` (for
+whoever reads them there; ``python -m wheelmemo._reference --write docs`` updates them,
+and a test fails when they are out of date); ``docs/hooks.py`` fills the same blocks
+when MkDocs builds the site, the commands' whole ``--help`` included.  Never imported
+by a build hook.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import os
 import sys
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from . import _settings
 
-__all__ = ["cli_markdown", "setting_docs", "settings_markdown"]
+__all__ = ["BLOCKS", "cli_markdown", "commands_markdown", "fill", "setting_docs", "settings_markdown"]
 
 
 def setting_docs() -> dict[str, str]:
@@ -114,12 +118,48 @@ def cli_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def commands_markdown() -> str:
+    """A table of the commands and what each does: the part of the commands page that is
+    kept in the repository (the same on every Python; argparse's help text is not)."""
+    from . import _cli
+
+    (action,) = (a for a in _cli._parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help or "" for choice in action._choices_actions}
+    lines = ["| command | what it does |", "|---|---|"]
+    lines += [f"| [`wheelmemo {name}`](#wheelmemo-{name}) | {helps.get(name, '')} |" for name in action.choices]
+    return "\n".join(lines) + "\n"
+
+
+#: the generated blocks of the reference pages: what the repository keeps between the
+#: markers (``--write``), and what the site shows there (``docs/hooks.py``)
+BLOCKS = {
+    "settings": ("reference/settings.md", settings_markdown, settings_markdown),
+    "cli": ("reference/cli.md", commands_markdown, lambda: commands_markdown() + "\n" + cli_markdown()),
+}
+
+
+def fill(text: str, name: str, content: str) -> str:
+    """``text`` with the block ``name`` (between ``<!-- wheelmemo:NAME -->`` and
+    ``<!-- /wheelmemo:NAME -->``) holding ``content``."""
+    begin, end = f"<!-- wheelmemo:{name} -->", f"<!-- /wheelmemo:{name} -->"
+    head, found, rest = text.partition(begin)
+    if not found or end not in rest:
+        raise ValueError(f"no {begin} ... {end} block")
+    return f"{head}{begin}\n{content}{end}{rest.split(end, 1)[1]}"
+
+
 def main(argv: list[str]) -> int:
-    pages = {"settings": settings_markdown, "cli": cli_markdown}
-    if len(argv) != 1 or argv[0] not in pages:
-        print("usage: python -m wheelmemo._reference settings|cli", file=sys.stderr)
+    """``settings`` or ``cli``: print that page's generated part for the site; ``--write
+    DOCS``: bring the blocks kept in DOCS/reference/*.md up to date."""
+    if len(argv) == 2 and argv[0] == "--write":
+        for name, (page, kept, _) in BLOCKS.items():
+            path = Path(argv[1]) / page
+            path.write_text(fill(path.read_text(encoding="utf-8"), name, kept()), encoding="utf-8")
+        return 0
+    if len(argv) != 1 or argv[0] not in BLOCKS:
+        print("usage: python -m wheelmemo._reference settings|cli|--write DOCS", file=sys.stderr)
         return 2
-    sys.stdout.write(pages[argv[0]]())
+    sys.stdout.write(BLOCKS[argv[0]][2]())
     return 0
 
 
