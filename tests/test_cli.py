@@ -553,7 +553,8 @@ def test_explain_exit_status_and_json(
     assert wheel["reasons"] == ["src/fakepkg/data.py changed"]
     code, out, _ = _cli(capsys, "explain", "--kind", "editable", str(hooks.project))
     assert code == 1 and "build_editable: derived from the regular wheel" in out
-    assert "    build_wheel: would miss; against the closest entry" in out and "data.py changed" in out
+    assert "    build_wheel: would miss; against the closest entry" in out
+    assert "\n      src/fakepkg/data.py changed\n" in out  # below the line it belongs to
     # no cache: every build runs the backend
     monkeypatch.setenv("WHEELMEMO_DISABLE", "1")
     code, out, _ = _cli(capsys, "explain", str(hooks.project))
@@ -735,3 +736,17 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _log.use_colour(terminal)
     monkeypatch.setenv("NO_COLOR", "0")  # any other value disables it
     assert not _log.use_colour(terminal)
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(hooks: Hooks, cache_dir: Path) -> None:
+    """`wheelmemo stats --json | head -1`: the reader has what it wanted; no BrokenPipeError."""
+    hooks.build_wheel()
+    with subprocess.Popen(
+        [sys.executable, "-m", "wheelmemo", "--cache-dir", str(cache_dir), "stats", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # before the command writes a byte
+        err = proc.stderr.read().decode()
+    assert (proc.returncode, err) == (141 if os.name != "nt" else 1, "")

@@ -15,6 +15,7 @@ configuration error (or a plain build of ``verify`` that failed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -509,20 +510,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
         return code
     print(f"{memo.project_id} ({memo.project.root})")
     for label, hook in report["hooks"].items():
-        shown = label
+        shown, indent = label, "  "
         if "derived_from" in hook:
             print(f"  {label}: derived from the regular wheel ({memo.settings.editable}), as build_wheel")
             if "build_wheel" in report["hooks"]:
                 continue
-            shown = "  build_wheel"  # --kind editable: what the wheel it derives from would do
+            shown, indent = "build_wheel", "    "  # --kind editable: what the wheel it derives from would do
         if hook["hit"]:
-            print(f"  {shown}: would hit {hook['id']}")
+            print(f"{indent}{shown}: would hit {hook['id']}")
         elif hook["closest"] is None:
-            print(f"  {shown}: would miss: {hook['reasons'][0]}")
+            print(f"{indent}{shown}: would miss: {hook['reasons'][0]}")
         else:
-            print(f"  {shown}: would miss; against the closest entry {hook['closest']}:")
+            print(f"{indent}{shown}: would miss; against the closest entry {hook['closest']}:")
             for reason in hook["reasons"]:
-                print(f"    {reason}")
+                print(f"{indent}  {reason}")
     if report["own_build_environment"]:
         print("  (no entry yet: the interpreter and build requirements are this command's own)")
     for line in report["compiler_cache"]["notes"]:
@@ -812,9 +813,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a build hook in this process after it (tests, ``verify --frontend none``) keeps its lines
     logger.command_line = True
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
     except (ConfigError, StoreError) as e:
         message("error", str(e))
         return 2
+    except BrokenPipeError:  # `wheelmemo list | head`: the reader has what it wanted, as git and uv take it
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141 if os.name != "nt" else 1
     finally:
         logger.command_line, logger.colour = False, "auto"

@@ -346,7 +346,11 @@ def init_project(path: Path, *, check: bool = False, dry_run: bool = False) -> i
     try:
         import tomlkit
     except ImportError:
-        raise ConfigError("wheelmemo init needs tomlkit: pip install 'wheelmemo[cli]'") from None
+        raise ConfigError(
+            "wheelmemo init needs tomlkit, which the cli extra brings: run it as "
+            "`uvx --from 'wheelmemo[cli]' wheelmemo init` (from a checkout: `uvx --from '/path/to/wheelmemo[cli]' "
+            "wheelmemo init`), or install tomlkit beside wheelmemo"
+        ) from None
     before = pyproject.read_text(encoding="utf-8")
     doc = tomlkit.parse(before)
     _apply(doc, change)
