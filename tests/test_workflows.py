@@ -98,7 +98,9 @@ def test_ci_covers_every_supported_python_platform_and_session() -> None:
     assert "runs-on: ubuntu-latest" in jobs["linux"]
     assert "python -m nox -s tests\n" in jobs["linux"]
     assert "os: [macos-latest, windows-latest]" in jobs["fast"]
-    assert 'nox -s tests -- -m "not real and not fuzz"' in jobs["fast"]
+    assert 'nox -s tests -- -m "not real and not fuzz and not docs"' in jobs["fast"]
+    # the site test runs where Chromium is (nox -s docs), and its screenshot is kept
+    assert "upload-artifact" in jobs["sessions"] and "path: site-artifacts/home.png" in jobs["sessions"]
     # every other default session of the noxfile, and the docs
     (sessions,) = re.findall(r"session: \[(.*)\]", jobs["sessions"])
     start = noxfile.index("nox.options.sessions = [")
