@@ -74,7 +74,7 @@ def stale_fuzz(session: nox.Session) -> None:
     ``tests/stalefuzz``: every build must equal a plain build of a fresh copy of its state.
 
     Without arguments (CI): the suite's bounded run, a new seed each time, printed
-    (``WHEELMEMO_FUZZ_BUDGET`` seconds, default 420; ``WHEELMEMO_FUZZ_SEED`` replays).
+    (``WHEELMEMO_FUZZ_BUDGET`` seconds, default 300; ``WHEELMEMO_FUZZ_SEED`` replays).
     With arguments, the fuzzer itself: ``-- --steps N --seed S [--family F] [--budget
     SECONDS] [--record FILE]``, or ``-- --family F --replay 'JSON'``.
     """

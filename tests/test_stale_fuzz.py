@@ -1,7 +1,7 @@
 """The differential fuzzer in the suite: a bounded random run, and the step lists it found.
 
 ``test_fuzz_budget`` (markers ``real`` and ``fuzz``) runs every family for a budget
-(``WHEELMEMO_FUZZ_BUDGET`` seconds, default 420) with a new seed each run, printed
+(``WHEELMEMO_FUZZ_BUDGET`` seconds, default 300) with a new seed each run, printed
 (``WHEELMEMO_FUZZ_SEED`` replays one); ``nox -s stale-fuzz`` runs it in CI.  Each
 failure the fuzzer found is a fixed step list replayed from a fresh project and a
 fresh cache by ``test_found``: the build it ends with must equal a plain build of a
@@ -450,7 +450,7 @@ def test_sbom_path_dependency_download_url_is_a_build_stamp(tmp_path: Path) -> N
 @pytest.mark.fuzz
 def test_fuzz_budget(tmp_path: Path, wheelhouse: Path, uv_cache: Path) -> None:
     seed = int(os.environ.get("WHEELMEMO_FUZZ_SEED") or random.SystemRandom().randrange(10**9))
-    budget = float(os.environ.get("WHEELMEMO_FUZZ_BUDGET", "420"))
+    budget = float(os.environ.get("WHEELMEMO_FUZZ_BUDGET", "300"))
     record = os.environ.get("WHEELMEMO_FUZZ_RECORD")
     print(f"WHEELMEMO_FUZZ_SEED={seed}")
     _, found = fuzz(
