@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 from wheelmemo._builddir import BuildDir
@@ -63,6 +64,31 @@ def test_an_edit_after_the_last_build_keeps_its_time(tmp_path: Path) -> None:
     (root / "lib.rs").write_text("v3")
     edited = (root / "lib.rs").stat().st_mtime_ns
     assert _prepare(build_dir, root) > edited
+
+
+def test_an_unchanged_input_newer_than_every_other_artifact_is_left_alone(tmp_path: Path) -> None:
+    """``uv build`` builds first in a copy of the sdist, then ``uv sync`` in the tree: the
+    tree's unchanged Cargo.lock was given the copy's later stamp, and uv, which compares
+    the cache-keys' times, rebuilt once more (the real-project trials, bcrypt and rpds-py).
+    What must still be raised: the same content older than the end of the last build
+    before it appeared here, after which artifacts of another content may be."""
+    build_dir = BuildDir(tmp_path / "build")
+    copy = _copy(tmp_path, "sdist", "v1")
+    now = time.time_ns()
+    os.utime(copy / "lib.rs", ns=(now, now))  # a frontend's copy: the current time
+    _prepare(build_dir, copy)
+    build_dir.finish()
+    tree = _copy(tmp_path, "tree", "v1")  # the tree: its file as old as the user left it
+    assert _prepare(build_dir, tree) == OLD_NS, "no artifact of another content: left alone"
+    build_dir.finish()
+    ended = json.loads((build_dir.path / "inputs.json").read_text())["finished_ns"]
+    v2 = _prepare(build_dir, _copy(tmp_path, "a", "v2"))  # older than the build before it: raised
+    assert v2 > ended
+    build_dir.finish()
+    assert _prepare(build_dir, _copy(tmp_path, "b", "v2")) == v2, "the same content, older than prior: raised"
+    between = _copy(tmp_path, "c", "v2")
+    os.utime(between / "lib.rs", ns=(ended + 1, ended + 1))  # after v1's artifacts, before the stamp
+    assert _prepare(build_dir, between) == ended + 1
 
 
 def test_a_newer_time_is_left_alone(tmp_path: Path) -> None:
