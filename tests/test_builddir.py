@@ -23,8 +23,10 @@ def _copy(tmp_path: Path, name: str, content: str) -> Path:
 
 
 def _prepare(build_dir: BuildDir, root: Path) -> int:
+    """Prepare for a build, and build: an artifact is left in the directory."""
     content = (root / "lib.rs").read_text()
     assert build_dir.prepare(root, {"lib.rs": content}, lambda label, path: "")
+    (build_dir.path / "target").mkdir(exist_ok=True)
     return (root / "lib.rs").stat().st_mtime_ns
 
 
@@ -76,6 +78,7 @@ def test_an_unchanged_input_newer_than_every_other_artifact_is_left_alone(tmp_pa
     copy = _copy(tmp_path, "sdist", "v1")
     now = time.time_ns()
     os.utime(copy / "lib.rs", ns=(now, now))  # a frontend's copy: the current time
+    (build_dir.path / "source").mkdir(parents=True)  # where it is kept (_srccopy): no artifact
     _prepare(build_dir, copy)
     build_dir.finish()
     tree = _copy(tmp_path, "tree", "v1")  # the tree: its file as old as the user left it
@@ -127,6 +130,7 @@ def test_a_path_dependency_outside_the_tree_keeps_its_stamp(tmp_path: Path) -> N
     root = tmp_path / "proj"
     root.mkdir()
     assert build_dir.prepare(root, {"../dep/lib.rs": "dep v0"}, lambda label, path: "")  # a new directory
+    (build_dir.path / "target").mkdir()  # its build's artifacts
     assert build_dir.prepare(root, {"../dep/lib.rs": "dep v1"}, lambda label, path: "")
     first = dep.stat().st_mtime_ns
     assert first > OLD_NS
