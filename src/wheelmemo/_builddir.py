@@ -34,13 +34,7 @@ times, ``uv build`` gives the current one, a restored backup its old one).  So t
 directory gives every input a *stamp*: the time its current content was first handed to
 a build in it (``stamps`` in its record: label -> content, stamp).  Before each build,
 an input whose content differs from its record gets the current time as its new stamp,
-and every input older than its stamp is given its stamp as its time.  A user's files
-are touched only when that matters, as uv's cache-keys compare their times: with each
-stamp goes *prior*, the end of the last build here before that content appeared
-(``finished_ns``, noted by each build that ends; nothing for a new directory), before
-which every artifact built from another content was made; an input newer than its
-prior is left alone, and a changed input newer than the last build's end takes its own
-time as its stamp.  Then no input is
+and every input older than its stamp is given its stamp as its time.  Then no input is
 older than the moment its content appeared here, while every artifact built from other
 content was built before that moment: cargo reuses exactly the artifacts built from the
 same contents, whichever build made them, and rebuilds the others.  Builds of one
@@ -234,27 +228,25 @@ class BuildDir:
         return data if isinstance(data, dict) else {}
 
     @staticmethod
-    def _stamps(record: Mapping[str, Any]) -> dict[str, tuple[str, int, int]]:
-        """The record's stamps (label -> content state, stamp in ns, and *prior*: the end
-        of the last build here before that content appeared, when known, else the stamp);
-        anything else in a damaged or hostile record is left out, and an input it leaves
-        out gets a new stamp.
+    def _stamps(record: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+        """The record's stamps (label -> content state, stamp in ns); anything else in a
+        damaged or hostile record is left out, and an input it leaves out gets a new stamp.
         A label here is only looked up (by the labels of this build's inputs, which name
         path dependencies outside the tree ``../dep/src/lib.rs``), never opened: it is
         checked as text, not as a path."""
         stamps = record.get("stamps")
         if not isinstance(stamps, dict) or len(stamps) > MAX_LABELS:
             return {}
-        found = {}
-        for label, value in stamps.items():
-            if not (is_text(label) and isinstance(value, list) and len(value) in (2, 3)):
-                continue
-            if not (is_text(value[0], 2 * MAX_NAME) and all(type(n) is int for n in value[1:])):
-                continue
-            stamp = value[1]
-            prior = value[2] if len(value) == 3 and value[2] <= stamp else stamp
-            found[label] = (value[0], stamp, prior)
-        return found
+        return {
+            label: (value[0], value[1])
+            for label, value in stamps.items()
+            if is_text(label)
+            and isinstance(value, list)
+            and len(value) == 2
+            and is_text(value[0], 2 * MAX_NAME)
+            and isinstance(value[1], int)
+            and not isinstance(value[1], bool)
+        }
 
     @staticmethod
     def _learned_labels(record: Mapping[str, Any]) -> list[str]:
@@ -284,12 +276,6 @@ class BuildDir:
         now = time.time_ns()
         record_before = self._record()
         stamps = self._stamps(record_before)
-        # every artifact here was made before ``since`` (the end of the last build, which
-        # held the lock; nothing at all in a new directory): a changed input newer than
-        # that keeps its own time as its stamp, and the user's files are not touched
-        finished, started = record_before.get("finished_ns"), record_before.get("started_ns")
-        ended = isinstance(finished, int) and isinstance(started, int) and started <= finished <= now
-        since = finished if ended else (-1 if self._holds_no_artifact() else None)
         prefix = str(root) + os.sep
         current = dict(inputs)
         for label in self._learned_labels(record_before):
@@ -299,27 +285,14 @@ class BuildDir:
         outside_changed = False
         for label, state in current.items():
             old = stamps.get(label)
-            outside = os.path.isabs(label)
-            mtime = None if outside else _mtime(prefix + label)
-            if old is not None and old[0] == state and old[1] <= now:  # the same content
-                same, stamp, prior = True, old[1], old[2]
-            else:
-                same, stamp, prior = False, now, now
-                if since is not None and not outside:
-                    prior = since
-                    if mtime is not None and since < mtime <= now:
-                        stamp = mtime
-            record[label] = [state, stamp, prior]
-            if outside:
+            same = old is not None and old[0] == state and old[1] <= now
+            stamp = old[1] if same and old is not None else now
+            record[label] = [state, stamp]
+            if os.path.isabs(label):
                 # a file outside the project that a build read (a system header, a
                 # toolchain's file) is not ours to touch: when it differs from what the
                 # artifacts here were built from, they go
                 outside_changed = outside_changed or not same
-            elif mtime is not None and mtime > prior:
-                # newer than every artifact built from another content (all made before
-                # ``prior``): cargo and Ninja already tell them apart; left alone, as
-                # uv's cache-keys compare the times
-                continue
             elif not _at_least(prefix + label, stamp):
                 return False
         # a file new to the project since the last build here (not its first)
@@ -336,18 +309,6 @@ class BuildDir:
             logger.debug("build directory %s unusable (%s): a fresh one", self.path, e)
             return False
         return True
-
-    def _holds_no_artifact(self) -> bool:
-        """Whether nothing but the record and the stable source copy is here (False when
-        that cannot be read: when in doubt, stamp)."""
-        from ._srccopy import SOURCE
-
-        try:
-            return set(os.listdir(self.path)) <= {_RECORD, SOURCE}
-        except FileNotFoundError:
-            return True
-        except OSError:
-            return False
 
     def _clear(self, why: str) -> bool:
         """Remove what earlier builds left here but the record and the stable source copy
@@ -370,7 +331,7 @@ class BuildDir:
             else:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-        return self._holds_no_artifact()
+        return set(os.listdir(self.path)) <= {_RECORD, SOURCE}
 
     def _write(self, record: Mapping[str, Any]) -> None:
         """Replace the record (a new file, no symlink planted in the directory followed)."""
@@ -385,16 +346,6 @@ class BuildDir:
                 with contextlib.suppress(OSError):
                     here.unlink(tmp)
                 raise
-
-    def finish(self) -> None:
-        """After a build that used it, its lock still held: note when it ended (every
-        artifact is older), which ``prepare`` of the next build reads.  A build that died
-        notes nothing, and the next one stamps every changed input with its own time."""
-        data = self._record()
-        if isinstance(data.get("started_ns"), int):
-            data["finished_ns"] = time.time_ns()
-            with contextlib.suppress(OSError):
-                self._write(data)
 
     def remember_learned(self, learned_files: Mapping[str, Any]) -> None:
         """Record the files outside the key that the build read (path dependencies
@@ -414,14 +365,6 @@ class BuildDir:
         data["learned"] = sorted(set(self._learned_labels(data)) | set(learned_files))
         with contextlib.suppress(OSError):
             self._write(data)
-
-
-def _mtime(path: str) -> int | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_mtime_ns if stat.S_ISREG(st.st_mode) else None
 
 
 def _at_least(path: str, stamp: int) -> bool:

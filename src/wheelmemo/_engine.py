@@ -623,7 +623,6 @@ class Engine:
         # enforces the limit, or at the end if nothing is stored), the lock still held
         build_dir.note_use(keys.project_id, identity_label(identity))
         stack.callback(build_dir.note_size)
-        stack.callback(build_dir.finish)  # first: the lock is released after both
         self._build_dir = build_dir
         return env
 
